@@ -1,0 +1,151 @@
+//! Settings: every one has an env var and a CLI flag of the same meaning (the
+//! flag wins; clap does the layering). Values that make no sense stop start-up
+//! with a message naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::engine::DaemonSettings;
+
+/// Where the database is.
+#[derive(Args, Clone, Debug)]
+pub struct DbArgs {
+    /// `sqlite:PATH` or `postgres://USER@HOST/DB`
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://aol.db", hide_env_values = true)]
+    pub database_url: String,
+}
+
+/// The daemon's limits (SPEC §3).
+#[derive(Args, Clone, Debug)]
+pub struct DaemonArgs {
+    /// 1 = PROOF (dry run), 0 = REAL; written to the flag at every start.
+    #[arg(long, env = "AOL_PROOF_MODE", default_value = "1", value_parser = parse_proof_mode)]
+    pub proof_mode: bool,
+    /// Stop after N ticks [default: run until killed].
+    #[arg(long, visible_alias = "ticks", env = "AOL_MAX_TICKS", value_parser = parse_positive_u64)]
+    pub max_ticks: Option<u64>,
+    /// Pause between ticks, in seconds (fractions allowed).
+    #[arg(long, env = "AOL_TICK_INTERVAL_SECONDS", default_value = "5", value_parser = parse_seconds)]
+    pub tick_interval_seconds: Duration,
+    #[arg(long, env = "AOL_MAX_ACTIONS_PER_TICK", default_value = "3", value_parser = parse_positive_u32)]
+    pub max_actions_per_tick: u32,
+    /// A tick running longer is cut off.
+    #[arg(long, env = "AOL_MAX_TICK_SECONDS", default_value = "20", value_parser = parse_seconds)]
+    pub max_tick_seconds: Duration,
+    /// Attempts before an action goes to the dead-letter queue.
+    #[arg(long, env = "AOL_MAX_RETRIES", default_value = "3", value_parser = parse_positive_u32)]
+    pub max_retries: u32,
+    #[arg(long, env = "AOL_LEASE_TTL_SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub lease_ttl_seconds: Duration,
+    #[arg(long, env = "AOL_HEARTBEAT_SECONDS", default_value = "5", value_parser = parse_seconds)]
+    pub heartbeat_seconds: Duration,
+    /// Where PROOF artifacts are written.
+    #[arg(long, env = "AOL_ARTIFACT_DIR", default_value = "artifacts")]
+    pub artifact_dir: PathBuf,
+}
+
+/// The web server's own settings.
+#[derive(Args, Clone, Debug)]
+pub struct WebArgs {
+    /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
+    #[arg(long, env = "AOL_BIND")]
+    pub bind: Option<SocketAddr>,
+}
+
+impl DaemonArgs {
+    /// Checks what single values cannot, and makes the artifact directory.
+    pub fn validate(&self) -> Result<DaemonSettings, String> {
+        if self.heartbeat_seconds >= self.lease_ttl_seconds {
+            return Err(format!(
+                "AOL_HEARTBEAT_SECONDS (--heartbeat-seconds, {:?}) must be shorter than \
+                 AOL_LEASE_TTL_SECONDS (--lease-ttl-seconds, {:?}), or the lease expires between renewals",
+                self.heartbeat_seconds, self.lease_ttl_seconds
+            ));
+        }
+        ensure_writable_dir(&self.artifact_dir)
+            .map_err(|e| format!("AOL_ARTIFACT_DIR (--artifact-dir) {}: {e}", self.artifact_dir.display()))?;
+        Ok(DaemonSettings {
+            max_ticks: self.max_ticks,
+            tick_interval: self.tick_interval_seconds,
+            max_actions_per_tick: self.max_actions_per_tick,
+            max_tick: self.max_tick_seconds,
+            max_retries: self.max_retries,
+            lease_ttl: self.lease_ttl_seconds,
+            heartbeat: self.heartbeat_seconds,
+            artifact_dir: self.artifact_dir.clone(),
+        })
+    }
+}
+
+/// Creates `dir` if needed and proves a file can be written in it.
+fn ensure_writable_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".aol-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"ok")?;
+    std::fs::remove_file(&probe)
+}
+
+fn parse_proof_mode(s: &str) -> Result<bool, String> {
+    match s.trim() {
+        "1" | "true" | "proof" | "PROOF" => Ok(true),
+        "0" | "false" | "real" | "REAL" => Ok(false),
+        _ => Err("expected 1 (PROOF) or 0 (REAL)".into()),
+    }
+}
+
+fn parse_positive_u64(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number of at least 1".into()),
+    }
+}
+
+fn parse_positive_u32(s: &str) -> Result<u32, String> {
+    let n = parse_positive_u64(s)?;
+    u32::try_from(n).map_err(|_| format!("must be at most {}", u32::MAX))
+}
+
+/// Seconds, fractions allowed, greater than zero and at most a day.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.trim().parse().map_err(|_| "expected a number of seconds, e.g. 5 or 0.5".to_string())?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err("must be greater than 0".into());
+    }
+    if secs > 86_400.0 {
+        return Err("must be at most 86400 (one day)".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_fractions_and_refuse_nonsense() {
+        assert_eq!(parse_seconds("0.5").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_seconds("5").unwrap(), Duration::from_secs(5));
+        for bad in ["0", "-1", "abc", "NaN", "inf", "100000"] {
+            assert!(parse_seconds(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn counts_must_be_positive() {
+        assert_eq!(parse_positive_u32("3").unwrap(), 3);
+        assert!(parse_positive_u32("0").is_err());
+        assert!(parse_positive_u32("-2").is_err());
+        assert!(parse_positive_u32("99999999999").is_err());
+    }
+
+    #[test]
+    fn proof_mode_values() {
+        assert!(parse_proof_mode("1").unwrap());
+        assert!(!parse_proof_mode("0").unwrap());
+        assert!(parse_proof_mode("yes").is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! `aol serve`: one process holding the dashboard and the daemon.
+//! Opens the database, runs migrations, starts the daemon task and serves the
+//! Leptos app until Ctrl-C or SIGTERM, then stops everything in order.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{apply_startup_mode, open_db, ServeArgs};
+use crate::engine::{self, Clock, Engine};
+use crate::web::state::AppState;
+use crate::web::{shell, App};
+
+/// How long shutdown waits for the daemon to finish its tick.
+const DAEMON_STOP_LIMIT: Duration = Duration::from_secs(10);
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = args.daemon.validate().map_err(anyhow::Error::msg)?;
+    let leptos_options = leptos_options()?;
+    let addr = args.web.bind.unwrap_or(leptos_options.site_addr);
+
+    let db = open_db(&args.db).await?;
+    let engine = Engine::new(db.clone(), Clock::System).await?;
+    apply_startup_mode(&engine, args.daemon.proof_mode).await?;
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("AOL_BIND (--bind): cannot listen on {addr}"))?;
+
+    let shutdown = CancellationToken::new();
+    let watcher = engine.spawn_flag_watcher(shutdown.clone());
+    let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
+
+    let app = router(AppState { leptos_options, engine });
+    tracing::info!("AOL dashboard on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(cancel_on_signal(shutdown.clone()))
+        .await
+        .context("web server failed")?;
+
+    shutdown.cancel();
+    if tokio::time::timeout(DAEMON_STOP_LIMIT, daemon).await.is_err() {
+        tracing::warn!("daemon did not stop within {DAEMON_STOP_LIMIT:?}");
+    }
+    let _ = watcher.await;
+    db.close().await;
+    tracing::info!("AOL stopped");
+    Ok(())
+}
+
+/// The whole HTTP surface: the Leptos app, its server functions, health.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+/// Leptos's settings: from cargo-leptos's LEPTOS_* variables when it runs us,
+/// else from Leptos.toml in the working directory (a plain `aol serve`).
+fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
+    let file = (!from_cargo_leptos && std::path::Path::new("Leptos.toml").exists()).then_some("Leptos.toml");
+    let conf = get_configuration(file).context(
+        "Leptos settings not found: run from the project folder (it has Leptos.toml) or through cargo leptos",
+    )?;
+    Ok(conf.leptos_options)
+}
+
+/// Resolves on Ctrl-C or SIGTERM (cancelling `token`), or when `token` is cancelled.
+pub async fn cancel_on_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+        _ = token.cancelled() => {}
+    }
+    token.cancel();
+}

@@ -1,0 +1,14 @@
+use thiserror::Error;
+
+/// What can go wrong talking to the database. Messages never carry a password.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("DATABASE_URL is not usable: {0}")]
+    BadUrl(String),
+    #[error("cannot reach the database at {0}")]
+    Unreachable(String),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}

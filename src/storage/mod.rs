@@ -1,0 +1,171 @@
+//! Storage: the AOL tables on SQLite or PostgreSQL.
+//!
+//! One concrete handle, [`Db`], wraps either pool. Statements are written once
+//! with `$N` placeholders (both dialects accept them) and run on whichever pool
+//! is open through [`on_pool!`]; only where the dialects truly differ does a
+//! method spell out two arms. Methods are grouped by table, one file each.
+
+mod error;
+mod flags;
+mod ledger;
+
+pub use error::StoreError;
+pub use flags::Actor;
+pub use ledger::NewTick;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a statement waits for another writer, or the pool for a connection,
+/// before the caller sees an error.
+const WAIT_LIMIT: Duration = Duration::from_secs(5);
+
+/// Which database a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same statement code on whichever pool is open. The body is compiled
+/// once per dialect, so it may use anything generic over `sqlx::Database`.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::storage::Pool::Sqlite($pool) => $body,
+            $crate::storage::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// A handle on the AOL database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub(crate) pool: Pool,
+}
+
+impl Db {
+    /// Opens `url` (`sqlite:…` or `postgres://…`). A SQLite file is created if missing.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        match dialect_of(url)? {
+            Dialect::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::BadUrl(format!("{}: {e}", redact(url))))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(WAIT_LIMIT)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(WAIT_LIMIT)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
+                Ok(Db { pool: Pool::Sqlite(pool) })
+            }
+            Dialect::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(WAIT_LIMIT)
+                    .connect(url)
+                    .await
+                    .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
+                Ok(Db { pool: Pool::Postgres(pool) })
+            }
+        }
+    }
+
+    /// Brings the schema up to date; safe to run at every start.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Closes every connection; waits for statements in flight.
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// The migration file names for a dialect, in order (used by the parity test).
+pub fn migration_names(dialect: Dialect) -> Vec<String> {
+    let migrator = match dialect {
+        Dialect::Sqlite => &SQLITE_MIGRATIONS,
+        Dialect::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.iter().map(|m| format!("{}_{}", m.version, m.description)).collect()
+}
+
+/// Which dialect a URL names, or why it names none.
+pub fn dialect_of(url: &str) -> Result<Dialect, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Dialect::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Dialect::Postgres)
+    } else {
+        Err(StoreError::BadUrl(format!(
+            "{}: expected sqlite:PATH or postgres://USER@HOST/DB",
+            redact(url)
+        )))
+    }
+}
+
+/// The URL with any password replaced, fit for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_password_only() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://aol.db"), "sqlite://aol.db");
+    }
+
+    #[test]
+    fn dialect_from_url() {
+        assert_eq!(dialect_of("sqlite://aol.db").unwrap(), Dialect::Sqlite);
+        assert_eq!(dialect_of("sqlite::memory:").unwrap(), Dialect::Sqlite);
+        assert_eq!(dialect_of("postgresql://x/y").unwrap(), Dialect::Postgres);
+        let err = dialect_of("mysql://x/y").unwrap_err().to_string();
+        assert!(err.contains("expected sqlite:PATH or postgres://"), "{err}");
+    }
+}

@@ -1,0 +1,166 @@
+//! The Autonomy page: the operator's live view of the flags and the daemon's
+//! ticks, with the Pause/Resume and Kill/Revive controls.
+
+mod server;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use crate::model::{FlagCommand, Overview, TickRow};
+use server::{get_overview, RunFlagCommand};
+
+/// How often the page re-reads the overview (the SPEC allows 2 s).
+const REFRESH_EVERY: Duration = Duration::from_millis(1000);
+
+#[component]
+pub fn AutonomyPage() -> impl IntoView {
+    let refresh = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || refresh.update(|n| *n += 1), REFRESH_EVERY) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let command = ServerAction::<RunFlagCommand>::new();
+    let overview = Resource::new(move || (refresh.get(), command.version().get()), |_| get_overview());
+
+    view! {
+        <header class="page-header">
+            <h1>"AOL"</h1>
+            <span class="page-subtitle">"Autonomy"</span>
+        </header>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => Either::Left(view! { <Dashboard overview=o command/> }),
+                    Err(e) => Either::Right(view! {
+                        <p class="banner banner-error" role="alert">
+                            "Cannot read AOL's state: " {e.to_string()}
+                        </p>
+                    }),
+                }
+            })}
+        </Transition>
+        {move || command.value().get().and_then(Result::err).map(|e| view! {
+            <p class="banner banner-error" role="alert">"The change was not made: " {e.to_string()}</p>
+        })}
+    }
+}
+
+#[component]
+fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl IntoView {
+    let flags = overview.flags.clone();
+    let (state, state_class) = if flags.killed {
+        ("killed", "state-killed")
+    } else if flags.paused {
+        ("paused", "state-paused")
+    } else {
+        ("running", "state-running")
+    };
+    let (mode, mode_class) = if flags.proof_mode { ("PROOF", "mode-proof") } else { ("REAL", "mode-real") };
+    let pause_cmd = if flags.paused { FlagCommand::Resume } else { FlagCommand::Pause };
+    let kill_cmd = if flags.killed { FlagCommand::Revive } else { FlagCommand::Kill };
+    let busy = move || command.pending().get();
+    let last_tick = overview.last_tick.as_ref().map(|t| {
+        format!("#{} {} · {}", t.id, t.status, ago(t.finished_at_utc, overview.read_at_utc))
+    });
+
+    view! {
+        <section class="card status-card" aria-label="Daemon status">
+            <dl class="facts">
+                <div>
+                    <dt>"Daemon"</dt>
+                    <dd data-testid="daemon-state" class=format!("pill {state_class}")>{state}</dd>
+                </div>
+                <div>
+                    <dt>"Mode"</dt>
+                    <dd data-testid="mode" class=format!("pill {mode_class}")>{mode}</dd>
+                </div>
+                <div>
+                    <dt>"Paused"</dt>
+                    <dd data-testid="flag-paused">{yes_no(flags.paused)}</dd>
+                </div>
+                <div>
+                    <dt>"Killed"</dt>
+                    <dd data-testid="flag-killed">{yes_no(flags.killed)}</dd>
+                </div>
+                <div>
+                    <dt>"Ticks in ledger"</dt>
+                    <dd data-testid="ledger-rows">{overview.ledger_rows}</dd>
+                </div>
+                <div>
+                    <dt>"Last tick"</dt>
+                    <dd data-testid="last-tick">{last_tick.unwrap_or_else(|| "none yet".into())}</dd>
+                </div>
+            </dl>
+            <div class="controls">
+                <button
+                    class="btn"
+                    data-testid="pause-toggle"
+                    disabled=busy
+                    on:click=move |_| { command.dispatch(RunFlagCommand { command: pause_cmd }); }
+                >
+                    {if flags.paused { "Resume" } else { "Pause" }}
+                </button>
+                <button
+                    class="btn btn-danger"
+                    data-testid="kill-toggle"
+                    disabled=busy
+                    on:click=move |_| { command.dispatch(RunFlagCommand { command: kill_cmd }); }
+                >
+                    {if flags.killed { "Revive" } else { "Kill" }}
+                </button>
+            </div>
+            <p class="meta">
+                "Flags last changed " {flags.updated_at_utc.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
+                " by " {flags.updated_by.clone()}
+            </p>
+        </section>
+        <section class="card" aria-label="Recent ticks">
+            <h2>"Recent ticks"</h2>
+            <TicksTable ticks=overview.recent_ticks/>
+        </section>
+    }
+}
+
+#[component]
+fn TicksTable(ticks: Vec<TickRow>) -> impl IntoView {
+    if ticks.is_empty() {
+        return Either::Left(view! { <p class="empty">"No tick yet."</p> });
+    }
+    Either::Right(view! {
+        <table class="table" data-testid="ticks">
+            <thead>
+                <tr><th>"#"</th><th>"Started (UTC)"</th><th>"Status"</th><th>"Attempted"</th><th>"Succeeded"</th><th>"Notes"</th></tr>
+            </thead>
+            <tbody>
+                {ticks.into_iter().map(|t| view! {
+                    <tr>
+                        <td>{t.id}</td>
+                        <td>{t.started_at_utc.format("%H:%M:%S%.3f").to_string()}</td>
+                        <td><span class=format!("pill tick-{}", t.status.to_lowercase())>{t.status.clone()}</span></td>
+                        <td>{t.actions_attempted}</td>
+                        <td>{t.actions_succeeded}</td>
+                        <td>{t.notes.clone()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    })
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+/// "3 s ago", from the server's own clock so the browser's clock does not matter.
+fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - then).num_seconds().max(0);
+    match secs {
+        0..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        _ => format!("{} h ago", secs / 3600),
+    }
+}
