@@ -32,6 +32,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("AOL_BIND (--bind): cannot listen on {addr}"))?;
 
+    let addr = listener.local_addr().unwrap_or(addr);
     let shutdown = CancellationToken::new();
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));

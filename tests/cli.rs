@@ -1,0 +1,142 @@
+//! The `aol` binary as a user runs it: exit codes, messages, and what ends up
+//! in the database.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestCtx;
+
+fn aol(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("AOL_PROOF_MODE")
+        .env_remove("AOL_MAX_TICKS")
+        .output()
+        .expect("run aol")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn daemon_runs_two_ticks_and_exits_zero(ctx: TestCtx) {
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().join("artifacts");
+    let out = aol(
+        &ctx.url,
+        &["daemon", "--proof", "--ticks", "2", "--tick-interval-seconds", "0.05", "--artifact-dir", art.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 2);
+    assert!(ctx.db.flags_get().await.unwrap().proof_mode);
+}
+
+async fn flags_and_status_round_trip(ctx: TestCtx) {
+    let out = aol(&ctx.url, &["flags", "pause", "--reason", "maintenance"]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("pause: done"), "{}", text(&out.stdout));
+
+    let out = aol(&ctx.url, &["status", "--json"]);
+    assert!(out.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json prints JSON");
+    assert_eq!(status["flags"]["paused"], true);
+    assert_eq!(status["flags"]["reason"], "maintenance");
+    assert!(status["flags"]["updated_by"].as_str().unwrap().starts_with("cli:"));
+
+    let out = aol(&ctx.url, &["flags", "pause"]);
+    assert!(text(&out.stdout).contains("already so"), "{}", text(&out.stdout));
+    assert_eq!(ctx.db.flag_changes_recent(10).await.unwrap().len(), 1);
+}
+
+async fn bad_input_is_refused_and_writes_nothing(ctx: TestCtx) {
+    let cases: [(&[&str], &str); 4] = [
+        (&["flags", "stop"], "pause, resume, kill, revive, proof, real"),
+        (&["daemon", "--ticks", "1", "--tick-interval-seconds", "0"], "must be greater than 0"),
+        (&["daemon", "--ticks", "0"], "must be at least 1"),
+        (&["daemon", "--ticks", "1", "--artifact-dir", "/proc/aol-cannot-write-here"], "AOL_ARTIFACT_DIR"),
+    ];
+    for (args, expected) in cases {
+        let out = aol(&ctx.url, args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = text(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 0);
+    assert!(ctx.db.flag_changes_recent(10).await.unwrap().is_empty());
+}
+
+async fn env_settings_are_checked_too(ctx: TestCtx) {
+    let out = Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(["daemon", "--ticks", "1"])
+        .env("DATABASE_URL", &ctx.url)
+        .env("AOL_MAX_RETRIES", "-1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("--max-retries"), "{err}");
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 0);
+}
+
+/// `aol serve` answers, renders the page from the database, and stops cleanly on SIGTERM.
+async fn serve_renders_the_page_and_stops_on_sigterm(ctx: TestCtx) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--tick-interval-seconds", "0.1"])
+        .arg("--artifact-dir")
+        .arg(dir.path())
+        .env("DATABASE_URL", &ctx.url)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited early").unwrap();
+        if let Some(rest) = line.split("AOL dashboard on http://").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    let page = get(&format!("http://{addr}/")).await;
+    assert!(page.contains("data-testid=\"daemon-state\""), "{page}");
+    assert!(page.contains("PROOF"));
+    assert_eq!(get(&format!("http://{addr}/healthz")).await, "ok");
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "serve ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(ctx.db.ticks_count().await.unwrap() >= 1, "the in-process daemon never ticked");
+}
+
+async fn get(url: &str) -> String {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    response.text().await.unwrap()
+}
+
+on_both_databases!(
+    daemon_runs_two_ticks_and_exits_zero,
+    flags_and_status_round_trip,
+    bad_input_is_refused_and_writes_nothing,
+    env_settings_are_checked_too,
+    serve_renders_the_page_and_stops_on_sigterm,
+);
+
+#[test]
+fn unusable_database_url_names_the_setting() {
+    let out = aol("mysql://localhost/x", &["status"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("DATABASE_URL"), "{err}");
+}

@@ -1,0 +1,142 @@
+//! Test support: a fresh, migrated database per test, on SQLite (a temporary
+//! file) or on the machine's PostgreSQL (a new database, dropped afterwards).
+//!
+//! PostgreSQL is reached at `AOL_TEST_POSTGRES_URL`
+//! [postgres://postgres@127.0.0.1:5432/postgres]; a test fails, it is not
+//! skipped, when PostgreSQL is down.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aol::storage::Db;
+use sqlx::{Connection, Executor, PgConnection};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database made for one test, with what it takes to remove it.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(tempfile::TempDir),
+    Postgres { name: String },
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("AOL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Swaps the database name at the end of a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl TestDb {
+    /// An empty database (no migrations run yet) and its URL.
+    pub async fn empty(backend: Backend) -> TestDb {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("aol.db").display());
+                let db = Db::connect(&url).await.expect("open SQLite");
+                TestDb { db, url, cleanup: Cleanup::Sqlite(dir) }
+            }
+            Backend::Postgres => {
+                let name = format!("aol_test_{}_{}_{:08x}", std::process::id(), n, rand_suffix());
+                let admin = postgres_admin_url();
+                let mut conn = PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for this test: {e}"));
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+                conn.close().await.ok();
+                let url = with_database(&admin, &name);
+                let db = Db::connect(&url).await.expect("open PostgreSQL");
+                TestDb { db, url, cleanup: Cleanup::Postgres { name } }
+            }
+        }
+    }
+
+    /// A migrated database, as the server would have it.
+    pub async fn migrated(backend: Backend) -> TestDb {
+        let t = TestDb::empty(backend).await;
+        t.db.migrate().await.expect("migrate");
+        t
+    }
+
+    pub async fn remove(self) {
+        self.db.close().await;
+        match self.cleanup {
+            Cleanup::Sqlite(dir) => drop(dir),
+            Cleanup::Postgres { name } => {
+                let mut conn = PgConnection::connect(&postgres_admin_url()).await.expect("connect to drop");
+                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await
+                    .expect("drop test database");
+            }
+        }
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}
+
+/// Runs `test` on a fresh migrated database and removes the database even when
+/// the test panics (the panic is then passed on).
+pub async fn run_on<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestCtx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let t = TestDb::migrated(backend).await;
+    let ctx = TestCtx { db: t.db.clone(), url: t.url.clone(), backend };
+    let result = tokio::spawn(test(ctx)).await;
+    t.remove().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// What a test gets: the database handle and its URL (for child processes).
+#[derive(Clone)]
+pub struct TestCtx {
+    pub db: Db,
+    pub url: String,
+    pub backend: Backend,
+}
+
+/// Declares each listed `async fn name(ctx: TestCtx)` as two tests,
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $crate::common::run_on($crate::common::Backend::Sqlite, super::$name).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $crate::common::run_on($crate::common::Backend::Postgres, super::$name).await;
+                }
+            }
+        )+
+    };
+}

@@ -1,0 +1,140 @@
+//! The daemon: ticks write the ledger, pause writes SKIPPED rows, kill stops it
+//! at once (in-process) or within a second (from another process), revive
+//! starts it again, and shutdown ends it.
+
+mod common;
+
+use std::time::Duration;
+
+use aol::engine::{daemon, supervise, Clock, DaemonExit, DaemonSettings, Engine};
+use aol::model::FlagCommand;
+use aol::storage::{Actor, Db};
+use common::TestCtx;
+use tokio_util::sync::CancellationToken;
+
+const OPS: Actor<'static> = Actor { who: "test", reason: None };
+
+fn settings(interval_ms: u64, max_ticks: Option<u64>) -> DaemonSettings {
+    DaemonSettings { tick_interval: Duration::from_millis(interval_ms), max_ticks, ..DaemonSettings::default() }
+}
+
+async fn engine(db: &Db) -> Engine {
+    Engine::new(db.clone(), Clock::System).await.unwrap()
+}
+
+/// Waits (up to 5 s) until the ledger has at least `n` rows.
+async fn wait_for_ticks(db: &Db, n: i64) {
+    for _ in 0..500 {
+        if db.ticks_count().await.unwrap() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the ledger never reached {n} rows");
+}
+
+async fn runs_two_ticks_and_exits(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    let exit = daemon::run(&engine, &settings(10, Some(2)), &CancellationToken::new()).await;
+    assert_eq!(exit, DaemonExit::TickLimit);
+    let ticks = ctx.db.ticks_recent(10).await.unwrap();
+    assert_eq!(ticks.len(), 2);
+    for t in &ticks {
+        assert_eq!(t.status, "SUCCESS");
+        assert_eq!(t.daemon_owner, engine.identity());
+        assert!(t.finished_at_utc >= t.started_at_utc);
+    }
+    assert!(ticks[0].id > ticks[1].id, "newest first");
+}
+
+async fn respects_the_pause_flag(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    engine.apply_flag_command(FlagCommand::Pause, &OPS).await.unwrap();
+    let exit = daemon::run(&engine, &settings(10, Some(2)), &CancellationToken::new()).await;
+    assert_eq!(exit, DaemonExit::TickLimit);
+    let ticks = ctx.db.ticks_recent(10).await.unwrap();
+    assert_eq!(ticks.len(), 2);
+    assert!(ticks.iter().all(|t| t.status == "SKIPPED" && t.notes == "paused"), "{ticks:?}");
+}
+
+async fn killed_at_start_writes_nothing(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    let exit = daemon::run(&engine, &settings(10, Some(5)), &CancellationToken::new()).await;
+    assert_eq!(exit, DaemonExit::Killed);
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 0);
+}
+
+async fn kill_ends_the_wait_between_ticks(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    let run = {
+        let engine = engine.clone();
+        tokio::spawn(async move { daemon::run(&engine, &settings(60_000, None), &CancellationToken::new()).await })
+    };
+    wait_for_ticks(&ctx.db, 1).await;
+    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    // The tick interval is a minute: only the kill can end this run quickly.
+    let exit = tokio::time::timeout(Duration::from_secs(1), run).await.expect("still running after kill");
+    assert_eq!(exit.unwrap(), DaemonExit::Killed);
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 1);
+}
+
+async fn kill_from_another_process_stops_it_within_a_second(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    let shutdown = CancellationToken::new();
+    let watcher = engine.spawn_flag_watcher(shutdown.clone());
+    let run = {
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        tokio::spawn(async move { daemon::run(&engine, &settings(60_000, None), &shutdown).await })
+    };
+    wait_for_ticks(&ctx.db, 1).await;
+    let cli_db = Db::connect(&ctx.url).await.unwrap();
+    Engine::new(cli_db.clone(), Clock::System).await.unwrap().apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(1), run).await.expect("still running 1 s after kill");
+    assert_eq!(exit.unwrap(), DaemonExit::Killed);
+    shutdown.cancel();
+    watcher.await.unwrap();
+    cli_db.close().await;
+}
+
+async fn shutdown_ends_the_run(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    let shutdown = CancellationToken::new();
+    let run = {
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        tokio::spawn(async move { daemon::run(&engine, &settings(60_000, None), &shutdown).await })
+    };
+    wait_for_ticks(&ctx.db, 1).await;
+    shutdown.cancel();
+    let exit = tokio::time::timeout(Duration::from_secs(1), run).await.expect("still running after shutdown");
+    assert_eq!(exit.unwrap(), DaemonExit::Shutdown);
+}
+
+async fn supervisor_stops_on_kill_and_restarts_on_revive(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(supervise(engine.clone(), settings(20, None), shutdown.clone()));
+    wait_for_ticks(&ctx.db, 2).await;
+
+    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after_kill = ctx.db.ticks_count().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), after_kill, "ticks went on while killed");
+
+    engine.apply_flag_command(FlagCommand::Revive, &OPS).await.unwrap();
+    wait_for_ticks(&ctx.db, after_kill + 2).await;
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(1), task).await.expect("supervisor ignored shutdown").unwrap();
+}
+
+on_both_databases!(
+    runs_two_ticks_and_exits,
+    respects_the_pause_flag,
+    killed_at_start_writes_nothing,
+    kill_ends_the_wait_between_ticks,
+    kill_from_another_process_stops_it_within_a_second,
+    shutdown_ends_the_run,
+    supervisor_stops_on_kill_and_restarts_on_revive,
+);

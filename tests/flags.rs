@@ -1,0 +1,96 @@
+//! Control flags: changes are stored with who/why, recorded in the history,
+//! seen at once in-process and within a second by another process.
+
+mod common;
+
+use std::time::Duration;
+
+use aol::engine::{Clock, Engine};
+use aol::model::{Flag, FlagCommand};
+use aol::storage::Actor;
+use chrono::{TimeZone, Utc};
+use common::TestCtx;
+
+fn actor(who: &str) -> Actor<'_> {
+    Actor { who, reason: Some("test") }
+}
+
+async fn set_round_trips_and_records_history(ctx: TestCtx) {
+    let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::TimeDelta::microseconds(123_456);
+    let flags = ctx.db.flags_set(Flag::Paused, true, at, &actor("alice")).await.unwrap().expect("changed");
+    assert!(flags.paused && !flags.killed && flags.proof_mode);
+    assert_eq!(flags.updated_at_utc, at, "timestamps read back exactly");
+    assert_eq!(flags.updated_by, "alice");
+    assert_eq!(flags.reason.as_deref(), Some("test"));
+    assert_eq!(ctx.db.flags_get().await.unwrap(), flags);
+
+    let history = ctx.db.flag_changes_recent(10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    let h = &history[0];
+    assert_eq!((h.flag.as_str(), h.old_value, h.new_value), ("paused", false, true));
+    assert_eq!((h.changed_by.as_str(), h.changed_at_utc), ("alice", at));
+}
+
+async fn setting_the_same_value_writes_nothing(ctx: TestCtx) {
+    let now = Utc::now();
+    assert!(ctx.db.flags_set(Flag::ProofMode, true, now, &actor("bob")).await.unwrap().is_none());
+    assert!(ctx.db.flag_changes_recent(10).await.unwrap().is_empty());
+    assert_eq!(ctx.db.flags_get().await.unwrap().updated_by, "migration");
+}
+
+async fn every_command_sets_its_flag(ctx: TestCtx) {
+    let engine = Engine::new(ctx.db.clone(), Clock::System).await.unwrap();
+    for command in FlagCommand::ALL {
+        let (flag, value) = command.target();
+        let outcome = engine.apply_flag_command(command, &actor("ops")).await.unwrap();
+        assert_eq!(flag.value_in(&outcome.flags), value, "{command:?}");
+        assert_eq!(flag.value_in(&ctx.db.flags_get().await.unwrap()), value, "{command:?} in the database");
+    }
+    // pause, resume, kill, revive, real (proof was already on) -> 5 changes
+    assert_eq!(ctx.db.flag_changes_recent(100).await.unwrap().len(), 5);
+    let again = engine.apply_flag_command(FlagCommand::Real, &actor("ops")).await.unwrap();
+    assert!(!again.changed);
+}
+
+async fn in_process_subscribers_see_a_change_at_once(ctx: TestCtx) {
+    let engine = Engine::new(ctx.db.clone(), Clock::System).await.unwrap();
+    let mut rx = engine.subscribe_flags();
+    engine.apply_flag_command(FlagCommand::Kill, &actor("ops")).await.unwrap();
+    assert!(rx.has_changed().unwrap(), "no notification after the command returned");
+    assert!(rx.borrow_and_update().killed);
+}
+
+async fn another_process_sees_a_change_within_a_second(ctx: TestCtx) {
+    // Two engines on one database stand for two processes.
+    let here = Engine::new(ctx.db.clone(), Clock::System).await.unwrap();
+    let other_db = aol::storage::Db::connect(&ctx.url).await.unwrap();
+    let there = Engine::new(other_db.clone(), Clock::System).await.unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let watcher = there.spawn_flag_watcher(shutdown.clone());
+    let mut rx = there.subscribe_flags();
+
+    here.apply_flag_command(FlagCommand::Pause, &actor("ops")).await.unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(1), rx.wait_for(|f| f.paused)).await.is_ok();
+    assert!(seen, "the other engine did not see the pause within 1 s");
+
+    shutdown.cancel();
+    watcher.await.unwrap();
+    other_db.close().await;
+}
+
+on_both_databases!(
+    set_round_trips_and_records_history,
+    setting_the_same_value_writes_nothing,
+    every_command_sets_its_flag,
+    in_process_subscribers_see_a_change_at_once,
+    another_process_sees_a_change_within_a_second,
+);
+
+#[test]
+fn flag_commands_parse_and_refuse_unknown_words() {
+    for c in FlagCommand::ALL {
+        assert_eq!(c.as_str().parse::<FlagCommand>().unwrap(), c);
+    }
+    let err = "stop".parse::<FlagCommand>().unwrap_err();
+    assert!(err.contains("pause, resume, kill, revive, proof, real"), "{err}");
+}
