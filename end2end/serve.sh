@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Starts a fresh AOL for the browser tests (Playwright's webServer runs this).
+#   $1 = sqlite | postgres   $2 = port
+# Uses the binary that `cargo leptos build` made; each run starts from an empty
+# database so the tests see only what they did.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=$1
+port=$2
+dir="end2end/.tmp/$kind"
+rm -rf "$dir"
+mkdir -p "$dir"
+case "$kind" in
+  sqlite)
+    export DATABASE_URL="sqlite://$PWD/$dir/aol.db" ;;
+  postgres)
+    admin="${AOL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+    psql "$admin" -q -c "DROP DATABASE IF EXISTS aol_e2e WITH (FORCE)" -c "CREATE DATABASE aol_e2e"
+    export DATABASE_URL="${admin%/*}/aol_e2e" ;;
+  *)
+    echo "usage: serve.sh sqlite|postgres PORT" >&2; exit 2 ;;
+esac
+export RUST_LOG="${RUST_LOG:-warn}"
+exec ./target/debug/aol serve --bind "127.0.0.1:$port" --tick-interval-seconds 0.3 --artifact-dir "$dir/artifacts"

@@ -1,0 +1,71 @@
+import { expect, test } from "@playwright/test";
+import { cliFlags, dbStatus, ledgerRows, openAutonomy } from "./support";
+
+// One server per database for the whole file: the tests run in order and
+// leave the flags as they found them.
+test.describe.configure({ mode: "serial" });
+
+test("the page is rendered on the server, with no JavaScript", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/");
+  await expect(page.getByTestId("daemon-state")).toHaveText("running");
+  await expect(page.getByTestId("mode")).toHaveText("PROOF");
+  await expect(page.getByTestId("flag-paused")).toHaveText("no");
+  await context.close();
+});
+
+test("the ledger count grows by itself, without a reload", async ({ page }, testInfo) => {
+  await openAutonomy(page);
+  const first = await ledgerRows(page);
+  await expect.poll(() => ledgerRows(page), { timeout: 4_000 }).toBeGreaterThan(first);
+  await expect(page.getByTestId("last-tick")).toContainText("SUCCESS");
+  await testInfo.attach("autonomy page", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
+});
+
+test("Pause sets the flag in the database, Resume clears it", async ({ page }, testInfo) => {
+  await openAutonomy(page);
+  await page.getByTestId("pause-toggle").click();
+  await expect(page.getByTestId("daemon-state")).toHaveText("paused");
+  await expect(page.getByTestId("flag-paused")).toHaveText("yes");
+  await expect(page.getByTestId("pause-toggle")).toHaveText("Resume");
+  expect(dbStatus(testInfo).flags.paused).toBe(true);
+  // The daemon now writes SKIPPED rows.
+  await expect(page.getByTestId("last-tick")).toContainText("SKIPPED");
+  await testInfo.attach("paused", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
+
+  await page.getByTestId("pause-toggle").click();
+  await expect(page.getByTestId("daemon-state")).toHaveText("running");
+  await expect(page.getByTestId("pause-toggle")).toHaveText("Pause");
+  expect(dbStatus(testInfo).flags.paused).toBe(false);
+  await expect(page.getByTestId("last-tick")).toContainText("SUCCESS");
+});
+
+test("Kill stops the ticks, Revive starts them again", async ({ page }, testInfo) => {
+  await openAutonomy(page);
+  await page.getByTestId("kill-toggle").click();
+  await expect(page.getByTestId("daemon-state")).toHaveText("killed");
+  await expect(page.getByTestId("kill-toggle")).toHaveText("Revive");
+  expect(dbStatus(testInfo).flags.killed).toBe(true);
+
+  // Ticks run every 0.3 s; over 1.5 s of kill the ledger must not move.
+  const atKill = dbStatus(testInfo).ledger_rows;
+  await page.waitForTimeout(1_500);
+  expect(dbStatus(testInfo).ledger_rows).toBe(atKill);
+  await expect(page.getByTestId("ledger-rows")).toHaveText(String(atKill));
+
+  await page.getByTestId("kill-toggle").click();
+  await expect(page.getByTestId("daemon-state")).toHaveText("running");
+  expect(dbStatus(testInfo).flags.killed).toBe(false);
+  await expect.poll(() => dbStatus(testInfo).ledger_rows, { timeout: 4_000 }).toBeGreaterThan(atKill);
+  await expect.poll(() => ledgerRows(page), { timeout: 4_000 }).toBeGreaterThan(atKill);
+});
+
+test("a change made from the command line shows without a reload", async ({ page }, testInfo) => {
+  await openAutonomy(page);
+  await expect(page.getByTestId("daemon-state")).toHaveText("running");
+  cliFlags(testInfo, "pause");
+  await expect(page.getByTestId("daemon-state")).toHaveText("paused", { timeout: 2_500 });
+  cliFlags(testInfo, "resume");
+  await expect(page.getByTestId("daemon-state")).toHaveText("running", { timeout: 2_500 });
+});

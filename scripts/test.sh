@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test: Rust (unit, storage, engine,
+# CLI) on SQLite and on PostgreSQL, then the Playwright browser tests on both.
+source "$(dirname "$0")/setup.sh"
+setup_rust
+setup_postgres
+setup_browser_tests
+cd "$AOL_ROOT"
+
+say "cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+say "Rust tests (SQLite and PostgreSQL at ${AOL_TEST_POSTGRES_URL%%@*}@…)"
+cargo test --locked 2>&1 | tee target/rust-tests.log
+grep -E '^test result:' target/rust-tests.log \
+  | awk '{p+=$4; f+=$6} END {printf "Rust tests: %d passed, %d failed\n", p, f}' >&2
+
+say "building the app (cargo leptos build)"
+cargo leptos build
+
+say "browser tests (Playwright, Chromium)"
+(cd end2end && npx playwright test)
