@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DaemonArgs, DbArgs, WebArgs};
-use crate::engine::{self, Clock, DaemonExit, Engine};
-use crate::model::FlagCommand;
+use crate::engine::queue::parse_payload;
+use crate::engine::{self, Clock, DaemonExit, Engine, Registry};
+use crate::model::{Action, ActionStatus, FlagCommand};
 use crate::storage::{Actor, Db};
 
 #[derive(Parser, Debug)]
@@ -34,7 +35,15 @@ enum Command {
     Daemon(DaemonCmd),
     /// Change a control flag: pause, resume, kill, revive, proof, real.
     Flags(FlagsCmd),
-    /// Show the control flags and the latest ticks.
+    /// Add an action to the queue (a known key returns the existing action).
+    Enqueue(EnqueueCmd),
+    /// List recent actions.
+    Actions(ActionsCmd),
+    /// Put a FAILED or DLQ action back in the queue.
+    Requeue(IdCmd),
+    /// Cancel a PENDING or RETRY action.
+    Cancel(IdCmd),
+    /// Show the flags, the lease, the queue and the latest ticks.
     Status(StatusCmd),
 }
 
@@ -71,6 +80,47 @@ struct FlagsCmd {
 }
 
 #[derive(Args, Debug)]
+struct EnqueueCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The action type, e.g. POST_SOCIAL.
+    #[arg(long = "type", value_name = "ACTION_TYPE")]
+    action_type: String,
+    /// Idempotency key: 1-200 printable characters, unique per action.
+    #[arg(long)]
+    key: String,
+    /// The payload, a JSON object, e.g. '{"text":"Hello"}'.
+    #[arg(long)]
+    payload: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ActionsCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Only actions in this status (PENDING, RUNNING, SUCCESS, RETRY, FAILED, DLQ, CANCELLED, …).
+    #[arg(long, value_parser = |s: &str| s.parse::<ActionStatus>())]
+    status: Option<ActionStatus>,
+    /// How many, newest first.
+    #[arg(long, default_value = "20", value_parser = clap::value_parser!(i64).range(1..=1000))]
+    limit: i64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct IdCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The action's id.
+    id: i64,
+}
+
+#[derive(Args, Debug)]
 struct StatusCmd {
     #[command(flatten)]
     db: DbArgs,
@@ -99,6 +149,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::server::serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Daemon(cmd) => daemon(cmd).await,
         Command::Flags(cmd) => flags(cmd).await,
+        Command::Enqueue(cmd) => enqueue(cmd).await,
+        Command::Actions(cmd) => actions(cmd).await,
+        Command::Requeue(cmd) => operator_change(cmd, true).await,
+        Command::Cancel(cmd) => operator_change(cmd, false).await,
         Command::Status(cmd) => status(cmd).await,
     }
 }
@@ -108,6 +162,18 @@ pub async fn open_db(args: &DbArgs) -> anyhow::Result<Db> {
     let db = Db::connect(&args.database_url).await.context("DATABASE_URL (--database-url)")?;
     db.migrate().await?;
     Ok(db)
+}
+
+/// An engine for a one-shot command (no daemon: the artifact directory is unused).
+async fn open_engine(args: &DbArgs) -> anyhow::Result<Engine> {
+    let db = open_db(args).await?;
+    Ok(Engine::new(db, Clock::System, Registry::standard("artifacts".into())).await?)
+}
+
+/// Who a CLI change is recorded as.
+fn cli_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
 }
 
 /// Writes AOL_PROOF_MODE to the flag, so a restart never enters REAL silently.
@@ -124,7 +190,7 @@ async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
     }
     let settings = cmd.daemon.validate().map_err(anyhow::Error::msg)?;
     let db = open_db(&cmd.db).await?;
-    let engine = Engine::new(db.clone(), Clock::System).await?;
+    let engine = Engine::new(db.clone(), Clock::System, Registry::standard(settings.artifact_dir.clone())).await?;
     apply_startup_mode(&engine, cmd.daemon.proof_mode).await?;
     if engine.flags_now().killed {
         eprintln!("AOL is killed: not starting the daemon (revive it with `aol flags revive`)");
@@ -144,12 +210,11 @@ async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
 }
 
 async fn flags(cmd: FlagsCmd) -> anyhow::Result<ExitCode> {
-    let db = open_db(&cmd.db).await?;
-    let engine = Engine::new(db.clone(), Clock::System).await?;
-    let who = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
     let actor = Actor { who: &who, reason: cmd.reason.as_deref() };
     let outcome = engine.apply_flag_command(cmd.command, &actor).await?;
-    db.close().await;
+    engine.db().close().await;
     let f = &outcome.flags;
     let state = format!(
         "paused={} killed={} mode={}",
@@ -165,11 +230,63 @@ async fn flags(cmd: FlagsCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn enqueue(cmd: EnqueueCmd) -> anyhow::Result<ExitCode> {
+    let payload = parse_payload(&cmd.payload)?;
+    let engine = open_engine(&cmd.db).await?;
+    let result = engine.enqueue(&cmd.action_type, &cmd.key, &payload).await;
+    engine.db().close().await;
+    let enqueued = result?;
+    if cmd.json {
+        let out = serde_json::json!({ "duplicate": enqueued.duplicate, "action": enqueued.action });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if enqueued.duplicate {
+        let a = &enqueued.action;
+        println!("duplicate key: nothing added; the existing action is #{} ({})", a.id, a.status);
+    } else {
+        println!("enqueued action #{} ({})", enqueued.action.id, enqueued.action.status);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn actions(cmd: ActionsCmd) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(&cmd.db).await?;
+    let list = engine.db().actions_recent(cmd.status.map(ActionStatus::as_str), cmd.limit).await;
+    engine.db().close().await;
+    let list = list?;
+    if cmd.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else if list.is_empty() {
+        println!("no actions");
+    } else {
+        print_actions(&list);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_actions(list: &[Action]) {
+    println!("{:>8}  {:<11}  {:>3}  {:<12}  {:<20}  LAST ERROR", "ID", "STATUS", "TRY", "TYPE", "KEY");
+    for a in list {
+        let key: String = a.idempotency_key.chars().take(20).collect();
+        let error: String = a.last_error.as_deref().unwrap_or("").chars().take(60).collect();
+        println!("{:>8}  {:<11}  {:>3}  {:<12}  {:<20}  {error}", a.id, a.status, a.attempts, a.action_type, key);
+    }
+}
+
+async fn operator_change(cmd: IdCmd, requeue: bool) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
+    let result = if requeue { engine.requeue(cmd.id, &who).await } else { engine.cancel(cmd.id, &who).await };
+    engine.db().close().await;
+    let action = result?;
+    println!("action #{} is now {}", action.id, action.status);
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {
-    let db = open_db(&cmd.db).await?;
-    let engine = Engine::new(db.clone(), Clock::System).await?;
-    let overview = engine.overview().await?;
-    db.close().await;
+    let engine = open_engine(&cmd.db).await?;
+    let overview = engine.overview().await;
+    engine.db().close().await;
+    let overview = overview?;
     if cmd.json {
         println!("{}", serde_json::to_string_pretty(&overview)?);
         return Ok(ExitCode::SUCCESS);
@@ -179,6 +296,15 @@ async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {
     println!("paused:  {}", if f.paused { "yes" } else { "no" });
     println!("killed:  {}", if f.killed { "yes" } else { "no" });
     println!("changed: {} by {}", f.updated_at_utc.to_rfc3339(), f.updated_by);
+    match &overview.lease {
+        Some(l) if l.expires_at_utc > overview.read_at_utc => {
+            println!("lease:   {} (epoch {}) until {}", l.owner, l.epoch, l.expires_at_utc.to_rfc3339())
+        }
+        Some(l) => println!("lease:   free (last: {}, epoch {})", l.owner, l.epoch),
+        None => println!("lease:   never taken"),
+    }
+    let queue: Vec<String> = overview.counts.iter().map(|c| format!("{} {}", c.status, c.count)).collect();
+    println!("queue:   {}", if queue.is_empty() { "empty".to_string() } else { queue.join(", ") });
     println!("ticks:   {}", overview.ledger_rows);
     match &overview.last_tick {
         Some(t) => println!("last:    #{} {} at {} ({})", t.id, t.status, t.finished_at_utc.to_rfc3339(), t.notes),

@@ -65,7 +65,7 @@ impl DaemonArgs {
                 self.heartbeat_seconds, self.lease_ttl_seconds
             ));
         }
-        ensure_writable_dir(&self.artifact_dir)
+        let artifact_dir = ensure_writable_dir(&self.artifact_dir)
             .map_err(|e| format!("AOL_ARTIFACT_DIR (--artifact-dir) {}: {e}", self.artifact_dir.display()))?;
         Ok(DaemonSettings {
             max_ticks: self.max_ticks,
@@ -75,17 +75,19 @@ impl DaemonArgs {
             max_retries: self.max_retries,
             lease_ttl: self.lease_ttl_seconds,
             heartbeat: self.heartbeat_seconds,
-            artifact_dir: self.artifact_dir.clone(),
+            artifact_dir,
         })
     }
 }
 
-/// Creates `dir` if needed and proves a file can be written in it.
-fn ensure_writable_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` if needed, proves a file can be written in it, and returns its
+/// absolute path (logged with each artifact, so it must not depend on the cwd).
+fn ensure_writable_dir(dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let probe = dir.join(format!(".aol-write-check-{}", std::process::id()));
     std::fs::write(&probe, b"ok")?;
-    std::fs::remove_file(&probe)
+    std::fs::remove_file(&probe)?;
+    std::fs::canonicalize(dir)
 }
 
 fn parse_proof_mode(s: &str) -> Result<bool, String> {

@@ -154,10 +154,149 @@ pub struct TickRow {
     pub lease_epoch: Option<i64>,
 }
 
+/// Where an action is in its life (SPEC §3, §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActionStatus {
+    Pending,
+    Running,
+    Success,
+    Retry,
+    Failed,
+    Dlq,
+    Cancelled,
+    AwaitingApproval,
+    Unconfirmed,
+    Expired,
+}
+
+impl ActionStatus {
+    pub const ALL: [ActionStatus; 10] = [
+        ActionStatus::Pending,
+        ActionStatus::Running,
+        ActionStatus::Success,
+        ActionStatus::Retry,
+        ActionStatus::Failed,
+        ActionStatus::Dlq,
+        ActionStatus::Cancelled,
+        ActionStatus::AwaitingApproval,
+        ActionStatus::Unconfirmed,
+        ActionStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Pending => "PENDING",
+            ActionStatus::Running => "RUNNING",
+            ActionStatus::Success => "SUCCESS",
+            ActionStatus::Retry => "RETRY",
+            ActionStatus::Failed => "FAILED",
+            ActionStatus::Dlq => "DLQ",
+            ActionStatus::Cancelled => "CANCELLED",
+            ActionStatus::AwaitingApproval => "AWAITING_APPROVAL",
+            ActionStatus::Unconfirmed => "UNCONFIRMED",
+            ActionStatus::Expired => "EXPIRED",
+        }
+    }
+}
+
+impl std::str::FromStr for ActionStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase();
+        ActionStatus::ALL.into_iter().find(|st| st.as_str() == upper).ok_or_else(|| {
+            let known: Vec<&str> = ActionStatus::ALL.iter().map(|st| st.as_str()).collect();
+            format!("unknown status {s:?}: expected one of {}", known.join(", "))
+        })
+    }
+}
+
+/// One row of `aol_actions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Action {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub action_type: String,
+    pub payload_json: String,
+    pub status: String,
+    pub attempts: i64,
+    pub not_before_utc: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at_utc: DateTime<Utc>,
+    pub updated_at_utc: DateTime<Utc>,
+    /// The lease epoch of the daemon that last claimed it.
+    pub lease_epoch: Option<i64>,
+}
+
+impl Action {
+    /// The status as an enum; the database's CHECK constraint keeps it valid.
+    pub fn status(&self) -> Option<ActionStatus> {
+        self.status.parse().ok()
+    }
+}
+
+/// One row of `aol_execution_logs`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ExecutionLog {
+    pub id: i64,
+    pub action_id: i64,
+    pub ts_utc: DateTime<Utc>,
+    pub level: String,
+    pub message: String,
+    pub artifact_ref: Option<String>,
+    pub artifact_sha256: Option<String>,
+}
+
+/// Severity of an execution log row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LogLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Info => "INFO",
+            LogLevel::Warning => "WARNING",
+            LogLevel::Error => "ERROR",
+        }
+    }
+}
+
+/// One row of `aol_lease`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Lease {
+    pub name: String,
+    pub owner: String,
+    pub acquired_at_utc: DateTime<Utc>,
+    pub renewed_at_utc: DateTime<Utc>,
+    pub expires_at_utc: DateTime<Utc>,
+    pub epoch: i64,
+}
+
+/// How many actions are in one status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct StatusCount {
+    pub status: String,
+    pub count: i64,
+}
+
 /// What the Autonomy page shows at the top: the flags and the daemon's pulse.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {
     pub flags: ControlFlags,
+    /// The daemon lease row, if a daemon ever took it.
+    pub lease: Option<Lease>,
+    /// Queue depth per status.
+    pub counts: Vec<StatusCount>,
     pub ledger_rows: i64,
     pub last_tick: Option<TickRow>,
     pub recent_ticks: Vec<TickRow>,

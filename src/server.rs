@@ -12,7 +12,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{apply_startup_mode, open_db, ServeArgs};
-use crate::engine::{self, Clock, Engine};
+use crate::engine::{self, Clock, Engine, Registry};
 use crate::web::state::AppState;
 use crate::web::{shell, App};
 
@@ -25,7 +25,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = args.web.bind.unwrap_or(leptos_options.site_addr);
 
     let db = open_db(&args.db).await?;
-    let engine = Engine::new(db.clone(), Clock::System).await?;
+    let adapters = Registry::standard(settings.artifact_dir.clone());
+    let engine = Engine::new(db.clone(), Clock::System, adapters).await?;
     apply_startup_mode(&engine, args.daemon.proof_mode).await?;
 
     let listener = tokio::net::TcpListener::bind(addr)

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use aol::engine::{daemon, supervise, Clock, DaemonExit, DaemonSettings, Engine};
+use aol::engine::{daemon, supervise, DaemonExit, DaemonSettings, Engine};
 use aol::model::FlagCommand;
 use aol::storage::{Actor, Db};
 use common::TestCtx;
@@ -19,7 +19,7 @@ fn settings(interval_ms: u64, max_ticks: Option<u64>) -> DaemonSettings {
 }
 
 async fn engine(db: &Db) -> Engine {
-    Engine::new(db.clone(), Clock::System).await.unwrap()
+    common::engine(db).await
 }
 
 /// Waits (up to 5 s) until the ledger has at least `n` rows.
@@ -89,7 +89,7 @@ async fn kill_from_another_process_stops_it_within_a_second(ctx: TestCtx) {
     };
     wait_for_ticks(&ctx.db, 1).await;
     let cli_db = Db::connect(&ctx.url).await.unwrap();
-    Engine::new(cli_db.clone(), Clock::System).await.unwrap().apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    common::engine(&cli_db).await.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
     let exit = tokio::time::timeout(Duration::from_secs(1), run).await.expect("still running 1 s after kill");
     assert_eq!(exit.unwrap(), DaemonExit::Killed);
     shutdown.cancel();

@@ -5,7 +5,6 @@ mod common;
 
 use std::time::Duration;
 
-use aol::engine::{Clock, Engine};
 use aol::model::{Flag, FlagCommand};
 use aol::storage::Actor;
 use chrono::{TimeZone, Utc};
@@ -39,7 +38,7 @@ async fn setting_the_same_value_writes_nothing(ctx: TestCtx) {
 }
 
 async fn every_command_sets_its_flag(ctx: TestCtx) {
-    let engine = Engine::new(ctx.db.clone(), Clock::System).await.unwrap();
+    let engine = common::engine(&ctx.db).await;
     for command in FlagCommand::ALL {
         let (flag, value) = command.target();
         let outcome = engine.apply_flag_command(command, &actor("ops")).await.unwrap();
@@ -53,7 +52,7 @@ async fn every_command_sets_its_flag(ctx: TestCtx) {
 }
 
 async fn in_process_subscribers_see_a_change_at_once(ctx: TestCtx) {
-    let engine = Engine::new(ctx.db.clone(), Clock::System).await.unwrap();
+    let engine = common::engine(&ctx.db).await;
     let mut rx = engine.subscribe_flags();
     engine.apply_flag_command(FlagCommand::Kill, &actor("ops")).await.unwrap();
     assert!(rx.has_changed().unwrap(), "no notification after the command returned");
@@ -62,9 +61,9 @@ async fn in_process_subscribers_see_a_change_at_once(ctx: TestCtx) {
 
 async fn another_process_sees_a_change_within_a_second(ctx: TestCtx) {
     // Two engines on one database stand for two processes.
-    let here = Engine::new(ctx.db.clone(), Clock::System).await.unwrap();
+    let here = common::engine(&ctx.db).await;
     let other_db = aol::storage::Db::connect(&ctx.url).await.unwrap();
-    let there = Engine::new(other_db.clone(), Clock::System).await.unwrap();
+    let there = common::engine(&other_db).await;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let watcher = there.spawn_flag_watcher(shutdown.clone());
     let mut rx = there.subscribe_flags();

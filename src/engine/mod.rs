@@ -1,14 +1,19 @@
 //! The engine: everything AOL does, without any web code. The CLI, the daemon
 //! task and the dashboard's server functions all go through an [`Engine`].
 
+pub mod adapters;
 mod clock;
 pub mod daemon;
 mod flags;
+pub mod lease;
+pub mod queue;
 mod settings;
 
+pub use adapters::Registry;
 pub use clock::Clock;
-pub use daemon::{DaemonExit, supervise};
-pub use flags::FLAG_POLL_INTERVAL;
+pub use daemon::{supervise, DaemonExit};
+pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};
+pub use queue::{Enqueued, EnqueueError, OperatorError};
 pub use settings::DaemonSettings;
 
 use tokio::sync::watch;
@@ -28,18 +33,24 @@ pub struct Engine {
     /// process (at once) and by the flag watcher (changes made elsewhere).
     flags: watch::Sender<ControlFlags>,
     identity: String,
+    adapters: Registry,
 }
 
 impl Engine {
     /// Builds an engine over a migrated database.
-    pub async fn new(db: Db, clock: Clock) -> Result<Engine, StoreError> {
+    pub async fn new(db: Db, clock: Clock, adapters: Registry) -> Result<Engine, StoreError> {
         let flags = db.flags_get().await?;
         Ok(Engine {
             db,
             clock,
             flags: watch::Sender::new(flags),
             identity: process_identity(),
+            adapters,
         })
+    }
+
+    pub fn adapters(&self) -> &Registry {
+        &self.adapters
     }
 
     pub fn db(&self) -> &Db {
@@ -81,9 +92,13 @@ impl Engine {
         let flags = self.db.flags_get().await?;
         let recent_ticks = self.db.ticks_recent(RECENT_TICKS).await?;
         let ledger_rows = self.db.ticks_count().await?;
+        let lease = self.lease_get().await?;
+        let counts = self.db.action_counts().await?;
         self.observe_flags(flags.clone());
         Ok(Overview {
             flags,
+            lease,
+            counts,
             ledger_rows,
             last_tick: recent_ticks.first().cloned(),
             recent_ticks,

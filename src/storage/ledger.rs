@@ -1,13 +1,18 @@
-//! `aol_tick_ledger`: one row per daemon tick.
+//! `aol_tick_ledger`: one row per daemon tick, written under the daemon's lease.
 
 use chrono::{DateTime, Utc};
 
+use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::{on_pool, Db, StoreError};
 use crate::model::{TickRow, TickStatus};
 
-const INSERT_TICK: &str = "INSERT INTO aol_tick_ledger \
+/// Owner and epoch come from the fence (`$2`, `$3`): a row names the term that wrote it.
+const INSERT_TICK: PerDialect = fenced!(
+    "INSERT INTO aol_tick_ledger \
      (started_at_utc, finished_at_utc, status, actions_attempted, actions_succeeded, notes, daemon_owner, lease_epoch) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+     SELECT $5, $6, $7, $8, $9, $10, $2, $3 WHERE 1 = 1",
+    "RETURNING id"
+);
 
 const SELECT_RECENT: &str = "SELECT id, started_at_utc, finished_at_utc, status, actions_attempted, \
      actions_succeeded, notes, daemon_owner, lease_epoch FROM aol_tick_ledger ORDER BY id DESC LIMIT $1";
@@ -23,26 +28,21 @@ pub struct NewTick<'a> {
     pub actions_attempted: i64,
     pub actions_succeeded: i64,
     pub notes: &'a str,
-    pub daemon_owner: &'a str,
-    pub lease_epoch: Option<i64>,
 }
 
 impl Db {
-    /// Appends a ledger row and returns its id.
-    pub async fn tick_insert(&self, tick: &NewTick<'_>) -> Result<i64, StoreError> {
-        on_pool!(self, |pool| {
-            let id: i64 = sqlx::query_scalar(INSERT_TICK)
+    /// Appends a ledger row for the term in `fence`; `None` if the term is over.
+    pub async fn tick_insert(&self, fence: &Fence<'_>, tick: &NewTick<'_>) -> Result<Option<i64>, StoreError> {
+        on_pool!(self, INSERT_TICK, |pool, sql| {
+            Ok(bind_fence!(sqlx::query_scalar(sql), fence)
                 .bind(tick.started_at_utc)
                 .bind(tick.finished_at_utc)
                 .bind(tick.status.as_str())
                 .bind(tick.actions_attempted)
                 .bind(tick.actions_succeeded)
                 .bind(tick.notes)
-                .bind(tick.daemon_owner)
-                .bind(tick.lease_epoch)
-                .fetch_one(pool)
-                .await?;
-            Ok(id)
+                .fetch_optional(pool)
+                .await?)
         })
     }
 

@@ -5,13 +5,20 @@
 //! is open through [`on_pool!`]; only where the dialects truly differ does a
 //! method spell out two arms. Methods are grouped by table, one file each.
 
+mod actions;
 mod error;
+pub(crate) mod fence;
 mod flags;
+mod lease;
 mod ledger;
+mod logs;
 
+pub use actions::{Finish, NewAction, Requeue};
 pub use error::StoreError;
+pub use fence::Fence;
 pub use flags::Actor;
 pub use ledger::NewTick;
+pub use logs::NewLog;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -42,11 +49,25 @@ pub(crate) enum Pool {
 
 /// Runs the same statement code on whichever pool is open. The body is compiled
 /// once per dialect, so it may use anything generic over `sqlx::Database`.
+/// With a [`fence::PerDialect`] statement, `$sql` is bound to its spelling
+/// for the open dialect.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match &$db.pool {
             $crate::storage::Pool::Sqlite($pool) => $body,
             $crate::storage::Pool::Postgres($pool) => $body,
+        }
+    };
+    ($db:expr, $stmt:expr, |$pool:ident, $sql:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::storage::Pool::Sqlite($pool) => {
+                let $sql: &'static str = $stmt.sqlite;
+                $body
+            }
+            $crate::storage::Pool::Postgres($pool) => {
+                let $sql: &'static str = $stmt.postgres;
+                $body
+            }
         }
     };
 }

@@ -140,3 +140,14 @@ macro_rules! on_both_databases {
         )+
     };
 }
+
+/// An engine over `db` with the standard adapters, writing artifacts under `artifact_dir`.
+pub async fn engine_in(db: &Db, artifact_dir: &std::path::Path) -> aol::engine::Engine {
+    let adapters = aol::engine::Registry::standard(artifact_dir.to_path_buf());
+    aol::engine::Engine::new(db.clone(), aol::engine::Clock::System, adapters).await.expect("engine")
+}
+
+/// An engine for tests that write no artifacts.
+pub async fn engine(db: &Db) -> aol::engine::Engine {
+    engine_in(db, &std::env::temp_dir().join("aol-test-artifacts-unused")).await
+}

@@ -1,0 +1,127 @@
+//! One attempt at one claimed action: record it, run the adapter under the
+//! tick's deadline, the kill flag and the lease, then write how it ended.
+
+use serde_json::Value;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::adapters::{AdapterError, Done, Job};
+use crate::engine::lease::Term;
+use crate::engine::queue::backoff;
+use crate::engine::{DaemonSettings, Engine};
+use crate::model::{Action, LogLevel};
+use crate::storage::{Finish, NewLog, StoreError};
+
+/// How an attempt ended, as far as the tick is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AttemptEnd {
+    Succeeded,
+    /// RETRY or, attempts used up, DLQ.
+    Retrying,
+    Failed,
+    /// The term is over: nothing was (or could be) written.
+    LeaseLost,
+}
+
+/// What stopped the adapter, if it did not finish.
+enum Interrupted {
+    CutOff,
+    Killed,
+    ShuttingDown,
+    LeaseLost,
+}
+
+pub(super) async fn attempt(
+    engine: &Engine,
+    settings: &DaemonSettings,
+    term: &Term,
+    action: &Action,
+    proof_at_tick_start: bool,
+    deadline: Instant,
+    shutdown: &CancellationToken,
+) -> Result<AttemptEnd, StoreError> {
+    // A switch to PROOF made during the tick applies at once; to REAL, next tick.
+    let proof_mode = proof_at_tick_start || engine.flags_now().proof_mode;
+    let mode = if proof_mode { "PROOF" } else { "REAL" };
+    let started = NewLog::new(LogLevel::Info, format!("attempt {} started ({mode})", action.attempts));
+    if !engine.db().action_log_if_mine(&engine.fence(term.epoch), action.id, &started).await? {
+        return Ok(AttemptEnd::LeaseLost);
+    }
+    tracing::info!(action_id = action.id, key = %action.idempotency_key, attempt = action.attempts, mode, "attempt started");
+
+    let outcome = match (engine.adapters().get(&action.action_type), serde_json::from_str(&action.payload_json)) {
+        (None, _) => Ok(Err(AdapterError::Permanent(format!("no adapter handles {:?}", action.action_type)))),
+        (Some(adapter), Ok(Value::Object(payload))) => {
+            let job = Job { action, payload: &payload, proof_mode };
+            let mut flags = engine.subscribe_flags();
+            tokio::select! {
+                result = adapter.execute(&job) => Ok(result),
+                _ = tokio::time::sleep_until(deadline) => Err(Interrupted::CutOff),
+                _ = flags.wait_for(|f| f.killed) => Err(Interrupted::Killed),
+                _ = shutdown.cancelled() => Err(Interrupted::ShuttingDown),
+                _ = term.lost.cancelled() => Err(Interrupted::LeaseLost),
+            }
+        }
+        (Some(_), _) => Ok(Err(AdapterError::Permanent("the stored payload is not a JSON object".into()))),
+    };
+
+    let max_attempts = i64::from(settings.max_retries);
+    let retry = |error: String, max_attempts: i64| retry(engine, action, error, max_attempts);
+    let (finish_kind, log) = match outcome {
+        Ok(Ok(Done { message, artifact })) => {
+            let mut log = NewLog::new(LogLevel::Info, message);
+            if let Some(a) = artifact {
+                log.artifact_ref = Some(a.path);
+                log.artifact_sha256 = Some(a.sha256);
+            }
+            (Kind::Success, log)
+        }
+        Ok(Err(AdapterError::Permanent(e))) => {
+            (Kind::Failed(e.clone()), NewLog::new(LogLevel::Error, format!("failed permanently: {e}")))
+        }
+        Ok(Err(AdapterError::Transient(e))) => retry(e, max_attempts),
+        Err(Interrupted::CutOff) => {
+            retry(format!("cut off: the tick ran past MAX_TICK_SECONDS ({:?})", settings.max_tick), max_attempts)
+        }
+        // Not the action's fault: these never send it to the DLQ.
+        Err(Interrupted::Killed) => retry("cancelled: the kill flag was set during the attempt".into(), i64::MAX),
+        Err(Interrupted::ShuttingDown) => retry("cancelled: AOL was shutting down".into(), i64::MAX),
+        Err(Interrupted::LeaseLost) => return Ok(AttemptEnd::LeaseLost),
+    };
+
+    let (finish, end) = match &finish_kind {
+        Kind::Success => (Finish::Success, AttemptEnd::Succeeded),
+        Kind::Failed(error) => (Finish::Failed { error }, AttemptEnd::Failed),
+        Kind::Retry { error, not_before, max_attempts } => (
+            Finish::Retry { error, not_before: *not_before, max_attempts: *max_attempts },
+            AttemptEnd::Retrying,
+        ),
+    };
+    let written = engine.db().action_finish(&engine.fence(term.epoch), action.id, &finish, &log).await?;
+    match written {
+        Some(after) => {
+            tracing::info!(action_id = action.id, key = %action.idempotency_key, status = %after.status, "attempt ended");
+            Ok(end)
+        }
+        None => Ok(AttemptEnd::LeaseLost),
+    }
+}
+
+enum Kind {
+    Success,
+    Failed(String),
+    Retry { error: String, not_before: chrono::DateTime<chrono::Utc>, max_attempts: i64 },
+}
+
+/// A retry after the backoff, or the dead-letter queue when this was the last
+/// allowed attempt (the same rule the RETRY statement applies).
+fn retry(engine: &Engine, action: &Action, error: String, max_attempts: i64) -> (Kind, NewLog) {
+    let wait = chrono::TimeDelta::from_std(backoff(action.attempts)).unwrap_or_default();
+    let not_before = engine.clock().now() + wait;
+    let message = if action.attempts >= max_attempts {
+        format!("attempt {} failed, no attempts left, moved to the dead-letter queue: {error}", action.attempts)
+    } else {
+        format!("attempt {} failed, will retry after {}: {error}", action.attempts, not_before.to_rfc3339())
+    };
+    (Kind::Retry { error, not_before, max_attempts }, NewLog::new(LogLevel::Warning, message))
+}

@@ -1,0 +1,316 @@
+//! The daemon: the tick loop under the lease, and the supervisor that keeps it
+//! running inside `aol serve` (stopped by kill, started again by revive).
+//!
+//! One tick (SPEC §3): hold the lease → read the flags → claim up to
+//! MAX_ACTIONS_PER_TICK due actions → run each through its adapter → write each
+//! result → write the ledger row → wait TICK_INTERVAL. Kill, a lost lease and
+//! shutdown end the wait and any attempt in flight at once; pause stops new
+//! attempts from starting.
+
+mod attempt;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::lease::Term;
+use super::{DaemonSettings, Engine};
+use crate::model::{Action, TickStatus};
+use crate::storage::{Finish, NewLog, NewTick, StoreError};
+use attempt::{attempt, AttemptEnd};
+
+/// Why a daemon run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DaemonExit {
+    /// The operator set the kill flag.
+    Killed,
+    /// `max_ticks` ticks were written.
+    TickLimit,
+    /// The process is shutting down.
+    Shutdown,
+}
+
+/// What one tick did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TickOutcome {
+    Written(TickStatus),
+    Killed,
+    LeaseLost,
+}
+
+/// Runs until killed, the tick limit, or shutdown. Without the lease it stands
+/// by and tries again; database errors are logged and retried, never fatal.
+pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &CancellationToken) -> DaemonExit {
+    let mut flags = engine.subscribe_flags();
+    let mut written: u64 = 0;
+    let mut standing_by = false;
+    tracing::info!(owner = engine.identity(), "daemon started");
+    loop {
+        if shutdown.is_cancelled() {
+            return DaemonExit::Shutdown;
+        }
+        if flags.borrow().killed {
+            return stopped_by_kill();
+        }
+        let wait = match engine.lease_acquire(settings.lease_ttl).await {
+            Ok(Some(lease)) => {
+                standing_by = false;
+                tracing::info!(epoch = lease.epoch, "holding the daemon lease");
+                let term = Term { epoch: lease.epoch, lost: CancellationToken::new() };
+                let stop_heartbeat = CancellationToken::new();
+                let heartbeat = engine.spawn_heartbeat(
+                    term.clone(),
+                    lease.expires_at_utc,
+                    settings.heartbeat,
+                    settings.lease_ttl,
+                    stop_heartbeat.clone(),
+                );
+                let exit = lead(engine, settings, &term, shutdown, &mut written).await;
+                stop_heartbeat.cancel();
+                let _ = heartbeat.await;
+                match exit {
+                    Some(exit) => {
+                        if let Err(e) = engine.lease_release(term.epoch).await {
+                            tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+                        }
+                        return exit;
+                    }
+                    None => Duration::ZERO, // lost the term: try again (standing by if taken)
+                }
+            }
+            Ok(None) => {
+                if !standing_by {
+                    let holder = engine.lease_get().await.ok().flatten();
+                    tracing::info!(
+                        holder = holder.as_ref().map(|l| l.owner.as_str()),
+                        until = holder.as_ref().map(|l| l.expires_at_utc.to_rfc3339()),
+                        "standing by: another daemon holds the lease"
+                    );
+                    standing_by = true;
+                }
+                settings.heartbeat
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot reach the lease; trying again");
+                settings.heartbeat
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = flags.wait_for(|f| f.killed) => return stopped_by_kill(),
+            _ = shutdown.cancelled() => return DaemonExit::Shutdown,
+        }
+    }
+}
+
+/// Ticks while the term lasts; `None` when it was lost.
+async fn lead(
+    engine: &Engine,
+    settings: &DaemonSettings,
+    term: &Term,
+    shutdown: &CancellationToken,
+    written: &mut u64,
+) -> Option<DaemonExit> {
+    let mut flags = engine.subscribe_flags();
+    loop {
+        if term.lost.is_cancelled() {
+            return None;
+        }
+        match tick(engine, settings, term, shutdown).await {
+            Ok(TickOutcome::Killed) => return Some(stopped_by_kill()),
+            Ok(TickOutcome::LeaseLost) => {
+                tracing::warn!(epoch = term.epoch, "lost the lease during a tick; nothing more was written");
+                return None;
+            }
+            Ok(TickOutcome::Written(status)) => {
+                *written += 1;
+                tracing::debug!(tick = *written, status = status.as_str(), "tick written");
+                if settings.max_ticks.is_some_and(|max| *written >= max) {
+                    tracing::info!(ticks = *written, "daemon reached its tick limit");
+                    return Some(DaemonExit::TickLimit);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "tick failed; trying again after the interval"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(settings.tick_interval) => {}
+            _ = flags.wait_for(|f| f.killed) => return Some(stopped_by_kill()),
+            _ = shutdown.cancelled() => return Some(DaemonExit::Shutdown),
+            _ = term.lost.cancelled() => return None,
+        }
+    }
+}
+
+fn stopped_by_kill() -> DaemonExit {
+    tracing::warn!("daemon stopped: the kill flag is set");
+    DaemonExit::Killed
+}
+
+/// Counts of one tick, for the ledger.
+#[derive(Default)]
+struct Tally {
+    attempted: i64,
+    succeeded: i64,
+    retried: i64,
+    failed: i64,
+    returned: i64,
+    rescued: usize,
+    stop_reason: Option<&'static str>,
+}
+
+impl Tally {
+    fn status(&self) -> TickStatus {
+        if self.succeeded == self.attempted {
+            TickStatus::Success
+        } else if self.succeeded == 0 {
+            TickStatus::Fail
+        } else {
+            TickStatus::Partial
+        }
+    }
+
+    fn notes(&self) -> String {
+        let mut parts = Vec::new();
+        if self.attempted == 0 && self.returned == 0 {
+            parts.push("no due actions".to_string());
+        } else {
+            parts.push(format!("{} attempted, {} succeeded", self.attempted, self.succeeded));
+            if self.retried > 0 {
+                parts.push(format!("{} to retry", self.retried));
+            }
+            if self.failed > 0 {
+                parts.push(format!("{} failed", self.failed));
+            }
+        }
+        if self.returned > 0 {
+            parts.push(format!("{} returned unstarted", self.returned));
+        }
+        if let Some(reason) = self.stop_reason {
+            parts.push(format!("stopped early: {reason}"));
+        }
+        if self.rescued > 0 {
+            parts.push(format!("{} rescued from an earlier daemon", self.rescued));
+        }
+        parts.join("; ")
+    }
+}
+
+async fn tick(
+    engine: &Engine,
+    settings: &DaemonSettings,
+    term: &Term,
+    shutdown: &CancellationToken,
+) -> Result<TickOutcome, StoreError> {
+    let db = engine.db();
+    let started_at_utc = engine.clock().now();
+    let deadline = Instant::now() + settings.max_tick;
+    let flags = db.flags_get().await?;
+    engine.observe_flags(flags.clone());
+    if flags.killed {
+        return Ok(TickOutcome::Killed);
+    }
+    let mut tally = Tally::default();
+    if flags.paused {
+        return write_ledger(engine, term, started_at_utc, TickStatus::Skipped, &tally, "paused").await;
+    }
+    let max_attempts = i64::from(settings.max_retries);
+    tally.rescued = db.actions_rescue(&engine.fence(term.epoch), max_attempts).await?.len();
+    if tally.rescued > 0 {
+        tracing::warn!(count = tally.rescued, "rescued actions left RUNNING by an earlier daemon");
+    }
+    let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
+    let mut claimed = claimed.into_iter();
+    while let Some(action) = claimed.next() {
+        if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
+            tally.stop_reason = Some(reason);
+            for unstarted in std::iter::once(action).chain(claimed.by_ref()) {
+                if !unclaim(engine, term, &unstarted, reason).await? {
+                    return Ok(TickOutcome::LeaseLost);
+                }
+                tally.returned += 1;
+            }
+            break;
+        }
+        tally.attempted += 1;
+        match attempt(engine, settings, term, &action, flags.proof_mode, deadline, shutdown).await? {
+            AttemptEnd::Succeeded => tally.succeeded += 1,
+            AttemptEnd::Retrying => tally.retried += 1,
+            AttemptEnd::Failed => tally.failed += 1,
+            AttemptEnd::LeaseLost => return Ok(TickOutcome::LeaseLost),
+        }
+    }
+    let status = tally.status();
+    write_ledger(engine, term, started_at_utc, status, &tally, &tally.notes()).await
+}
+
+/// Why no further action may start in this tick, if there is a reason.
+fn reason_to_stop(
+    engine: &Engine,
+    term: &Term,
+    shutdown: &CancellationToken,
+    deadline: Instant,
+) -> Option<&'static str> {
+    let flags = engine.flags_now();
+    if flags.killed {
+        Some("the kill flag is set")
+    } else if flags.paused {
+        Some("paused")
+    } else if term.lost.is_cancelled() {
+        Some("the lease was lost")
+    } else if shutdown.is_cancelled() {
+        Some("shutting down")
+    } else if Instant::now() >= deadline {
+        Some("the tick reached MAX_TICK_SECONDS")
+    } else {
+        None
+    }
+}
+
+/// Returns a claimed, unstarted action to the queue; false if the term is over.
+async fn unclaim(engine: &Engine, term: &Term, action: &Action, reason: &str) -> Result<bool, StoreError> {
+    let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"));
+    let done = engine.db().action_finish(&engine.fence(term.epoch), action.id, &Finish::Unclaim, &log).await?;
+    Ok(done.is_some())
+}
+
+async fn write_ledger(
+    engine: &Engine,
+    term: &Term,
+    started_at_utc: chrono::DateTime<chrono::Utc>,
+    status: TickStatus,
+    tally: &Tally,
+    notes: &str,
+) -> Result<TickOutcome, StoreError> {
+    let tick = NewTick {
+        started_at_utc,
+        finished_at_utc: engine.clock().now(),
+        status,
+        actions_attempted: tally.attempted,
+        actions_succeeded: tally.succeeded,
+        notes,
+    };
+    Ok(match engine.db().tick_insert(&engine.fence(term.epoch), &tick).await? {
+        Some(_) => TickOutcome::Written(status),
+        None => TickOutcome::LeaseLost,
+    })
+}
+
+/// Keeps a daemon running in this process until shutdown: while the kill flag
+/// is set it waits, and a revive starts a new run.
+pub async fn supervise(engine: Engine, settings: DaemonSettings, shutdown: CancellationToken) {
+    let mut flags = engine.subscribe_flags();
+    loop {
+        if flags.borrow().killed {
+            tracing::info!("daemon is killed; waiting for revive");
+        }
+        tokio::select! {
+            _ = flags.wait_for(|f| !f.killed) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        match run(&engine, &settings, &shutdown).await {
+            DaemonExit::Killed => continue,
+            DaemonExit::TickLimit | DaemonExit::Shutdown => return,
+        }
+    }
+}

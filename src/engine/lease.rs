@@ -1,0 +1,96 @@
+//! The daemon lease: one active daemon across processes and machines.
+//!
+//! A daemon holds a *term* (an epoch). The heartbeat renews it every
+//! HEARTBEAT; when a renewal finds the term gone (expired and taken, or
+//! released), the term's `lost` token fires and the daemon stops work at once.
+//! Even a daemon that has not noticed yet cannot write: every result is fenced
+//! by the epoch in the database (see `storage::fence`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::Engine;
+use crate::model::Lease;
+use crate::storage::{Fence, StoreError};
+
+/// The name of the daemon lease row.
+pub const DAEMON_LEASE: &str = "aol_daemon";
+
+/// A term of leadership this process holds.
+#[derive(Clone, Debug)]
+pub struct Term {
+    pub epoch: i64,
+    /// Fires when the term is known to be over.
+    pub lost: CancellationToken,
+}
+
+fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    now + TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+impl Engine {
+    /// Takes the daemon lease if free or expired: `Ok(None)` while another holds it.
+    pub async fn lease_acquire(&self, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        let now = self.clock().now();
+        self.db().lease_acquire(DAEMON_LEASE, self.identity(), now, after(now, ttl)).await
+    }
+
+    /// Extends term `epoch`: `Ok(None)` when it is no longer ours.
+    pub async fn lease_renew(&self, epoch: i64, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        let now = self.clock().now();
+        self.db().lease_renew(DAEMON_LEASE, self.identity(), epoch, now, after(now, ttl)).await
+    }
+
+    /// Ends term `epoch` now, so a standby can take over without waiting.
+    pub async fn lease_release(&self, epoch: i64) -> Result<bool, StoreError> {
+        self.db().lease_release(DAEMON_LEASE, self.identity(), epoch, self.clock().now()).await
+    }
+
+    pub async fn lease_get(&self) -> Result<Option<Lease>, StoreError> {
+        self.db().lease_get(DAEMON_LEASE).await
+    }
+
+    /// The fence for a write made now under term `epoch`.
+    pub fn fence(&self, epoch: i64) -> Fence<'_> {
+        Fence { lease: DAEMON_LEASE, owner: self.identity(), epoch, now: self.clock().now() }
+    }
+
+    /// Renews term `epoch` every `heartbeat` until `stop`; fires `term.lost` when
+    /// a renewal is refused, or when renewals fail until the term has expired.
+    pub fn spawn_heartbeat(
+        &self,
+        term: Term,
+        expires: DateTime<Utc>,
+        heartbeat: Duration,
+        ttl: Duration,
+        stop: CancellationToken,
+    ) -> JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut expires = expires;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(heartbeat) => {}
+                }
+                match engine.lease_renew(term.epoch, ttl).await {
+                    Ok(Some(lease)) => expires = lease.expires_at_utc,
+                    Ok(None) => {
+                        tracing::warn!(epoch = term.epoch, "lease lost: the term was taken over or had expired");
+                        term.lost.cancel();
+                        return;
+                    }
+                    Err(e) if engine.clock().now() >= expires => {
+                        tracing::warn!(epoch = term.epoch, error = %e, "lease lost: could not renew before it expired");
+                        term.lost.cancel();
+                        return;
+                    }
+                    Err(e) => tracing::warn!(epoch = term.epoch, error = %e, "lease renewal failed; retrying"),
+                }
+            }
+        })
+    }
+}

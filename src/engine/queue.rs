@@ -1,0 +1,187 @@
+//! The queue as agents and operators use it: enqueue with validation and
+//! idempotency, re-queue and cancel; and the retry backoff.
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use super::Engine;
+use crate::model::{Action, LogLevel};
+use crate::storage::{NewAction, NewLog, Requeue, StoreError};
+
+/// Largest payload accepted, as serialised JSON.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Longest idempotency key, in characters.
+pub const MAX_KEY_CHARS: usize = 200;
+
+/// First retry waits about this long; each further one twice as long…
+const BACKOFF_BASE: Duration = Duration::from_secs(2);
+/// …but never longer than this.
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// The result of an enqueue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enqueued {
+    pub action: Action,
+    /// The key was known: no row was added and `action` is the existing one.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum EnqueueError {
+    #[error("invalid idempotency key: {0}")]
+    Key(String),
+    #[error("invalid payload: {0}")]
+    Payload(String),
+    #[error("unknown action type {given:?}: expected one of {known}")]
+    UnknownType { given: String, known: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Error)]
+pub enum OperatorError {
+    #[error("no action with id {0}")]
+    NotFound(i64),
+    #[error("action {id} is {status}: {allowed}")]
+    WrongStatus { id: i64, status: String, allowed: &'static str },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Parses a payload given as text (CLI, forms): it must be a JSON object.
+pub fn parse_payload(text: &str) -> Result<Map<String, Value>, EnqueueError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(EnqueueError::Payload("must be a JSON object, like {\"text\": \"…\"}".into())),
+        Err(e) => Err(EnqueueError::Payload(format!("not valid JSON: {e}"))),
+    }
+}
+
+/// 1 to 200 characters, none of them a control character, not only spaces.
+pub fn check_key(key: &str) -> Result<(), EnqueueError> {
+    let chars = key.chars().count();
+    if chars == 0 || key.trim().is_empty() {
+        return Err(EnqueueError::Key("it is empty".into()));
+    }
+    if chars > MAX_KEY_CHARS {
+        return Err(EnqueueError::Key(format!("{chars} characters, at most {MAX_KEY_CHARS} allowed")));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(EnqueueError::Key("it contains a control character (only printable characters are allowed)".into()));
+    }
+    Ok(())
+}
+
+/// How long to wait before attempt `attempts + 1`, after `attempts` failed:
+/// exponential from [`BACKOFF_BASE`], capped at [`BACKOFF_CAP`], with jitter
+/// (a random 50–100 % of it) so retries of many actions do not arrive together.
+pub fn backoff(attempts: i64) -> Duration {
+    let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    let full = BACKOFF_BASE.saturating_mul(1 << doublings).min(BACKOFF_CAP);
+    full.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+impl Engine {
+    /// Adds an action to the queue, or returns the existing one for a known key.
+    /// Nothing is written unless every check passes.
+    pub async fn enqueue(
+        &self,
+        action_type: &str,
+        idempotency_key: &str,
+        payload: &Map<String, Value>,
+    ) -> Result<Enqueued, EnqueueError> {
+        check_key(idempotency_key)?;
+        let adapter = self.adapters().get(action_type).ok_or_else(|| EnqueueError::UnknownType {
+            given: action_type.to_string(),
+            known: self.adapters().action_types().join(", "),
+        })?;
+        let payload_json = serde_json::to_string(payload).expect("JSON maps serialise");
+        if payload_json.len() > MAX_PAYLOAD_BYTES {
+            return Err(EnqueueError::Payload(format!(
+                "{} bytes, at most {MAX_PAYLOAD_BYTES} allowed",
+                payload_json.len()
+            )));
+        }
+        adapter.validate(payload).map_err(EnqueueError::Payload)?;
+        let now = self.clock().now();
+        let new = NewAction { idempotency_key, action_type, payload_json: &payload_json, not_before_utc: now };
+        let (action, inserted) = self.db().action_insert(&new, now).await?;
+        if inserted {
+            tracing::info!(action_id = action.id, key = idempotency_key, action_type, "action enqueued");
+        }
+        Ok(Enqueued { action, duplicate: !inserted })
+    }
+
+    /// FAILED or DLQ → PENDING, attempts reset; recorded in the action's log.
+    pub async fn requeue(&self, id: i64, who: &str) -> Result<Action, OperatorError> {
+        self.operator_change(id, Requeue::Requeue, who, "only FAILED or DLQ actions can be re-queued").await
+    }
+
+    /// PENDING or RETRY → CANCELLED; recorded in the action's log.
+    pub async fn cancel(&self, id: i64, who: &str) -> Result<Action, OperatorError> {
+        self.operator_change(id, Requeue::Cancel, who, "only PENDING or RETRY actions can be cancelled").await
+    }
+
+    async fn operator_change(
+        &self,
+        id: i64,
+        change: Requeue,
+        who: &str,
+        allowed: &'static str,
+    ) -> Result<Action, OperatorError> {
+        let verb = match change {
+            Requeue::Requeue => "re-queued",
+            Requeue::Cancel => "cancelled",
+        };
+        let log = NewLog::new(LogLevel::Info, format!("{verb} by {who}"));
+        match self.db().action_operator_change(id, change, self.clock().now(), &log).await? {
+            Some(action) => {
+                tracing::info!(action_id = id, by = who, "action {verb}");
+                Ok(action)
+            }
+            None => match self.db().action_get(id).await? {
+                None => Err(OperatorError::NotFound(id)),
+                Some(action) => Err(OperatorError::WrongStatus { id, status: action.status, allowed }),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        for attempts in 1..=30 {
+            let full = BACKOFF_BASE.saturating_mul(1 << (attempts - 1).min(20)).min(BACKOFF_CAP);
+            let d = backoff(attempts);
+            assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?} not within 50-100 % of {full:?}");
+        }
+        assert!(backoff(30) <= BACKOFF_CAP);
+        let samples: std::collections::HashSet<_> = (0..20).map(|_| backoff(3)).collect();
+        assert!(samples.len() > 1, "no jitter");
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(check_key("post-2026-11-26-a").is_ok());
+        assert!(check_key("with spaces and ünïcode ✓").is_ok());
+        assert!(check_key(&"k".repeat(200)).is_ok());
+        for bad in ["", "   ", "tab\there", "new\nline"] {
+            assert!(check_key(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(check_key(&"k".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn payload_must_be_a_json_object() {
+        assert!(parse_payload(r#"{"text":"hi"}"#).is_ok());
+        for bad in ["[1,2]", "\"text\"", "42", "{not json", ""] {
+            assert!(parse_payload(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

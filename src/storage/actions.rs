@@ -1,0 +1,287 @@
+//! `aol_actions`: the queue. Claims and results are fenced by the lease (see
+//! `fence`); each result is written together with its log line, or not at all.
+
+use chrono::{DateTime, Utc};
+
+use super::fence::{bind_fence, fenced, Fence, PerDialect};
+use super::logs::{insert_log, NewLog};
+use super::{on_pool, Db, StoreError};
+use crate::model::{Action, StatusCount};
+
+macro_rules! cols {
+    () => {
+        "id, idempotency_key, action_type, payload_json, status, attempts, not_before_utc, last_error, \
+         created_at_utc, updated_at_utc, lease_epoch"
+    };
+}
+
+/// Inserts unless the key exists; a row comes back only for a new action.
+const INSERT: &str = concat!(
+    "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, attempts, not_before_utc, \
+     created_at_utc, updated_at_utc) VALUES ($1, $2, $3, 'PENDING', 0, $4, $5, $5) \
+     ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
+    cols!()
+);
+const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
+const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
+const RECENT: &str = concat!("SELECT ", cols!(), " FROM aol_actions ORDER BY id DESC LIMIT $1");
+const RECENT_IN_STATUS: &str =
+    concat!("SELECT ", cols!(), " FROM aol_actions WHERE status = $1 ORDER BY id DESC LIMIT $2");
+const COUNTS: &str = "SELECT status, COUNT(*) AS count FROM aol_actions GROUP BY status ORDER BY status";
+
+/// Due actions, oldest first, marked RUNNING under this term. PostgreSQL skips
+/// rows another transaction is claiming; SQLite runs one writer at a time.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE aol_actions SET status = 'RUNNING', attempts = attempts + 1, lease_epoch = $3, updated_at_utc = $4 \
+             WHERE id IN (SELECT id FROM aol_actions WHERE status IN ('PENDING', 'RETRY') AND not_before_utc <= $4 \
+             ORDER BY not_before_utc, id LIMIT $5",
+            $lock,
+            ")"
+        )
+    };
+}
+const CLAIM: PerDialect = PerDialect {
+    sqlite: fenced!(claim_sql!(""), concat!("RETURNING ", cols!())).sqlite,
+    postgres: fenced!(claim_sql!(" FOR UPDATE SKIP LOCKED"), concat!("RETURNING ", cols!())).postgres,
+};
+
+/// The row condition every result shares: still RUNNING under this term.
+macro_rules! mine {
+    () => {
+        " WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3"
+    };
+}
+const SUCCEED: PerDialect = fenced!(
+    concat!("UPDATE aol_actions SET status = 'SUCCESS', last_error = NULL, updated_at_utc = $4", mine!()),
+    concat!("RETURNING ", cols!())
+);
+/// RETRY at `$8`, or DLQ once `$6` attempts are used up.
+const RETRY: PerDialect = fenced!(
+    concat!(
+        "UPDATE aol_actions SET status = CASE WHEN attempts >= $6 THEN 'DLQ' ELSE 'RETRY' END, \
+         last_error = $7, not_before_utc = $8, updated_at_utc = $4",
+        mine!()
+    ),
+    concat!("RETURNING ", cols!())
+);
+const FAIL: PerDialect = fenced!(
+    concat!("UPDATE aol_actions SET status = 'FAILED', last_error = $6, updated_at_utc = $4", mine!()),
+    concat!("RETURNING ", cols!())
+);
+/// Hands back a claim that was never started: the attempt is not counted.
+const UNCLAIM: PerDialect = fenced!(
+    concat!(
+        "UPDATE aol_actions SET status = CASE WHEN attempts <= 1 THEN 'PENDING' ELSE 'RETRY' END, \
+         attempts = attempts - 1, updated_at_utc = $4",
+        mine!()
+    ),
+    concat!("RETURNING ", cols!())
+);
+/// A log line for an action this term is running.
+const LOG_IF_MINE: PerDialect = fenced!(
+    "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) \
+     SELECT $5, $4, $6, $7, $8, $9 \
+     WHERE EXISTS (SELECT 1 FROM aol_actions WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3)",
+    ""
+);
+/// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
+/// attempts are used up); the attempt they were on counts.
+const RESCUE: PerDialect = fenced!(
+    "UPDATE aol_actions SET status = CASE WHEN attempts >= $5 THEN 'DLQ' ELSE 'RETRY' END, \
+     last_error = $6, not_before_utc = $4, updated_at_utc = $4 \
+     WHERE status = 'RUNNING' AND (lease_epoch IS NULL OR lease_epoch < $3)",
+    "RETURNING id"
+);
+
+const REQUEUE: &str = concat!(
+    "UPDATE aol_actions SET status = 'PENDING', attempts = 0, not_before_utc = $2, updated_at_utc = $2 \
+     WHERE id = $1 AND status IN ('FAILED', 'DLQ') RETURNING ",
+    cols!()
+);
+const CANCEL: &str = concat!(
+    "UPDATE aol_actions SET status = 'CANCELLED', updated_at_utc = $2 \
+     WHERE id = $1 AND status IN ('PENDING', 'RETRY') RETURNING ",
+    cols!()
+);
+
+/// A validated action to insert.
+#[derive(Clone, Debug)]
+pub struct NewAction<'a> {
+    pub idempotency_key: &'a str,
+    pub action_type: &'a str,
+    pub payload_json: &'a str,
+    pub not_before_utc: DateTime<Utc>,
+}
+
+/// How an attempt ended, as the daemon writes it.
+#[derive(Clone, Debug)]
+pub enum Finish<'a> {
+    Success,
+    /// Try again at `not_before`, unless `max_attempts` are used up (then DLQ).
+    Retry { error: &'a str, not_before: DateTime<Utc>, max_attempts: i64 },
+    /// A permanent error: no retry.
+    Failed { error: &'a str },
+    /// Claimed but never started: back to the queue, attempt not counted.
+    Unclaim,
+}
+
+/// An operator's change to an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeue {
+    /// FAILED or DLQ → PENDING with its attempts reset.
+    Requeue,
+    /// PENDING or RETRY → CANCELLED.
+    Cancel,
+}
+
+impl Db {
+    /// Inserts a new action; for a known key returns the existing one. The flag
+    /// is true when this call created the row.
+    pub async fn action_insert(&self, new: &NewAction<'_>, now: DateTime<Utc>) -> Result<(Action, bool), StoreError> {
+        on_pool!(self, |pool| {
+            let inserted: Option<Action> = sqlx::query_as(INSERT)
+                .bind(new.idempotency_key)
+                .bind(new.action_type)
+                .bind(new.payload_json)
+                .bind(new.not_before_utc)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            match inserted {
+                Some(action) => Ok((action, true)),
+                None => {
+                    let existing: Action = sqlx::query_as(BY_KEY).bind(new.idempotency_key).fetch_one(pool).await?;
+                    Ok((existing, false))
+                }
+            }
+        })
+    }
+
+    pub async fn action_get(&self, id: i64) -> Result<Option<Action>, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_as(BY_ID).bind(id).fetch_optional(pool).await?))
+    }
+
+    pub async fn action_by_key(&self, key: &str) -> Result<Option<Action>, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_as(BY_KEY).bind(key).fetch_optional(pool).await?))
+    }
+
+    /// Newest first, optionally only one status.
+    pub async fn actions_recent(&self, status: Option<&str>, limit: i64) -> Result<Vec<Action>, StoreError> {
+        on_pool!(self, |pool| Ok(match status {
+            Some(status) => sqlx::query_as(RECENT_IN_STATUS).bind(status).bind(limit).fetch_all(pool).await?,
+            None => sqlx::query_as(RECENT).bind(limit).fetch_all(pool).await?,
+        }))
+    }
+
+    /// Number of actions per status (statuses with none are absent).
+    pub async fn action_counts(&self) -> Result<Vec<StatusCount>, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_as(COUNTS).fetch_all(pool).await?))
+    }
+
+    /// Claims up to `limit` due actions for the term in `fence`, oldest due first.
+    /// Empty when nothing is due or the term is no longer held.
+    pub async fn actions_claim(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
+        on_pool!(self, CLAIM, |pool, sql| {
+            let mut claimed: Vec<Action> =
+                bind_fence!(sqlx::query_as(sql), fence).bind(limit).fetch_all(pool).await?;
+            claimed.sort_by_key(|a| (a.not_before_utc, a.id));
+            Ok(claimed)
+        })
+    }
+
+    /// Writes how an attempt ended, with its log line, if the action is still
+    /// RUNNING under this term. `None`: nothing was written (the lease was lost,
+    /// or the action was rescued or changed meanwhile).
+    pub async fn action_finish(
+        &self,
+        fence: &Fence<'_>,
+        id: i64,
+        finish: &Finish<'_>,
+        log: &NewLog,
+    ) -> Result<Option<Action>, StoreError> {
+        let stmt = match finish {
+            Finish::Success => SUCCEED,
+            Finish::Retry { .. } => RETRY,
+            Finish::Failed { .. } => FAIL,
+            Finish::Unclaim => UNCLAIM,
+        };
+        on_pool!(self, stmt, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let query = bind_fence!(sqlx::query_as(sql), fence).bind(id);
+            let query = match finish {
+                Finish::Success | Finish::Unclaim => query,
+                Finish::Retry { error, not_before, max_attempts } => {
+                    query.bind(*max_attempts).bind(*error).bind(*not_before)
+                }
+                Finish::Failed { error } => query.bind(*error),
+            };
+            let updated: Option<Action> = query.fetch_optional(&mut *tx).await?;
+            if updated.is_some() {
+                insert_log!(&mut *tx, id, fence.now, log).await?;
+            }
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+
+    /// Appends a log line to an action this term is running; false if it is not
+    /// (nothing written).
+    pub async fn action_log_if_mine(&self, fence: &Fence<'_>, id: i64, log: &NewLog) -> Result<bool, StoreError> {
+        on_pool!(self, LOG_IF_MINE, |pool, sql| {
+            let done = bind_fence!(sqlx::query(sql), fence)
+                .bind(id)
+                .bind(log.level.as_str())
+                .bind(log.message.as_str())
+                .bind(log.artifact_ref.as_deref())
+                .bind(log.artifact_sha256.as_deref())
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Returns actions left RUNNING by earlier terms to the queue; their ids.
+    pub async fn actions_rescue(&self, fence: &Fence<'_>, max_attempts: i64) -> Result<Vec<i64>, StoreError> {
+        let reason = format!("rescued: the daemon running it stopped before finishing (rescued by lease epoch {})", fence.epoch);
+        on_pool!(self, RESCUE, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let ids: Vec<i64> = bind_fence!(sqlx::query_scalar(sql), fence)
+                .bind(max_attempts)
+                .bind(reason.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            let log = NewLog::new(crate::model::LogLevel::Warning, reason.as_str());
+            for id in &ids {
+                insert_log!(&mut *tx, *id, fence.now, log).await?;
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    /// An operator's re-queue or cancel, with its log line. `None` when the
+    /// action is not in a status that allows it (nothing written).
+    pub async fn action_operator_change(
+        &self,
+        id: i64,
+        change: Requeue,
+        now: DateTime<Utc>,
+        log: &NewLog,
+    ) -> Result<Option<Action>, StoreError> {
+        let sql = match change {
+            Requeue::Requeue => REQUEUE,
+            Requeue::Cancel => CANCEL,
+        };
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let updated: Option<Action> = sqlx::query_as(sql).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+            if updated.is_some() {
+                insert_log!(&mut *tx, id, now, log).await?;
+            }
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+}

@@ -1,0 +1,58 @@
+//! `aol_execution_logs`: what happened on each attempt, written with the result
+//! it belongs to.
+
+use chrono::{DateTime, Utc};
+
+use super::{on_pool, Db, StoreError};
+use crate::model::{ExecutionLog, LogLevel};
+
+pub(super) const INSERT: &str = "INSERT INTO aol_execution_logs \
+     (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) VALUES ($1, $2, $3, $4, $5, $6)";
+
+const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256 \
+     FROM aol_execution_logs WHERE action_id = $1 ORDER BY id";
+
+/// A log line to append.
+#[derive(Clone, Debug)]
+pub struct NewLog {
+    pub level: LogLevel,
+    pub message: String,
+    pub artifact_ref: Option<String>,
+    pub artifact_sha256: Option<String>,
+}
+
+impl NewLog {
+    pub fn new(level: LogLevel, message: impl Into<String>) -> NewLog {
+        NewLog { level, message: message.into(), artifact_ref: None, artifact_sha256: None }
+    }
+}
+
+/// Appends `log` for `action_id` inside the caller's transaction or on a pool.
+macro_rules! insert_log {
+    ($executor:expr, $action_id:expr, $now:expr, $log:expr) => {
+        sqlx::query($crate::storage::logs::INSERT)
+            .bind($action_id)
+            .bind($now)
+            .bind($log.level.as_str())
+            .bind($log.message.as_str())
+            .bind($log.artifact_ref.as_deref())
+            .bind($log.artifact_sha256.as_deref())
+            .execute($executor)
+    };
+}
+pub(crate) use insert_log;
+
+impl Db {
+    /// An action's log lines, oldest first.
+    pub async fn logs_for_action(&self, action_id: i64) -> Result<Vec<ExecutionLog>, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_as(FOR_ACTION).bind(action_id).fetch_all(pool).await?))
+    }
+
+    /// Appends a log line outside any result (e.g. an operator's action).
+    pub async fn log_append(&self, action_id: i64, now: DateTime<Utc>, log: &NewLog) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            insert_log!(pool, action_id, now, log).await?;
+            Ok(())
+        })
+    }
+}
