@@ -1,6 +1,9 @@
 //! One attempt at one claimed action: record it, run the adapter under the
 //! tick's deadline, the kill flag and the lease, then write how it ended.
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -55,7 +58,9 @@ pub(super) async fn attempt(
             let job = Job { action, payload: &payload, proof_mode };
             let mut flags = engine.subscribe_flags();
             tokio::select! {
-                result = adapter.execute(&job) => Ok(result),
+                result = AssertUnwindSafe(adapter.execute(&job)).catch_unwind() => {
+                    Ok(result.unwrap_or_else(|panic| Err(AdapterError::Transient(format!("the adapter crashed: {}", panic_text(&*panic))))))
+                }
                 _ = tokio::time::sleep_until(deadline) => Err(Interrupted::CutOff),
                 _ = flags.wait_for(|f| f.killed) => Err(Interrupted::Killed),
                 _ = shutdown.cancelled() => Err(Interrupted::ShuttingDown),
@@ -124,4 +129,13 @@ fn retry(engine: &Engine, action: &Action, error: String, max_attempts: i64) -> 
         format!("attempt {} failed, will retry after {}: {error}", action.attempts, not_before.to_rfc3339())
     };
     (Kind::Retry { error, not_before, max_attempts }, NewLog::new(LogLevel::Warning, message))
+}
+
+/// The message of a caught panic, when it has one.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
