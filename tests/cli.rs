@@ -125,7 +125,70 @@ async fn get(url: &str) -> String {
     response.text().await.unwrap()
 }
 
+async fn enqueue_then_daemon_posts_in_proof(ctx: TestCtx) {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = r#"{"text":"Hello from the CLI"}"#;
+    let out = aol(&ctx.url, &["enqueue", "--type", "POST_SOCIAL", "--key", "cli-1", "--payload", payload, "--json"]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["duplicate"], false);
+    assert_eq!(first["action"]["status"], "PENDING");
+
+    let out = aol(&ctx.url, &["enqueue", "--type", "POST_SOCIAL", "--key", "cli-1", "--payload", payload]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("duplicate key: nothing added"), "{}", text(&out.stdout));
+
+    let art = dir.path().to_str().unwrap();
+    let out = aol(&ctx.url, &["daemon", "--proof", "--ticks", "1", "--tick-interval-seconds", "0.05", "--artifact-dir", art]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let action = ctx.db.action_by_key("cli-1").await.unwrap().unwrap();
+    assert_eq!(action.status, "SUCCESS");
+    let logs = ctx.db.logs_for_action(action.id).await.unwrap();
+    let path = logs.iter().find_map(|l| l.artifact_ref.clone()).expect("artifact logged");
+    assert!(std::fs::read_to_string(path).unwrap().contains("Hello from the CLI"));
+
+    let out = aol(&ctx.url, &["actions", "--status", "success", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let out = aol(&ctx.url, &["status"]);
+    let status = text(&out.stdout);
+    assert!(status.contains("SUCCESS 1"), "{status}");
+    assert!(status.contains("lease:"), "{status}");
+}
+
+async fn enqueue_refuses_bad_input(ctx: TestCtx) {
+    let cases: [(&[&str], &str); 4] = [
+        (&["enqueue", "--type", "POST_SOCIAL", "--key", "k", "--payload", "not json"], "not valid JSON"),
+        (&["enqueue", "--type", "POST_SOCIAL", "--key", "k", "--payload", "[1]"], "must be a JSON object"),
+        (&["enqueue", "--type", "NOPE", "--key", "k", "--payload", "{\"text\":\"x\"}"], "unknown action type"),
+        (&["enqueue", "--type", "POST_SOCIAL", "--key", "", "--payload", "{\"text\":\"x\"}"], "invalid idempotency key"),
+    ];
+    for (args, expected) in cases {
+        let out = aol(&ctx.url, args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
+    }
+    assert!(ctx.db.actions_recent(None, 10).await.unwrap().is_empty());
+}
+
+async fn requeue_and_cancel_from_the_cli(ctx: TestCtx) {
+    let out = aol(&ctx.url, &["enqueue", "--type", "POST_SOCIAL", "--key", "c", "--payload", r#"{"text":"x"}"#, "--json"]);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["action"]["id"].as_i64().unwrap();
+    let out = aol(&ctx.url, &["requeue", &id.to_string()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("only FAILED or DLQ"), "{}", text(&out.stderr));
+    let out = aol(&ctx.url, &["cancel", &id.to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("is now CANCELLED"));
+    assert_eq!(ctx.db.action_get(id).await.unwrap().unwrap().status, "CANCELLED");
+    let out = aol(&ctx.url, &["cancel", "424242"]);
+    assert!(text(&out.stderr).contains("no action with id 424242"));
+}
+
 on_both_databases!(
+    enqueue_then_daemon_posts_in_proof,
+    enqueue_refuses_bad_input,
+    requeue_and_cancel_from_the_cli,
     daemon_runs_two_ticks_and_exits_zero,
     flags_and_status_round_trip,
     bad_input_is_refused_and_writes_nothing,
@@ -139,4 +202,18 @@ fn unusable_database_url_names_the_setting() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("DATABASE_URL"), "{err}");
+}
+
+#[test]
+fn daemon_with_unreachable_database_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(["daemon", "--ticks", "1", "--artifact-dir", dir.path().to_str().unwrap()])
+        .env("DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/aol")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot reach the database"), "{err}");
+    assert!(!err.contains("secret"), "password leaked: {err}");
 }

@@ -1,0 +1,73 @@
+//! POST_SOCIAL on its own (SPEC §3): the PROOF artifact's place, bytes and
+//! SHA-256; REAL without credentials refuses. The daemon runs it against both
+//! databases in daemon_actions.rs.
+
+use std::collections::HashSet;
+
+use aol::engine::adapters::{Adapter, AdapterError, Job, PostSocial};
+use aol::engine::queue::parse_payload;
+use aol::model::Action;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+fn action(key: &str) -> Action {
+    Action {
+        id: 1,
+        idempotency_key: key.into(),
+        action_type: "POST_SOCIAL".into(),
+        payload_json: String::new(),
+        status: "RUNNING".into(),
+        attempts: 1,
+        not_before_utc: Utc::now(),
+        last_error: None,
+        created_at_utc: Utc::now(),
+        updated_at_utc: Utc::now(),
+        lease_epoch: Some(1),
+    }
+}
+
+#[tokio::test]
+async fn proof_mode_success_writes_the_artifact_and_a_rerun_rewrites_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = PostSocial::new(dir.path().to_path_buf());
+    let payload = parse_payload(r#"{"text":"Hello","channel":"main"}"#).unwrap();
+    let act = action("post/1");
+    let job = Job { action: &act, payload: &payload, proof_mode: true };
+
+    let first = adapter.execute(&job).await.unwrap().artifact.unwrap();
+    let bytes = std::fs::read(&first.path).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), first.sha256);
+    let record: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(record["mode"], "PROOF");
+    assert_eq!(record["would_post"]["text"], "Hello");
+    assert_eq!(record["would_post"]["channel"], "main");
+
+    let second = adapter.execute(&job).await.unwrap().artifact.unwrap();
+    assert_eq!(second, first, "same key: same file, same bytes");
+    let files = std::fs::read_dir(dir.path().join("proof_social")).unwrap().count();
+    assert_eq!(files, 1, "no temporary or second file left behind");
+}
+
+#[tokio::test]
+async fn real_mode_without_credentials_is_a_permanent_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = PostSocial::new(dir.path().to_path_buf());
+    let payload = parse_payload(r#"{"text":"Hello"}"#).unwrap();
+    let act = action("k");
+    let err = adapter.execute(&Job { action: &act, payload: &payload, proof_mode: false }).await.unwrap_err();
+    assert!(matches!(&err, AdapterError::Permanent(m) if m.contains("real run unconfigured")), "{err:?}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
+}
+
+#[test]
+fn artifact_names_are_file_safe_and_distinct() {
+    let adapter = PostSocial::new("/arts".into());
+    let keys = ["a/b", "a_b", "a b", "../../etc/passwd", "ünï", &"x".repeat(200)];
+    let paths: HashSet<_> = keys.iter().map(|k| adapter.artifact_path(k)).collect();
+    assert_eq!(paths.len(), keys.len(), "two keys share a file");
+    for p in &paths {
+        assert_eq!(p.parent().unwrap(), std::path::Path::new("/arts/proof_social"), "{p:?} escapes the folder");
+        assert!(p.file_name().unwrap().len() < 100);
+    }
+    assert_eq!(adapter.artifact_path("a/b"), adapter.artifact_path("a/b"));
+}
