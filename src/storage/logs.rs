@@ -12,6 +12,9 @@ pub(super) const INSERT: &str = "INSERT INTO aol_execution_logs \
 const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256 \
      FROM aol_execution_logs WHERE action_id = $1 ORDER BY id";
 
+const LATEST: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256 \
+     FROM aol_execution_logs ORDER BY id DESC LIMIT $1";
+
 /// A log line to append.
 #[derive(Clone, Debug)]
 pub struct NewLog {
@@ -46,6 +49,11 @@ impl Db {
     /// An action's log lines, oldest first.
     pub async fn logs_for_action(&self, action_id: i64) -> Result<Vec<ExecutionLog>, StoreError> {
         on_pool!(self, |pool| Ok(sqlx::query_as(FOR_ACTION).bind(action_id).fetch_all(pool).await?))
+    }
+
+    /// The newest log lines of all actions, newest first.
+    pub async fn logs_latest(&self, limit: i64) -> Result<Vec<ExecutionLog>, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_as(LATEST).bind(limit).fetch_all(pool).await?))
     }
 
     /// Appends a log line outside any result (e.g. an operator's action).
