@@ -12,7 +12,7 @@
 //! returned (in-process) or the `aol daemon` process exited (other process).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_macros)]
+#[allow(unused_macros)]
 mod common;
 
 use std::process::{Command, Stdio};
