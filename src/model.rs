@@ -297,6 +297,8 @@ pub struct Overview {
     pub lease: Option<Lease>,
     /// Queue depth per status.
     pub counts: Vec<StatusCount>,
+    /// The newest actions.
+    pub recent_actions: Vec<Action>,
     pub ledger_rows: i64,
     pub last_tick: Option<TickRow>,
     pub recent_ticks: Vec<TickRow>,

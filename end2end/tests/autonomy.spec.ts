@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { cliFlags, dbStatus, ledgerRows, openAutonomy } from "./support";
+import { aol, cliFlags, dbStatus, ledgerRows, openAutonomy } from "./support";
 
 // One server per database for the whole file: the tests run in order and
 // leave the flags as they found them.
@@ -68,4 +68,16 @@ test("a change made from the command line shows without a reload", async ({ page
   await expect(page.getByTestId("daemon-state")).toHaveText("paused", { timeout: 2_500 });
   cliFlags(testInfo, "resume");
   await expect(page.getByTestId("daemon-state")).toHaveText("running", { timeout: 2_500 });
+});
+
+test("an action enqueued from the command line runs in PROOF and shows without a reload", async ({ page }, testInfo) => {
+  await openAutonomy(page);
+  const key = `e2e-${testInfo.project.name}-${Date.now()}`;
+  aol(testInfo, "enqueue", "--type", "POST_SOCIAL", "--key", key, "--payload", JSON.stringify({ text: "Hello from Playwright" }));
+  const row = page.getByTestId("actions").locator("tr", { hasText: key });
+  await expect(row).toContainText("SUCCESS", { timeout: 5_000 });
+  await expect(page.getByTestId("queue-counts")).toContainText("SUCCESS");
+  const stored = JSON.parse(aol(testInfo, "actions", "--status", "SUCCESS", "--json"));
+  expect(stored.some((a: any) => a.idempotency_key === key && a.attempts === 1)).toBe(true);
+  await testInfo.attach("action done", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 });

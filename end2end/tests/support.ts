@@ -6,19 +6,20 @@ const aolBinary = path.join(__dirname, "..", "..", "target", "debug", "aol");
 
 /** `aol status --json` against this project's database: the truth, read without the web server. */
 export function dbStatus(testInfo: TestInfo): any {
-  const out = execFileSync(aolBinary, ["status", "--json"], {
-    env: { ...process.env, DATABASE_URL: testInfo.project.metadata.databaseUrl as string },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return JSON.parse(out.toString());
+  return JSON.parse(aol(testInfo, "status", "--json"));
 }
 
-/** `aol flags <command>` from outside the server, as an operator's shell would. */
-export function cliFlags(testInfo: TestInfo, command: string): void {
-  execFileSync(aolBinary, ["flags", command], {
+/** Runs `aol <args>` against this project's database, as an operator's shell would; returns stdout. */
+export function aol(testInfo: TestInfo, ...args: string[]): string {
+  return execFileSync(aolBinary, args, {
     env: { ...process.env, DATABASE_URL: testInfo.project.metadata.databaseUrl as string },
     stdio: ["ignore", "pipe", "pipe"],
-  });
+  }).toString();
+}
+
+/** `aol flags <command>`. */
+export function cliFlags(testInfo: TestInfo, command: string): void {
+  aol(testInfo, "flags", command);
 }
 
 /** Opens the Autonomy page and waits until the wasm has hydrated it. */

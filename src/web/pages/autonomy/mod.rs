@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::model::{FlagCommand, Overview, TickRow};
+use crate::model::{Action, FlagCommand, Lease, Overview, StatusCount, TickRow};
 use server::{get_overview, RunFlagCommand};
 
 /// How often the page re-reads the overview (the SPEC allows 2 s).
@@ -66,6 +66,7 @@ fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl 
     let last_tick = overview.last_tick.as_ref().map(|t| {
         format!("#{} {} · {}", t.id, t.status, ago(t.finished_at_utc, overview.read_at_utc))
     });
+    let lease = lease_text(overview.lease.as_ref(), overview.read_at_utc);
 
     view! {
         <section class="card status-card" aria-label="Daemon status">
@@ -89,6 +90,10 @@ fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl 
                 <div>
                     <dt>"Ticks in ledger"</dt>
                     <dd data-testid="ledger-rows">{overview.ledger_rows}</dd>
+                </div>
+                <div>
+                    <dt>"Lease"</dt>
+                    <dd data-testid="lease">{lease}</dd>
                 </div>
                 <div>
                     <dt>"Last tick"</dt>
@@ -118,6 +123,11 @@ fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl 
                 " by " {flags.updated_by.clone()}
             </p>
         </section>
+        <section class="card" aria-label="Queue">
+            <h2>"Queue"</h2>
+            <QueueCounts counts=overview.counts/>
+            <ActionsTable actions=overview.recent_actions/>
+        </section>
         <section class="card" aria-label="Recent ticks">
             <h2>"Recent ticks"</h2>
             <TicksTable ticks=overview.recent_ticks/>
@@ -131,7 +141,7 @@ fn TicksTable(ticks: Vec<TickRow>) -> impl IntoView {
         return Either::Left(view! { <p class="empty">"No tick yet."</p> });
     }
     Either::Right(view! {
-        <table class="table" data-testid="ticks">
+        <table class="table table-ticks" data-testid="ticks">
             <thead>
                 <tr><th>"#"</th><th>"Started (UTC)"</th><th>"Status"</th><th>"Attempted"</th><th>"Succeeded"</th><th>"Notes"</th></tr>
             </thead>
@@ -149,6 +159,61 @@ fn TicksTable(ticks: Vec<TickRow>) -> impl IntoView {
             </tbody>
         </table>
     })
+}
+
+#[component]
+fn QueueCounts(counts: Vec<StatusCount>) -> impl IntoView {
+    if counts.is_empty() {
+        return Either::Left(view! { <p class="empty">"The queue is empty."</p> });
+    }
+    Either::Right(view! {
+        <ul class="counts" data-testid="queue-counts">
+            {counts.into_iter().map(|c| view! {
+                <li>
+                    <span class=format!("pill status-{}", c.status.to_lowercase())>{c.status.clone()}</span>
+                    " " <strong>{c.count}</strong>
+                </li>
+            }).collect_view()}
+        </ul>
+    })
+}
+
+#[component]
+fn ActionsTable(actions: Vec<Action>) -> impl IntoView {
+    if actions.is_empty() {
+        return Either::Left(());
+    }
+    Either::Right(view! {
+        <table class="table table-actions" data-testid="actions">
+            <thead>
+                <tr><th>"#"</th><th>"Type"</th><th>"Key"</th><th>"Status"</th><th>"Attempts"</th><th>"Last error"</th></tr>
+            </thead>
+            <tbody>
+                {actions.into_iter().map(|a| view! {
+                    <tr>
+                        <td>{a.id}</td>
+                        <td>{a.action_type.clone()}</td>
+                        <td class="key">{a.idempotency_key.clone()}</td>
+                        <td><span class=format!("pill status-{}", a.status.to_lowercase())>{a.status.clone()}</span></td>
+                        <td>{a.attempts}</td>
+                        <td class="error-text">{a.last_error.clone().unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    })
+}
+
+/// "host:pid:… (epoch 3), 24 s left", or that no daemon holds it.
+fn lease_text(lease: Option<&Lease>, now: DateTime<Utc>) -> String {
+    match lease {
+        Some(l) if l.expires_at_utc > now => {
+            let left = (l.expires_at_utc - now).num_seconds();
+            format!("{} (epoch {}), {left} s left", l.owner, l.epoch)
+        }
+        Some(l) => format!("free (last held by {}, epoch {})", l.owner, l.epoch),
+        None => "never taken".to_string(),
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {
