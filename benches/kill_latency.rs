@@ -32,7 +32,10 @@ const OPS: Actor<'static> = Actor { who: "bench", reason: None };
 async fn main() {
     let trials: usize = std::env::var("AOL_BENCH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
     println!("kill latency, {trials} trials each, milliseconds as median / p95 / max");
-    println!("{:<9} {:<6} {:<14} {:>24} {:>24}", "database", "load", "killer", "kill -> last start", "kill -> daemon stopped");
+    println!(
+        "{:<9} {:<6} {:<14} {:>24} {:>24}",
+        "database", "load", "killer", "kill -> last start", "kill -> daemon stopped"
+    );
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let t = TestDb::migrated(backend).await;
         let dir = tempfile::tempdir().unwrap();
@@ -118,7 +121,8 @@ fn start(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Load, ki
     };
     match killer {
         Killer::InProcess => {
-            let settings = DaemonSettings { tick_interval: interval, max_actions_per_tick: 1, ..DaemonSettings::default() };
+            let settings =
+                DaemonSettings { tick_interval: interval, max_actions_per_tick: 1, ..DaemonSettings::default() };
             let engine = engine.clone();
             Daemon::Task(tokio::spawn(async move { daemon::run(&engine, &settings, &CancellationToken::new()).await }))
         }
@@ -147,9 +151,11 @@ async fn trial(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Lo
     let daemon = start(engine, url, artifacts, load, killer);
     match load {
         // Running: a few actions have gone through.
-        Load::Busy => while successes(engine.db()).await < done_before + 5 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        },
+        Load::Busy => {
+            while successes(engine.db()).await < done_before + 5 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
         // Waiting: its first tick is written; kill somewhere in the next second.
         Load::Idle => {
             while engine.db().ticks_count().await.unwrap() == ticks_before {

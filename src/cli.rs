@@ -216,12 +216,7 @@ async fn flags(cmd: FlagsCmd) -> anyhow::Result<ExitCode> {
     let outcome = engine.apply_flag_command(cmd.command, &actor).await?;
     engine.db().close().await;
     let f = &outcome.flags;
-    let state = format!(
-        "paused={} killed={} mode={}",
-        f.paused,
-        f.killed,
-        if f.proof_mode { "PROOF" } else { "REAL" }
-    );
+    let state = format!("paused={} killed={} mode={}", f.paused, f.killed, if f.proof_mode { "PROOF" } else { "REAL" });
     if outcome.changed {
         println!("{}: done ({state})", cmd.command.as_str());
     } else {

@@ -96,12 +96,9 @@ impl std::str::FromStr for FlagCommand {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        FlagCommand::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown flag command {s:?}: expected one of pause, resume, kill, revive, proof, real")
-            })
+        FlagCommand::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            format!("unknown flag command {s:?}: expected one of pause, resume, kill, revive, proof, real")
+        })
     }
 }
 

@@ -28,7 +28,16 @@ async fn daemon_runs_two_ticks_and_exits_zero(ctx: TestCtx) {
     let art = dir.path().join("artifacts");
     let out = aol(
         &ctx.url,
-        &["daemon", "--proof", "--ticks", "2", "--tick-interval-seconds", "0.05", "--artifact-dir", art.to_str().unwrap()],
+        &[
+            "daemon",
+            "--proof",
+            "--ticks",
+            "2",
+            "--tick-interval-seconds",
+            "0.05",
+            "--artifact-dir",
+            art.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert_eq!(ctx.db.ticks_count().await.unwrap(), 2);
@@ -139,7 +148,8 @@ async fn enqueue_then_daemon_posts_in_proof(ctx: TestCtx) {
     assert!(text(&out.stdout).contains("duplicate key: nothing added"), "{}", text(&out.stdout));
 
     let art = dir.path().to_str().unwrap();
-    let out = aol(&ctx.url, &["daemon", "--proof", "--ticks", "1", "--tick-interval-seconds", "0.05", "--artifact-dir", art]);
+    let out =
+        aol(&ctx.url, &["daemon", "--proof", "--ticks", "1", "--tick-interval-seconds", "0.05", "--artifact-dir", art]);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let action = ctx.db.action_by_key("cli-1").await.unwrap().unwrap();
     assert_eq!(action.status, "SUCCESS");
@@ -161,7 +171,10 @@ async fn enqueue_refuses_bad_input(ctx: TestCtx) {
         (&["enqueue", "--type", "POST_SOCIAL", "--key", "k", "--payload", "not json"], "not valid JSON"),
         (&["enqueue", "--type", "POST_SOCIAL", "--key", "k", "--payload", "[1]"], "must be a JSON object"),
         (&["enqueue", "--type", "NOPE", "--key", "k", "--payload", "{\"text\":\"x\"}"], "unknown action type"),
-        (&["enqueue", "--type", "POST_SOCIAL", "--key", "", "--payload", "{\"text\":\"x\"}"], "invalid idempotency key"),
+        (
+            &["enqueue", "--type", "POST_SOCIAL", "--key", "", "--payload", "{\"text\":\"x\"}"],
+            "invalid idempotency key",
+        ),
     ];
     for (args, expected) in cases {
         let out = aol(&ctx.url, args);
@@ -172,7 +185,8 @@ async fn enqueue_refuses_bad_input(ctx: TestCtx) {
 }
 
 async fn requeue_and_cancel_from_the_cli(ctx: TestCtx) {
-    let out = aol(&ctx.url, &["enqueue", "--type", "POST_SOCIAL", "--key", "c", "--payload", r#"{"text":"x"}"#, "--json"]);
+    let out =
+        aol(&ctx.url, &["enqueue", "--type", "POST_SOCIAL", "--key", "c", "--payload", r#"{"text":"x"}"#, "--json"]);
     let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["action"]["id"].as_i64().unwrap();
     let out = aol(&ctx.url, &["requeue", &id.to_string()]);
     assert!(!out.status.success());

@@ -225,17 +225,22 @@ async fn two_daemons_never_both_run_actions(ctx: TestCtx) {
     }
     let stop_a = CancellationToken::new();
     let stop_b = CancellationToken::new();
-    let run_a = { let (e, s) = (a.clone(), stop_a.clone()); tokio::spawn(async move { daemon::run(&e, &fast(None), &s).await }) };
-    let run_b = { let (e, s) = (b.clone(), stop_b.clone()); tokio::spawn(async move { daemon::run(&e, &fast(None), &s).await }) };
-    eventually("all actions done", || async {
-        ctx.db.actions_recent(Some("SUCCESS"), 100).await.unwrap().len() == 30
-    })
-    .await;
+    let run_a = {
+        let (e, s) = (a.clone(), stop_a.clone());
+        tokio::spawn(async move { daemon::run(&e, &fast(None), &s).await })
+    };
+    let run_b = {
+        let (e, s) = (b.clone(), stop_b.clone());
+        tokio::spawn(async move { daemon::run(&e, &fast(None), &s).await })
+    };
+    eventually("all actions done", || async { ctx.db.actions_recent(Some("SUCCESS"), 100).await.unwrap().len() == 30 })
+        .await;
 
     for id in &ids {
         let act = action(&ctx.db, *id).await;
         assert_eq!(act.attempts, 1, "action {id} ran more than once");
-        let started = ctx.db.logs_for_action(*id).await.unwrap().iter().filter(|l| l.message.contains("started")).count();
+        let started =
+            ctx.db.logs_for_action(*id).await.unwrap().iter().filter(|l| l.message.contains("started")).count();
         assert_eq!(started, 1);
     }
     let ticks = ctx.db.ticks_recent(10_000).await.unwrap();
@@ -286,7 +291,10 @@ async fn stands_by_while_another_holds_the_lease(ctx: TestCtx) {
     let engine = engine_with_fakes(&ctx.db, dir.path()).await;
     let now = Utc::now();
     ctx.db.lease_acquire(DAEMON_LEASE, "elsewhere", now, now + TimeDelta::seconds(30)).await.unwrap().unwrap();
-    let run = { let e = engine.clone(); tokio::spawn(async move { daemon::run(&e, &fast(Some(1)), &CancellationToken::new()).await }) };
+    let run = {
+        let e = engine.clone();
+        tokio::spawn(async move { daemon::run(&e, &fast(Some(1)), &CancellationToken::new()).await })
+    };
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!run.is_finished(), "a standby daemon must not crash or exit");
     assert_eq!(ctx.db.ticks_count().await.unwrap(), 0, "a standby writes nothing");

@@ -73,7 +73,12 @@ fn fence(owner: &str, epoch: i64, now: DateTime<Utc>) -> Fence<'_> {
 }
 
 async fn enqueue(ctx: &TestCtx, key: &str, at: DateTime<Utc>) -> i64 {
-    let new = NewAction { idempotency_key: key, action_type: "POST_SOCIAL", payload_json: r#"{"text":"x"}"#, not_before_utc: at };
+    let new = NewAction {
+        idempotency_key: key,
+        action_type: "POST_SOCIAL",
+        payload_json: r#"{"text":"x"}"#,
+        not_before_utc: at,
+    };
     ctx.db.action_insert(&new, at).await.unwrap().0.id
 }
 
@@ -93,7 +98,7 @@ async fn stale_holder_cannot_write(ctx: TestCtx) {
     let stale = fence("a", 1, secs(32));
     let log = NewLog::new(LogLevel::Info, "stale");
     assert!(db.action_finish(&stale, id, &Finish::Success, &log).await.unwrap().is_none());
-    assert!(db.action_finish(&stale, id, &Finish::Failed { error: "x" }, &log).await.unwrap().is_none());
+    assert!(db.action_finish(&stale, id, &Finish::Failed { error: "x".into() }, &log).await.unwrap().is_none());
     assert!(!db.action_log_if_mine(&stale, id, &log).await.unwrap());
     assert!(db.actions_claim(&stale, 10).await.unwrap().is_empty());
     assert!(db.actions_rescue(&stale, 3).await.unwrap().is_empty());

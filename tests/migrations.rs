@@ -14,14 +14,8 @@ fn both_dialects_have_the_same_migrations() {
     assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres must match name for name");
 }
 
-const TABLES: [&str; 6] = [
-    "aol_control_flags",
-    "aol_flag_changes",
-    "aol_tick_ledger",
-    "aol_lease",
-    "aol_actions",
-    "aol_execution_logs",
-];
+const TABLES: [&str; 6] =
+    ["aol_control_flags", "aol_flag_changes", "aol_tick_ledger", "aol_lease", "aol_actions", "aol_execution_logs"];
 
 async fn count(ctx: &TestCtx, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -73,12 +67,7 @@ async fn control_flags_holds_exactly_one_row(ctx: TestCtx) {
 
 async fn migrating_again_changes_nothing(ctx: TestCtx) {
     ctx.db
-        .flags_set(
-            aol::model::Flag::Paused,
-            true,
-            chrono::Utc::now(),
-            &aol::storage::Actor { who: "t", reason: None },
-        )
+        .flags_set(aol::model::Flag::Paused, true, chrono::Utc::now(), &aol::storage::Actor { who: "t", reason: None })
         .await
         .unwrap();
     ctx.db.migrate().await.expect("second migrate");
@@ -107,10 +96,7 @@ async fn sqlite_file_is_created_when_missing() {
 
 #[tokio::test]
 async fn unreachable_postgres_is_a_clear_error() {
-    let err = aol::storage::Db::connect("postgres://postgres:pw@127.0.0.1:1/nothing")
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = aol::storage::Db::connect("postgres://postgres:pw@127.0.0.1:1/nothing").await.unwrap_err().to_string();
     assert!(err.contains("cannot reach the database"), "{err}");
     assert!(!err.contains("pw"), "the password leaked: {err}");
 }

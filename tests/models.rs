@@ -19,7 +19,10 @@ async fn control_flags_round_trip(ctx: TestCtx) {
     ctx.db.flags_set(Flag::ProofMode, false, at(2), &actor).await.unwrap().unwrap();
     let f = ctx.db.flags_get().await.unwrap();
     assert_eq!((f.paused, f.killed, f.proof_mode), (false, true, false));
-    assert_eq!((f.updated_at_utc, f.updated_by.as_str(), f.reason.as_deref()), (at(2), "op:anna", Some("maintenance window")));
+    assert_eq!(
+        (f.updated_at_utc, f.updated_by.as_str(), f.reason.as_deref()),
+        (at(2), "op:anna", Some("maintenance window"))
+    );
 }
 
 async fn tick_ledger_round_trip(ctx: TestCtx) {
@@ -52,10 +55,18 @@ async fn lease_round_trip(ctx: TestCtx) {
 
 async fn action_round_trip(ctx: TestCtx) {
     let payload = r#"{"channel":"main","text":"Grüße ✓ \"quoted\""}"#;
-    let new = NewAction { idempotency_key: "key ✓ 1", action_type: "POST_SOCIAL", payload_json: payload, not_before_utc: at(3) };
+    let new = NewAction {
+        idempotency_key: "key ✓ 1",
+        action_type: "POST_SOCIAL",
+        payload_json: payload,
+        not_before_utc: at(3),
+    };
     let (a, inserted) = ctx.db.action_insert(&new, at(1)).await.unwrap();
     assert!(inserted);
-    assert_eq!((a.idempotency_key.as_str(), a.action_type.as_str(), a.payload_json.as_str()), ("key ✓ 1", "POST_SOCIAL", payload));
+    assert_eq!(
+        (a.idempotency_key.as_str(), a.action_type.as_str(), a.payload_json.as_str()),
+        ("key ✓ 1", "POST_SOCIAL", payload)
+    );
     assert_eq!((a.status.as_str(), a.attempts, a.last_error.as_deref(), a.lease_epoch), ("PENDING", 0, None, None));
     assert_eq!((a.not_before_utc, a.created_at_utc, a.updated_at_utc), (at(3), at(1), at(1)));
     assert_eq!(ctx.db.action_get(a.id).await.unwrap(), Some(a.clone()));
@@ -72,7 +83,10 @@ async fn execution_log_round_trip(ctx: TestCtx) {
     let rows = ctx.db.logs_for_action(a.id).await.unwrap();
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
-    assert_eq!((r.action_id, r.ts_utc, r.level.as_str(), r.message.as_str()), (a.id, at(42), "WARNING", "artifact written"));
+    assert_eq!(
+        (r.action_id, r.ts_utc, r.level.as_str(), r.message.as_str()),
+        (a.id, at(42), "WARNING", "artifact written")
+    );
     assert_eq!(r.artifact_ref, log.artifact_ref);
     assert_eq!(r.artifact_sha256, log.artifact_sha256);
 }

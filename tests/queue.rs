@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use aol::engine::lease::DAEMON_LEASE;
 use aol::engine::queue::{parse_payload, MAX_PAYLOAD_BYTES};
-use aol::engine::{EnqueueError, Engine, OperatorError};
+use aol::engine::{Engine, EnqueueError, OperatorError};
 use aol::model::LogLevel;
 use aol::storage::{Fence, Finish, NewLog};
 use chrono::{TimeDelta, Utc};
@@ -48,7 +48,9 @@ async fn concurrent_duplicates_make_one_row(ctx: TestCtx) {
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let engine = engine.clone();
-        tasks.push(tokio::spawn(async move { engine.enqueue("POST_SOCIAL", "same-key", &payload("hi")).await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { engine.enqueue("POST_SOCIAL", "same-key", &payload("hi")).await.unwrap() },
+        ));
     }
     let mut ids = HashSet::new();
     let mut created = 0;
@@ -105,7 +107,7 @@ async fn retry_waits_for_its_time(ctx: TestCtx) {
     let epoch = lead(&engine).await;
     ctx.db.actions_claim(&engine.fence(epoch), 1).await.unwrap();
     let later = Utc::now() + TimeDelta::minutes(10);
-    let finish = Finish::Retry { error: "busy", not_before: later, max_attempts: 3 };
+    let finish = Finish::Retry { error: "busy".into(), not_before: later, max_attempts: 3 };
     let log = NewLog::new(LogLevel::Warning, "retry");
     let a = ctx.db.action_finish(&engine.fence(epoch), id, &finish, &log).await.unwrap().unwrap();
     assert_eq!((a.status.as_str(), a.last_error.as_deref()), ("RETRY", Some("busy")));
@@ -113,7 +115,10 @@ async fn retry_waits_for_its_time(ctx: TestCtx) {
     // Ten minutes later it is due.
     let mut f = engine.fence(epoch);
     f.now = later;
-    ctx.db.lease_renew(DAEMON_LEASE, engine.identity(), epoch, Utc::now(), later + TimeDelta::minutes(1)).await.unwrap();
+    ctx.db
+        .lease_renew(DAEMON_LEASE, engine.identity(), epoch, Utc::now(), later + TimeDelta::minutes(1))
+        .await
+        .unwrap();
     assert_eq!(ctx.db.actions_claim(&f, 5).await.unwrap().len(), 1);
 }
 
@@ -129,17 +134,28 @@ async fn mark_success_failed_retry_and_dlq(ctx: TestCtx) {
 
     let a = ctx.db.action_finish(&fence(), ok, &Finish::Success, &log("done")).await.unwrap().unwrap();
     assert_eq!(a.status, "SUCCESS");
-    let a = ctx.db.action_finish(&fence(), bad, &Finish::Failed { error: "bad payload" }, &log("no")).await.unwrap().unwrap();
+    let a = ctx
+        .db
+        .action_finish(&fence(), bad, &Finish::Failed { error: "bad payload".into() }, &log("no"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((a.status.as_str(), a.last_error.as_deref()), ("FAILED", Some("bad payload")));
     // A finished action cannot be finished again.
-    assert!(ctx.db.action_finish(&fence(), ok, &Finish::Failed { error: "x" }, &log("x")).await.unwrap().is_none());
+    assert!(ctx
+        .db
+        .action_finish(&fence(), ok, &Finish::Failed { error: "x".into() }, &log("x"))
+        .await
+        .unwrap()
+        .is_none());
 
     // Three attempts allowed: RETRY, RETRY, then DLQ with the last error.
     for attempt in 1..=3 {
         if attempt > 1 {
             assert_eq!(ctx.db.actions_claim(&fence(), 3).await.unwrap().len(), 1);
         }
-        let finish = Finish::Retry { error: "timeout", not_before: Utc::now() - TimeDelta::seconds(1), max_attempts: 3 };
+        let finish =
+            Finish::Retry { error: "timeout".into(), not_before: Utc::now() - TimeDelta::seconds(1), max_attempts: 3 };
         let a = ctx.db.action_finish(&fence(), flaky, &finish, &log("retry")).await.unwrap().unwrap();
         assert_eq!(a.attempts, attempt);
         assert_eq!(a.status, if attempt < 3 { "RETRY" } else { "DLQ" });
@@ -196,7 +212,11 @@ async fn operator_requeue_and_cancel(ctx: TestCtx) {
     let epoch = lead(&engine).await;
     ctx.db.actions_claim(&engine.fence(epoch), 1).await.unwrap();
     let log = NewLog::new(LogLevel::Error, "failed");
-    ctx.db.action_finish(&engine.fence(epoch), failed, &Finish::Failed { error: "e" }, &log).await.unwrap().unwrap();
+    ctx.db
+        .action_finish(&engine.fence(epoch), failed, &Finish::Failed { error: "e".into() }, &log)
+        .await
+        .unwrap()
+        .unwrap();
 
     let a = engine.requeue(failed, "ops").await.unwrap();
     assert_eq!((a.status.as_str(), a.attempts), ("PENDING", 0));

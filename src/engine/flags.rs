@@ -24,11 +24,7 @@ pub struct FlagOutcome {
 
 impl Engine {
     /// Carries out an operator's command and tells this process's tasks at once.
-    pub async fn apply_flag_command(
-        &self,
-        command: FlagCommand,
-        actor: &Actor<'_>,
-    ) -> Result<FlagOutcome, StoreError> {
+    pub async fn apply_flag_command(&self, command: FlagCommand, actor: &Actor<'_>) -> Result<FlagOutcome, StoreError> {
         let (flag, value) = command.target();
         let outcome = match self.db.flags_set(flag, value, self.clock.now(), actor).await? {
             Some(flags) => FlagOutcome { flags, changed: true },

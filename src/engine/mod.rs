@@ -13,7 +13,7 @@ pub use adapters::Registry;
 pub use clock::Clock;
 pub use daemon::{supervise, DaemonExit};
 pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};
-pub use queue::{Enqueued, EnqueueError, OperatorError};
+pub use queue::{EnqueueError, Enqueued, OperatorError};
 pub use settings::DaemonSettings;
 
 use tokio::sync::watch;
@@ -41,13 +41,7 @@ impl Engine {
     /// Builds an engine over a migrated database.
     pub async fn new(db: Db, clock: Clock, adapters: Registry) -> Result<Engine, StoreError> {
         let flags = db.flags_get().await?;
-        Ok(Engine {
-            db,
-            clock,
-            flags: watch::Sender::new(flags),
-            identity: process_identity(),
-            adapters,
-        })
+        Ok(Engine { db, clock, flags: watch::Sender::new(flags), identity: process_identity(), adapters })
     }
 
     pub fn adapters(&self) -> &Registry {

@@ -70,7 +70,9 @@ pub fn check_key(key: &str) -> Result<(), EnqueueError> {
         return Err(EnqueueError::Key(format!("{chars} characters, at most {MAX_KEY_CHARS} allowed")));
     }
     if key.chars().any(char::is_control) {
-        return Err(EnqueueError::Key("it contains a control character (only printable characters are allowed)".into()));
+        return Err(EnqueueError::Key(
+            "it contains a control character (only printable characters are allowed)".into(),
+        ));
     }
     Ok(())
 }

@@ -117,12 +117,18 @@ pub struct NewAction<'a> {
 
 /// How an attempt ended, as the daemon writes it.
 #[derive(Clone, Debug)]
-pub enum Finish<'a> {
+pub enum Finish {
     Success,
     /// Try again at `not_before`, unless `max_attempts` are used up (then DLQ).
-    Retry { error: &'a str, not_before: DateTime<Utc>, max_attempts: i64 },
+    Retry {
+        error: String,
+        not_before: DateTime<Utc>,
+        max_attempts: i64,
+    },
     /// A permanent error: no retry.
-    Failed { error: &'a str },
+    Failed {
+        error: String,
+    },
     /// Claimed but never started: back to the queue, attempt not counted.
     Unclaim,
 }
@@ -184,8 +190,7 @@ impl Db {
     /// Empty when nothing is due or the term is no longer held.
     pub async fn actions_claim(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
         on_pool!(self, CLAIM, |pool, sql| {
-            let mut claimed: Vec<Action> =
-                bind_fence!(sqlx::query_as(sql), fence).bind(limit).fetch_all(pool).await?;
+            let mut claimed: Vec<Action> = bind_fence!(sqlx::query_as(sql), fence).bind(limit).fetch_all(pool).await?;
             claimed.sort_by_key(|a| (a.not_before_utc, a.id));
             Ok(claimed)
         })
@@ -198,7 +203,7 @@ impl Db {
         &self,
         fence: &Fence<'_>,
         id: i64,
-        finish: &Finish<'_>,
+        finish: &Finish,
         log: &NewLog,
     ) -> Result<Option<Action>, StoreError> {
         let stmt = match finish {
@@ -213,9 +218,9 @@ impl Db {
             let query = match finish {
                 Finish::Success | Finish::Unclaim => query,
                 Finish::Retry { error, not_before, max_attempts } => {
-                    query.bind(*max_attempts).bind(*error).bind(*not_before)
+                    query.bind(*max_attempts).bind(error.as_str()).bind(*not_before)
                 }
-                Finish::Failed { error } => query.bind(*error),
+                Finish::Failed { error } => query.bind(error.as_str()),
             };
             let updated: Option<Action> = query.fetch_optional(&mut *tx).await?;
             if updated.is_some() {
@@ -244,7 +249,8 @@ impl Db {
 
     /// Returns actions left RUNNING by earlier terms to the queue; their ids.
     pub async fn actions_rescue(&self, fence: &Fence<'_>, max_attempts: i64) -> Result<Vec<i64>, StoreError> {
-        let reason = format!("rescued: the daemon running it stopped before finishing (rescued by lease epoch {})", fence.epoch);
+        let reason =
+            format!("rescued: the daemon running it stopped before finishing (rescued by lease epoch {})", fence.epoch);
         on_pool!(self, RESCUE, |pool, sql| {
             let mut tx = pool.begin().await?;
             let ids: Vec<i64> = bind_fence!(sqlx::query_scalar(sql), fence)

@@ -12,8 +12,12 @@ const SELECT_FLAGS: &str = "SELECT paused, killed, proof_mode, updated_at_utc, u
 macro_rules! set_flag_sql {
     ($column:literal) => {
         concat!(
-            "UPDATE aol_control_flags SET ", $column, " = $1, updated_at_utc = $2, updated_by = $3, reason = $4 \
-             WHERE id = 1 AND ", $column, " <> $1 \
+            "UPDATE aol_control_flags SET ",
+            $column,
+            " = $1, updated_at_utc = $2, updated_by = $3, reason = $4 \
+             WHERE id = 1 AND ",
+            $column,
+            " <> $1 \
              RETURNING paused, killed, proof_mode, updated_at_utc, updated_by, reason"
         )
     };

@@ -72,7 +72,13 @@ impl Db {
     }
 
     /// Gives the term up; true if it was still held.
-    pub async fn lease_release(&self, name: &str, owner: &str, epoch: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn lease_release(
+        &self,
+        name: &str,
+        owner: &str,
+        epoch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         on_pool!(self, |pool| {
             let done = sqlx::query(RELEASE).bind(name).bind(owner).bind(epoch).bind(now).execute(pool).await?;
             Ok(done.rows_affected() == 1)

@@ -149,10 +149,7 @@ pub fn dialect_of(url: &str) -> Result<Dialect, StoreError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Dialect::Postgres)
     } else {
-        Err(StoreError::BadUrl(format!(
-            "{}: expected sqlite:PATH or postgres://USER@HOST/DB",
-            redact(url)
-        )))
+        Err(StoreError::BadUrl(format!("{}: expected sqlite:PATH or postgres://USER@HOST/DB", redact(url))))
     }
 }
 

@@ -58,9 +58,9 @@ pub(super) async fn attempt(
             let job = Job { action, payload: &payload, proof_mode };
             let mut flags = engine.subscribe_flags();
             tokio::select! {
-                result = AssertUnwindSafe(adapter.execute(&job)).catch_unwind() => {
-                    Ok(result.unwrap_or_else(|panic| Err(AdapterError::Transient(format!("the adapter crashed: {}", panic_text(&*panic))))))
-                }
+                result = AssertUnwindSafe(adapter.execute(&job)).catch_unwind() => Ok(result.unwrap_or_else(|panic| {
+                    Err(AdapterError::Transient(format!("the adapter crashed: {}", panic_text(&*panic))))
+                })),
                 _ = tokio::time::sleep_until(deadline) => Err(Interrupted::CutOff),
                 _ = flags.wait_for(|f| f.killed) => Err(Interrupted::Killed),
                 _ = shutdown.cancelled() => Err(Interrupted::ShuttingDown),
@@ -72,17 +72,18 @@ pub(super) async fn attempt(
 
     let max_attempts = i64::from(settings.max_retries);
     let retry = |error: String, max_attempts: i64| retry(engine, action, error, max_attempts);
-    let (finish_kind, log) = match outcome {
+    let (finish, log) = match outcome {
         Ok(Ok(Done { message, artifact })) => {
             let mut log = NewLog::new(LogLevel::Info, message);
             if let Some(a) = artifact {
                 log.artifact_ref = Some(a.path);
                 log.artifact_sha256 = Some(a.sha256);
             }
-            (Kind::Success, log)
+            (Finish::Success, log)
         }
         Ok(Err(AdapterError::Permanent(e))) => {
-            (Kind::Failed(e.clone()), NewLog::new(LogLevel::Error, format!("failed permanently: {e}")))
+            let log = NewLog::new(LogLevel::Error, format!("failed permanently: {e}"));
+            (Finish::Failed { error: e }, log)
         }
         Ok(Err(AdapterError::Transient(e))) => retry(e, max_attempts),
         Err(Interrupted::CutOff) => {
@@ -94,13 +95,10 @@ pub(super) async fn attempt(
         Err(Interrupted::LeaseLost) => return Ok(AttemptEnd::LeaseLost),
     };
 
-    let (finish, end) = match &finish_kind {
-        Kind::Success => (Finish::Success, AttemptEnd::Succeeded),
-        Kind::Failed(error) => (Finish::Failed { error }, AttemptEnd::Failed),
-        Kind::Retry { error, not_before, max_attempts } => (
-            Finish::Retry { error, not_before: *not_before, max_attempts: *max_attempts },
-            AttemptEnd::Retrying,
-        ),
+    let end = match finish {
+        Finish::Success => AttemptEnd::Succeeded,
+        Finish::Failed { .. } => AttemptEnd::Failed,
+        Finish::Retry { .. } | Finish::Unclaim => AttemptEnd::Retrying,
     };
     let written = engine.db().action_finish(&engine.fence(term.epoch), action.id, &finish, &log).await?;
     match written {
@@ -112,15 +110,9 @@ pub(super) async fn attempt(
     }
 }
 
-enum Kind {
-    Success,
-    Failed(String),
-    Retry { error: String, not_before: chrono::DateTime<chrono::Utc>, max_attempts: i64 },
-}
-
 /// A retry after the backoff, or the dead-letter queue when this was the last
 /// allowed attempt (the same rule the RETRY statement applies).
-fn retry(engine: &Engine, action: &Action, error: String, max_attempts: i64) -> (Kind, NewLog) {
+fn retry(engine: &Engine, action: &Action, error: String, max_attempts: i64) -> (Finish, NewLog) {
     let wait = chrono::TimeDelta::from_std(backoff(action.attempts)).unwrap_or_default();
     let not_before = engine.clock().now() + wait;
     let message = if action.attempts >= max_attempts {
@@ -128,7 +120,7 @@ fn retry(engine: &Engine, action: &Action, error: String, max_attempts: i64) -> 
     } else {
         format!("attempt {} failed, will retry after {}: {error}", action.attempts, not_before.to_rfc3339())
     };
-    (Kind::Retry { error, not_before, max_attempts }, NewLog::new(LogLevel::Warning, message))
+    (Finish::Retry { error, not_before, max_attempts }, NewLog::new(LogLevel::Warning, message))
 }
 
 /// The message of a caught panic, when it has one.

@@ -63,9 +63,10 @@ fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl 
     let pause_cmd = if flags.paused { FlagCommand::Resume } else { FlagCommand::Pause };
     let kill_cmd = if flags.killed { FlagCommand::Revive } else { FlagCommand::Kill };
     let busy = move || command.pending().get();
-    let last_tick = overview.last_tick.as_ref().map(|t| {
-        format!("#{} {} · {}", t.id, t.status, ago(t.finished_at_utc, overview.read_at_utc))
-    });
+    let last_tick = overview
+        .last_tick
+        .as_ref()
+        .map(|t| format!("#{} {} · {}", t.id, t.status, ago(t.finished_at_utc, overview.read_at_utc)));
     let lease = lease_text(overview.lease.as_ref(), overview.read_at_utc);
 
     view! {
@@ -217,7 +218,11 @@ fn lease_text(lease: Option<&Lease>, now: DateTime<Utc>) -> String {
 }
 
 fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 /// "3 s ago", from the server's own clock so the browser's clock does not matter.

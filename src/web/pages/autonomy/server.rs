@@ -12,10 +12,7 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
 #[server]
 pub async fn run_flag_command(command: FlagCommand) -> Result<ControlFlags, ServerFnError> {
     let actor = crate::storage::Actor { who: "dashboard", reason: None };
-    let outcome = crate::web::state::engine()
-        .apply_flag_command(command, &actor)
-        .await
-        .map_err(ssr::internal)?;
+    let outcome = crate::web::state::engine().apply_flag_command(command, &actor).await.map_err(ssr::internal)?;
     Ok(outcome.flags)
 }
 
