@@ -21,4 +21,6 @@ case "$kind" in
     echo "usage: serve.sh sqlite|postgres PORT" >&2; exit 2 ;;
 esac
 export RUST_LOG="${RUST_LOG:-warn}"
+# The tests sign in with this token (support.ts has the same).
+export AOL_OPERATOR_TOKEN="e2e-operator-token-0123456789"
 exec ./target/debug/aol serve --bind "127.0.0.1:$port" --tick-interval-seconds 0.3 --artifact-dir "$dir/artifacts"

@@ -45,6 +45,17 @@ enum Command {
     Cancel(IdCmd),
     /// Show the flags, the lease, the queue and the latest ticks.
     Status(StatusCmd),
+    /// Operator token: `aol token reset` makes and prints a new one.
+    Token(TokenCmd),
+}
+
+#[derive(Args, Debug)]
+struct TokenCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// reset
+    #[arg(value_parser = ["reset"])]
+    command: String,
 }
 
 #[derive(Args, Debug)]
@@ -154,6 +165,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Requeue(cmd) => operator_change(cmd, true).await,
         Command::Cancel(cmd) => operator_change(cmd, false).await,
         Command::Status(cmd) => status(cmd).await,
+        Command::Token(cmd) => token(cmd).await,
     }
 }
 
@@ -274,6 +286,15 @@ async fn operator_change(cmd: IdCmd, requeue: bool) -> anyhow::Result<ExitCode> 
     engine.db().close().await;
     let action = result?;
     println!("action #{} is now {}", action.id, action.status);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
+    let db = open_db(&cmd.db).await?;
+    let token = crate::auth::OperatorAuth::reset(&db).await;
+    db.close().await;
+    println!("{}", token?);
+    eprintln!("new operator token stored; running servers use it after a restart (AOL_OPERATOR_TOKEN, if set, wins)");
     Ok(ExitCode::SUCCESS)
 }
 

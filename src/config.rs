@@ -53,6 +53,21 @@ pub struct WebArgs {
     /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
     #[arg(long, env = "AOL_BIND")]
     pub bind: Option<SocketAddr>,
+    /// Token the dashboard asks for before any change [default: generated at
+    /// first start, printed once].
+    #[arg(long, env = "AOL_OPERATOR_TOKEN", hide_env_values = true, value_parser = parse_token)]
+    pub operator_token: Option<String>,
+}
+
+/// At least 16 characters, no spaces: a token someone cannot guess.
+fn parse_token(s: &str) -> Result<String, String> {
+    if s.chars().count() < 16 {
+        return Err("must be at least 16 characters".into());
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
+    Ok(s.to_string())
 }
 
 impl DaemonArgs {
@@ -142,6 +157,13 @@ mod tests {
         assert!(parse_positive_u32("0").is_err());
         assert!(parse_positive_u32("-2").is_err());
         assert!(parse_positive_u32("99999999999").is_err());
+    }
+
+    #[test]
+    fn operator_tokens_must_be_long_and_plain() {
+        assert!(parse_token("0123456789abcdef").is_ok());
+        assert!(parse_token("short").is_err());
+        assert!(parse_token("has a space in it here").is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{OperatorAuth, TokenOrigin};
 use crate::cli::{apply_startup_mode, open_db, ServeArgs};
 use crate::engine::{self, Clock, Engine, Registry};
 use crate::web::state::AppState;
@@ -25,6 +26,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = args.web.bind.unwrap_or(leptos_options.site_addr);
 
     let db = open_db(&args.db).await?;
+    let auth = operator_auth(&db, args.web.operator_token.as_deref()).await?;
     let adapters = Registry::standard(settings.artifact_dir.clone());
     let engine = Engine::new(db.clone(), Clock::System, adapters).await?;
     apply_startup_mode(&engine, args.daemon.proof_mode).await?;
@@ -38,7 +40,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
 
-    let app = router(AppState { leptos_options, engine });
+    let app = router(AppState { leptos_options, engine, auth });
     tracing::info!("AOL dashboard on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(cancel_on_signal(shutdown.clone()))
@@ -53,6 +55,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("AOL stopped");
     Ok(())
+}
+
+/// Resolves the operator token and says where it came from; a generated token
+/// is printed this once.
+async fn operator_auth(db: &crate::storage::Db, configured: Option<&str>) -> anyhow::Result<OperatorAuth> {
+    let (auth, origin) = OperatorAuth::resolve(db, configured).await?;
+    match origin {
+        TokenOrigin::Configured => tracing::info!("operator token: from AOL_OPERATOR_TOKEN"),
+        TokenOrigin::Stored => {
+            tracing::info!("operator token: the one generated at first start (`aol token reset` makes a new one)")
+        }
+        TokenOrigin::Generated(token) => eprintln!(
+            "\n  AOL operator token (shown only now; the dashboard asks for it before any change):\n\n    {token}\n\n  \
+             Set AOL_OPERATOR_TOKEN to choose your own, or run `aol token reset` for a new one.\n"
+        ),
+    }
+    Ok(auth)
 }
 
 /// The whole HTTP surface: the Leptos app, its server functions, health.

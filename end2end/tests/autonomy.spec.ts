@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { aol, cliFlags, dbStatus, ledgerRows, openAutonomy } from "./support";
+import { aol, cliFlags, dbStatus, ledgerRows, openAutonomy, openSignedIn, OPERATOR_TOKEN } from "./support";
 
 // One server per database for the whole file: the tests run in order and
 // leave the flags as they found them.
@@ -15,6 +15,31 @@ test("the page is rendered on the server, with no JavaScript", async ({ browser 
   await context.close();
 });
 
+test("without the token there are no controls, and a wrong token is refused", async ({ page }) => {
+  await openAutonomy(page);
+  await expect(page.getByTestId("token-form")).toBeVisible();
+  await expect(page.getByTestId("pause-toggle")).toHaveCount(0);
+  await page.getByTestId("token-input").fill("not-the-operator-token");
+  await page.getByTestId("token-submit").click();
+  await expect(page.getByTestId("token-form")).toContainText("not the operator token");
+  await expect(page.getByTestId("pause-toggle")).toHaveCount(0);
+});
+
+test("server functions refuse a change without the token (401) or from another site (403)", async ({ request }, testInfo) => {
+  const noToken = await request.post("/ui/flag", { form: { command: "pause", confirm: "false" } });
+  expect(noToken.status()).toBe(401);
+  expect(dbStatus(testInfo).flags.paused).toBe(false);
+
+  const login = await request.post("/ui/login", { form: { token: OPERATOR_TOKEN } });
+  expect(login.status()).toBe(200);
+  const crossSite = await request.post("/ui/flag", {
+    form: { command: "pause", confirm: "false" },
+    headers: { "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" },
+  });
+  expect(crossSite.status()).toBe(403);
+  expect(dbStatus(testInfo).flags.paused).toBe(false);
+});
+
 test("the ledger count grows by itself, without a reload", async ({ page }, testInfo) => {
   await openAutonomy(page);
   const first = await ledgerRows(page);
@@ -24,7 +49,7 @@ test("the ledger count grows by itself, without a reload", async ({ page }, test
 });
 
 test("Pause sets the flag in the database, Resume clears it", async ({ page }, testInfo) => {
-  await openAutonomy(page);
+  await openSignedIn(page);
   await page.getByTestId("pause-toggle").click();
   await expect(page.getByTestId("daemon-state")).toHaveText("paused");
   await expect(page.getByTestId("flag-paused")).toHaveText("yes");
@@ -42,7 +67,7 @@ test("Pause sets the flag in the database, Resume clears it", async ({ page }, t
 });
 
 test("Kill stops the ticks, Revive starts them again", async ({ page }, testInfo) => {
-  await openAutonomy(page);
+  await openSignedIn(page);
   await page.getByTestId("kill-toggle").click();
   await expect(page.getByTestId("daemon-state")).toHaveText("killed");
   await expect(page.getByTestId("kill-toggle")).toHaveText("Revive");
@@ -80,4 +105,41 @@ test("an action enqueued from the command line runs in PROOF and shows without a
   const stored = JSON.parse(aol(testInfo, "actions", "--status", "SUCCESS", "--json"));
   expect(stored.some((a: any) => a.idempotency_key === key && a.attempts === 1)).toBe(true);
   await testInfo.attach("action done", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
+});
+
+test("switching to REAL asks first; the change and its reason are recorded", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  await page.getByTestId("mode-toggle").click();
+  await expect(page.getByTestId("confirm-real")).toBeVisible();
+  await page.getByTestId("confirm-real-no").click();
+  await expect(page.getByTestId("confirm-real")).toHaveCount(0);
+  expect(dbStatus(testInfo).flags.proof_mode).toBe(true);
+
+  await page.getByTestId("reason").fill("launch day");
+  await page.getByTestId("mode-toggle").click();
+  await page.getByTestId("confirm-real-yes").click();
+  await expect(page.getByTestId("mode")).toHaveText("REAL");
+  expect(dbStatus(testInfo).flags.proof_mode).toBe(false);
+  const latest = page.getByTestId("flag-changes").locator("tbody tr").first();
+  await expect(latest).toContainText("mode: PROOF → REAL");
+  await expect(latest).toContainText("launch day");
+  await testInfo.attach("REAL mode", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
+
+  await page.getByTestId("mode-toggle").click();
+  await expect(page.getByTestId("mode")).toHaveText("PROOF");
+  expect(dbStatus(testInfo).flags.proof_mode).toBe(true);
+});
+
+test("a REAL switch without confirmation is refused by the server", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  const status = await page.evaluate(async () => {
+    const r = await fetch("/ui/flag", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "command=real&confirm=false",
+    });
+    return r.status;
+  });
+  expect(status).toBe(400);
+  expect(dbStatus(testInfo).flags.proof_mode).toBe(true);
 });

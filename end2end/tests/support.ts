@@ -28,6 +28,19 @@ export async function openAutonomy(page: Page): Promise<void> {
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1, { timeout: 15_000 });
 }
 
+/** The token serve.sh gives the server. */
+export const OPERATOR_TOKEN = "e2e-operator-token-0123456789";
+
+/** Opens the page and signs in with the operator token (once per browser context). */
+export async function openSignedIn(page: Page): Promise<void> {
+  await openAutonomy(page);
+  if (await page.getByTestId("token-form").count()) {
+    await page.getByTestId("token-input").fill(OPERATOR_TOKEN);
+    await page.getByTestId("token-submit").click();
+  }
+  await expect(page.getByTestId("pause-toggle")).toBeVisible();
+}
+
 export async function ledgerRows(page: Page): Promise<number> {
   return Number(await page.getByTestId("ledger-rows").textContent());
 }

@@ -11,4 +11,6 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error("unexpected data in the database: {0}")]
+    Corrupt(String),
 }

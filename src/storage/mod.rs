@@ -12,6 +12,7 @@ mod flags;
 mod lease;
 mod ledger;
 mod logs;
+mod secrets;
 
 pub use actions::{Finish, NewAction, Requeue};
 pub use error::StoreError;

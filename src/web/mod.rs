@@ -1,5 +1,6 @@
 //! The web UI. It reaches the engine only through server functions.
 
+pub mod auth;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -1,6 +1,7 @@
 //! The Autonomy page: the operator's live view of the flags and the daemon's
 //! ticks, with the Pause/Resume and Kill/Revive controls.
 
+mod controls;
 mod server;
 
 use std::time::Duration;
@@ -9,8 +10,10 @@ use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::model::{Action, FlagCommand, Lease, Overview, StatusCount, TickRow};
-use server::{get_overview, RunFlagCommand};
+use crate::model::{Action, FlagChange, Lease, Overview, StatusCount, TickRow};
+use crate::web::auth::is_operator;
+use controls::{ControlState, Controls};
+use server::{get_flag_changes, get_overview};
 
 /// How often the page re-reads the overview (the SPEC allows 2 s).
 const REFRESH_EVERY: Duration = Duration::from_millis(1000);
@@ -23,8 +26,12 @@ pub fn AutonomyPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
-    let command = ServerAction::<RunFlagCommand>::new();
+    let state = ControlState::new();
+    let command = state.command;
+    let signed = move || (state.login.version().get(), state.logout.version().get());
     let overview = Resource::new(move || (refresh.get(), command.version().get()), |_| get_overview());
+    let changes = Resource::new(move || (refresh.get(), command.version().get()), |_| get_flag_changes());
+    let operator = Resource::new(signed, |_| is_operator());
 
     view! {
         <header class="page-header">
@@ -33,8 +40,10 @@ pub fn AutonomyPage() -> impl IntoView {
         </header>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let operator = operator.await.unwrap_or(false);
+                let changes = changes.await.unwrap_or_default();
                 match overview.await {
-                    Ok(o) => Either::Left(view! { <Dashboard overview=o command/> }),
+                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator changes state/> }),
                     Err(e) => Either::Right(view! {
                         <p class="banner banner-error" role="alert">
                             "Cannot read AOL's state: " {e.to_string()}
@@ -43,16 +52,16 @@ pub fn AutonomyPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        {move || command.value().get().and_then(Result::err).map(|e| view! {
+        {move || state.command.value().get().and_then(Result::err).map(|e| view! {
             <p class="banner banner-error" role="alert">"The change was not made: " {e.to_string()}</p>
         })}
     }
 }
 
 #[component]
-fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl IntoView {
+fn Dashboard(overview: Overview, operator: bool, changes: Vec<FlagChange>, state: ControlState) -> impl IntoView {
     let flags = overview.flags.clone();
-    let (state, state_class) = if flags.killed {
+    let (daemon_state, state_class) = if flags.killed {
         ("killed", "state-killed")
     } else if flags.paused {
         ("paused", "state-paused")
@@ -60,9 +69,6 @@ fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl 
         ("running", "state-running")
     };
     let (mode, mode_class) = if flags.proof_mode { ("PROOF", "mode-proof") } else { ("REAL", "mode-real") };
-    let pause_cmd = if flags.paused { FlagCommand::Resume } else { FlagCommand::Pause };
-    let kill_cmd = if flags.killed { FlagCommand::Revive } else { FlagCommand::Kill };
-    let busy = move || command.pending().get();
     let last_tick = overview
         .last_tick
         .as_ref()
@@ -74,7 +80,7 @@ fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl 
             <dl class="facts">
                 <div>
                     <dt>"Daemon"</dt>
-                    <dd data-testid="daemon-state" class=format!("pill {state_class}")>{state}</dd>
+                    <dd data-testid="daemon-state" class=format!("pill {state_class}")>{daemon_state}</dd>
                 </div>
                 <div>
                     <dt>"Mode"</dt>
@@ -101,28 +107,15 @@ fn Dashboard(overview: Overview, command: ServerAction<RunFlagCommand>) -> impl 
                     <dd data-testid="last-tick">{last_tick.unwrap_or_else(|| "none yet".into())}</dd>
                 </div>
             </dl>
-            <div class="controls">
-                <button
-                    class="btn"
-                    data-testid="pause-toggle"
-                    disabled=busy
-                    on:click=move |_| { command.dispatch(RunFlagCommand { command: pause_cmd }); }
-                >
-                    {if flags.paused { "Resume" } else { "Pause" }}
-                </button>
-                <button
-                    class="btn btn-danger"
-                    data-testid="kill-toggle"
-                    disabled=busy
-                    on:click=move |_| { command.dispatch(RunFlagCommand { command: kill_cmd }); }
-                >
-                    {if flags.killed { "Revive" } else { "Kill" }}
-                </button>
-            </div>
+            <Controls flags=flags.clone() operator state/>
             <p class="meta">
                 "Flags last changed " {flags.updated_at_utc.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
                 " by " {flags.updated_by.clone()}
             </p>
+        </section>
+        <section class="card" aria-label="Flag changes">
+            <h2>"Recent flag changes"</h2>
+            <FlagChanges changes/>
         </section>
         <section class="card" aria-label="Queue">
             <h2>"Queue"</h2>
@@ -160,6 +153,49 @@ fn TicksTable(ticks: Vec<TickRow>) -> impl IntoView {
             </tbody>
         </table>
     })
+}
+
+#[component]
+fn FlagChanges(changes: Vec<FlagChange>) -> impl IntoView {
+    if changes.is_empty() {
+        return Either::Left(view! { <p class="empty">"No change yet."</p> });
+    }
+    Either::Right(view! {
+        <table class="table table-changes" data-testid="flag-changes">
+            <thead>
+                <tr><th>"When (UTC)"</th><th>"Who"</th><th>"Change"</th><th>"Reason"</th></tr>
+            </thead>
+            <tbody>
+                {changes.into_iter().map(|c| view! {
+                    <tr>
+                        <td>{c.changed_at_utc.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                        <td>{c.changed_by.clone()}</td>
+                        <td>{describe_change(&c)}</td>
+                        <td>{c.reason.clone().unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    })
+}
+
+/// "paused: no → yes", "mode: PROOF → REAL".
+fn describe_change(c: &FlagChange) -> String {
+    let word = |v: bool| {
+        if c.flag == "proof_mode" {
+            if v {
+                "PROOF"
+            } else {
+                "REAL"
+            }
+        } else if v {
+            "yes"
+        } else {
+            "no"
+        }
+    };
+    let name = if c.flag == "proof_mode" { "mode" } else { c.flag.as_str() };
+    format!("{name}: {} → {}", word(c.old_value), word(c.new_value))
 }
 
 #[component]

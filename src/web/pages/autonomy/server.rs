@@ -1,23 +1,41 @@
-//! The Autonomy page's server functions: thin calls into the engine.
+//! The Autonomy page's server functions: thin calls into the engine. Every
+//! change requires the operator token (see `web::auth`).
 
 use leptos::prelude::*;
 
-use crate::model::{ControlFlags, FlagCommand, Overview};
+use crate::model::{ControlFlags, FlagChange, FlagCommand, Overview};
 
-#[server]
+#[server(prefix = "/ui", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
     crate::web::state::engine().overview().await.map_err(ssr::internal)
 }
 
-#[server]
-pub async fn run_flag_command(command: FlagCommand) -> Result<ControlFlags, ServerFnError> {
-    let actor = crate::storage::Actor { who: "dashboard", reason: None };
+#[server(prefix = "/ui", endpoint = "flag_changes")]
+pub async fn get_flag_changes() -> Result<Vec<FlagChange>, ServerFnError> {
+    crate::web::state::engine().db().flag_changes_recent(10).await.map_err(ssr::internal)
+}
+
+/// Pause, resume, kill, revive, proof or real. REAL needs `confirm = true`:
+/// the dashboard asks before it sends that.
+#[server(prefix = "/ui", endpoint = "flag")]
+pub async fn run_flag_command(
+    command: FlagCommand,
+    reason: Option<String>,
+    confirm: bool,
+) -> Result<ControlFlags, ServerFnError> {
+    crate::web::auth::ssr::require_operator()?;
+    if command == FlagCommand::Real && !confirm {
+        crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
+        return Err(ServerFnError::new("switching to REAL must be confirmed"));
+    }
+    let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let actor = crate::storage::Actor { who: "dashboard", reason };
     let outcome = crate::web::state::engine().apply_flag_command(command, &actor).await.map_err(ssr::internal)?;
     Ok(outcome.flags)
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub mod ssr {
     use leptos::prelude::ServerFnError;
 
     use crate::storage::StoreError;

@@ -1,0 +1,34 @@
+//! `aol_secrets`: SHA-256 hashes of operator secrets, by name.
+
+use chrono::{DateTime, Utc};
+
+use super::{on_pool, Db, StoreError};
+
+const GET: &str = "SELECT sha256 FROM aol_secrets WHERE name = $1";
+const INSERT_IF_ABSENT: &str =
+    "INSERT INTO aol_secrets (name, sha256, created_at_utc) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+const REPLACE: &str = "INSERT INTO aol_secrets (name, sha256, created_at_utc) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, created_at_utc = excluded.created_at_utc";
+
+impl Db {
+    /// The stored hash for `name`, if any.
+    pub async fn secret_hash(&self, name: &str) -> Result<Option<String>, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_scalar(GET).bind(name).fetch_optional(pool).await?))
+    }
+
+    /// Stores `sha256` under `name` unless one is there already; true if stored.
+    pub async fn secret_hash_insert(&self, name: &str, sha256: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        on_pool!(self, |pool| {
+            let done = sqlx::query(INSERT_IF_ABSENT).bind(name).bind(sha256).bind(now).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Stores `sha256` under `name`, replacing any earlier one.
+    pub async fn secret_hash_replace(&self, name: &str, sha256: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query(REPLACE).bind(name).bind(sha256).bind(now).execute(pool).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! The operator's controls: Pause/Resume, Kill/Revive, PROOF/REAL (REAL asks
+//! first), an optional reason, and the token form when this browser has none.
+//! Their state lives in [`ControlState`], owned by the page, so the live
+//! refresh re-rendering this card never loses what the operator typed.
+
+use leptos::prelude::*;
+
+use super::server::RunFlagCommand;
+use crate::model::{ControlFlags, FlagCommand};
+use crate::web::auth::{Login, Logout};
+
+/// UI state that must survive re-renders.
+#[derive(Clone, Copy)]
+pub struct ControlState {
+    pub command: ServerAction<RunFlagCommand>,
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    pub reason: RwSignal<String>,
+    pub token: RwSignal<String>,
+    /// The "switch to REAL?" question is open.
+    pub asking_real: RwSignal<bool>,
+}
+
+impl ControlState {
+    pub fn new() -> ControlState {
+        ControlState {
+            command: ServerAction::new(),
+            login: ServerAction::new(),
+            logout: ServerAction::new(),
+            reason: RwSignal::new(String::new()),
+            token: RwSignal::new(String::new()),
+            asking_real: RwSignal::new(false),
+        }
+    }
+
+    fn send(self, command: FlagCommand, confirm: bool) {
+        let reason = Some(self.reason.get_untracked()).filter(|r| !r.trim().is_empty());
+        self.command.dispatch(RunFlagCommand { command, reason, confirm });
+        self.reason.set(String::new());
+        self.asking_real.set(false);
+    }
+}
+
+#[component]
+pub fn Controls(flags: ControlFlags, operator: bool, state: ControlState) -> impl IntoView {
+    if !operator {
+        return TokenForm(TokenFormProps { state }).into_any();
+    }
+    let busy = move || state.command.pending().get();
+    let pause_cmd = if flags.paused { FlagCommand::Resume } else { FlagCommand::Pause };
+    let kill_cmd = if flags.killed { FlagCommand::Revive } else { FlagCommand::Kill };
+    let proof = flags.proof_mode;
+    view! {
+        <div class="controls">
+            <button class="btn" data-testid="pause-toggle" disabled=busy on:click=move |_| state.send(pause_cmd, false)>
+                {if flags.paused { "Resume" } else { "Pause" }}
+            </button>
+            <button class="btn btn-danger" data-testid="kill-toggle" disabled=busy on:click=move |_| state.send(kill_cmd, false)>
+                {if flags.killed { "Revive" } else { "Kill" }}
+            </button>
+            {if proof {
+                view! {
+                    <button class="btn btn-outline" data-testid="mode-toggle" disabled=busy
+                        on:click=move |_| state.asking_real.set(true)>
+                        "Switch to REAL…"
+                    </button>
+                }.into_any()
+            } else {
+                view! {
+                    <button class="btn btn-outline" data-testid="mode-toggle" disabled=busy
+                        on:click=move |_| state.send(FlagCommand::Proof, false)>
+                        "Back to PROOF"
+                    </button>
+                }.into_any()
+            }}
+            <input
+                class="reason"
+                data-testid="reason"
+                type="text"
+                placeholder="Reason (optional, recorded)"
+                maxlength="200"
+                prop:value=move || state.reason.get()
+                on:input=move |ev| state.reason.set(event_target_value(&ev))
+            />
+            <button class="btn-link" data-testid="sign-out" on:click=move |_| { state.logout.dispatch(Logout {}); }>
+                "Sign out"
+            </button>
+        </div>
+        <Show when=move || state.asking_real.get() && proof>
+            <div class="confirm" role="alertdialog" aria-labelledby="confirm-real-title" data-testid="confirm-real">
+                <p id="confirm-real-title">
+                    <strong>"Switch to REAL?"</strong>
+                    " Actions will be sent to the outside world for real, under your brand's name. "
+                    "PROOF only writes what would be sent."
+                </p>
+                <button class="btn btn-danger" data-testid="confirm-real-yes" on:click=move |_| state.send(FlagCommand::Real, true)>
+                    "Yes, switch to REAL"
+                </button>
+                <button class="btn btn-outline" data-testid="confirm-real-no" on:click=move |_| state.asking_real.set(false)>
+                    "Stay in PROOF"
+                </button>
+            </div>
+        </Show>
+    }
+    .into_any()
+}
+
+/// Asks for the operator token once; the server keeps it in an HttpOnly cookie.
+#[component]
+fn TokenForm(state: ControlState) -> impl IntoView {
+    let error = move || state.login.value().get().and_then(Result::err).map(|e| e.to_string());
+    view! {
+        <form class="token-form" data-testid="token-form" on:submit=move |ev| {
+            ev.prevent_default();
+            state.login.dispatch(Login { token: state.token.get_untracked() });
+            state.token.set(String::new());
+        }>
+            <label for="operator-token">"Operator token, to change anything:"</label>
+            <input
+                id="operator-token"
+                data-testid="token-input"
+                type="password"
+                autocomplete="current-password"
+                prop:value=move || state.token.get()
+                on:input=move |ev| state.token.set(event_target_value(&ev))
+            />
+            <button class="btn" type="submit" data-testid="token-submit">"Sign in"</button>
+            {move || error().map(|e| view! { <span class="error-text" role="alert">{e}</span> })}
+        </form>
+    }
+}
