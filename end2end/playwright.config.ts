@@ -29,7 +29,7 @@ export default defineConfig({
   projects: servers.map((s) => ({
     name: `chromium-${s.name}`,
     use: { browserName: "chromium" as const, baseURL: `http://127.0.0.1:${s.port}` },
-    metadata: { databaseUrl: s.databaseUrl },
+    metadata: { databaseUrl: s.databaseUrl, artifactDir: __dirname + "/.tmp/" + s.name + "/artifacts" },
   })),
   webServer: servers.map((s) => ({
     command: `./serve.sh ${s.name} ${s.port}`,

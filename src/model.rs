@@ -286,6 +286,38 @@ pub struct StatusCount {
     pub count: i64,
 }
 
+/// A PROOF artifact checked against the SHA-256 its log recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactCheck {
+    pub path: String,
+    pub logged_sha256: String,
+    pub state: ArtifactState,
+    /// The start of the file, for display.
+    pub preview: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ArtifactState {
+    /// The file's SHA-256 is the logged one.
+    Verified,
+    /// The file is there but its bytes changed since they were logged.
+    Changed { actual_sha256: String },
+    /// No file at that path.
+    Missing,
+    /// Not under this server's artifact directory, so it is not read.
+    Elsewhere,
+}
+
+/// Everything the action page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionDetail {
+    pub action: Action,
+    pub logs: Vec<ExecutionLog>,
+    /// The newest artifact the action's logs name, checked now.
+    pub artifact: Option<ArtifactCheck>,
+}
+
 /// What the Autonomy page shows at the top: the flags and the daemon's pulse.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {

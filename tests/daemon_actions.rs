@@ -316,3 +316,33 @@ on_both_databases!(
     a_new_daemon_rescues_what_a_dead_one_left_running,
     stands_by_while_another_holds_the_lease,
 );
+
+mod artifact_check {
+    use super::*;
+    use aol::model::ArtifactState;
+
+    async fn detail_rechecks_the_artifact(ctx: TestCtx) {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = dir.path().canonicalize().unwrap();
+        let engine = engine_with_fakes(&ctx.db, &artifacts).await;
+        let id = enqueue(&engine, "POST_SOCIAL", "check-me", "hello").await;
+        daemon::run(&engine, &fast(Some(1)), &CancellationToken::new()).await;
+
+        let state = |d: Option<aol::model::ActionDetail>| d.unwrap().artifact.expect("artifact").state;
+        let detail = engine.action_detail(id).await.unwrap();
+        let path = detail.as_ref().unwrap().artifact.as_ref().unwrap().path.clone();
+        assert_eq!(state(detail), ArtifactState::Verified);
+
+        std::fs::write(&path, b"{\"would_post\": \"something else\"}").unwrap();
+        assert!(matches!(state(engine.action_detail(id).await.unwrap()), ArtifactState::Changed { .. }));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(state(engine.action_detail(id).await.unwrap()), ArtifactState::Missing);
+
+        // A server with another artifact directory does not read the path at all.
+        let elsewhere = engine_with_fakes(&ctx.db, &artifacts.join("other")).await;
+        assert_eq!(state(elsewhere.action_detail(id).await.unwrap()), ArtifactState::Elsewhere);
+        assert!(engine.action_detail(999_999).await.unwrap().is_none());
+    }
+
+    on_both_databases!(detail_rechecks_the_artifact);
+}

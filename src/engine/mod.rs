@@ -2,6 +2,7 @@
 //! task and the dashboard's server functions all go through an [`Engine`].
 
 pub mod adapters;
+pub mod artifacts;
 mod clock;
 pub mod daemon;
 mod flags;

@@ -8,8 +8,9 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
+use pages::action::ActionPage;
 use pages::autonomy::AutonomyPage;
 
 /// The HTML document around the app (server-side only).
@@ -48,6 +49,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=AutonomyPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("actions"), ParamSegment("id")) view=ActionPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

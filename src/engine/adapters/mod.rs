@@ -65,16 +65,24 @@ pub trait Adapter: Send + Sync {
 #[derive(Clone)]
 pub struct Registry {
     adapters: BTreeMap<&'static str, Arc<dyn Adapter>>,
+    artifact_dir: Option<PathBuf>,
 }
 
 impl Registry {
     pub fn empty() -> Registry {
-        Registry { adapters: BTreeMap::new() }
+        Registry { adapters: BTreeMap::new(), artifact_dir: None }
     }
 
     /// Every adapter AOL ships, writing PROOF artifacts under `artifact_dir`.
     pub fn standard(artifact_dir: PathBuf) -> Registry {
-        Registry::empty().with(Arc::new(PostSocial::new(artifact_dir)))
+        let mut registry = Registry::empty().with(Arc::new(PostSocial::new(artifact_dir.clone())));
+        registry.artifact_dir = Some(artifact_dir);
+        registry
+    }
+
+    /// Where this process's adapters write PROOF artifacts.
+    pub fn artifact_dir(&self) -> Option<&std::path::Path> {
+        self.artifact_dir.as_deref()
     }
 
     pub fn with(mut self, adapter: Arc<dyn Adapter>) -> Registry {

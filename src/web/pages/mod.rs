@@ -1,1 +1,2 @@
+pub mod action;
 pub mod autonomy;

@@ -2,7 +2,11 @@
 //! ticks, with the Pause/Resume and Kill/Revive controls.
 
 mod controls;
+mod enqueue_form;
 mod server;
+
+#[cfg(feature = "ssr")]
+pub use server::ssr;
 
 use std::time::Duration;
 
@@ -13,6 +17,7 @@ use leptos::prelude::*;
 use crate::model::{Action, FlagChange, Lease, Overview, StatusCount, TickRow};
 use crate::web::auth::is_operator;
 use controls::{ControlState, Controls};
+use enqueue_form::{EnqueueForm, EnqueueState};
 use server::{get_flag_changes, get_overview};
 
 /// How often the page re-reads the overview (the SPEC allows 2 s).
@@ -27,9 +32,13 @@ pub fn AutonomyPage() -> impl IntoView {
         }
     });
     let state = ControlState::new();
+    let enqueue = EnqueueState::new();
     let command = state.command;
     let signed = move || (state.login.version().get(), state.logout.version().get());
-    let overview = Resource::new(move || (refresh.get(), command.version().get()), |_| get_overview());
+    let overview = Resource::new(
+        move || (refresh.get(), command.version().get(), enqueue.action.version().get()),
+        |_| get_overview(),
+    );
     let changes = Resource::new(move || (refresh.get(), command.version().get()), |_| get_flag_changes());
     let operator = Resource::new(signed, |_| is_operator());
 
@@ -43,7 +52,7 @@ pub fn AutonomyPage() -> impl IntoView {
                 let operator = operator.await.unwrap_or(false);
                 let changes = changes.await.unwrap_or_default();
                 match overview.await {
-                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator changes state/> }),
+                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator changes state enqueue/> }),
                     Err(e) => Either::Right(view! {
                         <p class="banner banner-error" role="alert">
                             "Cannot read AOL's state: " {e.to_string()}
@@ -59,7 +68,13 @@ pub fn AutonomyPage() -> impl IntoView {
 }
 
 #[component]
-fn Dashboard(overview: Overview, operator: bool, changes: Vec<FlagChange>, state: ControlState) -> impl IntoView {
+fn Dashboard(
+    overview: Overview,
+    operator: bool,
+    changes: Vec<FlagChange>,
+    state: ControlState,
+    enqueue: EnqueueState,
+) -> impl IntoView {
     let flags = overview.flags.clone();
     let (daemon_state, state_class) = if flags.killed {
         ("killed", "state-killed")
@@ -120,6 +135,9 @@ fn Dashboard(overview: Overview, operator: bool, changes: Vec<FlagChange>, state
         <section class="card" aria-label="Queue">
             <h2>"Queue"</h2>
             <QueueCounts counts=overview.counts/>
+            <Show when=move || operator>
+                <EnqueueForm state=enqueue/>
+            </Show>
             <ActionsTable actions=overview.recent_actions/>
         </section>
         <section class="card" aria-label="Recent ticks">
@@ -228,7 +246,7 @@ fn ActionsTable(actions: Vec<Action>) -> impl IntoView {
             <tbody>
                 {actions.into_iter().map(|a| view! {
                     <tr>
-                        <td>{a.id}</td>
+                        <td><a href=format!("/actions/{}", a.id) data-testid="action-link">{a.id}</a></td>
                         <td>{a.action_type.clone()}</td>
                         <td class="key">{a.idempotency_key.clone()}</td>
                         <td><span class=format!("pill status-{}", a.status.to_lowercase())>{a.status.clone()}</span></td>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{ControlFlags, FlagChange, FlagCommand, Overview};
+use crate::model::{Action, ControlFlags, FlagChange, FlagCommand, Overview};
 
 #[server(prefix = "/ui", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
@@ -32,6 +32,29 @@ pub async fn run_flag_command(
     let actor = crate::storage::Actor { who: "dashboard", reason };
     let outcome = crate::web::state::engine().apply_flag_command(command, &actor).await.map_err(ssr::internal)?;
     Ok(outcome.flags)
+}
+
+/// What the enqueue form got back.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Enqueued {
+    pub action: Action,
+    pub duplicate: bool,
+}
+
+/// Enqueues a POST_SOCIAL by hand, through the same checks as every agent.
+#[server(prefix = "/ui", endpoint = "enqueue")]
+pub async fn enqueue_post(key: String, text: String) -> Result<Enqueued, ServerFnError> {
+    crate::web::auth::ssr::require_operator()?;
+    let mut payload = serde_json::Map::new();
+    payload.insert("text".into(), serde_json::Value::String(text));
+    match crate::web::state::engine().enqueue("POST_SOCIAL", key.trim(), &payload).await {
+        Ok(e) => Ok(Enqueued { action: e.action, duplicate: e.duplicate }),
+        Err(crate::engine::EnqueueError::Store(e)) => Err(ssr::internal(e)),
+        Err(e) => {
+            crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
+            Err(ServerFnError::new(e.to_string()))
+        }
+    }
 }
 
 #[cfg(feature = "ssr")]

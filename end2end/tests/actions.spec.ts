@@ -1,0 +1,112 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect, Page, test, TestInfo } from "@playwright/test";
+import { dbStatus, openSignedIn } from "./support";
+
+test.describe.configure({ mode: "serial" });
+
+/** Where POST_SOCIAL writes the PROOF artifact of `key` (same rule as the adapter). */
+function artifactPath(testInfo: TestInfo, key: string): string {
+  const safe = [...key].slice(0, 64).map((c) => (/[A-Za-z0-9_-]/.test(c) ? c : "_")).join("");
+  const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
+  return path.join(testInfo.project.metadata.artifactDir as string, "proof_social", `${safe}-${hash}.json`);
+}
+
+function uniqueKey(testInfo: TestInfo, what: string): string {
+  return `${what}-${testInfo.project.name}-${Date.now()}`;
+}
+
+async function enqueueByHand(page: Page, key: string, text: string): Promise<void> {
+  await page.getByTestId("enqueue-key").fill(key);
+  await page.getByTestId("enqueue-text").fill(text);
+  await page.getByTestId("enqueue-submit").click();
+  await expect(page.getByTestId("enqueue-result")).toContainText("Enqueued");
+}
+
+async function openAction(page: Page, key: string): Promise<void> {
+  await page.getByTestId("actions").locator("tr", { hasText: key }).getByTestId("action-link").click();
+  await expect(page.getByTestId("action-status")).toBeVisible();
+  await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
+}
+
+test("enqueue by hand → PROOF artifact shown verified, then changed, then missing", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  const key = uniqueKey(testInfo, "by-hand");
+  await enqueueByHand(page, key, "Hello from the enqueue form");
+  await openAction(page, key);
+  await expect(page.getByTestId("action-status")).toHaveText("SUCCESS", { timeout: 5_000 });
+  await expect(page.getByTestId("artifact-state")).toHaveText("verified");
+  await expect(page.getByTestId("artifact-preview")).toContainText("Hello from the enqueue form");
+  await expect(page.getByTestId("logs")).toContainText("attempt 1 started (PROOF)");
+  await testInfo.attach("action page", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
+
+  const file = artifactPath(testInfo, key);
+  expect(fs.existsSync(file)).toBe(true);
+  fs.appendFileSync(file, "tampered\n");
+  await expect(page.getByTestId("artifact-state")).toHaveText("changed", { timeout: 3_000 });
+  fs.unlinkSync(file);
+  await expect(page.getByTestId("artifact-state")).toHaveText("missing", { timeout: 3_000 });
+});
+
+test("a bad enqueue is refused with the reason, and a known key is a duplicate", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  await page.getByTestId("enqueue-key").fill(uniqueKey(testInfo, "empty"));
+  await page.getByTestId("enqueue-text").fill("   ");
+  await page.getByTestId("enqueue-submit").click();
+  await expect(page.getByTestId("enqueue-result")).toContainText("\"text\" is empty");
+
+  const key = uniqueKey(testInfo, "twice");
+  await enqueueByHand(page, key, "once");
+  await page.getByTestId("enqueue-submit").click();
+  await expect(page.getByTestId("enqueue-result")).toContainText("Duplicate key: nothing added");
+});
+
+test("DLQ → re-queue runs the action again", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  const key = uniqueKey(testInfo, "dlq");
+  // A folder where the artifact file should go makes the write fail (a transient error);
+  // the e2e server allows one attempt, so the action lands in the DLQ.
+  const blocker = artifactPath(testInfo, key);
+  fs.mkdirSync(blocker, { recursive: true });
+  await enqueueByHand(page, key, "blocked at first");
+  await openAction(page, key);
+  await expect(page.getByTestId("action-status")).toHaveText("DLQ", { timeout: 5_000 });
+  await expect(page.getByTestId("last-error")).toContainText("cannot write the PROOF artifact");
+
+  fs.rmSync(blocker, { recursive: true });
+  await page.getByTestId("requeue").click();
+  await expect(page.getByTestId("action-status")).toHaveText("SUCCESS", { timeout: 5_000 });
+  await expect(page.getByTestId("logs")).toContainText("re-queued by dashboard");
+  await expect(page.getByTestId("artifact-state")).toHaveText("verified");
+});
+
+test("cancel stops a pending action from ever running", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  await page.getByTestId("pause-toggle").click();
+  await expect(page.getByTestId("daemon-state")).toHaveText("paused");
+  const key = uniqueKey(testInfo, "cancel");
+  await enqueueByHand(page, key, "never to be posted");
+  await openAction(page, key);
+  await expect(page.getByTestId("action-status")).toHaveText("PENDING");
+  await page.getByTestId("cancel").click();
+  await expect(page.getByTestId("action-status")).toHaveText("CANCELLED");
+  await expect(page.getByTestId("cancel")).toHaveCount(0);
+
+  await page.getByTestId("back").click();
+  await page.getByTestId("pause-toggle").click();
+  await expect(page.getByTestId("daemon-state")).toHaveText("running");
+  await page.waitForTimeout(1_000);
+  const stored = dbStatus(testInfo).recent_actions.find((a: any) => a.idempotency_key === key);
+  expect(stored.status).toBe("CANCELLED");
+  expect(fs.existsSync(artifactPath(testInfo, key))).toBe(false);
+});
+
+test("re-queue and cancel without the token are refused (401)", async ({ request }) => {
+  const requeue = await request.post("/ui/requeue", { form: { id: "1" } });
+  expect(requeue.status()).toBe(401);
+  const cancel = await request.post("/ui/cancel", { form: { id: "1" } });
+  expect(cancel.status()).toBe(401);
+  const enqueue = await request.post("/ui/enqueue", { form: { key: "x", text: "y" } });
+  expect(enqueue.status()).toBe(401);
+});

@@ -1,0 +1,167 @@
+//! One action: payload, attempts, logs, its PROOF artifact re-checked against
+//! the logged SHA-256, and the operator's re-queue / cancel.
+
+mod server;
+
+use std::time::Duration;
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::model::{ActionDetail, ArtifactCheck, ArtifactState, ExecutionLog};
+use crate::web::auth::is_operator;
+use server::{get_action_detail, CancelAction, RequeueAction};
+
+const REFRESH_EVERY: Duration = Duration::from_millis(1000);
+
+#[component]
+pub fn ActionPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+    let refresh = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || refresh.update(|n| *n += 1), REFRESH_EVERY) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let requeue = ServerAction::<RequeueAction>::new();
+    let cancel = ServerAction::<CancelAction>::new();
+    let detail = Resource::new(
+        move || (id(), refresh.get(), requeue.version().get(), cancel.version().get()),
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_action_detail(id).await,
+                None => Ok(None),
+            }
+        },
+    );
+    let operator = Resource::new(|| (), |_| is_operator());
+    let error = move || {
+        let failed = |v: Option<Result<crate::model::Action, ServerFnError>>| v.and_then(Result::err);
+        failed(requeue.value().get()).or_else(|| failed(cancel.value().get())).map(|e| e.to_string())
+    };
+
+    view! {
+        <header class="page-header">
+            <h1><a href="/" class="home">"AOL"</a></h1>
+            <span class="page-subtitle">"Action"</span>
+        </header>
+        <p><a href="/" data-testid="back">"← Autonomy"</a></p>
+        {move || error().map(|e| view! { <p class="banner banner-error" role="alert">{e}</p> })}
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let operator = operator.await.unwrap_or(false);
+                match detail.await {
+                    Ok(Some(d)) => Either::Left(view! { <Detail detail=d operator requeue cancel/> }),
+                    Ok(None) => Either::Right(view! { <p class="banner banner-error">"No such action."</p> }.into_any()),
+                    Err(e) => Either::Right(view! {
+                        <p class="banner banner-error" role="alert">"Cannot read the action: " {e.to_string()}</p>
+                    }.into_any()),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Detail(
+    detail: ActionDetail,
+    operator: bool,
+    requeue: ServerAction<RequeueAction>,
+    cancel: ServerAction<CancelAction>,
+) -> impl IntoView {
+    let a = detail.action;
+    let id = a.id;
+    let status = a.status.clone();
+    let can_requeue = matches!(status.as_str(), "FAILED" | "DLQ");
+    let can_cancel = matches!(status.as_str(), "PENDING" | "RETRY");
+    let payload = serde_json::from_str::<serde_json::Value>(&a.payload_json)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or(a.payload_json.clone());
+    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string();
+    view! {
+        <section class="card" aria-label="Action">
+            <h2>"#" {id} " · " <span class="key">{a.idempotency_key.clone()}</span></h2>
+            <dl class="facts">
+                <div><dt>"Status"</dt><dd data-testid="action-status" class=format!("pill status-{}", status.to_lowercase())>{status.clone()}</dd></div>
+                <div><dt>"Type"</dt><dd>{a.action_type.clone()}</dd></div>
+                <div><dt>"Attempts"</dt><dd data-testid="action-attempts">{a.attempts}</dd></div>
+                <div><dt>"Not before"</dt><dd>{time(a.not_before_utc)}</dd></div>
+                <div><dt>"Created"</dt><dd>{time(a.created_at_utc)}</dd></div>
+                <div><dt>"Updated"</dt><dd>{time(a.updated_at_utc)}</dd></div>
+            </dl>
+            {a.last_error.clone().map(|e| view! { <p class="error-text" data-testid="last-error">"Last error: " {e}</p> })}
+            {if !operator {
+                Either::Left(view! { <p class="meta">"Sign in on the Autonomy page to re-queue or cancel."</p> })
+            } else {
+                Either::Right(view! {
+                    <div class="controls">
+                        <Show when=move || can_requeue>
+                            <button class="btn" data-testid="requeue" on:click=move |_| { requeue.dispatch(RequeueAction { id }); }>
+                                "Re-queue"
+                            </button>
+                        </Show>
+                        <Show when=move || can_cancel>
+                            <button class="btn btn-danger" data-testid="cancel" on:click=move |_| { cancel.dispatch(CancelAction { id }); }>
+                                "Cancel"
+                            </button>
+                        </Show>
+                    </div>
+                })
+            }}
+        </section>
+        <section class="card" aria-label="Payload">
+            <h2>"Payload"</h2>
+            <pre class="code" data-testid="payload">{payload}</pre>
+        </section>
+        {detail.artifact.map(|check| view! { <Artifact check/> })}
+        <section class="card" aria-label="Execution log">
+            <h2>"Execution log"</h2>
+            <LogTable logs=detail.logs/>
+        </section>
+    }
+}
+
+#[component]
+fn Artifact(check: ArtifactCheck) -> impl IntoView {
+    let (word, class, note) = match &check.state {
+        ArtifactState::Verified => ("verified", "status-success", "The file's SHA-256 matches the log.".to_string()),
+        ArtifactState::Changed { actual_sha256 } => (
+            "changed",
+            "status-failed",
+            format!("The file changed since it was logged: its SHA-256 is now {actual_sha256}."),
+        ),
+        ArtifactState::Missing => ("missing", "status-failed", "The file is gone.".to_string()),
+        ArtifactState::Elsewhere => {
+            ("not here", "status-cancelled", "The file is not under this server's AOL_ARTIFACT_DIR.".to_string())
+        }
+    };
+    view! {
+        <section class="card" aria-label="PROOF artifact">
+            <h2>"PROOF artifact " <span class=format!("pill {class}") data-testid="artifact-state">{word}</span></h2>
+            <p class="meta">{note}</p>
+            <p class="key" data-testid="artifact-path">{check.path.clone()}</p>
+            <p class="key">"SHA-256 " {check.logged_sha256.clone()}</p>
+            {check.preview.map(|p| view! { <pre class="code" data-testid="artifact-preview">{p}</pre> })}
+        </section>
+    }
+}
+
+#[component]
+fn LogTable(logs: Vec<ExecutionLog>) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="logs">
+            <thead><tr><th>"Time (UTC)"</th><th>"Level"</th><th>"Message"</th></tr></thead>
+            <tbody>
+                {logs.into_iter().map(|l| view! {
+                    <tr>
+                        <td>{l.ts_utc.format("%H:%M:%S%.3f").to_string()}</td>
+                        <td><span class=format!("pill level-{}", l.level.to_lowercase())>{l.level.clone()}</span></td>
+                        <td>{l.message.clone()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
