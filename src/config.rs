@@ -57,6 +57,9 @@ pub struct WebArgs {
     /// first start, printed once].
     #[arg(long, env = "AOL_OPERATOR_TOKEN", hide_env_values = true, value_parser = parse_token)]
     pub operator_token: Option<String>,
+    /// Optional LLM key; AOL runs without it and the dashboard says whether one is set.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
 }
 
 /// At least 16 characters, no spaces: a token someone cannot guess.

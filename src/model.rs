@@ -234,6 +234,17 @@ impl Action {
     }
 }
 
+/// Which actions to list: every field narrows; pages go back from `before_id`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionFilter {
+    pub status: Option<String>,
+    pub action_type: Option<String>,
+    /// An exact idempotency key.
+    pub key: Option<String>,
+    /// Only actions older than this id (the last id of the previous page).
+    pub before_id: Option<i64>,
+}
+
 /// One row of `aol_execution_logs`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

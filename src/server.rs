@@ -40,7 +40,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
 
-    let app = router(AppState { leptos_options, engine, auth });
+    let llm_configured = args.web.openai_api_key.as_deref().is_some_and(|k| !k.trim().is_empty());
+    let app = router(AppState { leptos_options, engine, auth, llm_configured });
     tracing::info!("AOL dashboard on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(cancel_on_signal(shutdown.clone()))

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use aol::engine::lease::DAEMON_LEASE;
 use aol::engine::queue::{parse_payload, MAX_PAYLOAD_BYTES};
 use aol::engine::{Engine, EnqueueError, OperatorError};
-use aol::model::LogLevel;
+use aol::model::{ActionFilter, LogLevel};
 use aol::storage::{Fence, Finish, NewLog};
 use chrono::{TimeDelta, Utc};
 use common::TestCtx;
@@ -232,6 +232,36 @@ async fn operator_requeue_and_cancel(ctx: TestCtx) {
     assert!(matches!(engine.cancel(999_999, "ops").await, Err(OperatorError::NotFound(999_999))));
 }
 
+async fn list_filters_and_pages(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    for i in 0..25 {
+        engine.enqueue("POST_SOCIAL", &format!("page-{i:02}"), &payload("x")).await.unwrap();
+    }
+    let cancelled = engine.db().action_by_key("page-07").await.unwrap().unwrap().id;
+    engine.cancel(cancelled, "ops").await.unwrap();
+    let page = |f: ActionFilter| {
+        let db = ctx.db.clone();
+        async move { db.actions_page(&f, 10).await.unwrap().iter().map(|a| a.idempotency_key.clone()).collect::<Vec<_>>() }
+    };
+    let first = page(ActionFilter::default()).await;
+    assert_eq!(first.first().map(String::as_str), Some("page-24"), "newest first");
+    assert_eq!(first.len(), 10);
+    let last_id = ctx.db.action_by_key(first.last().unwrap()).await.unwrap().unwrap().id;
+    let second = page(ActionFilter { before_id: Some(last_id), ..Default::default() }).await;
+    assert_eq!(second.first().map(String::as_str), Some("page-14"), "the next page starts right after");
+    assert!(second.iter().all(|k| !first.contains(k)));
+
+    let by_status = page(ActionFilter { status: Some("CANCELLED".into()), ..Default::default() }).await;
+    assert_eq!(by_status, vec!["page-07"]);
+    let by_key = page(ActionFilter { key: Some("page-03".into()), ..Default::default() }).await;
+    assert_eq!(by_key, vec!["page-03"]);
+    let by_type = page(ActionFilter { action_type: Some("OTHER".into()), ..Default::default() }).await;
+    assert!(by_type.is_empty());
+    let both =
+        page(ActionFilter { status: Some("PENDING".into()), key: Some("page-07".into()), ..Default::default() }).await;
+    assert!(both.is_empty(), "filters combine");
+}
+
 /// Keeps the fence type in use for readers: claims are always fenced.
 fn _fence_type(_: Fence<'_>) {}
 
@@ -245,4 +275,5 @@ on_both_databases!(
     unstarted_claims_go_back_uncounted,
     two_claimers_never_share_an_action,
     operator_requeue_and_cancel,
+    list_filters_and_pages,
 );

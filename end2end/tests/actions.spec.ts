@@ -110,3 +110,25 @@ test("re-queue and cancel without the token are refused (401)", async ({ request
   const enqueue = await request.post("/ui/enqueue", { form: { key: "x", text: "y" } });
   expect(enqueue.status()).toBe(401);
 });
+
+test("the queue filters by status and exact key, and pages back", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  const key = uniqueKey(testInfo, "findme");
+  await enqueueByHand(page, key, "find me");
+  await page.getByTestId("filter-key").fill(key);
+  await page.getByTestId("filter-key").press("Enter");
+  await expect(page.getByTestId("actions").locator("tbody tr")).toHaveCount(1);
+  await expect(page.getByTestId("actions")).toContainText(key);
+
+  await page.getByTestId("filter-key").fill("");
+  await page.getByTestId("filter-key").press("Enter");
+  await page.getByTestId("filter-status").selectOption("CANCELLED");
+  const rows = page.getByTestId("actions").locator("tbody tr");
+  await expect(rows.first()).toContainText("CANCELLED");
+  for (const text of await rows.allTextContents()) expect(text).toContain("CANCELLED");
+
+  await page.getByTestId("filter-status").selectOption("EXPIRED");
+  await expect(page.getByTestId("no-actions")).toBeVisible();
+  await page.getByTestId("filter-status").selectOption("");
+  await expect(page.getByTestId("page-newest")).toBeDisabled();
+});

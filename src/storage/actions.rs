@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::logs::{insert_log, NewLog};
 use super::{on_pool, Db, StoreError};
-use crate::model::{Action, StatusCount};
+use crate::model::{Action, ActionFilter, StatusCount};
 
 macro_rules! cols {
     () => {
@@ -24,9 +24,6 @@ const INSERT: &str = concat!(
 );
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
 const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
-const RECENT: &str = concat!("SELECT ", cols!(), " FROM aol_actions ORDER BY id DESC LIMIT $1");
-const RECENT_IN_STATUS: &str =
-    concat!("SELECT ", cols!(), " FROM aol_actions WHERE status = $1 ORDER BY id DESC LIMIT $2");
 const COUNTS: &str = "SELECT status, COUNT(*) AS count FROM aol_actions GROUP BY status ORDER BY status";
 
 /// Due actions, oldest first, marked RUNNING under this term. PostgreSQL skips
@@ -173,12 +170,32 @@ impl Db {
         on_pool!(self, |pool| Ok(sqlx::query_as(BY_KEY).bind(key).fetch_optional(pool).await?))
     }
 
-    /// Newest first, optionally only one status.
+    /// A page of actions, newest first. Each filter is an indexed equality and
+    /// paging is by id (keyset), so a page costs the same at any table size.
+    pub async fn actions_page(&self, filter: &ActionFilter, limit: i64) -> Result<Vec<Action>, StoreError> {
+        on_pool!(self, |pool| {
+            let mut q = sqlx::QueryBuilder::new(concat!("SELECT ", cols!(), " FROM aol_actions WHERE 1 = 1"));
+            if let Some(status) = &filter.status {
+                q.push(" AND status = ").push_bind(status.as_str());
+            }
+            if let Some(action_type) = &filter.action_type {
+                q.push(" AND action_type = ").push_bind(action_type.as_str());
+            }
+            if let Some(key) = &filter.key {
+                q.push(" AND idempotency_key = ").push_bind(key.as_str());
+            }
+            if let Some(before) = filter.before_id {
+                q.push(" AND id < ").push_bind(before);
+            }
+            q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+            Ok(q.build_query_as().fetch_all(pool).await?)
+        })
+    }
+
+    /// The newest actions, optionally of one status.
     pub async fn actions_recent(&self, status: Option<&str>, limit: i64) -> Result<Vec<Action>, StoreError> {
-        on_pool!(self, |pool| Ok(match status {
-            Some(status) => sqlx::query_as(RECENT_IN_STATUS).bind(status).bind(limit).fetch_all(pool).await?,
-            None => sqlx::query_as(RECENT).bind(limit).fetch_all(pool).await?,
-        }))
+        let filter = ActionFilter { status: status.map(str::to_string), ..ActionFilter::default() };
+        self.actions_page(&filter, limit).await
     }
 
     /// Number of actions per status (statuses with none are absent).

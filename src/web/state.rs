@@ -11,6 +11,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub engine: Engine,
     pub auth: OperatorAuth,
+    /// Whether OPENAI_API_KEY is set (the key itself never leaves the server).
+    pub llm_configured: bool,
 }
 
 /// The engine, from inside a server function (leptos_axum provides the state as context).

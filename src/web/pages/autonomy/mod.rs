@@ -3,6 +3,7 @@
 
 mod controls;
 mod enqueue_form;
+mod queue;
 mod server;
 
 #[cfg(feature = "ssr")]
@@ -14,11 +15,12 @@ use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::model::{Action, FlagChange, Lease, Overview, StatusCount, TickRow};
+use crate::model::{Action, FlagChange, Lease, Overview, TickRow};
 use crate::web::auth::is_operator;
 use controls::{ControlState, Controls};
 use enqueue_form::{EnqueueForm, EnqueueState};
-use server::{get_flag_changes, get_overview};
+use queue::{ActionsTable, QueueCounts, QueueFilter, QueueState};
+use server::{get_flag_changes, get_overview, list_actions, server_info, SiteInfo};
 
 /// How often the page re-reads the overview (the SPEC allows 2 s).
 const REFRESH_EVERY: Duration = Duration::from_millis(1000);
@@ -41,6 +43,12 @@ pub fn AutonomyPage() -> impl IntoView {
     );
     let changes = Resource::new(move || (refresh.get(), command.version().get()), |_| get_flag_changes());
     let operator = Resource::new(signed, |_| is_operator());
+    let info = Resource::new(|| (), |_| server_info());
+    let queue = QueueState::new();
+    let actions = Resource::new(
+        move || (refresh.get(), command.version().get(), enqueue.action.version().get(), queue.filter()),
+        |(.., filter)| list_actions(filter),
+    );
 
     view! {
         <header class="page-header">
@@ -50,9 +58,11 @@ pub fn AutonomyPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let operator = operator.await.unwrap_or(false);
+                let info = info.await.unwrap_or_default();
+                let actions = actions.await.unwrap_or_default();
                 let changes = changes.await.unwrap_or_default();
                 match overview.await {
-                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator changes state enqueue/> }),
+                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator info changes actions state enqueue queue/> }),
                     Err(e) => Either::Right(view! {
                         <p class="banner banner-error" role="alert">
                             "Cannot read AOL's state: " {e.to_string()}
@@ -71,9 +81,12 @@ pub fn AutonomyPage() -> impl IntoView {
 fn Dashboard(
     overview: Overview,
     operator: bool,
+    info: SiteInfo,
     changes: Vec<FlagChange>,
+    actions: Vec<Action>,
     state: ControlState,
     enqueue: EnqueueState,
+    queue: QueueState,
 ) -> impl IntoView {
     let flags = overview.flags.clone();
     let (daemon_state, state_class) = if flags.killed {
@@ -114,6 +127,10 @@ fn Dashboard(
                     <dd data-testid="ledger-rows">{overview.ledger_rows}</dd>
                 </div>
                 <div>
+                    <dt>"LLM"</dt>
+                    <dd data-testid="llm">{if info.llm_configured { "configured" } else { "not configured (not needed)" }}</dd>
+                </div>
+                <div class="wide">
                     <dt>"Lease"</dt>
                     <dd data-testid="lease">{lease}</dd>
                 </div>
@@ -138,7 +155,8 @@ fn Dashboard(
             <Show when=move || operator>
                 <EnqueueForm state=enqueue/>
             </Show>
-            <ActionsTable actions=overview.recent_actions/>
+            <QueueFilter state=queue action_types=info.action_types/>
+            <ActionsTable actions state=queue/>
         </section>
         <section class="card" aria-label="Recent ticks">
             <h2>"Recent ticks"</h2>
@@ -214,49 +232,6 @@ fn describe_change(c: &FlagChange) -> String {
     };
     let name = if c.flag == "proof_mode" { "mode" } else { c.flag.as_str() };
     format!("{name}: {} → {}", word(c.old_value), word(c.new_value))
-}
-
-#[component]
-fn QueueCounts(counts: Vec<StatusCount>) -> impl IntoView {
-    if counts.is_empty() {
-        return Either::Left(view! { <p class="empty">"The queue is empty."</p> });
-    }
-    Either::Right(view! {
-        <ul class="counts" data-testid="queue-counts">
-            {counts.into_iter().map(|c| view! {
-                <li>
-                    <span class=format!("pill status-{}", c.status.to_lowercase())>{c.status.clone()}</span>
-                    " " <strong>{c.count}</strong>
-                </li>
-            }).collect_view()}
-        </ul>
-    })
-}
-
-#[component]
-fn ActionsTable(actions: Vec<Action>) -> impl IntoView {
-    if actions.is_empty() {
-        return Either::Left(());
-    }
-    Either::Right(view! {
-        <table class="table table-actions" data-testid="actions">
-            <thead>
-                <tr><th>"#"</th><th>"Type"</th><th>"Key"</th><th>"Status"</th><th>"Attempts"</th><th>"Last error"</th></tr>
-            </thead>
-            <tbody>
-                {actions.into_iter().map(|a| view! {
-                    <tr>
-                        <td><a href=format!("/actions/{}", a.id) data-testid="action-link">{a.id}</a></td>
-                        <td>{a.action_type.clone()}</td>
-                        <td class="key">{a.idempotency_key.clone()}</td>
-                        <td><span class=format!("pill status-{}", a.status.to_lowercase())>{a.status.clone()}</span></td>
-                        <td>{a.attempts}</td>
-                        <td class="error-text">{a.last_error.clone().unwrap_or_default()}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-    })
 }
 
 /// "host:pid:… (epoch 3), 24 s left", or that no daemon holds it.

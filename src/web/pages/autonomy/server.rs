@@ -3,11 +3,35 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Action, ControlFlags, FlagChange, FlagCommand, Overview};
+use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, Overview};
 
 #[server(prefix = "/ui", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
     crate::web::state::engine().overview().await.map_err(ssr::internal)
+}
+
+/// What this server offers, for the page's labels and choices.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SiteInfo {
+    /// Whether OPENAI_API_KEY is set (the key never leaves the server).
+    pub llm_configured: bool,
+    pub action_types: Vec<String>,
+}
+
+#[server(prefix = "/ui", endpoint = "info")]
+pub async fn server_info() -> Result<SiteInfo, ServerFnError> {
+    let state = leptos::prelude::expect_context::<crate::web::state::AppState>();
+    let action_types = state.engine.adapters().action_types().into_iter().map(str::to_string).collect();
+    Ok(SiteInfo { llm_configured: state.llm_configured, action_types })
+}
+
+/// How many actions a page of the queue shows.
+pub const PAGE_SIZE: i64 = 20;
+
+/// A page of the queue, newest first (see `ActionFilter`).
+#[server(prefix = "/ui", endpoint = "actions")]
+pub async fn list_actions(#[server(default)] filter: ActionFilter) -> Result<Vec<Action>, ServerFnError> {
+    crate::web::state::engine().db().actions_page(&filter, PAGE_SIZE).await.map_err(ssr::internal)
 }
 
 #[server(prefix = "/ui", endpoint = "flag_changes")]
