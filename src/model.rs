@@ -297,6 +297,15 @@ pub struct StatusCount {
     pub count: i64,
 }
 
+/// Actions attempted and succeeded in one minute of ticks, for the chart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickBucket {
+    pub minute_utc: DateTime<Utc>,
+    pub ticks: i64,
+    pub attempted: i64,
+    pub succeeded: i64,
+}
+
 /// A PROOF artifact checked against the SHA-256 its log recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactCheck {

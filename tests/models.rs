@@ -98,3 +98,41 @@ on_both_databases!(
     action_round_trip,
     execution_log_round_trip,
 );
+
+mod activity {
+    use super::*;
+    use aol::engine::{Clock, Engine, Registry};
+
+    /// The chart's data: the last hour of ticks, summed per minute.
+    async fn tick_activity_buckets_the_last_hour(ctx: TestCtx) {
+        let now = at(0) + TimeDelta::hours(3);
+        let engine = Engine::new(ctx.db.clone(), Clock::manual(now), Registry::empty()).await.unwrap();
+        ctx.db.lease_acquire(DAEMON_LEASE, "h", at(0), now + TimeDelta::hours(1)).await.unwrap().unwrap();
+        let tick = |started, attempted, succeeded| NewTick {
+            started_at_utc: started,
+            finished_at_utc: started,
+            status: TickStatus::Success,
+            actions_attempted: attempted,
+            actions_succeeded: succeeded,
+            notes: "",
+        };
+        let fence = Fence { lease: DAEMON_LEASE, owner: "h", epoch: 1, now };
+        for (ago, attempted, succeeded) in [(7200, 9, 9), (1800, 2, 1), (1790, 3, 3), (10, 1, 0)] {
+            let t = tick(now - TimeDelta::seconds(ago), attempted, succeeded);
+            ctx.db.tick_insert(&fence, &t).await.unwrap().unwrap();
+        }
+        let buckets = engine.tick_activity().await.unwrap();
+        assert_eq!(buckets.len(), 60);
+        assert!(buckets.windows(2).all(|w| w[1].minute_utc - w[0].minute_utc == TimeDelta::minutes(1)));
+        assert_eq!(buckets.iter().map(|b| b.ticks).sum::<i64>(), 3, "the tick two hours ago is left out");
+        assert_eq!(buckets.iter().map(|b| b.attempted).sum::<i64>(), 6);
+        assert_eq!(buckets.iter().map(|b| b.succeeded).sum::<i64>(), 4);
+        let busiest = buckets.iter().max_by_key(|b| b.attempted).unwrap();
+        assert_eq!((busiest.ticks, busiest.attempted), (2, 5), "two ticks in the same minute add up");
+        // "now" is hh:06:07; the tick 10 s earlier started at hh:05:57, in the minute before the current one.
+        assert_eq!(buckets[58].attempted, 1);
+        assert_eq!(buckets[59].minute_utc, now - TimeDelta::seconds(7));
+    }
+
+    on_both_databases!(tick_activity_buckets_the_last_hour);
+}

@@ -47,6 +47,8 @@ test("the ledger count grows by itself, without a reload", async ({ page }, test
   const first = await ledgerRows(page);
   await expect.poll(() => ledgerRows(page), { timeout: 4_000 }).toBeGreaterThan(first);
   await expect(page.getByTestId("last-tick")).toContainText("SUCCESS");
+  await expect(page.getByTestId("activity-chart").locator("rect.bar-attempted")).toHaveCount(60);
+  await expect.poll(async () => Number(await page.getByTestId("activity-ticks").textContent()), { timeout: 8_000 }).toBeGreaterThan(0);
   await testInfo.attach("autonomy page", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 });
 

@@ -19,7 +19,7 @@ pub use settings::DaemonSettings;
 
 use tokio::sync::watch;
 
-use crate::model::{ControlFlags, Overview};
+use crate::model::{ControlFlags, Overview, TickBucket};
 use crate::storage::{Db, StoreError};
 
 /// How many ledger rows and actions the overview carries.
@@ -102,6 +102,26 @@ impl Engine {
             recent_ticks,
             read_at_utc: self.clock.now(),
         })
+    }
+}
+
+impl Engine {
+    /// The last hour of ticks in one-minute buckets, oldest first (60 of them).
+    pub async fn tick_activity(&self) -> Result<Vec<TickBucket>, StoreError> {
+        use chrono::{DurationRound, TimeDelta};
+        let now = self.clock.now();
+        let minute = TimeDelta::minutes(1);
+        let start = now.duration_trunc(minute).unwrap_or(now) - TimeDelta::minutes(59);
+        let mut buckets: Vec<TickBucket> =
+            (0..60).map(|i| TickBucket { minute_utc: start + minute * i, ..TickBucket::default() }).collect();
+        // A tick every 0.3 s for an hour is 12,000 rows; the chart needs no more.
+        for t in self.db.ticks_since(start, 20_000).await? {
+            let i = ((t.started_at_utc - start).num_seconds() / 60).clamp(0, 59) as usize;
+            buckets[i].ticks += 1;
+            buckets[i].attempted += t.actions_attempted;
+            buckets[i].succeeded += t.actions_succeeded;
+        }
+        Ok(buckets)
     }
 }
 

@@ -19,6 +19,10 @@ const SELECT_RECENT: &str = "SELECT id, started_at_utc, finished_at_utc, status,
 
 const COUNT: &str = "SELECT COUNT(*) FROM aol_tick_ledger";
 
+const SINCE: &str = "SELECT id, started_at_utc, finished_at_utc, status, actions_attempted, \
+     actions_succeeded, notes, daemon_owner, lease_epoch FROM aol_tick_ledger \
+     WHERE started_at_utc >= $1 ORDER BY started_at_utc LIMIT $2";
+
 /// A tick's summary, as the daemon writes it.
 #[derive(Clone, Debug)]
 pub struct NewTick<'a> {
@@ -49,6 +53,11 @@ impl Db {
     /// The newest ticks first.
     pub async fn ticks_recent(&self, limit: i64) -> Result<Vec<TickRow>, StoreError> {
         on_pool!(self, |pool| Ok(sqlx::query_as(SELECT_RECENT).bind(limit).fetch_all(pool).await?))
+    }
+
+    /// Ticks started at or after `since`, oldest first, at most `limit`.
+    pub async fn ticks_since(&self, since: DateTime<Utc>, limit: i64) -> Result<Vec<TickRow>, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_as(SINCE).bind(since).bind(limit).fetch_all(pool).await?))
     }
 
     pub async fn ticks_count(&self) -> Result<i64, StoreError> {

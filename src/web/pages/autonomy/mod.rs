@@ -1,6 +1,7 @@
 //! The Autonomy page: the operator's live view of the flags and the daemon's
 //! ticks, with the Pause/Resume and Kill/Revive controls.
 
+mod chart;
 mod controls;
 mod enqueue_form;
 mod queue;
@@ -17,10 +18,11 @@ use leptos::prelude::*;
 
 use crate::model::{Action, FlagChange, Lease, Overview, TickRow};
 use crate::web::auth::is_operator;
+use chart::ActivityChart;
 use controls::{ControlState, Controls};
 use enqueue_form::{EnqueueForm, EnqueueState};
 use queue::{ActionsTable, QueueCounts, QueueFilter, QueueState};
-use server::{get_flag_changes, get_overview, list_actions, server_info, SiteInfo};
+use server::{get_flag_changes, get_overview, get_tick_activity, list_actions, server_info, SiteInfo};
 
 /// How often the page re-reads the overview (the SPEC allows 2 s).
 const REFRESH_EVERY: Duration = Duration::from_millis(1000);
@@ -44,6 +46,7 @@ pub fn AutonomyPage() -> impl IntoView {
     let changes = Resource::new(move || (refresh.get(), command.version().get()), |_| get_flag_changes());
     let operator = Resource::new(signed, |_| is_operator());
     let info = Resource::new(|| (), |_| server_info());
+    let activity = Resource::new(move || refresh.get() / 5, |_| get_tick_activity());
     let queue = QueueState::new();
     let actions = Resource::new(
         move || (refresh.get(), command.version().get(), enqueue.action.version().get(), queue.filter()),
@@ -60,12 +63,13 @@ pub fn AutonomyPage() -> impl IntoView {
                 let operator = operator.await.unwrap_or(false);
                 let info = info.await.unwrap_or_default();
                 let actions = actions.await.unwrap_or_default();
+                let activity = activity.await.unwrap_or_default();
                 let changes = changes.await.unwrap_or_default();
                 match overview.await {
-                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator info changes actions state enqueue queue/> }),
+                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator info changes actions activity state enqueue queue/> }),
                     Err(e) => Either::Right(view! {
-                        <p class="banner banner-error" role="alert">
-                            "Cannot read AOL's state: " {e.to_string()}
+                        <p class="banner banner-error" role="alert" data-testid="connection-lost">
+                            "Cannot reach AOL's state (" {e.to_string()} "). Retrying every second…"
                         </p>
                     }),
                 }
@@ -84,6 +88,7 @@ fn Dashboard(
     info: SiteInfo,
     changes: Vec<FlagChange>,
     actions: Vec<Action>,
+    activity: Vec<crate::model::TickBucket>,
     state: ControlState,
     enqueue: EnqueueState,
     queue: QueueState,
@@ -160,6 +165,7 @@ fn Dashboard(
         </section>
         <section class="card" aria-label="Recent ticks">
             <h2>"Recent ticks"</h2>
+            <ActivityChart buckets=activity/>
             <TicksTable ticks=overview.recent_ticks/>
         </section>
     }

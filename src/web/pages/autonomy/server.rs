@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, Overview};
+use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, Overview, TickBucket};
 
 #[server(prefix = "/ui", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
@@ -23,6 +23,12 @@ pub async fn server_info() -> Result<SiteInfo, ServerFnError> {
     let state = leptos::prelude::expect_context::<crate::web::state::AppState>();
     let action_types = state.engine.adapters().action_types().into_iter().map(str::to_string).collect();
     Ok(SiteInfo { llm_configured: state.llm_configured, action_types })
+}
+
+/// The last hour of ticks, a bucket a minute.
+#[server(prefix = "/ui", endpoint = "activity")]
+pub async fn get_tick_activity() -> Result<Vec<TickBucket>, ServerFnError> {
+    crate::web::state::engine().tick_activity().await.map_err(ssr::internal)
 }
 
 /// How many actions a page of the queue shows.
