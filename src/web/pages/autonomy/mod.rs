@@ -158,8 +158,10 @@ fn Dashboard(
             <h2>"Queue"</h2>
             <QueueCounts counts=overview.counts/>
             <Show when=move || operator>
+                <h3>"Try a POST_SOCIAL by hand"</h3>
                 <EnqueueForm state=enqueue/>
             </Show>
+            <h3>"Actions"</h3>
             <QueueFilter state=queue action_types=info.action_types/>
             <ActionsTable actions state=queue/>
         </section>
