@@ -1,6 +1,7 @@
 //! The web UI. It reaches the engine only through server functions.
 
 pub mod auth;
+mod live;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;

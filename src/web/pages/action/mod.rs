@@ -3,28 +3,20 @@
 
 mod server;
 
-use std::time::Duration;
-
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::model::{ActionDetail, ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::auth::is_operator;
+use crate::web::live::use_refresh;
 use server::{get_action_detail, CancelAction, RequeueAction};
-
-const REFRESH_EVERY: Duration = Duration::from_millis(1000);
 
 #[component]
 pub fn ActionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
-    let refresh = RwSignal::new(0u64);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || refresh.update(|n| *n += 1), REFRESH_EVERY) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    let refresh = use_refresh();
     let requeue = ServerAction::<RequeueAction>::new();
     let cancel = ServerAction::<CancelAction>::new();
     let detail = Resource::new(

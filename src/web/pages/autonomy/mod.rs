@@ -10,31 +10,22 @@ mod server;
 #[cfg(feature = "ssr")]
 pub use server::ssr;
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::model::{Action, FlagChange, Lease, Overview, TickRow};
 use crate::web::auth::is_operator;
+use crate::web::live::use_refresh;
 use chart::ActivityChart;
 use controls::{ControlState, Controls};
 use enqueue_form::{EnqueueForm, EnqueueState};
 use queue::{ActionsTable, QueueCounts, QueueFilter, QueueState};
 use server::{get_flag_changes, get_overview, get_tick_activity, list_actions, server_info, SiteInfo};
 
-/// How often the page re-reads the overview (the SPEC allows 2 s).
-const REFRESH_EVERY: Duration = Duration::from_millis(1000);
-
 #[component]
 pub fn AutonomyPage() -> impl IntoView {
-    let refresh = RwSignal::new(0u64);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || refresh.update(|n| *n += 1), REFRESH_EVERY) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    let refresh = use_refresh();
     let state = ControlState::new();
     let enqueue = EnqueueState::new();
     let command = state.command;
