@@ -308,6 +308,8 @@ async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let f = &overview.flags;
+    let (state, why) = overview.daemon_state();
+    println!("daemon:  {} ({why})", state.as_str());
     println!("mode:    {}", if f.proof_mode { "PROOF (dry run)" } else { "REAL" });
     println!("paused:  {}", if f.paused { "yes" } else { "no" });
     println!("killed:  {}", if f.killed { "yes" } else { "no" });

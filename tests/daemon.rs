@@ -129,7 +129,32 @@ async fn supervisor_stops_on_kill_and_restarts_on_revive(ctx: TestCtx) {
     tokio::time::timeout(Duration::from_secs(1), task).await.expect("supervisor ignored shutdown").unwrap();
 }
 
+async fn overview_tells_running_from_standby(ctx: TestCtx) {
+    use aol::model::DaemonState;
+    let leader = engine(&ctx.db).await;
+    let other_db = Db::connect(&ctx.url).await.unwrap();
+    let follower = engine(&other_db).await;
+    assert_eq!(leader.overview().await.unwrap().daemon_state().0, DaemonState::Stopped, "no daemon yet");
+
+    let shutdown = CancellationToken::new();
+    let run = {
+        let (e, s) = (leader.clone(), shutdown.clone());
+        tokio::spawn(async move { daemon::run(&e, &settings(20, None), &s).await })
+    };
+    wait_for_ticks(&ctx.db, 1).await;
+    assert_eq!(leader.overview().await.unwrap().daemon_state().0, DaemonState::Running);
+    let (state, why) = follower.overview().await.unwrap().daemon_state();
+    assert_eq!(state, DaemonState::Standby);
+    assert!(why.contains(leader.identity()), "{why}");
+
+    shutdown.cancel();
+    run.await.unwrap();
+    assert_eq!(follower.overview().await.unwrap().daemon_state().0, DaemonState::Stopped, "released on shutdown");
+    other_db.close().await;
+}
+
 on_both_databases!(
+    overview_tells_running_from_standby,
     runs_two_ticks_and_exits,
     respects_the_pause_flag,
     killed_at_start_writes_nothing,

@@ -101,6 +101,7 @@ impl Engine {
             last_tick: recent_ticks.first().cloned(),
             recent_ticks,
             read_at_utc: self.clock.now(),
+            observer: self.identity.clone(),
         })
     }
 }

@@ -85,13 +85,8 @@ fn Dashboard(
     queue: QueueState,
 ) -> impl IntoView {
     let flags = overview.flags.clone();
-    let (daemon_state, state_class) = if flags.killed {
-        ("killed", "state-killed")
-    } else if flags.paused {
-        ("paused", "state-paused")
-    } else {
-        ("running", "state-running")
-    };
+    let (daemon_state, why) = overview.daemon_state();
+    let state_class = format!("pill state-{}", daemon_state.as_str());
     let (mode, mode_class) = if flags.proof_mode { ("PROOF", "mode-proof") } else { ("REAL", "mode-real") };
     let last_tick = overview
         .last_tick
@@ -102,9 +97,10 @@ fn Dashboard(
     view! {
         <section class="card status-card" aria-label="Daemon status">
             <dl class="facts">
-                <div>
+                <div class="wide">
                     <dt>"Daemon"</dt>
-                    <dd data-testid="daemon-state" class=format!("pill {state_class}")>{daemon_state}</dd>
+                    <dd data-testid="daemon-state" class=state_class title=why.clone()>{daemon_state.as_str()}</dd>
+                    <dd class="why" data-testid="daemon-why">{why}</dd>
                 </div>
                 <div>
                     <dt>"Mode"</dt>
