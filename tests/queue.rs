@@ -262,6 +262,53 @@ async fn list_filters_and_pages(ctx: TestCtx) {
     assert!(both.is_empty(), "filters combine");
 }
 
+/// The counts the dashboard reads come from trigger-kept counters: after every
+/// kind of status change they must equal a real COUNT(*).
+async fn counters_match_a_real_count(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    for i in 0..12 {
+        engine.enqueue("POST_SOCIAL", &format!("c{i}"), &payload("x")).await.unwrap();
+    }
+    let epoch = lead(&engine).await;
+    let claimed = ctx.db.actions_claim(&engine.fence(epoch), 8).await.unwrap();
+    let log = NewLog::new(LogLevel::Info, "x");
+    for (n, a) in claimed.iter().enumerate() {
+        let finish = match n % 4 {
+            0 => Finish::Success,
+            1 => Finish::Failed { error: "no".into() },
+            2 => Finish::Retry { error: "later".into(), not_before: Utc::now(), max_attempts: 1 },
+            _ => Finish::Unclaim,
+        };
+        ctx.db.action_finish(&engine.fence(epoch), a.id, &finish, &log).await.unwrap().unwrap();
+    }
+    let failed = claimed[1].id;
+    engine.requeue(failed, "ops").await.unwrap();
+    let pending = ctx.db.actions_recent(Some("PENDING"), 1).await.unwrap()[0].id;
+    engine.cancel(pending, "ops").await.unwrap();
+    engine.enqueue("POST_SOCIAL", "c0", &payload("dup")).await.unwrap();
+
+    let real: Vec<(String, i64)> = match ctx.backend {
+        common::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&ctx.url).await.unwrap();
+            sqlx::query_as("SELECT status, COUNT(*) FROM aol_actions GROUP BY status ORDER BY status")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+        common::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&ctx.url).await.unwrap();
+            sqlx::query_as("SELECT status, COUNT(*) FROM aol_actions GROUP BY status ORDER BY status")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let counted: Vec<(String, i64)> =
+        ctx.db.action_counts().await.unwrap().into_iter().map(|c| (c.status, c.count)).collect();
+    assert_eq!(counted, real);
+    assert!(counted.len() >= 5, "the workload reached several statuses: {counted:?}");
+}
+
 /// Keeps the fence type in use for readers: claims are always fenced.
 fn _fence_type(_: Fence<'_>) {}
 
@@ -276,4 +323,5 @@ on_both_databases!(
     two_claimers_never_share_an_action,
     operator_requeue_and_cancel,
     list_filters_and_pages,
+    counters_match_a_real_count,
 );

@@ -24,7 +24,9 @@ const INSERT: &str = concat!(
 );
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
 const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
-const COUNTS: &str = "SELECT status, COUNT(*) AS count FROM aol_actions GROUP BY status ORDER BY status";
+/// Kept by triggers (migration 0004): no scan of the table.
+const COUNTS: &str = "SELECT substr(name, 9) AS status, value AS count FROM aol_counters \
+     WHERE name LIKE 'actions:%' AND value <> 0 ORDER BY name";
 
 /// Due actions, oldest first, marked RUNNING under this term. PostgreSQL skips
 /// rows another transaction is claiming; SQLite runs one writer at a time.

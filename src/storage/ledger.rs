@@ -17,7 +17,8 @@ const INSERT_TICK: PerDialect = fenced!(
 const SELECT_RECENT: &str = "SELECT id, started_at_utc, finished_at_utc, status, actions_attempted, \
      actions_succeeded, notes, daemon_owner, lease_epoch FROM aol_tick_ledger ORDER BY id DESC LIMIT $1";
 
-const COUNT: &str = "SELECT COUNT(*) FROM aol_tick_ledger";
+/// Kept by triggers (migration 0004): no scan of the table.
+const COUNT: &str = "SELECT value FROM aol_counters WHERE name = 'tick_ledger'";
 
 const SINCE: &str = "SELECT id, started_at_utc, finished_at_utc, status, actions_attempted, \
      actions_succeeded, notes, daemon_owner, lease_epoch FROM aol_tick_ledger \
