@@ -11,27 +11,54 @@ FROM unnest(ARRAY['PENDING', 'RUNNING', 'SUCCESS', 'RETRY', 'FAILED', 'DLQ', 'CA
                   'AWAITING_APPROVAL', 'UNCONFIRMED', 'EXPIRED']) AS s(status);
 INSERT INTO aol_counters (name, value) SELECT 'tick_ledger', COUNT(*) FROM aol_tick_ledger;
 
+-- Statement-level triggers with transition tables: one counter update per
+-- statement and status, however many rows it touched (a per-row trigger would
+-- update the same counter row once per row, which PostgreSQL makes quadratic
+-- inside one transaction).
 CREATE FUNCTION aol_actions_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE aol_counters SET value = value - 1 WHERE name = 'actions:' || OLD.status;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE aol_counters SET value = value + 1 WHERE name = 'actions:' || NEW.status;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE aol_counters c SET value = c.value + d.n
+        FROM (SELECT 'actions:' || status AS name, COUNT(*) AS n FROM new_rows GROUP BY status) d
+        WHERE c.name = d.name;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE aol_counters c SET value = c.value - d.n
+        FROM (SELECT 'actions:' || status AS name, COUNT(*) AS n FROM old_rows GROUP BY status) d
+        WHERE c.name = d.name;
+    ELSE
+        UPDATE aol_counters c SET value = c.value + d.n
+        FROM (
+            SELECT name, SUM(n) AS n FROM (
+                SELECT 'actions:' || n.status AS name, 1 AS n
+                FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE o.status <> n.status
+                UNION ALL
+                SELECT 'actions:' || o.status, -1
+                FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE o.status <> n.status
+            ) changes GROUP BY name
+        ) d
+        WHERE c.name = d.name;
     END IF;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER aol_actions_count_insert_delete AFTER INSERT OR DELETE ON aol_actions
-    FOR EACH ROW EXECUTE FUNCTION aol_actions_count();
-CREATE TRIGGER aol_actions_count_update AFTER UPDATE OF status ON aol_actions
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION aol_actions_count();
+CREATE TRIGGER aol_actions_count_insert AFTER INSERT ON aol_actions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aol_actions_count();
+CREATE TRIGGER aol_actions_count_update AFTER UPDATE ON aol_actions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aol_actions_count();
+CREATE TRIGGER aol_actions_count_delete AFTER DELETE ON aol_actions
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aol_actions_count();
 
 CREATE FUNCTION aol_tick_ledger_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE aol_counters SET value = value + CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END WHERE name = 'tick_ledger';
+    IF TG_OP = 'INSERT' THEN
+        UPDATE aol_counters SET value = value + (SELECT COUNT(*) FROM new_rows) WHERE name = 'tick_ledger';
+    ELSE
+        UPDATE aol_counters SET value = value - (SELECT COUNT(*) FROM old_rows) WHERE name = 'tick_ledger';
+    END IF;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER aol_tick_ledger_count AFTER INSERT OR DELETE ON aol_tick_ledger
-    FOR EACH ROW EXECUTE FUNCTION aol_tick_ledger_count();
+CREATE TRIGGER aol_tick_ledger_count_insert AFTER INSERT ON aol_tick_ledger
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aol_tick_ledger_count();
+CREATE TRIGGER aol_tick_ledger_count_delete AFTER DELETE ON aol_tick_ledger
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aol_tick_ledger_count();
