@@ -346,8 +346,6 @@ pub struct Overview {
     pub lease: Option<Lease>,
     /// Queue depth per status.
     pub counts: Vec<StatusCount>,
-    /// The newest actions.
-    pub recent_actions: Vec<Action>,
     pub ledger_rows: i64,
     pub last_tick: Option<TickRow>,
     pub recent_ticks: Vec<TickRow>,
@@ -432,7 +430,6 @@ mod tests {
                 epoch: 1,
             }),
             counts: vec![],
-            recent_actions: vec![],
             ledger_rows: 0,
             last_tick: None,
             recent_ticks: vec![],

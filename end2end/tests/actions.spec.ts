@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, Page, test, TestInfo } from "@playwright/test";
-import { dbStatus, openSignedIn } from "./support";
+import { aol, openSignedIn } from "./support";
 
 test.describe.configure({ mode: "serial" });
 
@@ -97,7 +97,7 @@ test("cancel stops a pending action from ever running", async ({ page }, testInf
   await page.getByTestId("pause-toggle").click();
   await expect(page.getByTestId("daemon-state")).toHaveText("running");
   await page.waitForTimeout(1_000);
-  const stored = dbStatus(testInfo).recent_actions.find((a: any) => a.idempotency_key === key);
+  const stored = JSON.parse(aol(testInfo, "actions", "--json")).find((a: any) => a.idempotency_key === key);
   expect(stored.status).toBe("CANCELLED");
   expect(fs.existsSync(artifactPath(testInfo, key))).toBe(false);
 });

@@ -22,9 +22,8 @@ use tokio::sync::watch;
 use crate::model::{ControlFlags, Overview, TickBucket};
 use crate::storage::{Db, StoreError};
 
-/// How many ledger rows and actions the overview carries.
+/// How many ledger rows the overview carries.
 const RECENT_TICKS: i64 = 10;
-const RECENT_ACTIONS: i64 = 10;
 
 /// A handle on the engine; cheap to clone, shared by every task of a process.
 #[derive(Clone)]
@@ -90,13 +89,11 @@ impl Engine {
         let ledger_rows = self.db.ticks_count().await?;
         let lease = self.lease_get().await?;
         let counts = self.db.action_counts().await?;
-        let recent_actions = self.db.actions_recent(None, RECENT_ACTIONS).await?;
         self.observe_flags(flags.clone());
         Ok(Overview {
             flags,
             lease,
             counts,
-            recent_actions,
             ledger_rows,
             last_tick: recent_ticks.first().cloned(),
             recent_ticks,

@@ -24,3 +24,10 @@ pub fn engine() -> Engine {
 pub fn auth() -> OperatorAuth {
     leptos::prelude::expect_context::<AppState>().auth
 }
+
+/// A storage failure as a server function reports it: the detail goes to the
+/// server log; the browser gets a message without SQL or URLs.
+pub fn internal_error(e: crate::storage::StoreError) -> leptos::prelude::ServerFnError {
+    tracing::error!(error = %e, "server function failed");
+    leptos::prelude::ServerFnError::new("the database could not be read or written; see the server log")
+}

@@ -6,7 +6,7 @@ use crate::model::{Action, ActionDetail};
 
 #[server(prefix = "/ui", endpoint = "action")]
 pub async fn get_action_detail(id: i64) -> Result<Option<ActionDetail>, ServerFnError> {
-    crate::web::state::engine().action_detail(id).await.map_err(crate::web::pages::autonomy::ssr::internal)
+    crate::web::state::engine().action_detail(id).await.map_err(crate::web::state::internal_error)
 }
 
 /// FAILED or DLQ → PENDING.
@@ -34,7 +34,7 @@ mod ssr {
     /// 404 / 409 with the engine's words; database trouble stays on the server.
     pub fn operator_error(e: OperatorError) -> ServerFnError {
         match e {
-            OperatorError::Store(e) => crate::web::pages::autonomy::ssr::internal(e),
+            OperatorError::Store(e) => crate::web::state::internal_error(e),
             OperatorError::NotFound(_) => {
                 set_status(StatusCode::NOT_FOUND);
                 ServerFnError::new(e.to_string())

@@ -7,9 +7,6 @@ mod enqueue_form;
 mod queue;
 mod server;
 
-#[cfg(feature = "ssr")]
-pub use server::ssr;
-
 use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;

@@ -7,7 +7,7 @@ use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, 
 
 #[server(prefix = "/ui", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
-    crate::web::state::engine().overview().await.map_err(ssr::internal)
+    crate::web::state::engine().overview().await.map_err(crate::web::state::internal_error)
 }
 
 /// What this server offers, for the page's labels and choices.
@@ -28,7 +28,7 @@ pub async fn server_info() -> Result<SiteInfo, ServerFnError> {
 /// The last hour of ticks, a bucket a minute.
 #[server(prefix = "/ui", endpoint = "activity")]
 pub async fn get_tick_activity() -> Result<Vec<TickBucket>, ServerFnError> {
-    crate::web::state::engine().tick_activity().await.map_err(ssr::internal)
+    crate::web::state::engine().tick_activity().await.map_err(crate::web::state::internal_error)
 }
 
 /// How many actions a page of the queue shows.
@@ -37,12 +37,12 @@ pub const PAGE_SIZE: i64 = 20;
 /// A page of the queue, newest first (see `ActionFilter`).
 #[server(prefix = "/ui", endpoint = "actions")]
 pub async fn list_actions(#[server(default)] filter: ActionFilter) -> Result<Vec<Action>, ServerFnError> {
-    crate::web::state::engine().db().actions_page(&filter, PAGE_SIZE).await.map_err(ssr::internal)
+    crate::web::state::engine().db().actions_page(&filter, PAGE_SIZE).await.map_err(crate::web::state::internal_error)
 }
 
 #[server(prefix = "/ui", endpoint = "flag_changes")]
 pub async fn get_flag_changes() -> Result<Vec<FlagChange>, ServerFnError> {
-    crate::web::state::engine().db().flag_changes_recent(10).await.map_err(ssr::internal)
+    crate::web::state::engine().db().flag_changes_recent(10).await.map_err(crate::web::state::internal_error)
 }
 
 /// Pause, resume, kill, revive, proof or real. REAL needs `confirm = true`:
@@ -60,7 +60,10 @@ pub async fn run_flag_command(
     }
     let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let actor = crate::storage::Actor { who: "dashboard", reason };
-    let outcome = crate::web::state::engine().apply_flag_command(command, &actor).await.map_err(ssr::internal)?;
+    let outcome = crate::web::state::engine()
+        .apply_flag_command(command, &actor)
+        .await
+        .map_err(crate::web::state::internal_error)?;
     Ok(outcome.flags)
 }
 
@@ -79,23 +82,10 @@ pub async fn enqueue_post(key: String, text: String) -> Result<Enqueued, ServerF
     payload.insert("text".into(), serde_json::Value::String(text));
     match crate::web::state::engine().enqueue("POST_SOCIAL", key.trim(), &payload).await {
         Ok(e) => Ok(Enqueued { action: e.action, duplicate: e.duplicate }),
-        Err(crate::engine::EnqueueError::Store(e)) => Err(ssr::internal(e)),
+        Err(crate::engine::EnqueueError::Store(e)) => Err(crate::web::state::internal_error(e)),
         Err(e) => {
             crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
             Err(ServerFnError::new(e.to_string()))
         }
-    }
-}
-
-#[cfg(feature = "ssr")]
-pub mod ssr {
-    use leptos::prelude::ServerFnError;
-
-    use crate::storage::StoreError;
-
-    /// Logs the detail on the server; the browser gets a message without SQL or URLs.
-    pub fn internal(e: StoreError) -> ServerFnError {
-        tracing::error!(error = %e, "server function failed");
-        ServerFnError::new("the database could not be read or written; see the server log")
     }
 }
