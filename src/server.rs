@@ -38,10 +38,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr().unwrap_or(addr);
     let shutdown = CancellationToken::new();
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
+    let (changes, change_feed) = engine.spawn_change_feed(shutdown.clone());
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
 
     let llm_configured = args.web.openai_api_key.as_deref().is_some_and(|k| !k.trim().is_empty());
-    let app = router(AppState { leptos_options, engine, auth, llm_configured });
+    let app = router(AppState { leptos_options, engine, changes, auth, llm_configured });
     tracing::info!("AOL dashboard on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(cancel_on_signal(shutdown.clone()))
@@ -53,6 +54,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("daemon did not stop within {DAEMON_STOP_LIMIT:?}");
     }
     let _ = watcher.await;
+    let _ = change_feed.await;
     db.close().await;
     tracing::info!("AOL stopped");
     Ok(())
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -37,10 +37,14 @@ test("the page says when the server is gone and recovers when it is back", async
 
     await stop(server);
     await expect(page.getByTestId("connection-lost")).toBeVisible({ timeout: 5_000 });
+    // The last state known stays on screen, greyed out.
+    await expect(page.locator(".live-region.stale")).toHaveCount(1);
+    await expect(page.getByTestId("daemon-state")).toHaveText("running");
     await testInfo.attach("server gone", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 
     server = start();
     await expect(page.getByTestId("connection-lost")).toHaveCount(0, { timeout: 15_000 });
+    await expect(page.locator(".live-region.stale")).toHaveCount(0);
     await expect(page.getByTestId("daemon-state")).toHaveText("running");
   } finally {
     await stop(server);

@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod artifacts;
+mod changes;
 mod clock;
 pub mod daemon;
 mod flags;
@@ -11,6 +12,7 @@ pub mod queue;
 mod settings;
 
 pub use adapters::Registry;
+pub use changes::{ChangeFeed, CHANGE_POLL_INTERVAL};
 pub use clock::Clock;
 pub use daemon::{supervise, DaemonExit};
 pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};

@@ -6,6 +6,7 @@
 //! method spell out two arms. Methods are grouped by table, one file each.
 
 mod actions;
+mod changes;
 mod error;
 pub(crate) mod fence;
 mod flags;
@@ -15,6 +16,7 @@ mod logs;
 mod secrets;
 
 pub use actions::{Finish, NewAction, Requeue};
+pub use changes::ChangeMarker;
 pub use error::StoreError;
 pub use fence::Fence;
 pub use flags::Actor;

@@ -1,20 +1,113 @@
-//! Live pages: a counter that goes up every second in the browser (effects
-//! never run on the server), so the resources that read it fetch again.
+//! Live pages. The server pushes a "change" event (see `web::events`) when
+//! something a page shows has changed; the page's resources read
+//! [`Live::changes`] and fetch again. Nothing is polled from the browser.
+//! Effects never run on the server, so all of this starts after hydration.
 
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use leptos::prelude::*;
 
-/// How often a live page re-reads the database (the SPEC allows 2 s).
-pub const REFRESH_EVERY: Duration = Duration::from_millis(1000);
+/// Where the events come from.
+pub const EVENTS_URL: &str = "/ui/events";
 
-/// A signal that changes every [`REFRESH_EVERY`] while the page is open.
-pub fn use_refresh() -> RwSignal<u64> {
-    let refresh = RwSignal::new(0u64);
+/// The name of the events the page listens for.
+pub const CHANGE_EVENT: &str = "change";
+
+/// If the browser gives up on the stream (it retries by itself only after
+/// network errors), the page opens a new one after this long.
+#[cfg(feature = "hydrate")]
+const REOPEN_AFTER: Duration = Duration::from_secs(2);
+
+/// The live state of an open page.
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// Grows with every change the server reports (and on each reconnection).
+    pub changes: RwSignal<u64>,
+    /// Whether the event stream is open: when it is not, what the page shows
+    /// may be out of date, and the page says so.
+    pub connected: RwSignal<bool>,
+    /// Seconds since the page started; moves relative times ("3 s ago")
+    /// between changes.
+    pub seconds: RwSignal<i64>,
+}
+
+/// Starts listening; stops when the calling component goes away.
+pub fn use_live() -> Live {
+    let live = Live { changes: RwSignal::new(0), connected: RwSignal::new(true), seconds: RwSignal::new(0) };
     Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || refresh.update(|n| *n += 1), REFRESH_EVERY) {
+        if let Ok(handle) = set_interval_with_handle(move || live.seconds.update(|s| *s += 1), Duration::from_secs(1)) {
             on_cleanup(move || handle.clear());
         }
     });
-    refresh
+    #[cfg(feature = "hydrate")]
+    {
+        let opened = RwSignal::new(0u32);
+        Effect::new(move |_| {
+            opened.track();
+            listen(live, opened);
+        });
+    }
+    live
+}
+
+impl Live {
+    /// The server's clock now, given its time `read_at` when the data was read
+    /// (call in the component that renders that data): the browser's own clock
+    /// may be wrong, its count of seconds is not.
+    pub fn server_now(self, read_at: DateTime<Utc>) -> impl Fn() -> DateTime<Utc> + Copy {
+        let born = self.seconds.get_untracked();
+        move || read_at + TimeDelta::seconds(self.seconds.get() - born)
+    }
+}
+
+/// Opens the event stream; bumps `opened` to be called again if the browser
+/// closes the stream for good.
+#[cfg(feature = "hydrate")]
+fn listen(live: Live, opened: RwSignal<u32>) {
+    use send_wrapper::SendWrapper;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    use web_sys::EventSource;
+
+    let Ok(source) = EventSource::new(EVENTS_URL) else {
+        live.connected.set(false);
+        set_timeout(move || opened.update(|n| *n += 1), REOPEN_AFTER);
+        return;
+    };
+    let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+        live.connected.set(true);
+        live.changes.update(|n| *n += 1);
+    });
+    let closed_source = source.clone();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        live.connected.set(false);
+        if closed_source.ready_state() == EventSource::CLOSED {
+            set_timeout(move || opened.update(|n| *n += 1), REOPEN_AFTER);
+        }
+    });
+    let _ = source.add_event_listener_with_callback(CHANGE_EVENT, on_change.as_ref().unchecked_ref());
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    let held = SendWrapper::new((source, on_change, on_error));
+    on_cleanup(move || {
+        let (source, _on_change, _on_error) = held.take();
+        source.set_onerror(None);
+        source.close();
+    });
+}
+
+/// Says when the page has lost the server, and wraps the page's panels so that
+/// they show greyed out (the last state known) until it is back.
+#[component]
+pub fn LiveRegion(live: Live, children: Children) -> impl IntoView {
+    view! {
+        <Show when=move || !live.connected.get()>
+            <p class="banner banner-error" role="alert" data-testid="connection-lost">
+                "Lost the connection to AOL: what follows may be out of date. Reconnecting…"
+            </p>
+        </Show>
+        <div class="live-region" class:stale=move || !live.connected.get()>
+            {children()}
+        </div>
+    }
 }

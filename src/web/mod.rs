@@ -1,7 +1,9 @@
 //! The web UI. It reaches the engine only through server functions.
 
 pub mod auth;
-mod live;
+#[cfg(feature = "ssr")]
+pub mod events;
+pub mod live;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;

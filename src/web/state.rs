@@ -4,12 +4,14 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
 use crate::auth::OperatorAuth;
-use crate::engine::Engine;
+use crate::engine::{ChangeFeed, Engine};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub engine: Engine,
+    /// Tells open pages when to re-read (see `web::events`).
+    pub changes: ChangeFeed,
     pub auth: OperatorAuth,
     /// Whether OPENAI_API_KEY is set (the key itself never leaves the server).
     pub llm_configured: bool,

@@ -9,18 +9,18 @@ use leptos_router::hooks::use_params_map;
 
 use crate::model::{ActionDetail, ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::auth::is_operator;
-use crate::web::live::use_refresh;
+use crate::web::live::{use_live, LiveRegion};
 use server::{get_action_detail, CancelAction, RequeueAction};
 
 #[component]
 pub fn ActionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
-    let refresh = use_refresh();
+    let live = use_live();
     let requeue = ServerAction::<RequeueAction>::new();
     let cancel = ServerAction::<CancelAction>::new();
     let detail = Resource::new(
-        move || (id(), refresh.get(), requeue.version().get(), cancel.version().get()),
+        move || (id(), live.changes.get(), requeue.version().get(), cancel.version().get()),
         |(id, ..)| async move {
             match id {
                 Some(id) => get_action_detail(id).await,
@@ -41,6 +41,7 @@ pub fn ActionPage() -> impl IntoView {
         </header>
         <p><a href="/" data-testid="back">"← Autonomy"</a></p>
         {move || error().map(|e| view! { <p class="banner banner-error" role="alert">{e}</p> })}
+        <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let operator = operator.await.unwrap_or(false);
@@ -53,6 +54,7 @@ pub fn ActionPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </LiveRegion>
     }
 }
 

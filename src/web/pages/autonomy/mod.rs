@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use crate::model::{Action, FlagChange, Lease, Overview, TickRow};
 use crate::web::auth::is_operator;
-use crate::web::live::use_refresh;
+use crate::web::live::{use_live, Live, LiveRegion};
 use chart::ActivityChart;
 use controls::{ControlState, Controls};
 use enqueue_form::{EnqueueForm, EnqueueState};
@@ -22,22 +22,22 @@ use server::{get_flag_changes, get_overview, get_tick_activity, list_actions, se
 
 #[component]
 pub fn AutonomyPage() -> impl IntoView {
-    let refresh = use_refresh();
+    let live = use_live();
     let state = ControlState::new();
     let enqueue = EnqueueState::new();
     let command = state.command;
     let signed = move || (state.login.version().get(), state.logout.version().get());
     let overview = Resource::new(
-        move || (refresh.get(), command.version().get(), enqueue.action.version().get()),
+        move || (live.changes.get(), command.version().get(), enqueue.action.version().get()),
         |_| get_overview(),
     );
-    let changes = Resource::new(move || (refresh.get(), command.version().get()), |_| get_flag_changes());
+    let changes = Resource::new(move || (live.changes.get(), command.version().get()), |_| get_flag_changes());
     let operator = Resource::new(signed, |_| is_operator());
     let info = Resource::new(|| (), |_| server_info());
-    let activity = Resource::new(move || refresh.get() / 5, |_| get_tick_activity());
+    let activity = Resource::new(move || live.changes.get(), |_| get_tick_activity());
     let queue = QueueState::new();
     let actions = Resource::new(
-        move || (refresh.get(), command.version().get(), enqueue.action.version().get(), queue.filter()),
+        move || (live.changes.get(), command.version().get(), enqueue.action.version().get(), queue.filter()),
         |(.., filter)| list_actions(filter),
     );
 
@@ -46,6 +46,7 @@ pub fn AutonomyPage() -> impl IntoView {
             <h1>"AOL"</h1>
             <span class="page-subtitle">"Autonomy"</span>
         </header>
+        <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let operator = operator.await.unwrap_or(false);
@@ -54,15 +55,16 @@ pub fn AutonomyPage() -> impl IntoView {
                 let activity = activity.await.unwrap_or_default();
                 let changes = changes.await.unwrap_or_default();
                 match overview.await {
-                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator info changes actions activity state enqueue queue/> }),
+                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator info changes actions activity state enqueue queue live/> }),
                     Err(e) => Either::Right(view! {
-                        <p class="banner banner-error" role="alert" data-testid="connection-lost">
-                            "Cannot reach AOL's state (" {e.to_string()} "). Retrying every second…"
+                        <p class="banner banner-error" role="alert" data-testid="state-unreadable">
+                            "Cannot read AOL's state (" {e.to_string()} "). Trying again at the next change…"
                         </p>
                     }),
                 }
             })}
         </Transition>
+        </LiveRegion>
         {move || state.command.value().get().and_then(Result::err).map(|e| view! {
             <p class="banner banner-error" role="alert">"The change was not made: " {e.to_string()}</p>
         })}
@@ -80,16 +82,20 @@ fn Dashboard(
     state: ControlState,
     enqueue: EnqueueState,
     queue: QueueState,
+    live: Live,
 ) -> impl IntoView {
     let flags = overview.flags.clone();
+    let now = live.server_now(overview.read_at_utc);
     let (daemon_state, why) = overview.daemon_state();
     let state_class = format!("pill state-{}", daemon_state.as_str());
     let (mode, mode_class) = if flags.proof_mode { ("PROOF", "mode-proof") } else { ("REAL", "mode-real") };
-    let last_tick = overview
-        .last_tick
-        .as_ref()
-        .map(|t| format!("#{} {} · {}", t.id, t.status, ago(t.finished_at_utc, overview.read_at_utc)));
-    let lease = lease_text(overview.lease.as_ref(), overview.read_at_utc);
+    let last_tick = overview.last_tick.clone();
+    let last_tick = move || match &last_tick {
+        Some(t) => format!("#{} {} · {}", t.id, t.status, ago(t.finished_at_utc, now())),
+        None => "none yet".to_string(),
+    };
+    let lease = overview.lease.clone();
+    let lease = move || lease_text(lease.as_ref(), now());
 
     view! {
         <section class="card status-card" aria-label="Daemon status">
@@ -125,7 +131,7 @@ fn Dashboard(
                 </div>
                 <div>
                     <dt>"Last tick"</dt>
-                    <dd data-testid="last-tick">{last_tick.unwrap_or_else(|| "none yet".into())}</dd>
+                    <dd data-testid="last-tick">{last_tick}</dd>
                 </div>
             </dl>
             <Controls flags=flags.clone() operator state/>
