@@ -45,7 +45,7 @@ enum Command {
     Cancel(IdCmd),
     /// Show the flags, the lease, the queue and the latest ticks.
     Status(StatusCmd),
-    /// Operator token: `aol token reset` makes and prints a new one.
+    /// Tokens: a new operator token, or agent tokens for the HTTP API.
     Token(TokenCmd),
 }
 
@@ -53,9 +53,23 @@ enum Command {
 struct TokenCmd {
     #[command(flatten)]
     db: DbArgs,
-    /// reset
-    #[arg(value_parser = ["reset"])]
-    command: String,
+    #[command(subcommand)]
+    command: TokenAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenAction {
+    /// Make a new operator token, print it once, and forget the old one.
+    Reset,
+    /// Make a token for an agent (enqueue and read over /api/v1, no flag changes); printed once.
+    AgentAdd {
+        /// 1-64 letters, digits, '-', '_' or '.'.
+        name: String,
+    },
+    /// List the agent tokens by name.
+    AgentList,
+    /// Revoke an agent's token: it stops working at once.
+    AgentRevoke { name: String },
 }
 
 #[derive(Args, Debug)]
@@ -290,12 +304,41 @@ async fn operator_change(cmd: IdCmd, requeue: bool) -> anyhow::Result<ExitCode> 
 }
 
 async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
+    use crate::auth::{AgentToken, OperatorAuth};
     let db = open_db(&cmd.db).await?;
-    let token = crate::auth::OperatorAuth::reset(&db).await;
+    let result = async {
+        match &cmd.command {
+            TokenAction::Reset => {
+                println!("{}", OperatorAuth::reset(&db).await?);
+                eprintln!(
+                    "new operator token stored; running servers use it after a restart (AOL_OPERATOR_TOKEN, if set, wins)"
+                );
+            }
+            TokenAction::AgentAdd { name } => {
+                println!("{}", AgentToken::create(&db, name).await?);
+                eprintln!("agent token {name:?} stored (shown only now); send it as `Authorization: Bearer <token>`");
+            }
+            TokenAction::AgentList => {
+                let tokens = AgentToken::list(&db).await?;
+                if tokens.is_empty() {
+                    eprintln!("no agent token (make one with `aol token agent-add NAME`)");
+                }
+                for t in tokens {
+                    println!("{}\tcreated {}", t.name, t.created_at_utc.format("%Y-%m-%d %H:%M:%S UTC"));
+                }
+            }
+            TokenAction::AgentRevoke { name } => {
+                if !AgentToken::revoke(&db, name).await? {
+                    anyhow::bail!("no agent token named {name:?}");
+                }
+                eprintln!("agent token {name:?} revoked");
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
     db.close().await;
-    println!("{}", token?);
-    eprintln!("new operator token stored; running servers use it after a restart (AOL_OPERATOR_TOKEN, if set, wins)");
-    Ok(ExitCode::SUCCESS)
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {

@@ -1,13 +1,16 @@
 //! AOL, the Autonomy Orchestration Layer.
 //!
 //! Layout: `model` is plain data shared with the browser; `storage` (the
-//! tables), `engine` (flags, daemon) and the process wiring (`cli`, `config`,
-//! `server`) are server-only; `web` is the Leptos UI, which reaches the engine
-//! only through server functions.
+//! tables), `engine` (flags, daemon), `api` (the agents' HTTP API), `auth`
+//! (tokens) and the process wiring (`cli`, `config`, `server`) are
+//! server-only; `web` is the Leptos UI, which reaches the engine only through
+//! server functions.
 
 pub mod model;
 pub mod web;
 
+#[cfg(feature = "ssr")]
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::api::router())
         .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

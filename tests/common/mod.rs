@@ -151,3 +151,47 @@ pub async fn engine_in(db: &Db, artifact_dir: &std::path::Path) -> aol::engine::
 pub async fn engine(db: &Db) -> aol::engine::Engine {
     engine_in(db, &std::env::temp_dir().join("aol-test-artifacts-unused")).await
 }
+
+/// The operator token of [`TestServer`]s.
+pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
+
+/// The whole HTTP surface (API, health, metrics, dashboard) on a loopback
+/// port, over `db`, without a daemon; stops when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub engine: aol::engine::Engine,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl TestServer {
+    pub async fn start(db: &Db) -> TestServer {
+        let engine = engine(db).await;
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let (changes, _feed) = engine.spawn_change_feed(shutdown.clone());
+        let state = aol::web::state::AppState {
+            leptos_options: leptos::config::LeptosOptions::builder().output_name("aol").build(),
+            engine: engine.clone(),
+            changes,
+            auth: aol::auth::OperatorAuth::from_token(OPERATOR_TOKEN),
+            llm_configured: false,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = aol::server::router(state);
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await.expect("serve")
+        });
+        TestServer { base, engine, shutdown }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

@@ -1,11 +1,11 @@
 //! The operator token: what allows a change (a flag, a re-queue, an enqueue
-//! from the dashboard). Only its SHA-256 is kept; a token set in
-//! AOL_OPERATOR_TOKEN wins, otherwise one is generated at first start, printed
-//! once, and its hash stored in `aol_secrets` so every server shares it.
+//! from the dashboard). A token set in AOL_OPERATOR_TOKEN wins, otherwise one
+//! is generated at first start, printed once, and its hash stored in
+//! `aol_secrets` so every server shares it.
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::{digest, new_token};
 use crate::storage::{Db, StoreError};
 
 /// The `aol_secrets` row of the generated token.
@@ -32,14 +32,6 @@ pub enum TokenOrigin {
     Generated(String),
     /// Generated at an earlier start.
     Stored,
-}
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-fn new_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
 }
 
 impl OperatorAuth {

@@ -1,0 +1,199 @@
+//! `/api/v1/actions`: enqueue, read one, list.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::caller::Caller;
+use super::error::{ApiError, ErrorBody, Json, Path, Query};
+use crate::engine::{Engine, EnqueueError};
+use crate::model::{Action, ActionFilter, ActionStatus};
+
+/// Largest page of a list.
+pub const MAX_LIMIT: i64 = 500;
+const DEFAULT_LIMIT: i64 = 50;
+
+/// What an agent sends to add an action.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnqueueRequest {
+    /// One of the server's action types.
+    #[schema(example = "POST_SOCIAL")]
+    pub action_type: String,
+    /// 1–200 printable characters. A key seen before returns that action
+    /// (status 200) and adds nothing.
+    #[schema(example = "launch-2026-11-26-morning")]
+    pub idempotency_key: String,
+    /// A JSON object, at most 64 KiB; for POST_SOCIAL `{"text": "…"}`.
+    #[schema(value_type = Object, example = json!({"text": "We launch today."}))]
+    pub payload: Value,
+}
+
+/// An action as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActionView {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub action_type: String,
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// PENDING, RUNNING, SUCCESS, RETRY, FAILED, DLQ, CANCELLED, …
+    #[schema(example = "PENDING")]
+    pub status: String,
+    pub attempts: i64,
+    /// Not run before this time.
+    pub not_before_utc: chrono::DateTime<chrono::Utc>,
+    pub last_error: Option<String>,
+    pub created_at_utc: chrono::DateTime<chrono::Utc>,
+    pub updated_at_utc: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<Action> for ActionView {
+    fn from(a: Action) -> ActionView {
+        let payload = serde_json::from_str(&a.payload_json).unwrap_or(Value::String(a.payload_json));
+        ActionView {
+            id: a.id,
+            idempotency_key: a.idempotency_key,
+            action_type: a.action_type,
+            payload,
+            status: a.status,
+            attempts: a.attempts,
+            not_before_utc: a.not_before_utc,
+            last_error: a.last_error,
+            created_at_utc: a.created_at_utc,
+            updated_at_utc: a.updated_at_utc,
+        }
+    }
+}
+
+/// A page of actions, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActionList {
+    pub actions: Vec<ActionView>,
+    /// Pass as `before_id` for the next (older) page; absent on the last one.
+    pub next_before_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only actions in this status.
+    pub status: Option<String>,
+    /// Only actions of this type.
+    pub action_type: Option<String>,
+    /// Only the action with this idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Page size, 1–500 [50].
+    pub limit: Option<i64>,
+    /// Only actions older than this id (from `next_before_id`).
+    pub before_id: Option<i64>,
+}
+
+fn unprocessable(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+}
+
+/// Add an action to the queue.
+#[utoipa::path(
+    post,
+    path = "/actions",
+    tag = "actions",
+    request_body = EnqueueRequest,
+    responses(
+        (status = 201, description = "Added", body = ActionView),
+        (status = 200, description = "The key was known: the existing action, nothing added", body = ActionView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not sent as JSON", body = ErrorBody),
+        (status = 422, description = "Well-formed but not acceptable: missing field, wrong type, unknown \
+            action type, bad key or payload", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn enqueue(
+    State(engine): State<Engine>,
+    caller: Caller,
+    Json(request): Json<EnqueueRequest>,
+) -> Result<(StatusCode, Json<ActionView>), ApiError> {
+    let Value::Object(payload) = request.payload else {
+        return Err(unprocessable("invalid payload: must be a JSON object, like {\"text\": \"…\"}".into()));
+    };
+    match engine.enqueue(&request.action_type, &request.idempotency_key, &payload).await {
+        Ok(done) => {
+            tracing::info!(
+                action_id = done.action.id,
+                key = %done.action.idempotency_key,
+                by = %caller.who(),
+                duplicate = done.duplicate,
+                "enqueue over the API"
+            );
+            let status = if done.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+            Ok((status, Json(done.action.into())))
+        }
+        Err(EnqueueError::Store(e)) => Err(ApiError::internal(e)),
+        Err(e) => Err(unprocessable(e.to_string())),
+    }
+}
+
+/// One action by id.
+#[utoipa::path(
+    get,
+    path = "/actions/{id}",
+    tag = "actions",
+    params(("id" = i64, Path, description = "The action's id")),
+    responses(
+        (status = 200, body = ActionView),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such action", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_action(
+    State(engine): State<Engine>,
+    _caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<ActionView>, ApiError> {
+    match engine.db().action_get(id).await.map_err(ApiError::internal)? {
+        Some(action) => Ok(Json(action.into())),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no action with id {id}"))),
+    }
+}
+
+/// Actions, newest first, optionally of one status or type.
+#[utoipa::path(
+    get,
+    path = "/actions",
+    tag = "actions",
+    params(ListQuery),
+    responses(
+        (status = 200, body = ActionList),
+        (status = 400, description = "A bad query parameter", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_actions(
+    State(engine): State<Engine>,
+    _caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ActionList>, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
+    let status = match query.status.as_deref() {
+        Some(s) => Some(s.parse::<ActionStatus>().map_err(bad)?.as_str().to_string()),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad(format!("limit must be between 1 and {MAX_LIMIT}, not {limit}")));
+    }
+    let filter =
+        ActionFilter { status, action_type: query.action_type, key: query.idempotency_key, before_id: query.before_id };
+    let actions = engine.db().actions_page(&filter, limit).await.map_err(ApiError::internal)?;
+    let next_before_id = if actions.len() as i64 == limit { actions.last().map(|a| a.id) } else { None };
+    Ok(Json(ActionList { actions: actions.into_iter().map(ActionView::from).collect(), next_before_id }))
+}
