@@ -77,11 +77,12 @@ async fn operator_auth(db: &crate::storage::Db, configured: Option<&str>) -> any
     Ok(auth)
 }
 
-/// The whole HTTP surface: the Leptos app, its server functions, health.
+/// The whole HTTP surface: the Leptos app and its server functions and live
+/// events, the agents' API, health and metrics.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::ops::router())
         .merge(crate::api::router())
         .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))
         .leptos_routes(&state, routes, {

@@ -8,6 +8,7 @@ mod clock;
 pub mod daemon;
 mod flags;
 pub mod lease;
+mod metrics;
 pub mod queue;
 mod settings;
 
@@ -16,8 +17,11 @@ pub use changes::{ChangeFeed, CHANGE_POLL_INTERVAL};
 pub use clock::Clock;
 pub use daemon::{supervise, DaemonExit};
 pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};
+pub use metrics::Metrics;
 pub use queue::{EnqueueError, Enqueued, OperatorError};
 pub use settings::DaemonSettings;
+
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -37,13 +41,21 @@ pub struct Engine {
     flags: watch::Sender<ControlFlags>,
     identity: String,
     adapters: Registry,
+    metrics: Arc<Metrics>,
 }
 
 impl Engine {
     /// Builds an engine over a migrated database.
     pub async fn new(db: Db, clock: Clock, adapters: Registry) -> Result<Engine, StoreError> {
         let flags = db.flags_get().await?;
-        Ok(Engine { db, clock, flags: watch::Sender::new(flags), identity: process_identity(), adapters })
+        Ok(Engine {
+            db,
+            clock,
+            flags: watch::Sender::new(flags),
+            identity: process_identity(),
+            adapters,
+            metrics: Arc::new(Metrics::new()),
+        })
     }
 
     pub fn adapters(&self) -> &Registry {
@@ -52,6 +64,10 @@ impl Engine {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn clock(&self) -> &Clock {

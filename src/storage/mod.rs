@@ -123,6 +123,21 @@ impl Db {
         Ok(())
     }
 
+    /// The migrations this build knows that the database has not applied
+    /// (empty: the schema is current). Also proves the database answers.
+    pub async fn migrations_missing(&self) -> Result<Vec<String>, StoreError> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        let (migrator, applied): (&Migrator, Vec<i64>) = match &self.pool {
+            Pool::Sqlite(pool) => (&SQLITE_MIGRATIONS, sqlx::query_scalar(APPLIED).fetch_all(pool).await?),
+            Pool::Postgres(pool) => (&POSTGRES_MIGRATIONS, sqlx::query_scalar(APPLIED).fetch_all(pool).await?),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{}_{}", m.version, m.description))
+            .collect())
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self.pool {
             Pool::Sqlite(_) => Dialect::Sqlite,

@@ -161,11 +161,13 @@ pub struct TestServer {
     pub base: String,
     pub engine: aol::engine::Engine,
     shutdown: tokio_util::sync::CancellationToken,
+    _artifacts: tempfile::TempDir,
 }
 
 impl TestServer {
     pub async fn start(db: &Db) -> TestServer {
-        let engine = engine(db).await;
+        let artifacts = tempfile::tempdir().expect("artifact dir");
+        let engine = engine_in(db, artifacts.path()).await;
         let shutdown = tokio_util::sync::CancellationToken::new();
         let (changes, _feed) = engine.spawn_change_feed(shutdown.clone());
         let state = aol::web::state::AppState {
@@ -182,7 +184,7 @@ impl TestServer {
         tokio::spawn(async move {
             axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await.expect("serve")
         });
-        TestServer { base, engine, shutdown }
+        TestServer { base, engine, shutdown, _artifacts: artifacts }
     }
 
     pub fn url(&self, path: &str) -> String {

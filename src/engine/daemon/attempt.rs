@@ -103,6 +103,7 @@ pub(super) async fn attempt(
     let written = engine.db().action_finish(&engine.fence(term.epoch), action.id, &finish, &log).await?;
     match written {
         Some(after) => {
+            engine.metrics().attempt_ended(&after.status);
             tracing::info!(action_id = action.id, key = %action.idempotency_key, status = %after.status, "attempt ended");
             Ok(end)
         }

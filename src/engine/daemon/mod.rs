@@ -282,16 +282,21 @@ async fn write_ledger(
     tally: &Tally,
     notes: &str,
 ) -> Result<TickOutcome, StoreError> {
+    let finished_at_utc = engine.clock().now();
     let tick = NewTick {
         started_at_utc,
-        finished_at_utc: engine.clock().now(),
+        finished_at_utc,
         status,
         actions_attempted: tally.attempted,
         actions_succeeded: tally.succeeded,
         notes,
     };
     Ok(match engine.db().tick_insert(&engine.fence(term.epoch), &tick).await? {
-        Some(_) => TickOutcome::Written(status),
+        Some(_) => {
+            let seconds = (finished_at_utc - started_at_utc).as_seconds_f64();
+            engine.metrics().tick_written(status.as_str(), seconds);
+            TickOutcome::Written(status)
+        }
         None => TickOutcome::LeaseLost,
     })
 }
