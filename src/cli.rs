@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{DaemonArgs, DbArgs, WebArgs};
 use crate::engine::queue::parse_payload;
 use crate::engine::{self, Clock, DaemonExit, Engine, Registry};
+use crate::logging::LogFormat;
 use crate::model::{Action, ActionStatus, FlagCommand};
 use crate::storage::{Actor, Db};
 
@@ -25,6 +26,10 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     serve: ServeArgs,
+    /// Log lines on stderr as text for people, or as one JSON object per line
+    /// for log collectors.
+    #[arg(long, env = "AOL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,7 +163,7 @@ struct StatusCmd {
 /// and a non-zero exit code.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    crate::logging::init();
+    crate::logging::init(cli.log_format);
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     match dispatch(command).await {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 //! flag wins; clap does the layering). Values that make no sense stop start-up
 //! with a message naming the setting.
 
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,21 +57,26 @@ pub struct WebArgs {
     /// Token the dashboard asks for before any change [default: generated at
     /// first start, printed once].
     #[arg(long, env = "AOL_OPERATOR_TOKEN", hide_env_values = true, value_parser = parse_token)]
-    pub operator_token: Option<String>,
+    pub operator_token: Option<SecretString>,
     /// Optional LLM key; AOL runs without it and the dashboard says whether one is set.
-    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub openai_api_key: Option<String>,
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub openai_api_key: Option<SecretString>,
 }
 
 /// At least 16 characters, no spaces: a token someone cannot guess.
-fn parse_token(s: &str) -> Result<String, String> {
+fn parse_token(s: &str) -> Result<SecretString, String> {
     if s.chars().count() < 16 {
         return Err("must be at least 16 characters".into());
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces or control characters".into());
     }
-    Ok(s.to_string())
+    Ok(SecretString::from(s))
+}
+
+/// Held so that `Debug` (and so any log line) shows a redaction, not the value.
+fn parse_secret(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s))
 }
 
 impl DaemonArgs {
@@ -164,9 +170,22 @@ mod tests {
 
     #[test]
     fn operator_tokens_must_be_long_and_plain() {
-        assert!(parse_token("0123456789abcdef").is_ok());
+        use secrecy::ExposeSecret;
+        assert_eq!(parse_token("0123456789abcdef").unwrap().expose_secret(), "0123456789abcdef");
         assert!(parse_token("short").is_err());
         assert!(parse_token("has a space in it here").is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let args = WebArgs {
+            bind: None,
+            operator_token: Some(parse_token("op-secret-0123456789").unwrap()),
+            openai_api_key: Some(parse_secret("sk-very-secret").unwrap()),
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("op-secret") && !shown.contains("sk-very"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{OperatorAuth, TokenOrigin};
@@ -26,7 +27,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = args.web.bind.unwrap_or(leptos_options.site_addr);
 
     let db = open_db(&args.db).await?;
-    let auth = operator_auth(&db, args.web.operator_token.as_deref()).await?;
+    let auth = operator_auth(&db, args.web.operator_token.as_ref().map(|t| t.expose_secret())).await?;
     let adapters = Registry::standard(settings.artifact_dir.clone());
     let engine = Engine::new(db.clone(), Clock::System, adapters).await?;
     apply_startup_mode(&engine, args.daemon.proof_mode).await?;
@@ -41,7 +42,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (changes, change_feed) = engine.spawn_change_feed(shutdown.clone());
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
 
-    let llm_configured = args.web.openai_api_key.as_deref().is_some_and(|k| !k.trim().is_empty());
+    let llm_configured = args.web.openai_api_key.as_ref().is_some_and(|k| !k.expose_secret().trim().is_empty());
     let app = router(AppState { leptos_options, engine, changes, auth, llm_configured });
     tracing::info!("AOL dashboard on http://{addr}");
     axum::serve(listener, app)

@@ -32,10 +32,14 @@ async fn configured_token_wins(ctx: TestCtx) {
 async fn reset_replaces_the_token(ctx: TestCtx) {
     let (_, origin) = OperatorAuth::resolve(&ctx.db, None).await.unwrap();
     let TokenOrigin::Generated(old) = origin else { panic!() };
+    let (before, _) = OperatorAuth::resolve(&ctx.db, None).await.unwrap();
     let new = OperatorAuth::reset(&ctx.db).await.unwrap();
     let (auth, _) = OperatorAuth::resolve(&ctx.db, None).await.unwrap();
     assert!(auth.verify(&new));
     assert!(!auth.verify(&old));
+    // Dashboard sessions opened with the old token end with it.
+    assert!(!auth.verify_session(&before.session_value()));
+    assert!(auth.verify_session(&auth.session_value()));
 }
 
 async fn concurrent_first_starts_agree(ctx: TestCtx) {

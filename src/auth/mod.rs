@@ -11,7 +11,11 @@ pub use operator::{OperatorAuth, TokenOrigin};
 use sha2::{Digest, Sha256};
 
 fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    digest_bytes(token.as_bytes())
+}
+
+fn digest_bytes(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 /// 256 random bits, as 64 hex characters.

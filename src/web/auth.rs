@@ -1,10 +1,11 @@
-//! The operator's session in the browser: the token is entered once and kept
-//! in an HttpOnly, SameSite=Strict cookie; every mutating server function
-//! calls [`ssr::require_operator`] first.
+//! The operator's session in the browser: the token is entered once; an
+//! HttpOnly, SameSite=Strict cookie then holds a value derived from it (see
+//! `OperatorAuth::session_value`); every mutating server function calls
+//! [`ssr::require_operator`] first.
 
 use leptos::prelude::*;
 
-/// The cookie holding the operator token.
+/// The cookie holding the operator's session.
 pub const COOKIE: &str = "aol_operator";
 
 /// Whether this browser holds the operator token.
@@ -13,15 +14,16 @@ pub async fn is_operator() -> Result<bool, ServerFnError> {
     Ok(ssr::has_operator_cookie())
 }
 
-/// Checks the token and, when right, stores it in the session cookie.
+/// Checks the token and, when right, opens a session in a cookie.
 #[server(prefix = "/ui", endpoint = "login")]
 pub async fn login(token: String) -> Result<(), ServerFnError> {
     ssr::require_same_origin()?;
-    if !crate::web::state::auth().verify(token.trim()) {
+    let auth = crate::web::state::auth();
+    if !auth.verify(token.trim()) {
         ssr::set_status(http::StatusCode::UNAUTHORIZED);
         return Err(ServerFnError::new("that is not the operator token"));
     }
-    let cookie = cookie::Cookie::build((COOKIE, token.trim().to_string()))
+    let cookie = cookie::Cookie::build((COOKIE, auth.session_value()))
         .http_only(true)
         .same_site(cookie::SameSite::Strict)
         .path("/")
@@ -62,7 +64,7 @@ pub mod ssr {
         }
     }
 
-    /// True when the request carries the operator token in its cookie.
+    /// True when the request carries the operator's session cookie.
     pub fn has_operator_cookie() -> bool {
         let Some(parts) = use_context::<Parts>() else { return false };
         let auth = crate::web::state::auth();
@@ -73,7 +75,7 @@ pub mod ssr {
             .filter_map(|v| v.to_str().ok())
             .flat_map(cookie::Cookie::split_parse)
             .filter_map(Result::ok)
-            .any(|c| c.name() == COOKIE && auth.verify(c.value()))
+            .any(|c| c.name() == COOKIE && auth.verify_session(c.value()))
     }
 
     /// Refuses requests a browser made on behalf of another site: the cookie

@@ -1,0 +1,151 @@
+//! The real `aol serve`, logging JSON at debug level, used through every door
+//! (API with operator and agent tokens, dashboard sign-in, pages, metrics):
+//! no secret appears in its log or in anything it serves, and every action
+//! attempt is logged with its id and key.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestCtx};
+use serde_json::{json, Value};
+
+const OPERATOR: &str = "operator-secret-token-5f2a9c";
+const LLM_KEY: &str = "sk-llm-secret-key-8d1e7b";
+const DB_PASSWORD: &str = "db-secret-password-3c6f";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
+    // PostgreSQL here trusts local users, so a password in the URL is accepted and ignored.
+    let url = match ctx.backend {
+        Backend::Postgres => ctx.url.replacen("://postgres@", &format!("://postgres:{DB_PASSWORD}@"), 1),
+        Backend::Sqlite => ctx.url.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(["token", "agent-add", "newsroom-bot"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(agent.status.success(), "{}", String::from_utf8_lossy(&agent.stderr));
+    let agent_token = String::from_utf8(agent.stdout).unwrap().trim().to_string();
+    assert_eq!(agent_token.len(), 64);
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_aol"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", "0.1"])
+            .args(["--artifact-dir", dir.path().join("artifacts").to_str().unwrap()])
+            .env("DATABASE_URL", &url)
+            .env("AOL_OPERATOR_TOKEN", OPERATOR)
+            .env("OPENAI_API_KEY", LLM_KEY)
+            .env("AOL_LOG_FORMAT", "json")
+            .env("RUST_LOG", "debug")
+            .env_remove("AOL_PROOF_MODE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not get ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut served = String::new();
+    let post = |token: &str, key: &str| {
+        http.post(format!("{base}/api/v1/actions"))
+            .bearer_auth(token)
+            .json(&json!({ "action_type": "POST_SOCIAL", "idempotency_key": key, "payload": { "text": "hello" } }))
+            .send()
+    };
+    for (token, key) in [(OPERATOR, "by-operator"), (agent_token.as_str(), "by-agent")] {
+        let r = post(token, key).await.unwrap();
+        assert_eq!(r.status(), 201);
+        served += &r.text().await.unwrap();
+    }
+    for change in [json!({ "paused": true, "reason": "check" }), json!({ "paused": false })] {
+        let r = http.put(format!("{base}/api/v1/flags")).bearer_auth(OPERATOR).json(&change).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        served += &r.text().await.unwrap();
+    }
+    // Wrong tokens are refused without being echoed.
+    let r = post(&format!("{OPERATOR}x"), "refused").await.unwrap();
+    assert_eq!(r.status(), 401);
+    served += &r.text().await.unwrap();
+    let login = http
+        .post(format!("{base}/ui/login"))
+        .header("origin", &base)
+        .form(&[("token", OPERATOR)])
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success(), "{}", login.status());
+    let cookie = login.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(!cookie.contains(OPERATOR), "the session cookie is not the token itself");
+
+    // Both actions run (PROOF) before the log is read.
+    let started = Instant::now();
+    loop {
+        let r = http.get(format!("{base}/api/v1/actions?status=SUCCESS")).bearer_auth(OPERATOR).send().await.unwrap();
+        let body: Value = r.json().await.unwrap();
+        if body["actions"].as_array().unwrap().len() == 2 {
+            served += &body.to_string();
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the actions did not run: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for path in ["/", "/actions/1", "/metrics", "/api/v1/openapi.json", "/readyz"] {
+        served += &http.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
+    }
+    for endpoint in ["overview", "info", "actions"] {
+        served += &http.post(format!("{base}/ui/{endpoint}")).send().await.unwrap().text().await.unwrap();
+    }
+    assert!(served.contains("configured"), "the dashboard says an LLM key is configured");
+
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    let mut log = String::new();
+    server.0.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    server.0.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+
+    for secret in [OPERATOR, LLM_KEY, DB_PASSWORD, agent_token.as_str()] {
+        assert!(!log.contains(secret), "a secret is in the log:\n{log}");
+        assert!(!served.contains(secret), "a secret was served");
+    }
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    let odd = lines.iter().find(|l| !(l["level"].is_string() && l["timestamp"].is_string() && l["target"].is_string()));
+    assert!(odd.is_none(), "a log line without level, timestamp or target: {odd:?}");
+    for key in ["by-operator", "by-agent"] {
+        for message in ["attempt started", "attempt ended"] {
+            assert!(
+                lines.iter().any(|l| l["message"] == message && l["key"] == key && l["action_id"].is_i64()),
+                "no {message:?} line with the key {key} and an action id"
+            );
+        }
+    }
+}
+
+on_both_databases!(nothing_secret_is_logged_or_served);
