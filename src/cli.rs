@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{DaemonArgs, DbArgs, WebArgs};
+use crate::config::{DaemonArgs, DbArgs, RetentionArgs, WebArgs};
 use crate::engine::queue::parse_payload;
 use crate::engine::{self, Clock, DaemonExit, Engine, Registry};
 use crate::logging::LogFormat;
@@ -52,6 +52,8 @@ enum Command {
     Status(StatusCmd),
     /// Tokens: a new operator token, or agent tokens for the HTTP API.
     Token(TokenCmd),
+    /// Delete rows older than the retention ages now (servers also do it every 10 minutes).
+    Prune(PruneCmd),
 }
 
 #[derive(Args, Debug)]
@@ -85,6 +87,8 @@ pub struct ServeArgs {
     pub daemon: DaemonArgs,
     #[command(flatten)]
     pub web: WebArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -96,6 +100,16 @@ struct DaemonCmd {
     /// Run in PROOF mode (dry run); the same as --proof-mode 1.
     #[arg(long)]
     proof: bool,
+    #[command(flatten)]
+    retention: RetentionArgs,
+}
+
+#[derive(Args, Debug)]
+struct PruneCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    retention: RetentionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +199,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Cancel(cmd) => operator_change(cmd, false).await,
         Command::Status(cmd) => status(cmd).await,
         Command::Token(cmd) => token(cmd).await,
+        Command::Prune(cmd) => prune(cmd).await,
     }
 }
 
@@ -229,14 +244,24 @@ async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
     }
     let shutdown = CancellationToken::new();
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
+    let retention = engine.spawn_retention(cmd.retention.settings(), shutdown.clone());
     let signals = tokio::spawn(crate::server::cancel_on_signal(shutdown.clone()));
     let exit = engine::daemon::run(&engine, &settings, &shutdown).await;
     shutdown.cancel();
-    let _ = tokio::join!(watcher, signals);
+    let _ = tokio::join!(watcher, retention, signals);
     db.close().await;
     if exit == DaemonExit::Killed {
         eprintln!("daemon stopped: the kill flag is set");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn prune(cmd: PruneCmd) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(&cmd.db).await?;
+    let pruned = engine.prune(&cmd.retention.settings()).await;
+    engine.db().close().await;
+    let p = pruned?;
+    println!("pruned {} ledger rows, {} log lines, {} actions", p.ticks, p.logs, p.actions);
     Ok(ExitCode::SUCCESS)
 }
 

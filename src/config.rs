@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::engine::DaemonSettings;
+use crate::engine::{DaemonSettings, RetentionSettings};
 
 /// Where the database is.
 #[derive(Args, Clone, Debug)]
@@ -77,6 +77,60 @@ fn parse_token(s: &str) -> Result<SecretString, String> {
 /// Held so that `Debug` (and so any log line) shows a redaction, not the value.
 fn parse_secret(s: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(s))
+}
+
+/// How long old rows are kept (see `engine::retention`). Ages are in days,
+/// fractions allowed, or `never`.
+#[derive(Args, Clone, Debug)]
+pub struct RetentionArgs {
+    /// Tick ledger rows.
+    #[arg(long, env = "AOL_RETAIN_TICKS_DAYS", default_value = "30", value_parser = parse_keep)]
+    pub retain_ticks_days: Keep,
+    /// SKIPPED ledger rows (written while paused).
+    #[arg(long, env = "AOL_RETAIN_SKIPPED_TICKS_DAYS", default_value = "1", value_parser = parse_keep)]
+    pub retain_skipped_ticks_days: Keep,
+    /// Log lines of finished actions (SUCCESS, FAILED, CANCELLED, EXPIRED).
+    #[arg(long, env = "AOL_RETAIN_LOGS_DAYS", default_value = "30", value_parser = parse_keep)]
+    pub retain_logs_days: Keep,
+    /// Finished actions (SUCCESS, FAILED, CANCELLED, EXPIRED), with their logs;
+    /// their keys are never accepted again.
+    #[arg(long, env = "AOL_RETAIN_ACTIONS_DAYS", default_value = "30", value_parser = parse_keep)]
+    pub retain_actions_days: Keep,
+    /// DLQ actions, which wait for an operator.
+    #[arg(long, env = "AOL_RETAIN_DLQ_DAYS", default_value = "never", value_parser = parse_keep)]
+    pub retain_dlq_days: Keep,
+    /// How often retention runs, in seconds.
+    #[arg(long, env = "AOL_RETENTION_INTERVAL_SECONDS", default_value = "600", value_parser = parse_seconds)]
+    pub retention_interval_seconds: Duration,
+}
+
+/// A retention age; `None` = keep forever.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Keep(pub Option<Duration>);
+
+fn parse_keep(s: &str) -> Result<Keep, String> {
+    if s.trim().eq_ignore_ascii_case("never") {
+        return Ok(Keep(None));
+    }
+    match s.trim().parse::<f64>() {
+        Ok(days) if days.is_finite() && days > 0.0 && days <= 36_500.0 => {
+            Ok(Keep(Some(Duration::from_secs_f64(days * 86_400.0))))
+        }
+        _ => Err("expected a number of days above 0 (fractions allowed), or never".into()),
+    }
+}
+
+impl RetentionArgs {
+    pub fn settings(&self) -> RetentionSettings {
+        RetentionSettings {
+            ticks: self.retain_ticks_days.0,
+            skipped_ticks: self.retain_skipped_ticks_days.0,
+            logs: self.retain_logs_days.0,
+            actions: self.retain_actions_days.0,
+            dlq: self.retain_dlq_days.0,
+            every: self.retention_interval_seconds,
+        }
+    }
 }
 
 impl DaemonArgs {
@@ -186,6 +240,16 @@ mod tests {
         let shown = format!("{args:?}");
         assert!(!shown.contains("op-secret") && !shown.contains("sk-very"), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn retention_ages() {
+        assert_eq!(parse_keep("never").unwrap(), Keep(None));
+        assert_eq!(parse_keep("2").unwrap(), Keep(Some(Duration::from_secs(2 * 86_400))));
+        assert_eq!(parse_keep("0.5").unwrap(), Keep(Some(Duration::from_secs(43_200))));
+        for bad in ["0", "-3", "soon", "inf", "NaN", "100000"] {
+            assert!(parse_keep(bad).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

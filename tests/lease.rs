@@ -79,7 +79,7 @@ async fn enqueue(ctx: &TestCtx, key: &str, at: DateTime<Utc>) -> i64 {
         payload_json: r#"{"text":"x"}"#,
         not_before_utc: at,
     };
-    ctx.db.action_insert(&new, at).await.unwrap().0.id
+    ctx.db.action_insert(&new, at).await.unwrap().into_action().unwrap().id
 }
 
 /// A daemon whose term was taken over (it froze past its TTL) writes nothing.

@@ -5,7 +5,7 @@ mod common;
 
 use aol::engine::lease::DAEMON_LEASE;
 use aol::model::{Flag, LogLevel, TickStatus};
-use aol::storage::{Actor, Fence, NewAction, NewLog, NewTick};
+use aol::storage::{Actor, Fence, Inserted, NewAction, NewLog, NewTick};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use common::TestCtx;
 
@@ -61,8 +61,7 @@ async fn action_round_trip(ctx: TestCtx) {
         payload_json: payload,
         not_before_utc: at(3),
     };
-    let (a, inserted) = ctx.db.action_insert(&new, at(1)).await.unwrap();
-    assert!(inserted);
+    let Inserted::New(a) = ctx.db.action_insert(&new, at(1)).await.unwrap() else { panic!("a new key") };
     assert_eq!(
         (a.idempotency_key.as_str(), a.action_type.as_str(), a.payload_json.as_str()),
         ("key ✓ 1", "POST_SOCIAL", payload)
@@ -75,7 +74,7 @@ async fn action_round_trip(ctx: TestCtx) {
 
 async fn execution_log_round_trip(ctx: TestCtx) {
     let new = NewAction { idempotency_key: "k", action_type: "POST_SOCIAL", payload_json: "{}", not_before_utc: at(0) };
-    let (a, _) = ctx.db.action_insert(&new, at(0)).await.unwrap();
+    let a = ctx.db.action_insert(&new, at(0)).await.unwrap().into_action().unwrap();
     let mut log = NewLog::new(LogLevel::Warning, "artifact written");
     log.artifact_ref = Some("/var/aol/artifacts/proof_social/k-0123.json".into());
     log.artifact_sha256 = Some("ab".repeat(32));

@@ -108,6 +108,7 @@ fn unprocessable(message: String) -> ApiError {
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 409, description = "The key belonged to an action removed by retention", body = ErrorBody),
         (status = 415, description = "Not sent as JSON", body = ErrorBody),
         (status = 422, description = "Well-formed but not acceptable: missing field, wrong type, unknown \
             action type, bad key or payload", body = ErrorBody),
@@ -135,6 +136,7 @@ pub async fn enqueue(
             Ok((status, Json(done.action.into())))
         }
         Err(EnqueueError::Store(e)) => Err(ApiError::internal(e)),
+        Err(e @ EnqueueError::KeyRetired(_)) => Err(ApiError::new(StatusCode::CONFLICT, e.to_string())),
         Err(e) => Err(unprocessable(e.to_string())),
     }
 }

@@ -10,6 +10,7 @@ mod flags;
 pub mod lease;
 mod metrics;
 pub mod queue;
+pub mod retention;
 mod settings;
 
 pub use adapters::Registry;
@@ -19,6 +20,7 @@ pub use daemon::{supervise, DaemonExit};
 pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};
 pub use metrics::Metrics;
 pub use queue::{EnqueueError, Enqueued, OperatorError};
+pub use retention::{Pruned, RetentionSettings};
 pub use settings::DaemonSettings;
 
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use super::Engine;
 use crate::model::{Action, LogLevel};
-use crate::storage::{NewAction, NewLog, Requeue, StoreError};
+use crate::storage::{Inserted, NewAction, NewLog, Requeue, StoreError};
 
 /// Largest payload accepted, as serialised JSON.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -37,6 +37,12 @@ pub enum EnqueueError {
     Payload(String),
     #[error("unknown action type {given:?}: expected one of {known}")]
     UnknownType { given: String, known: String },
+    #[error(
+        "idempotency key {:?} was used by action #{} ({}), removed by retention on {}; \
+         a key is never used twice, so choose a new one",
+        .0.idempotency_key, .0.action_id, .0.status, .0.retired_at_utc.format("%Y-%m-%d")
+    )]
+    KeyRetired(crate::storage::RetiredKey),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -110,11 +116,14 @@ impl Engine {
         adapter.validate(payload).map_err(EnqueueError::Payload)?;
         let now = self.clock().now();
         let new = NewAction { idempotency_key, action_type, payload_json: &payload_json, not_before_utc: now };
-        let (action, inserted) = self.db().action_insert(&new, now).await?;
-        if inserted {
-            tracing::info!(action_id = action.id, key = idempotency_key, action_type, "action enqueued");
+        match self.db().action_insert(&new, now).await? {
+            Inserted::New(action) => {
+                tracing::info!(action_id = action.id, key = idempotency_key, action_type, "action enqueued");
+                Ok(Enqueued { action, duplicate: false })
+            }
+            Inserted::Existing(action) => Ok(Enqueued { action, duplicate: true }),
+            Inserted::Retired(retired) => Err(EnqueueError::KeyRetired(retired)),
         }
-        Ok(Enqueued { action, duplicate: !inserted })
     }
 
     /// FAILED or DLQ → PENDING, attempts reset; recorded in the action's log.

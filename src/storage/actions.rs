@@ -15,13 +15,17 @@ macro_rules! cols {
     };
 }
 
-/// Inserts unless the key exists; a row comes back only for a new action.
+/// Inserts unless the key exists or was retired; a row comes back only for a
+/// new action.
 const INSERT: &str = concat!(
     "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, attempts, not_before_utc, \
-     created_at_utc, updated_at_utc) VALUES ($1, $2, $3, 'PENDING', 0, $4, $5, $5) \
+     created_at_utc, updated_at_utc) SELECT $1, $2, $3, 'PENDING', 0, $4, $5, $5 \
+     WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys WHERE idempotency_key = $1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
     cols!()
 );
+const RETIRED: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
+     FROM aol_retired_keys WHERE idempotency_key = $1";
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
 const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
 /// Kept by triggers (migration 0004): no scan of the table.
@@ -141,25 +145,74 @@ pub enum Requeue {
     Cancel,
 }
 
+/// What became of an insert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    New(Action),
+    /// The key was known: the action that has it.
+    Existing(Action),
+    /// The key belonged to an action that retention has removed: it is never
+    /// used again.
+    Retired(RetiredKey),
+}
+
+impl Inserted {
+    /// The new or existing action (none for a retired key).
+    pub fn into_action(self) -> Option<Action> {
+        match self {
+            Inserted::New(a) | Inserted::Existing(a) => Some(a),
+            Inserted::Retired(_) => None,
+        }
+    }
+}
+
+/// A row of `aol_retired_keys`.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct RetiredKey {
+    pub idempotency_key: String,
+    pub action_id: i64,
+    pub status: String,
+    pub finished_at_utc: DateTime<Utc>,
+    pub retired_at_utc: DateTime<Utc>,
+}
+
 impl Db {
-    /// Inserts a new action; for a known key returns the existing one. The flag
-    /// is true when this call created the row.
-    pub async fn action_insert(&self, new: &NewAction<'_>, now: DateTime<Utc>) -> Result<(Action, bool), StoreError> {
+    /// Inserts a new action unless its key is known or retired.
+    pub async fn action_insert(&self, new: &NewAction<'_>, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
         on_pool!(self, |pool| {
+            // An action being retired while its key is enqueued again: on
+            // PostgreSQL the insert can pass the retired-key check before the
+            // retirement commits; the second look, in the same transaction,
+            // sees it. (SQLite runs one writer at a time.)
+            let mut tx = pool.begin().await?;
             let inserted: Option<Action> = sqlx::query_as(INSERT)
                 .bind(new.idempotency_key)
                 .bind(new.action_type)
                 .bind(new.payload_json)
                 .bind(new.not_before_utc)
                 .bind(now)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
                 .await?;
-            match inserted {
-                Some(action) => Ok((action, true)),
-                None => {
-                    let existing: Action = sqlx::query_as(BY_KEY).bind(new.idempotency_key).fetch_one(pool).await?;
-                    Ok((existing, false))
-                }
+            let retired: Option<RetiredKey> =
+                sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(&mut *tx).await?;
+            if let Some(retired) = retired {
+                tx.rollback().await?;
+                return Ok(Inserted::Retired(retired));
+            }
+            tx.commit().await?;
+            if let Some(action) = inserted {
+                return Ok(Inserted::New(action));
+            }
+            match sqlx::query_as(BY_KEY).bind(new.idempotency_key).fetch_optional(pool).await? {
+                Some(existing) => Ok(Inserted::Existing(existing)),
+                // Retired between the two statements.
+                None => match sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(pool).await? {
+                    Some(retired) => Ok(Inserted::Retired(retired)),
+                    None => Err(StoreError::Corrupt(format!(
+                        "idempotency key {:?} neither inserted, present nor retired",
+                        new.idempotency_key
+                    ))),
+                },
             }
         })
     }

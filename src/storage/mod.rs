@@ -13,9 +13,10 @@ mod flags;
 mod lease;
 mod ledger;
 mod logs;
+mod retention;
 mod secrets;
 
-pub use actions::{Finish, NewAction, Requeue};
+pub use actions::{Finish, Inserted, NewAction, Requeue, RetiredKey};
 pub use changes::ChangeMarker;
 pub use error::StoreError;
 pub use fence::Fence;

@@ -1,0 +1,139 @@
+//! Retention: the ledger grows by 17,000 rows a day at the default interval,
+//! logs and finished actions with the work. A maintenance task prunes what is
+//! older than the configured ages, in small batches with pauses between them
+//! so the daemon's writes never queue behind it.
+//!
+//! Never pruned: actions still to run or waiting for someone (PENDING, RETRY,
+//! RUNNING, AWAITING_APPROVAL, UNCONFIRMED), and DLQ actions unless a DLQ age
+//! is set. A pruned action's key is retired, never accepted again.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::Engine;
+use crate::storage::StoreError;
+
+/// Rows deleted per statement.
+pub const BATCH: i64 = 500;
+/// Pause between batches: room for the daemon's own writes.
+const BREATHER: Duration = Duration::from_millis(20);
+
+/// Statuses whose actions are done with, pruned after `RetentionSettings::actions`.
+const FINISHED: [&str; 4] = ["SUCCESS", "FAILED", "CANCELLED", "EXPIRED"];
+
+/// How long each kind of row is kept; `None` = forever.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetentionSettings {
+    pub ticks: Option<Duration>,
+    /// SKIPPED ticks only say the daemon was paused: they can go sooner.
+    pub skipped_ticks: Option<Duration>,
+    pub logs: Option<Duration>,
+    pub actions: Option<Duration>,
+    pub dlq: Option<Duration>,
+    /// How often the task runs.
+    pub every: Duration,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        let days = |n: u64| Some(Duration::from_secs(n * 86_400));
+        RetentionSettings {
+            ticks: days(30),
+            skipped_ticks: days(1),
+            logs: days(30),
+            actions: days(30),
+            dlq: None,
+            every: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What one pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub ticks: u64,
+    pub logs: u64,
+    pub actions: u64,
+}
+
+impl Pruned {
+    pub fn total(&self) -> u64 {
+        self.ticks + self.logs + self.actions
+    }
+}
+
+fn cutoff(now: DateTime<Utc>, age: Duration) -> DateTime<Utc> {
+    now - TimeDelta::from_std(age).unwrap_or(TimeDelta::MAX)
+}
+
+/// Runs `batch` until it deletes less than a full batch; returns the total.
+async fn drain<F, Fut>(mut batch: F) -> Result<u64, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let n = batch().await?;
+        total += n;
+        if n < BATCH as u64 {
+            return Ok(total);
+        }
+        tokio::time::sleep(BREATHER).await;
+    }
+}
+
+impl Engine {
+    /// One full pass of retention, now.
+    pub async fn prune(&self, settings: &RetentionSettings) -> Result<Pruned, StoreError> {
+        let now = self.clock().now();
+        let db = self.db();
+        let mut pruned = Pruned::default();
+        if let Some(age) = settings.skipped_ticks {
+            pruned.ticks += drain(|| db.ticks_prune(cutoff(now, age), Some("SKIPPED"), BATCH)).await?;
+        }
+        if let Some(age) = settings.ticks {
+            pruned.ticks += drain(|| db.ticks_prune(cutoff(now, age), None, BATCH)).await?;
+        }
+        if let Some(age) = settings.actions {
+            for status in FINISHED {
+                pruned.actions += drain(|| db.actions_prune(status, cutoff(now, age), BATCH, now)).await?;
+            }
+        }
+        if let Some(age) = settings.dlq {
+            pruned.actions += drain(|| db.actions_prune("DLQ", cutoff(now, age), BATCH, now)).await?;
+        }
+        if let Some(age) = settings.logs {
+            pruned.logs += drain(|| db.logs_prune(cutoff(now, age), BATCH)).await?;
+        }
+        Ok(pruned)
+    }
+
+    /// Prunes every `settings.every` until `shutdown`; the first pass runs at once.
+    pub fn spawn_retention(&self, settings: RetentionSettings, shutdown: CancellationToken) -> JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match engine.prune(&settings).await {
+                    Ok(p) if p.total() > 0 => {
+                        tracing::info!(
+                            ticks = p.ticks,
+                            logs = p.logs,
+                            actions = p.actions,
+                            "retention: pruned old rows"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "retention: could not prune; trying again later"),
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(settings.every) => {}
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,80 @@
+//! Pruning old rows in small batches (see `engine::retention` for the rules).
+//! Each call deletes at most `limit` rows, oldest first, so that the daemon's
+//! writes never wait long behind it.
+
+use chrono::{DateTime, Utc};
+
+use super::{on_pool, Db, StoreError};
+
+const TICKS: &str = "DELETE FROM aol_tick_ledger WHERE id IN \
+     (SELECT id FROM aol_tick_ledger WHERE started_at_utc < $1 ORDER BY started_at_utc LIMIT $2)";
+const TICKS_OF_STATUS: &str = "DELETE FROM aol_tick_ledger WHERE id IN \
+     (SELECT id FROM aol_tick_ledger WHERE status = $3 AND started_at_utc < $1 ORDER BY started_at_utc LIMIT $2)";
+/// Only the log lines of finished actions (not of DLQ ones: they wait for an operator).
+const LOGS: &str = "DELETE FROM aol_execution_logs WHERE id IN \
+     (SELECT l.id FROM aol_execution_logs l JOIN aol_actions a ON a.id = l.action_id \
+      WHERE l.ts_utc < $1 AND a.status IN ('SUCCESS', 'FAILED', 'CANCELLED', 'EXPIRED') \
+      ORDER BY l.ts_utc LIMIT $2)";
+/// The action's log lines go with it (ON DELETE CASCADE).
+const ACTIONS_OF_STATUS: &str = "DELETE FROM aol_actions WHERE id IN \
+     (SELECT id FROM aol_actions WHERE status = $3 AND updated_at_utc < $1 ORDER BY updated_at_utc LIMIT $2) \
+     AND status = $3 RETURNING idempotency_key, id, status, updated_at_utc";
+
+impl Db {
+    /// Deletes up to `limit` ledger rows started before `before` (of one
+    /// status, if given); returns how many.
+    pub async fn ticks_prune(
+        &self,
+        before: DateTime<Utc>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, |pool| {
+            let done = match status {
+                Some(status) => {
+                    sqlx::query(TICKS_OF_STATUS).bind(before).bind(limit).bind(status).execute(pool).await?
+                }
+                None => sqlx::query(TICKS).bind(before).bind(limit).execute(pool).await?,
+            };
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// Deletes up to `limit` log lines of finished actions written before `before`.
+    pub async fn logs_prune(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query(LOGS).bind(before).bind(limit).execute(pool).await?.rows_affected()))
+    }
+
+    /// Deletes up to `limit` actions in `status` last changed before `before`,
+    /// with their logs, and retires their keys, in one transaction.
+    pub async fn actions_prune(
+        &self,
+        status: &str,
+        before: DateTime<Utc>,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let gone: Vec<(String, i64, String, DateTime<Utc>)> =
+                sqlx::query_as(ACTIONS_OF_STATUS).bind(before).bind(limit).bind(status).fetch_all(&mut *tx).await?;
+            if !gone.is_empty() {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO aol_retired_keys (idempotency_key, action_id, status, finished_at_utc, retired_at_utc) ",
+                );
+                insert.push_values(&gone, |mut row, (key, id, status, finished)| {
+                    row.push_bind(key).push_bind(id).push_bind(status).push_bind(finished).push_bind(now);
+                });
+                insert.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(gone.len() as u64)
+        })
+    }
+
+    /// How many keys retention has retired.
+    pub async fn retired_keys_count(&self) -> Result<i64, StoreError> {
+        on_pool!(self, |pool| Ok(sqlx::query_scalar("SELECT COUNT(*) FROM aol_retired_keys").fetch_one(pool).await?))
+    }
+}

@@ -1,0 +1,179 @@
+//! Retention: old ledger rows, logs and finished actions go; live actions and
+//! DLQ (unless asked) stay; a pruned action's key is never accepted again.
+
+mod common;
+
+use std::time::Duration;
+
+use aol::engine::{daemon, Clock, DaemonSettings, Engine, EnqueueError, Registry, RetentionSettings};
+use aol::model::FlagCommand;
+use aol::storage::{Actor, Db};
+use chrono::{TimeDelta, TimeZone, Utc};
+use common::{Backend, TestCtx, TestServer, OPERATOR_TOKEN};
+use serde_json::json;
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+
+const OPS: Actor<'static> = Actor { who: "test", reason: None };
+
+fn payload() -> serde_json::Map<String, serde_json::Value> {
+    json!({ "text": "hello" }).as_object().unwrap().clone()
+}
+
+async fn enqueue(engine: &Engine, key: &str) -> i64 {
+    engine.enqueue("POST_SOCIAL", key, &payload()).await.unwrap().action.id
+}
+
+async fn ticks(engine: &Engine, n: u64) {
+    let settings = DaemonSettings {
+        max_ticks: Some(n),
+        tick_interval: Duration::from_millis(1),
+        artifact_dir: std::env::temp_dir(),
+        ..DaemonSettings::default()
+    };
+    daemon::run(engine, &settings, &CancellationToken::new()).await;
+}
+
+/// Test set-up only: puts an action in DLQ as a daemon would after its retries.
+async fn force_dlq(ctx: &TestCtx, id: i64) {
+    let sql = "UPDATE aol_actions SET status = 'DLQ', last_error = 'gave up' WHERE id = $1";
+    match ctx.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&ctx.url).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&ctx.url).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+async fn status_of(db: &Db, key: &str) -> Option<String> {
+    db.action_by_key(key).await.unwrap().map(|a| a.status)
+}
+
+fn count(counts: &[aol::model::StatusCount], status: &str) -> i64 {
+    counts.iter().find(|c| c.status == status).map_or(0, |c| c.count)
+}
+
+async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(dir.path().into())).await.unwrap();
+
+    // Forty days ago: two posts done, two SUCCESS ticks, two SKIPPED ticks...
+    enqueue(&engine, "done-1").await;
+    enqueue(&engine, "done-2").await;
+    ticks(&engine, 2).await;
+    engine.apply_flag_command(FlagCommand::Pause, &OPS).await.unwrap();
+    ticks(&engine, 2).await;
+    // ...one still waiting, one cancelled, one in the DLQ.
+    enqueue(&engine, "waiting").await;
+    let cancelled = enqueue(&engine, "cancelled").await;
+    engine.cancel(cancelled, "test").await.unwrap();
+    let dead = enqueue(&engine, "dead").await;
+    engine.cancel(dead, "test").await.unwrap(); // for a log line
+    force_dlq(&ctx, dead).await;
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 4);
+
+    // Today: a new action and a recent cancellation.
+    clock.advance(TimeDelta::days(40));
+    enqueue(&engine, "fresh").await;
+    let recent = enqueue(&engine, "recently-cancelled").await;
+    engine.cancel(recent, "test").await.unwrap();
+
+    let pruned = engine.prune(&RetentionSettings::default()).await.unwrap();
+    assert_eq!((pruned.ticks, pruned.actions), (4, 3), "{pruned:?}");
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 0);
+    for gone in ["done-1", "done-2", "cancelled"] {
+        assert_eq!(status_of(&ctx.db, gone).await, None, "{gone} should be pruned");
+    }
+    for (kept, status) in
+        [("waiting", "PENDING"), ("dead", "DLQ"), ("fresh", "PENDING"), ("recently-cancelled", "CANCELLED")]
+    {
+        assert_eq!(status_of(&ctx.db, kept).await.as_deref(), Some(status), "{kept} must stay");
+    }
+    assert!(!ctx.db.logs_for_action(dead).await.unwrap().is_empty(), "DLQ actions keep their logs");
+    assert!(!ctx.db.logs_for_action(recent).await.unwrap().is_empty());
+    let counts = ctx.db.action_counts().await.unwrap();
+    assert_eq!((count(&counts, "SUCCESS"), count(&counts, "CANCELLED"), count(&counts, "PENDING")), (0, 1, 2));
+    assert_eq!(ctx.db.retired_keys_count().await.unwrap(), 3);
+
+    // A second pass finds nothing more; a DLQ age takes the dead action too.
+    assert_eq!(engine.prune(&RetentionSettings::default()).await.unwrap().total(), 0);
+    let with_dlq = RetentionSettings { dlq: Some(Duration::from_secs(86_400)), ..RetentionSettings::default() };
+    assert_eq!(engine.prune(&with_dlq).await.unwrap().actions, 1);
+    assert_eq!(status_of(&ctx.db, "dead").await, None);
+    assert_eq!(ctx.db.retired_keys_count().await.unwrap(), 4);
+}
+
+async fn a_pruned_key_is_never_accepted_again(ctx: TestCtx) {
+    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
+    let id = enqueue(&engine, "posted-in-january").await;
+    engine.cancel(id, "test").await.unwrap();
+    clock.advance(TimeDelta::days(31));
+    assert_eq!(engine.prune(&RetentionSettings::default()).await.unwrap().actions, 1);
+
+    match engine.enqueue("POST_SOCIAL", "posted-in-january", &payload()).await {
+        Err(EnqueueError::KeyRetired(r)) => {
+            assert_eq!((r.action_id, r.status.as_str()), (id, "CANCELLED"));
+        }
+        other => panic!("a retired key was accepted: {other:?}"),
+    }
+    assert_eq!(status_of(&ctx.db, "posted-in-january").await, None, "nothing was written");
+
+    // Over the API: 409, with the reason.
+    let server = TestServer::start(&ctx.db).await;
+    let response = reqwest::Client::new()
+        .post(server.url("/api/v1/actions"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&json!({ "action_type": "POST_SOCIAL", "idempotency_key": "posted-in-january", "payload": payload() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("removed by retention"), "{body}");
+}
+
+async fn logs_can_go_before_their_actions(ctx: TestCtx) {
+    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
+    let finished = enqueue(&engine, "finished").await;
+    engine.cancel(finished, "test").await.unwrap();
+    let dead = enqueue(&engine, "dead").await;
+    engine.cancel(dead, "test").await.unwrap();
+    force_dlq(&ctx, dead).await;
+    clock.advance(TimeDelta::days(10));
+    let keep_actions = RetentionSettings {
+        logs: Some(Duration::from_secs(7 * 86_400)),
+        actions: None,
+        ..RetentionSettings::default()
+    };
+    let pruned = engine.prune(&keep_actions).await.unwrap();
+    assert_eq!((pruned.logs, pruned.actions), (1, 0), "{pruned:?}");
+    assert!(ctx.db.logs_for_action(finished).await.unwrap().is_empty());
+    assert_eq!(ctx.db.logs_for_action(dead).await.unwrap().len(), 1, "a DLQ action keeps its logs");
+    assert_eq!(status_of(&ctx.db, "finished").await.as_deref(), Some("CANCELLED"));
+}
+
+async fn each_statement_deletes_one_batch_at_most(ctx: TestCtx) {
+    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
+    ticks(&engine, 5).await;
+    let later = clock.now() + TimeDelta::days(1);
+    assert_eq!(ctx.db.ticks_prune(later, None, 2).await.unwrap(), 2);
+    assert_eq!(ctx.db.ticks_prune(later, Some("SKIPPED"), 2).await.unwrap(), 0, "no SKIPPED rows");
+    assert_eq!(ctx.db.ticks_count().await.unwrap(), 3);
+    let oldest_left = ctx.db.ticks_recent(10).await.unwrap().last().unwrap().id;
+    assert_eq!(oldest_left, 3, "the oldest go first");
+}
+
+on_both_databases!(
+    old_rows_go_and_live_ones_stay,
+    a_pruned_key_is_never_accepted_again,
+    logs_can_go_before_their_actions,
+    each_statement_deletes_one_batch_at_most,
+);
