@@ -11,9 +11,9 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_macros)]
 mod common;
+mod support;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{Backend, TestDb};
 
@@ -29,22 +29,9 @@ async fn main() {
         let seeded = Instant::now();
         seed(&t.url, backend, rows).await;
         println!("{backend:?}: seeded in {:.1} s", seeded.elapsed().as_secs_f64());
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut server = Command::new(env!("CARGO_BIN_EXE_aol"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", "3600"])
-            .arg("--artifact-dir")
-            .arg(dir.path())
-            .env("DATABASE_URL", &t.url)
-            .env("AOL_OPERATOR_TOKEN", TOKEN)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start aol serve");
-        let base = format!("http://127.0.0.1:{port}");
+        let server = support::Server::start(&t.url, TOKEN).await;
+        let base = server.base.clone();
         let client = reqwest::Client::new();
-        wait_until_up(&client, &base).await;
         let calls: [(&str, &str, &str); 7] = [
             ("GET /  (server render)", "/", ""),
             ("overview", "/ui/overview", ""),
@@ -73,33 +60,11 @@ async fn main() {
                 response.bytes().await.unwrap();
                 samples.push(started.elapsed().as_secs_f64() * 1000.0);
             }
-            println!("  {:<24} {}", name, summary(&samples));
+            println!("  {:<24} {}", name, support::summary(&samples, 2));
         }
-        let _ = server.kill();
-        let _ = server.wait();
+        drop(server);
         t.remove().await;
     }
-}
-
-fn summary(samples: &[f64]) -> String {
-    let mut s = samples.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let at = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
-    format!("{:>8.2} / {:>8.2} / {:>8.2}", at(0.5), at(0.95), s[s.len() - 1])
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn wait_until_up(client: &reqwest::Client, base: &str) {
-    for _ in 0..600 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("aol serve did not come up");
 }
 
 /// One statement per table; statuses spread like a busy year (mostly SUCCESS).

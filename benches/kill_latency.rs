@@ -14,6 +14,7 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_macros)]
 mod common;
+mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,7 +51,7 @@ async fn main() {
                 }
                 let db = format!("{backend:?}").to_lowercase();
                 let row = format!("{db:<9} {:<6} {:<14}", format!("{load:?}").to_lowercase(), killer.label());
-                println!("{row} {:>24} {:>24}", summary(&starts), summary(&stops));
+                println!("{row} {:>24} {:>24}", support::summary(&starts, 1), support::summary(&stops, 1));
             }
         }
         t.remove().await;
@@ -76,13 +77,6 @@ impl Killer {
             Killer::OtherProcess => "other process",
         }
     }
-}
-
-fn summary(samples: &[f64]) -> String {
-    let mut s = samples.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let at = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
-    format!("{:.1} / {:.1} / {:.1}", at(0.5), at(0.95), s[s.len() - 1])
 }
 
 async fn fill_queue(engine: &Engine, n: usize) {
