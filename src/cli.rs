@@ -54,6 +54,29 @@ enum Command {
     Token(TokenCmd),
     /// Delete rows older than the retention ages now (servers also do it every 10 minutes).
     Prune(PruneCmd),
+    /// One action in full: payload, attempts, next try, last error and its log.
+    Show(ShowCmd),
+    /// Copy a SQLite database to FILE, safely while AOL runs (PostgreSQL: use pg_dump).
+    Backup(BackupCmd),
+}
+
+#[derive(Args, Debug)]
+struct ShowCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The action's id.
+    id: i64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct BackupCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Where the copy goes; it must not exist yet.
+    file: std::path::PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -200,6 +223,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(cmd) => status(cmd).await,
         Command::Token(cmd) => token(cmd).await,
         Command::Prune(cmd) => prune(cmd).await,
+        Command::Show(cmd) => show(cmd).await,
+        Command::Backup(cmd) => backup(cmd).await,
     }
 }
 
@@ -315,12 +340,86 @@ async fn actions(cmd: ActionsCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn print_actions(list: &[Action]) {
-    println!("{:>8}  {:<11}  {:>3}  {:<12}  {:<20}  LAST ERROR", "ID", "STATUS", "TRY", "TYPE", "KEY");
+    let now = chrono::Utc::now();
+    println!(
+        "{:>8}  {:<11}  {:>3}  {:<12}  {:<20}  {:<10}  LAST ERROR",
+        "ID", "STATUS", "TRY", "TYPE", "KEY", "NEXT TRY"
+    );
     for a in list {
         let key: String = a.idempotency_key.chars().take(20).collect();
         let error: String = a.last_error.as_deref().unwrap_or("").chars().take(60).collect();
-        println!("{:>8}  {:<11}  {:>3}  {:<12}  {:<20}  {error}", a.id, a.status, a.attempts, a.action_type, key);
+        println!(
+            "{:>8}  {:<11}  {:>3}  {:<12}  {:<20}  {:<10}  {error}",
+            a.id,
+            a.status,
+            a.attempts,
+            a.action_type,
+            key,
+            next_try(a, now)
+        );
     }
+}
+
+/// When a waiting action is due: "now", "in 42 s"; blank for the others.
+fn next_try(a: &Action, now: chrono::DateTime<chrono::Utc>) -> String {
+    if !matches!(a.status.as_str(), "PENDING" | "RETRY") {
+        return String::new();
+    }
+    let secs = (a.not_before_utc - now).num_seconds();
+    match secs {
+        ..=0 => "now".into(),
+        1..=119 => format!("in {secs} s"),
+        120..=7199 => format!("in {} min", secs / 60),
+        _ => format!("in {} h", secs / 3600),
+    }
+}
+
+async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(&cmd.db).await?;
+    let found = async {
+        let Some(action) = engine.db().action_get(cmd.id).await? else { return anyhow::Ok(None) };
+        let logs = engine.db().logs_for_action(cmd.id).await?;
+        anyhow::Ok(Some((action, logs)))
+    }
+    .await;
+    engine.db().close().await;
+    let Some((a, logs)) = found? else { anyhow::bail!("no action with id {}", cmd.id) };
+    if cmd.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "action": a, "logs": logs }))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    println!("action #{}  {}  key {:?}", a.id, a.action_type, a.idempotency_key);
+    println!("status:   {} after {} attempt(s)", a.status, a.attempts);
+    let next = next_try(&a, chrono::Utc::now());
+    if !next.is_empty() {
+        println!("next try: {next} ({})", time(a.not_before_utc));
+    }
+    if let Some(e) = &a.last_error {
+        println!("error:    {e}");
+    }
+    println!("created:  {}   changed: {}", time(a.created_at_utc), time(a.updated_at_utc));
+    println!("payload:  {}", a.payload_json);
+    println!("log:");
+    for l in &logs {
+        println!("  {}  {:<7}  {}", time(l.ts_utc), l.level, l.message);
+        if let (Some(path), Some(sha)) = (&l.artifact_ref, &l.artifact_sha256) {
+            println!("  {:<23}  {:<7}  artifact {path} (SHA-256 {sha})", "", "");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn backup(cmd: BackupCmd) -> anyhow::Result<ExitCode> {
+    if cmd.file.exists() {
+        anyhow::bail!("{} exists already: choose a new file", cmd.file.display());
+    }
+    let db = open_db(&cmd.db).await?;
+    let done = db.backup_into(&cmd.file).await;
+    db.close().await;
+    done?;
+    println!("copied the database to {}", cmd.file.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn operator_change(cmd: IdCmd, requeue: bool) -> anyhow::Result<ExitCode> {

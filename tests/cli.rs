@@ -199,7 +199,56 @@ async fn requeue_and_cancel_from_the_cli(ctx: TestCtx) {
     assert!(text(&out.stderr).contains("no action with id 424242"));
 }
 
+async fn show_tells_one_actions_story(ctx: TestCtx) {
+    let out = aol(&ctx.url, &["enqueue", "--type", "POST_SOCIAL", "--key", "story", "--payload", r#"{"text":"hi"}"#]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&aol(&ctx.url, &["actions"]).stdout);
+    assert!(listed.contains("NEXT TRY") && listed.contains("now"), "a due action says so:\n{listed}");
+    assert!(aol(&ctx.url, &["cancel", "1"]).status.success());
+
+    let out = aol(&ctx.url, &["show", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for part in ["action #1", "\"story\"", "CANCELLED", r#"{"text":"hi"}"#, "cancelled by cli:"] {
+        assert!(shown.contains(part), "{part:?} missing from:\n{shown}");
+    }
+    let json: serde_json::Value = serde_json::from_slice(&aol(&ctx.url, &["show", "1", "--json"]).stdout).unwrap();
+    assert_eq!(json["action"]["status"], "CANCELLED");
+    assert_eq!(json["logs"].as_array().unwrap().len(), 1);
+
+    let out = aol(&ctx.url, &["show", "99"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no action with id 99"), "{}", text(&out.stderr));
+}
+
+async fn backup_copies_sqlite_and_points_postgres_to_pg_dump(ctx: TestCtx) {
+    assert!(aol(&ctx.url, &["enqueue", "--type", "POST_SOCIAL", "--key", "kept", "--payload", r#"{"text":"x"}"#])
+        .status
+        .success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copy.db");
+    let out = aol(&ctx.url, &["backup", file.to_str().unwrap()]);
+    match ctx.backend {
+        common::Backend::Sqlite => {
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let copy = aol::storage::Db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+            assert_eq!(copy.action_by_key("kept").await.unwrap().unwrap().status, "PENDING");
+            copy.close().await;
+            let again = aol(&ctx.url, &["backup", file.to_str().unwrap()]);
+            assert!(!again.status.success(), "an existing file is never overwritten");
+            assert!(text(&again.stderr).contains("exists already"), "{}", text(&again.stderr));
+        }
+        common::Backend::Postgres => {
+            assert!(!out.status.success());
+            assert!(text(&out.stderr).contains("pg_dump"), "{}", text(&out.stderr));
+            assert!(!file.exists());
+        }
+    }
+}
+
 on_both_databases!(
+    show_tells_one_actions_story,
+    backup_copies_sqlite_and_points_postgres_to_pg_dump,
     enqueue_then_daemon_posts_in_proof,
     enqueue_refuses_bad_input,
     requeue_and_cancel_from_the_cli,

@@ -13,4 +13,6 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("unexpected data in the database: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Unsupported(String),
 }

@@ -139,6 +139,21 @@ impl Db {
             .collect())
     }
 
+    /// Writes a consistent copy of a SQLite database to `file` (`VACUUM INTO`:
+    /// safe while other connections write). PostgreSQL has pg_dump for this.
+    pub async fn backup_into(&self, file: &std::path::Path) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let path = file.to_str().ok_or_else(|| StoreError::BadUrl("the backup path is not UTF-8".into()))?;
+                sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await?;
+                Ok(())
+            }
+            Pool::Postgres(_) => Err(StoreError::Unsupported(
+                "aol backup copies SQLite databases; back up PostgreSQL with pg_dump".into(),
+            )),
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self.pool {
             Pool::Sqlite(_) => Dialect::Sqlite,
