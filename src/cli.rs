@@ -196,6 +196,12 @@ struct StatusCmd {
     json: bool,
 }
 
+/// The command line's definition (the runbook test reads every setting from it).
+pub fn definition() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
+}
+
 /// Parses the command line, runs the command, and turns errors into a message
 /// and a non-zero exit code.
 pub async fn run() -> ExitCode {
@@ -480,7 +486,13 @@ async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let f = &overview.flags;
-    let (state, why) = overview.daemon_state();
+    // The CLI runs no daemon: a lease held elsewhere is the daemon running.
+    let (state, why) = match (overview.daemon_state(), &overview.lease) {
+        ((crate::model::DaemonState::Standby, _), Some(l)) => {
+            (crate::model::DaemonState::Running, format!("the lease is held by {}", l.owner))
+        }
+        (other, _) => other,
+    };
     println!("daemon:  {} ({why})", state.as_str());
     println!("mode:    {}", if f.proof_mode { "PROOF (dry run)" } else { "REAL" });
     println!("paused:  {}", if f.paused { "yes" } else { "no" });

@@ -1,6 +1,14 @@
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `aol actions | head` must end quietly when head stops reading, as other
+    // command-line tools do, not panic on the closed pipe (Rust ignores
+    // SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: sets the process-wide disposition back to the default; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     aol::cli::run().await
 }
 
