@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use aol::engine::lease::DAEMON_LEASE;
 use aol::engine::queue::{parse_payload, MAX_PAYLOAD_BYTES};
-use aol::engine::{Engine, EnqueueError, OperatorError};
+use aol::engine::{Engine, EnqueueError, NewItem, OperatorError};
 use aol::model::{ActionFilter, LogLevel};
 use aol::storage::{Fence, Finish, NewLog};
 use chrono::{TimeDelta, Utc};
@@ -312,7 +312,29 @@ async fn counters_match_a_real_count(ctx: TestCtx) {
 /// Keeps the fence type in use for readers: claims are always fenced.
 fn _fence_type(_: Fence<'_>) {}
 
+async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let good = json!({ "text": "hi" }).as_object().unwrap().clone();
+    let bad = json!({ "body": "no text" }).as_object().unwrap().clone();
+    engine.enqueue("POST_SOCIAL", "known", &good).await.unwrap();
+    let item = |key, payload| NewItem { action_type: "POST_SOCIAL", idempotency_key: key, payload };
+
+    let refused = engine.enqueue_many(&[item("b-1", &good), item("b-2", &good), item("b-3", &bad)]).await;
+    match refused {
+        Err(EnqueueError::Item { index: 2, error }) => assert!(error.to_string().contains("\"text\""), "{error}"),
+        other => panic!("expected item 2 to be refused: {other:?}"),
+    }
+    assert!(ctx.db.action_by_key("b-1").await.unwrap().is_none(), "nothing of a refused batch is written");
+
+    let done = engine.enqueue_many(&[item("b-1", &good), item("known", &good), item("b-2", &good)]).await.unwrap();
+    let outcomes: Vec<(String, bool)> =
+        done.into_iter().map(|r| r.map(|e| (e.action.idempotency_key, e.duplicate)).unwrap()).collect();
+    assert_eq!(outcomes, [("b-1".into(), false), ("known".into(), true), ("b-2".into(), false)]);
+    assert_eq!(ctx.db.actions_recent(None, 10).await.unwrap().len(), 3);
+}
+
 on_both_databases!(
+    a_batch_is_checked_whole_then_written_in_one_go,
     enqueue_action,
     concurrent_duplicates_make_one_row,
     bad_input_is_refused_and_nothing_written,

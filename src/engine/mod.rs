@@ -19,7 +19,7 @@ pub use clock::Clock;
 pub use daemon::{supervise, DaemonExit};
 pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};
 pub use metrics::Metrics;
-pub use queue::{EnqueueError, Enqueued, OperatorError};
+pub use queue::{EnqueueError, Enqueued, NewItem, OperatorError};
 pub use retention::{Pruned, RetentionSettings};
 pub use settings::DaemonSettings;
 

@@ -21,6 +21,14 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 /// …but never longer than this.
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
+/// One action to enqueue.
+#[derive(Clone, Copy, Debug)]
+pub struct NewItem<'a> {
+    pub action_type: &'a str,
+    pub idempotency_key: &'a str,
+    pub payload: &'a Map<String, Value>,
+}
+
 /// The result of an enqueue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Enqueued {
@@ -43,8 +51,16 @@ pub enum EnqueueError {
         .0.idempotency_key, .0.action_id, .0.status, .0.retired_at_utc.format("%Y-%m-%d")
     )]
     KeyRetired(crate::storage::RetiredKey),
+    #[error("item {index}: {error}")]
+    Item { index: usize, error: Box<EnqueueError> },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl EnqueueError {
+    fn for_item(self, index: usize) -> EnqueueError {
+        EnqueueError::Item { index, error: Box::new(self) }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -101,29 +117,63 @@ impl Engine {
         idempotency_key: &str,
         payload: &Map<String, Value>,
     ) -> Result<Enqueued, EnqueueError> {
-        check_key(idempotency_key)?;
-        let adapter = self.adapters().get(action_type).ok_or_else(|| EnqueueError::UnknownType {
-            given: action_type.to_string(),
+        let mut done = self.enqueue_many(&[NewItem { action_type, idempotency_key, payload }]).await?;
+        done.pop().expect("one outcome per item")
+    }
+
+    /// Adds many actions in one transaction, after checking every one: a bad
+    /// item (its index is in the error) stops the batch before anything is
+    /// written. A retired key is refused for its item alone.
+    pub async fn enqueue_many(
+        &self,
+        items: &[NewItem<'_>],
+    ) -> Result<Vec<Result<Enqueued, EnqueueError>>, EnqueueError> {
+        let mut payloads = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let checked = self.check_item(item);
+            payloads.push(checked.map_err(|e| if items.len() > 1 { e.for_item(i) } else { e })?);
+        }
+        let now = self.clock().now();
+        let news: Vec<NewAction> = items
+            .iter()
+            .zip(&payloads)
+            .map(|(item, payload_json)| NewAction {
+                idempotency_key: item.idempotency_key,
+                action_type: item.action_type,
+                payload_json,
+                not_before_utc: now,
+            })
+            .collect();
+        let outcomes = self.db().actions_insert(&news, now).await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Inserted::New(action) => {
+                    tracing::info!(action_id = action.id, key = %action.idempotency_key, action_type = %action.action_type, "action enqueued");
+                    Ok(Enqueued { action, duplicate: false })
+                }
+                Inserted::Existing(action) => Ok(Enqueued { action, duplicate: true }),
+                Inserted::Retired(retired) => Err(EnqueueError::KeyRetired(retired)),
+            })
+            .collect())
+    }
+
+    /// Every check of one item; its payload as stored.
+    fn check_item(&self, item: &NewItem<'_>) -> Result<String, EnqueueError> {
+        check_key(item.idempotency_key)?;
+        let adapter = self.adapters().get(item.action_type).ok_or_else(|| EnqueueError::UnknownType {
+            given: item.action_type.to_string(),
             known: self.adapters().action_types().join(", "),
         })?;
-        let payload_json = serde_json::to_string(payload).expect("JSON maps serialise");
+        let payload_json = serde_json::to_string(item.payload).expect("JSON maps serialise");
         if payload_json.len() > MAX_PAYLOAD_BYTES {
             return Err(EnqueueError::Payload(format!(
                 "{} bytes, at most {MAX_PAYLOAD_BYTES} allowed",
                 payload_json.len()
             )));
         }
-        adapter.validate(payload).map_err(EnqueueError::Payload)?;
-        let now = self.clock().now();
-        let new = NewAction { idempotency_key, action_type, payload_json: &payload_json, not_before_utc: now };
-        match self.db().action_insert(&new, now).await? {
-            Inserted::New(action) => {
-                tracing::info!(action_id = action.id, key = idempotency_key, action_type, "action enqueued");
-                Ok(Enqueued { action, duplicate: false })
-            }
-            Inserted::Existing(action) => Ok(Enqueued { action, duplicate: true }),
-            Inserted::Retired(retired) => Err(EnqueueError::KeyRetired(retired)),
-        }
+        adapter.validate(item.payload).map_err(EnqueueError::Payload)?;
+        Ok(payload_json)
     }
 
     /// FAILED or DLQ → PENDING, attempts reset; recorded in the action's log.

@@ -24,6 +24,7 @@ const INSERT: &str = concat!(
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
     cols!()
 );
+const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 const RETIRED: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
      FROM aol_retired_keys WHERE idempotency_key = $1";
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
@@ -179,41 +180,61 @@ pub struct RetiredKey {
 impl Db {
     /// Inserts a new action unless its key is known or retired.
     pub async fn action_insert(&self, new: &NewAction<'_>, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
+        let mut done = self.actions_insert(std::slice::from_ref(new), now).await?;
+        Ok(done.pop().expect("one outcome per action"))
+    }
+
+    /// Inserts many actions in one transaction (each unless its key is known
+    /// or retired); one outcome per action, in order.
+    pub async fn actions_insert(
+        &self,
+        news: &[NewAction<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Inserted>, StoreError> {
         on_pool!(self, |pool| {
-            // An action being retired while its key is enqueued again: on
-            // PostgreSQL the insert can pass the retired-key check before the
-            // retirement commits; the second look, in the same transaction,
-            // sees it. (SQLite runs one writer at a time.)
+            let mut outcomes = Vec::with_capacity(news.len());
             let mut tx = pool.begin().await?;
-            let inserted: Option<Action> = sqlx::query_as(INSERT)
-                .bind(new.idempotency_key)
-                .bind(new.action_type)
-                .bind(new.payload_json)
-                .bind(new.not_before_utc)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let retired: Option<RetiredKey> =
-                sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(&mut *tx).await?;
-            if let Some(retired) = retired {
-                tx.rollback().await?;
-                return Ok(Inserted::Retired(retired));
+            for new in news {
+                let inserted: Option<Action> = sqlx::query_as(INSERT)
+                    .bind(new.idempotency_key)
+                    .bind(new.action_type)
+                    .bind(new.payload_json)
+                    .bind(new.not_before_utc)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let outcome = match inserted {
+                    Some(action) => {
+                        // On PostgreSQL a key retired by a concurrent transaction can
+                        // pass the insert's check; this second look sees it.
+                        let retired: Option<RetiredKey> =
+                            sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(&mut *tx).await?;
+                        match retired {
+                            Some(retired) => {
+                                sqlx::query(DELETE_BY_ID).bind(action.id).execute(&mut *tx).await?;
+                                Inserted::Retired(retired)
+                            }
+                            None => Inserted::New(action),
+                        }
+                    }
+                    None => match sqlx::query_as(BY_KEY).bind(new.idempotency_key).fetch_optional(&mut *tx).await? {
+                        Some(existing) => Inserted::Existing(existing),
+                        None => match sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(&mut *tx).await?
+                        {
+                            Some(retired) => Inserted::Retired(retired),
+                            None => {
+                                return Err(StoreError::Corrupt(format!(
+                                    "idempotency key {:?} neither inserted, present nor retired",
+                                    new.idempotency_key
+                                )))
+                            }
+                        },
+                    },
+                };
+                outcomes.push(outcome);
             }
             tx.commit().await?;
-            if let Some(action) = inserted {
-                return Ok(Inserted::New(action));
-            }
-            match sqlx::query_as(BY_KEY).bind(new.idempotency_key).fetch_optional(pool).await? {
-                Some(existing) => Ok(Inserted::Existing(existing)),
-                // Retired between the two statements.
-                None => match sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(pool).await? {
-                    Some(retired) => Ok(Inserted::Retired(retired)),
-                    None => Err(StoreError::Corrupt(format!(
-                        "idempotency key {:?} neither inserted, present nor retired",
-                        new.idempotency_key
-                    ))),
-                },
-            }
+            Ok(outcomes)
         })
     }
 

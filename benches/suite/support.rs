@@ -1,4 +1,4 @@
-//! What the benchmark binaries share: statistics and starting the real server.
+//! Statistics, and starting the real server.
 #![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
@@ -35,10 +35,15 @@ pub struct Server {
 
 impl Server {
     pub async fn start(url: &str, operator_token: &str) -> Server {
+        Server::start_with_interval(url, operator_token, 3600.0).await
+    }
+
+    /// With the daemon ticking every `interval` seconds.
+    pub async fn start_with_interval(url: &str, operator_token: &str, interval: f64) -> Server {
         let artifacts = tempfile::tempdir().unwrap();
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_aol"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", "3600"])
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", &interval.to_string()])
             .arg("--artifact-dir")
             .arg(artifacts.path())
             .env("DATABASE_URL", url)
@@ -58,6 +63,12 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("aol serve did not come up");
+    }
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

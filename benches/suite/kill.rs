@@ -1,8 +1,6 @@
-//! Kill latency: from the moment the kill flag is written to the moment the
-//! daemon starts no more actions, in-process and from another process, on
-//! SQLite and PostgreSQL. Prints medians over many trials.
-//!
-//!     cargo bench --bench kill_latency            (AOL_BENCH_TRIALS=N to change the count)
+//! Kill latency: from the moment the kill flag is written to the last action
+//! start after it, and to the daemon having stopped, in-process and from
+//! another process.
 //!
 //! Two loads: *busy*, the daemon starting actions back to back (1 per tick, 1 ms
 //! between ticks), and *idle*, the default 5 s between ticks with the kill
@@ -10,11 +8,6 @@
 //! in another process). "Last start" is the newest "attempt started" log row
 //! written after the kill (0 when none was); "stopped" is when the daemon run
 //! returned (in-process) or the `aol daemon` process exited (other process).
-
-#[path = "../tests/common/mod.rs"]
-#[allow(unused_macros)]
-mod common;
-mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,38 +17,36 @@ use aol::engine::{daemon, DaemonSettings, Engine};
 use aol::model::FlagCommand;
 use aol::storage::{Actor, Db};
 use chrono::{DateTime, Utc};
-use common::{Backend, TestDb};
 use tokio_util::sync::CancellationToken;
+
+use crate::common::{Backend, TestDb};
+use crate::report::{Results, Target};
 
 const OPS: Actor<'static> = Actor { who: "bench", reason: None };
 
-#[tokio::main]
-async fn main() {
-    let trials: usize = std::env::var("AOL_BENCH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
-    println!("kill latency, {trials} trials each, milliseconds as median / p95 / max");
-    println!(
-        "{:<9} {:<6} {:<14} {:>24} {:>24}",
-        "database", "load", "killer", "kill -> last start", "kill -> daemon stopped"
-    );
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let t = TestDb::migrated(backend).await;
-        let dir = tempfile::tempdir().unwrap();
-        let engine = common::engine_in(&t.db, dir.path()).await;
-        for load in [Load::Busy, Load::Idle] {
-            for killer in [Killer::InProcess, Killer::OtherProcess] {
-                let (mut starts, mut stops) = (Vec::new(), Vec::new());
-                for _ in 0..trials {
-                    let (start, stop) = trial(&engine, &t.url, dir.path(), load, killer).await;
-                    starts.push(start);
-                    stops.push(stop);
-                }
-                let db = format!("{backend:?}").to_lowercase();
-                let row = format!("{db:<9} {:<6} {:<14}", format!("{load:?}").to_lowercase(), killer.label());
-                println!("{row} {:>24} {:>24}", support::summary(&starts, 1), support::summary(&stops, 1));
+pub async fn run(backend: Backend, trials: usize, results: &mut Results) {
+    let t = TestDb::migrated(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = crate::common::engine_in(&t.db, dir.path()).await;
+    let db = crate::db_name(backend);
+    for load in [Load::Busy, Load::Idle] {
+        for killer in [Killer::InProcess, Killer::OtherProcess] {
+            let (mut starts, mut stops) = (Vec::new(), Vec::new());
+            for _ in 0..trials {
+                let (start, stop) = trial(&engine, &t.url, dir.path(), load, killer).await;
+                starts.push(start);
+                stops.push(stop);
             }
+            let what = format!("{:?}, {}", load, killer.label()).to_lowercase();
+            let target = match killer {
+                Killer::InProcess => Target::P99Below(100.0),
+                Killer::OtherProcess => Target::P99Below(1000.0),
+            };
+            results.add(db, &format!("kill -> last start ({what})"), None, &starts, "ms", target);
+            results.add(db, &format!("kill -> daemon stopped ({what})"), None, &stops, "ms", Target::None);
         }
-        t.remove().await;
     }
+    t.remove().await;
 }
 
 #[derive(Clone, Copy, Debug)]

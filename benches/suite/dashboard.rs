@@ -1,0 +1,53 @@
+//! The dashboard at a million rows: the Autonomy page's server render and each
+//! data call the page makes, against `aol serve` (the daemon out of the way),
+//! over loopback HTTP.
+
+use std::time::Instant;
+
+use crate::common::Backend;
+use crate::report::{Results, Target};
+
+/// `url` must hold the seeded tables; `rows` is how many of each.
+pub async fn run(backend: Backend, url: &str, rows: i64, trials: usize, results: &mut Results) {
+    let server = crate::support::Server::start(url, crate::TOKEN).await;
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+    let calls: [(&str, &str, &str); 7] = [
+        ("GET /  (server render)", "/", ""),
+        ("overview", "/ui/overview", ""),
+        ("actions page", "/ui/actions", ""),
+        ("actions, status=DLQ", "/ui/actions", "filter[status]=DLQ"),
+        ("actions, page 1000", "/ui/actions", "filter[before_id]=500000"),
+        ("tick activity (chart)", "/ui/activity", ""),
+        ("action detail", "/ui/action", "id=500000"),
+    ];
+    for (name, path, body) in calls {
+        let mut samples = Vec::with_capacity(trials);
+        for _ in 0..trials {
+            let started = Instant::now();
+            let response = if path == "/" {
+                client.get(format!("{base}/")).send().await.unwrap()
+            } else {
+                client
+                    .post(format!("{base}{path}"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+            };
+            assert!(response.status().is_success(), "{name}: {}", response.status());
+            response.bytes().await.unwrap();
+            samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        results.add(
+            crate::db_name(backend),
+            &format!("dashboard: {name}"),
+            Some(rows),
+            &samples,
+            "ms",
+            Target::P95Below(30.0),
+        );
+    }
+    drop(server);
+}

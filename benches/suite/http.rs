@@ -1,0 +1,52 @@
+//! Enqueue over HTTP: requests per second against the real `aol serve` on
+//! loopback. Each run sends N `POST /api/v1/actions` with new keys from C
+//! concurrent clients (keep-alive connections) and counts 201s.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::common::{Backend, TestDb};
+use crate::report::{Results, Target};
+
+pub async fn run(backend: Backend, requests: usize, runs: usize, clients: usize, results: &mut Results) {
+    let t = TestDb::migrated(backend).await;
+    let server = crate::support::Server::start(&t.url, crate::TOKEN).await;
+    let client = reqwest::Client::new();
+    let mut rates = Vec::new();
+    let mut latencies = Vec::new();
+    for run in 0..runs {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|c| {
+                let client = client.clone();
+                let url = format!("{}/api/v1/actions", server.base);
+                tokio::spawn(async move {
+                    let mut took = Vec::new();
+                    for i in (c..requests).step_by(clients) {
+                        let body = json!({
+                            "action_type": "POST_SOCIAL",
+                            "idempotency_key": format!("bench-{run}-{i}"),
+                            "payload": { "text": "benchmark post" },
+                        });
+                        let sent = Instant::now();
+                        let r = client.post(&url).bearer_auth(crate::TOKEN).json(&body).send().await.unwrap();
+                        assert_eq!(r.status(), 201);
+                        r.bytes().await.unwrap();
+                        took.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    took
+                })
+            })
+            .collect();
+        for task in tasks {
+            latencies.extend(task.await.unwrap());
+        }
+        rates.push(requests as f64 / started.elapsed().as_secs_f64());
+    }
+    let db = crate::db_name(backend);
+    results.add(db, &format!("HTTP enqueue ({clients} clients)"), Some(0), &rates, "req/s", Target::None);
+    results.add(db, "HTTP enqueue latency", Some(0), &latencies, "ms", Target::None);
+    drop(server);
+    t.remove().await;
+}

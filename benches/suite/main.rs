@@ -1,0 +1,150 @@
+//! AOL's benchmark suite: every figure of issue 6 on SQLite and PostgreSQL,
+//! printed as a table and written to `target/bench/results.json`.
+//!
+//!     cargo bench --bench suite               the whole suite (about 15 minutes)
+//!     AOL_BENCH_QUICK=1 cargo bench --bench suite    smaller tables and fewer runs
+//!
+//! It seeds its own data. The hydrate wasm is measured as found in
+//! `target/site/pkg/aol.wasm`: build it with `cargo leptos build --release`
+//! first for the figure that ships.
+
+#[path = "../../tests/common/mod.rs"]
+#[allow(unused_macros)]
+mod common;
+mod dashboard;
+mod enqueue;
+mod http;
+mod idle;
+mod kill;
+mod process;
+mod report;
+mod seed;
+mod support;
+
+use std::path::Path;
+
+use common::{Backend, TestDb};
+use report::{Results, Target};
+
+pub const TOKEN: &str = "bench-operator-token-0123456789";
+
+pub fn db_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+/// How big and how long.
+struct Plan {
+    /// Table sizes at which enqueue is measured; the last is the dashboard's.
+    sizes: [i64; 3],
+    singles: usize,
+    batches: usize,
+    batch_size: usize,
+    process_actions: usize,
+    process_runs: usize,
+    kill_trials: usize,
+    dashboard_trials: usize,
+    http_requests: usize,
+    http_runs: usize,
+    idle_seconds: u64,
+}
+
+impl Plan {
+    fn from_env() -> Plan {
+        if std::env::var("AOL_BENCH_QUICK").is_ok_and(|v| v == "1") {
+            Plan {
+                sizes: [0, 10_000, 100_000],
+                singles: 300,
+                batches: 5,
+                batch_size: 2_000,
+                process_actions: 2_000,
+                process_runs: 2,
+                kill_trials: 5,
+                dashboard_trials: 20,
+                http_requests: 1_000,
+                http_runs: 2,
+                idle_seconds: 10,
+            }
+        } else {
+            Plan {
+                sizes: [0, 100_000, 1_000_000],
+                singles: 2_000,
+                batches: 10,
+                batch_size: 5_000,
+                process_actions: 10_000,
+                process_runs: 5,
+                kill_trials: 30,
+                dashboard_trials: 100,
+                http_requests: 4_000,
+                http_runs: 5,
+                idle_seconds: 60,
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let plan = Plan::from_env();
+    let mut results = Results { machine: machine(), rows: Vec::new() };
+    println!("{}\n", results.machine);
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        tables(backend, &plan, &mut results).await;
+        process::run(backend, plan.process_actions, plan.process_runs, &mut results).await;
+        kill::run(backend, plan.kill_trials, &mut results).await;
+        http::run(backend, plan.http_requests, plan.http_runs, 8, &mut results).await;
+        idle::run(backend, plan.idle_seconds, &mut results).await;
+    }
+    wasm(&mut results);
+    results.print();
+    results.write_json(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench/results.json")));
+}
+
+/// Enqueue at each table size, then the dashboard at the largest, on one
+/// database that grows as it goes.
+async fn tables(backend: Backend, plan: &Plan, results: &mut Results) {
+    let t = TestDb::migrated(backend).await;
+    let artifacts = tempfile::tempdir().unwrap();
+    let engine = common::engine_in(&t.db, artifacts.path()).await;
+    let mut seeded = 0;
+    for size in plan.sizes {
+        seed::seed(&t.url, backend, seeded + 1, size, true).await;
+        seeded = size;
+        enqueue::measure(backend, &engine, size, plan.singles, plan.batches, plan.batch_size, results).await;
+    }
+    dashboard::run(backend, &t.url, seeded, plan.dashboard_trials, results).await;
+    t.remove().await;
+}
+
+/// The hydrate wasm as built, raw and gzip -9.
+fn wasm(results: &mut Results) {
+    let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/site/pkg/aol.wasm"));
+    let Ok(bytes) = std::fs::read(file) else {
+        println!("no {} (run `cargo leptos build --release`): wasm size not measured", file.display());
+        return;
+    };
+    let gzip = std::process::Command::new("gzip").args(["-9", "-c"]).arg(file).output().expect("gzip");
+    let kb = |n: usize| n as f64 / 1000.0;
+    let label = if bytes.len() > 2_000_000 { " (a debug build!)" } else { "" };
+    results.add("-", &format!("hydrate wasm, raw{label}"), None, &[kb(bytes.len())], "KB", Target::None);
+    results.add(
+        "-",
+        &format!("hydrate wasm, gzip -9{label}"),
+        None,
+        &[kb(gzip.stdout.len())],
+        "KB",
+        Target::MedianBelow(300.0),
+    );
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024 / 1024);
+    format!("{cpus} CPUs, {mem} GiB, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+}

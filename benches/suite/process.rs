@@ -1,0 +1,69 @@
+//! Processing throughput with the safety caps lifted: claim → a no-op adapter
+//! → mark success, as fast as the daemon goes (many actions per tick, no pause
+//! between ticks). What is left is the engine's own cost per action.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aol::engine::adapters::{Adapter, AdapterError, Done, Job};
+use aol::engine::{daemon, Clock, DaemonSettings, Engine, NewItem, Registry};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{Backend, TestDb};
+use crate::report::{Results, Target};
+
+struct Noop;
+
+#[async_trait::async_trait]
+impl Adapter for Noop {
+    fn action_type(&self) -> &'static str {
+        "NOOP"
+    }
+    fn validate(&self, _payload: &Map<String, Value>) -> Result<(), String> {
+        Ok(())
+    }
+    async fn execute(&self, _job: &Job<'_>) -> Result<Done, AdapterError> {
+        Ok(Done { message: "done".into(), artifact: None })
+    }
+}
+
+pub async fn run(backend: Backend, actions: usize, runs: usize, results: &mut Results) {
+    let t = TestDb::migrated(backend).await;
+    let engine = Engine::new(t.db.clone(), Clock::System, Registry::empty().with(Arc::new(Noop))).await.unwrap();
+    let payload = Map::new();
+    let settings = DaemonSettings {
+        tick_interval: Duration::ZERO,
+        max_actions_per_tick: 1000,
+        max_tick: Duration::from_secs(60),
+        ..DaemonSettings::default()
+    };
+    let mut rates = Vec::new();
+    for run in 0..runs {
+        let keys: Vec<String> = (0..actions).map(|i| format!("noop-{run}-{i}")).collect();
+        let items: Vec<NewItem> =
+            keys.iter().map(|key| NewItem { action_type: "NOOP", idempotency_key: key, payload: &payload }).collect();
+        engine.enqueue_many(&items).await.unwrap();
+        let target = (run + 1) * actions;
+        let stop = CancellationToken::new();
+        let started = Instant::now();
+        let daemon = {
+            let (engine, settings, stop) = (engine.clone(), settings.clone(), stop.clone());
+            tokio::spawn(async move { daemon::run(&engine, &settings, &stop).await })
+        };
+        loop {
+            let counts = t.db.action_counts().await.unwrap();
+            let done = counts.iter().find(|c| c.status == "SUCCESS").map_or(0, |c| c.count) as usize;
+            if done >= target {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        rates.push(actions as f64 / started.elapsed().as_secs_f64());
+        stop.cancel();
+        daemon.await.unwrap();
+    }
+    let db = crate::db_name(backend);
+    results.add(db, "process, caps lifted (no-op adapter)", Some(0), &rates, "actions/s", Target::MedianAbove(5000.0));
+    t.remove().await;
+}
