@@ -331,6 +331,18 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
         done.into_iter().map(|r| r.map(|e| (e.action.idempotency_key, e.duplicate)).unwrap()).collect();
     assert_eq!(outcomes, [("b-1".into(), false), ("known".into(), true), ("b-2".into(), false)]);
     assert_eq!(ctx.db.actions_recent(None, 10).await.unwrap().len(), 3);
+
+    // Larger than one INSERT statement carries, with a key given twice.
+    let keys: Vec<String> = (0..1200).map(|i| format!("many-{i}")).collect();
+    let mut items: Vec<NewItem> = keys.iter().map(|k| item(k, &good)).collect();
+    items.insert(700, item("many-3", &good));
+    let done = engine.enqueue_many(&items).await.unwrap();
+    assert_eq!(done.len(), 1201);
+    let done: Vec<_> = done.into_iter().map(Result::unwrap).collect();
+    assert!(done.iter().enumerate().all(|(i, d)| d.action.idempotency_key == items[i].idempotency_key));
+    assert!(!done[3].duplicate && done[700].duplicate && done[700].action.id == done[3].action.id);
+    assert_eq!(done.iter().filter(|d| !d.duplicate).count(), 1200);
+    assert_eq!(ctx.db.actions_recent(None, 2000).await.unwrap().len(), 1203);
 }
 
 on_both_databases!(

@@ -3,6 +3,8 @@
 //!
 //!     cargo bench --bench suite               the whole suite (about 15 minutes)
 //!     AOL_BENCH_QUICK=1 cargo bench --bench suite    smaller tables and fewer runs
+//!     AOL_BENCH_ONLY=process,kill cargo bench --bench suite   some sections only
+//!         (tables, process, kill, http, idle, wasm)
 //!
 //! It seeds its own data. The hydrate wasm is measured as found in
 //! `target/site/pkg/aol.wasm`: build it with `cargo leptos build --release`
@@ -90,14 +92,28 @@ async fn main() {
     let plan = Plan::from_env();
     let mut results = Results { machine: machine(), rows: Vec::new() };
     println!("{}\n", results.machine);
+    let only = std::env::var("AOL_BENCH_ONLY").ok();
+    let wanted = |section: &str| only.as_deref().is_none_or(|o| o.split(',').any(|s| s.trim() == section));
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        tables(backend, &plan, &mut results).await;
-        process::run(backend, plan.process_actions, plan.process_runs, &mut results).await;
-        kill::run(backend, plan.kill_trials, &mut results).await;
-        http::run(backend, plan.http_requests, plan.http_runs, 8, &mut results).await;
-        idle::run(backend, plan.idle_seconds, &mut results).await;
+        if wanted("tables") {
+            tables(backend, &plan, &mut results).await;
+        }
+        if wanted("process") {
+            process::run(backend, plan.process_actions, plan.process_runs, &mut results).await;
+        }
+        if wanted("kill") {
+            kill::run(backend, plan.kill_trials, &mut results).await;
+        }
+        if wanted("http") {
+            http::run(backend, plan.http_requests, plan.http_runs, 8, &mut results).await;
+        }
+        if wanted("idle") {
+            idle::run(backend, plan.idle_seconds, &mut results).await;
+        }
     }
-    wasm(&mut results);
+    if wanted("wasm") {
+        wasm(&mut results);
+    }
     results.print();
     results.write_json(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench/results.json")));
 }

@@ -15,18 +15,22 @@ macro_rules! cols {
     };
 }
 
-/// Inserts unless the key exists or was retired; a row comes back only for a
-/// new action.
-const INSERT: &str = concat!(
-    "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, attempts, not_before_utc, \
-     created_at_utc, updated_at_utc) SELECT $1, $2, $3, 'PENDING', 0, $4, $5, $5 \
-     WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys WHERE idempotency_key = $1) \
+/// How many actions one INSERT statement carries (5 parameters each; both
+/// databases allow far more parameters than this takes).
+pub const INSERT_CHUNK: usize = 500;
+/// A multi-row INSERT: `VALUES` columns are `column1`… on both databases.
+const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, \
+     attempts, not_before_utc, created_at_utc, updated_at_utc) \
+     SELECT v.column1, v.column2, v.column3, 'PENDING', 0, v.column4, v.column5, v.column5 FROM (";
+const INSERT_MANY_TAIL: &str = concat!(
+    ") AS v WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
     cols!()
 );
+const BY_KEYS: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key IN ");
+const RETIRED_IN: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
+     FROM aol_retired_keys WHERE idempotency_key IN ";
 const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
-const RETIRED: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
-     FROM aol_retired_keys WHERE idempotency_key = $1";
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
 const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
 /// Kept by triggers (migration 0004): no scan of the table.
@@ -157,6 +161,25 @@ pub enum Inserted {
     Retired(RetiredKey),
 }
 
+/// `head (k1, k2, …)`; with no keys, a list that matches nothing.
+fn keyed<'k, DB: sqlx::Database>(head: &str, keys: &[&'k str]) -> sqlx::QueryBuilder<'k, DB>
+where
+    &'k str: sqlx::Encode<'k, DB> + sqlx::Type<DB>,
+{
+    let mut q = sqlx::QueryBuilder::new(head);
+    if keys.is_empty() {
+        q.push("(NULL)");
+        return q;
+    }
+    q.push("(");
+    let mut list = q.separated(", ");
+    for key in keys {
+        list.push_bind(*key);
+    }
+    list.push_unseparated(")");
+    q
+}
+
 impl Inserted {
     /// The new or existing action (none for a retired key).
     pub fn into_action(self) -> Option<Action> {
@@ -185,55 +208,85 @@ impl Db {
     }
 
     /// Inserts many actions in one transaction (each unless its key is known
-    /// or retired); one outcome per action, in order.
+    /// or retired); one outcome per action, in order. A few statements per
+    /// [`INSERT_CHUNK`] actions, not per action.
     pub async fn actions_insert(
         &self,
         news: &[NewAction<'_>],
         now: DateTime<Utc>,
     ) -> Result<Vec<Inserted>, StoreError> {
+        use std::collections::HashMap;
         on_pool!(self, |pool| {
-            let mut outcomes = Vec::with_capacity(news.len());
             let mut tx = pool.begin().await?;
-            for new in news {
-                let inserted: Option<Action> = sqlx::query_as(INSERT)
-                    .bind(new.idempotency_key)
-                    .bind(new.action_type)
-                    .bind(new.payload_json)
-                    .bind(new.not_before_utc)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let outcome = match inserted {
-                    Some(action) => {
-                        // On PostgreSQL a key retired by a concurrent transaction can
-                        // pass the insert's check; this second look sees it.
-                        let retired: Option<RetiredKey> =
-                            sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(&mut *tx).await?;
-                        match retired {
-                            Some(retired) => {
-                                sqlx::query(DELETE_BY_ID).bind(action.id).execute(&mut *tx).await?;
-                                Inserted::Retired(retired)
-                            }
-                            None => Inserted::New(action),
+            let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
+            for chunk in news.chunks(INSERT_CHUNK) {
+                let mut insert = sqlx::QueryBuilder::new(INSERT_MANY_HEAD);
+                insert.push_values(chunk, |mut row, new| {
+                    row.push_bind(new.idempotency_key)
+                        .push_bind(new.action_type)
+                        .push_bind(new.payload_json)
+                        .push_bind(new.not_before_utc)
+                        .push_bind(now);
+                });
+                insert.push(INSERT_MANY_TAIL);
+                let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *tx).await?;
+                let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
+                // On PostgreSQL a key retired by a concurrent transaction can
+                // pass the insert's check; this second look sees it.
+                let retired: Vec<RetiredKey> = if new_keys.is_empty() {
+                    Vec::new()
+                } else {
+                    keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *tx).await?
+                };
+                for r in &retired {
+                    if let Some(a) = inserted.iter().find(|a| a.idempotency_key == r.idempotency_key) {
+                        sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *tx).await?;
+                    }
+                }
+                for r in retired {
+                    found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
+                }
+                for a in inserted {
+                    found.entry(a.idempotency_key.clone()).or_insert(Inserted::New(a));
+                }
+                let missing: Vec<&str> =
+                    chunk.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();
+                if !missing.is_empty() {
+                    let existing: Vec<Action> = keyed(BY_KEYS, &missing).build_query_as().fetch_all(&mut *tx).await?;
+                    for a in existing {
+                        found.insert(a.idempotency_key.clone(), Inserted::Existing(a));
+                    }
+                    let still: Vec<&str> = missing.into_iter().filter(|k| !found.contains_key(*k)).collect();
+                    if !still.is_empty() {
+                        let retired: Vec<RetiredKey> =
+                            keyed(RETIRED_IN, &still).build_query_as().fetch_all(&mut *tx).await?;
+                        for r in retired {
+                            found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
                         }
                     }
-                    None => match sqlx::query_as(BY_KEY).bind(new.idempotency_key).fetch_optional(&mut *tx).await? {
-                        Some(existing) => Inserted::Existing(existing),
-                        None => match sqlx::query_as(RETIRED).bind(new.idempotency_key).fetch_optional(&mut *tx).await?
-                        {
-                            Some(retired) => Inserted::Retired(retired),
-                            None => {
-                                return Err(StoreError::Corrupt(format!(
-                                    "idempotency key {:?} neither inserted, present nor retired",
-                                    new.idempotency_key
-                                )))
-                            }
-                        },
-                    },
+                }
+            }
+            tx.commit().await?;
+            // A key given twice: the first is the new action, the next ones find it.
+            let mut outcomes = Vec::with_capacity(news.len());
+            for new in news {
+                let outcome = match found.get_mut(new.idempotency_key) {
+                    Some(Inserted::New(a)) => {
+                        let outcome = Inserted::New(a.clone());
+                        let again = Inserted::Existing(a.clone());
+                        found.insert(new.idempotency_key.to_string(), again);
+                        outcome
+                    }
+                    Some(other) => other.clone(),
+                    None => {
+                        return Err(StoreError::Corrupt(format!(
+                            "idempotency key {:?} neither inserted, present nor retired",
+                            new.idempotency_key
+                        )))
+                    }
                 };
                 outcomes.push(outcome);
             }
-            tx.commit().await?;
             Ok(outcomes)
         })
     }
