@@ -276,10 +276,11 @@ async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
     let retention = engine.spawn_retention(cmd.retention.settings(), shutdown.clone());
+    let folding = engine.spawn_counter_folding(shutdown.clone());
     let signals = tokio::spawn(crate::server::cancel_on_signal(shutdown.clone()));
     let exit = engine::daemon::run(&engine, &settings, &shutdown).await;
     shutdown.cancel();
-    let _ = tokio::join!(watcher, retention, signals);
+    let _ = tokio::join!(watcher, retention, folding, signals);
     db.close().await;
     if exit == DaemonExit::Killed {
         eprintln!("daemon stopped: the kill flag is set");

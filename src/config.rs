@@ -33,6 +33,9 @@ pub struct DaemonArgs {
     pub tick_interval_seconds: Duration,
     #[arg(long, env = "AOL_MAX_ACTIONS_PER_TICK", default_value = "3", value_parser = parse_positive_u32)]
     pub max_actions_per_tick: u32,
+    /// Attempts in flight at once within a tick (1 = one after the other).
+    #[arg(long, env = "AOL_TICK_CONCURRENCY", default_value = "1", value_parser = parse_positive_u32)]
+    pub tick_concurrency: u32,
     /// A tick running longer is cut off.
     #[arg(long, env = "AOL_MAX_TICK_SECONDS", default_value = "20", value_parser = parse_seconds)]
     pub max_tick_seconds: Duration,
@@ -149,6 +152,7 @@ impl DaemonArgs {
             max_ticks: self.max_ticks,
             tick_interval: self.tick_interval_seconds,
             max_actions_per_tick: self.max_actions_per_tick,
+            tick_concurrency: self.tick_concurrency,
             max_tick: self.max_tick_seconds,
             max_retries: self.max_retries,
             lease_ttl: self.lease_ttl_seconds,

@@ -305,7 +305,55 @@ async fn stands_by_while_another_holds_the_lease(ctx: TestCtx) {
     assert_eq!(ctx.db.ticks_recent(1).await.unwrap()[0].lease_epoch, Some(2));
 }
 
+/// AOL_TICK_CONCURRENCY: attempts overlap, every result lands once, and a
+/// kill still cancels all of them.
+async fn concurrent_attempts_overlap_and_each_lands_once(ctx: TestCtx) {
+    let registry = Registry::empty()
+        .with(Arc::new(Fake { name: "QUARTER", behaviour: ok, delay: Duration::from_millis(250) }))
+        .with(Arc::new(Fake { name: "SLOW", behaviour: ok, delay: Duration::from_secs(30) }));
+    let engine = Engine::new(ctx.db.clone(), Clock::System, registry).await.unwrap();
+    let ids: Vec<i64> = enqueue_many_of(&engine, "QUARTER", 8).await;
+    let settings = DaemonSettings { max_actions_per_tick: 8, tick_concurrency: 4, ..fast(Some(1)) };
+    let started = Instant::now();
+    daemon::run(&engine, &settings, &CancellationToken::new()).await;
+    let took = started.elapsed();
+    // 8 attempts of 250 ms, 4 at a time: two rounds, not eight.
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    for id in &ids {
+        let a = action(&ctx.db, *id).await;
+        assert_eq!((a.status.as_str(), a.attempts), ("SUCCESS", 1));
+        assert_eq!(ctx.db.logs_for_action(*id).await.unwrap().len(), 2, "one start, one result");
+    }
+    let tick = &ctx.db.ticks_recent(1).await.unwrap()[0];
+    assert_eq!((tick.actions_attempted, tick.actions_succeeded), (8, 8));
+
+    let slow = enqueue_many_of(&engine, "SLOW", 4).await;
+    let run = {
+        let (engine, settings) = (engine.clone(), DaemonSettings { max_ticks: None, ..settings });
+        tokio::spawn(async move { daemon::run(&engine, &settings, &CancellationToken::new()).await })
+    };
+    eventually("four slow attempts in flight", || async {
+        ctx.db.action_counts().await.unwrap().iter().any(|c| c.status == "RUNNING" && c.count == 4)
+    })
+    .await;
+    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(2), run).await.expect("kill stops all attempts").unwrap();
+    assert_eq!(exit, DaemonExit::Killed);
+    for id in slow {
+        assert_eq!(action(&ctx.db, id).await.status, "RETRY");
+    }
+}
+
+async fn enqueue_many_of(engine: &Engine, action_type: &str, n: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(enqueue(engine, action_type, &format!("{action_type}-{i}"), "x").await);
+    }
+    ids
+}
+
 on_both_databases!(
+    concurrent_attempts_overlap_and_each_lands_once,
     proof_post_social_writes_artifact_with_sha256,
     real_mode_unconfigured_fails_and_posts_nothing,
     kill_cancels_the_attempt_in_flight,

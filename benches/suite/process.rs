@@ -1,6 +1,7 @@
 //! Processing throughput with the safety caps lifted: claim → a no-op adapter
-//! → mark success, as fast as the daemon goes (many actions per tick, no pause
-//! between ticks). What is left is the engine's own cost per action.
+//! → mark success, as fast as the daemon goes (many actions per tick, 16 in
+//! flight at once, no pause between ticks). What is left is the engine's own
+//! cost per action.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +36,7 @@ pub async fn run(backend: Backend, actions: usize, runs: usize, results: &mut Re
     let settings = DaemonSettings {
         tick_interval: Duration::ZERO,
         max_actions_per_tick: 1000,
+        tick_concurrency: 16,
         max_tick: Duration::from_secs(60),
         ..DaemonSettings::default()
     };

@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use super::Engine;
 use crate::storage::StoreError;
 
+/// How often PostgreSQL's counter deltas are folded (see `storage::counters`).
+pub const FOLD_EVERY: Duration = Duration::from_secs(1);
+
 /// Rows deleted per statement.
 pub const BATCH: i64 = 500;
 /// Pause between batches: room for the daemon's own writes.
@@ -132,6 +135,22 @@ impl Engine {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(settings.every) => {}
+                }
+            }
+        })
+    }
+
+    /// Folds counter deltas every [`FOLD_EVERY`] until `shutdown`.
+    pub fn spawn_counter_folding(&self, shutdown: CancellationToken) -> JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(FOLD_EVERY) => {}
+                }
+                if let Err(e) = engine.db().counters_fold().await {
+                    tracing::debug!(error = %e, "could not fold counters; trying again");
                 }
             }
         })

@@ -10,6 +10,8 @@ pub struct DaemonSettings {
     pub max_ticks: Option<u64>,
     pub tick_interval: Duration,
     pub max_actions_per_tick: u32,
+    /// Attempts in flight at once within a tick.
+    pub tick_concurrency: u32,
     pub max_tick: Duration,
     pub max_retries: u32,
     pub lease_ttl: Duration,
@@ -24,6 +26,7 @@ impl Default for DaemonSettings {
             max_ticks: None,
             tick_interval: Duration::from_secs(5),
             max_actions_per_tick: 3,
+            tick_concurrency: 1,
             max_tick: Duration::from_secs(20),
             max_retries: 3,
             lease_ttl: Duration::from_secs(30),

@@ -33,9 +33,6 @@ const RETIRED_IN: &str = "SELECT idempotency_key, action_id, status, finished_at
 const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
 const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
-/// Kept by triggers (migration 0004): no scan of the table.
-const COUNTS: &str = "SELECT substr(name, 9) AS status, value AS count FROM aol_counters \
-     WHERE name LIKE 'actions:%' AND value <> 0 ORDER BY name";
 
 /// Due actions, oldest first, marked RUNNING under this term. PostgreSQL skips
 /// rows another transaction is claiming; SQLite runs one writer at a time.
@@ -329,7 +326,7 @@ impl Db {
 
     /// Number of actions per status (statuses with none are absent).
     pub async fn action_counts(&self) -> Result<Vec<StatusCount>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(COUNTS).fetch_all(pool).await?))
+        on_pool!(self, |pool| Ok(sqlx::query_as(super::counters::STATUS_COUNTS).fetch_all(pool).await?))
     }
 
     /// Claims up to `limit` due actions for the term in `fence`, oldest due first.

@@ -17,9 +17,6 @@ const INSERT_TICK: PerDialect = fenced!(
 const SELECT_RECENT: &str = "SELECT id, started_at_utc, finished_at_utc, status, actions_attempted, \
      actions_succeeded, notes, daemon_owner, lease_epoch FROM aol_tick_ledger ORDER BY id DESC LIMIT $1";
 
-/// Kept by triggers (migration 0004): no scan of the table.
-const COUNT: &str = "SELECT value FROM aol_counters WHERE name = 'tick_ledger'";
-
 const SINCE: &str = "SELECT id, started_at_utc, finished_at_utc, status, actions_attempted, \
      actions_succeeded, notes, daemon_owner, lease_epoch FROM aol_tick_ledger \
      WHERE started_at_utc >= $1 ORDER BY started_at_utc LIMIT $2";
@@ -62,6 +59,6 @@ impl Db {
     }
 
     pub async fn ticks_count(&self) -> Result<i64, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_scalar(COUNT).fetch_one(pool).await?))
+        on_pool!(self, |pool| Ok(sqlx::query_scalar(super::counters::TICKS).fetch_one(pool).await?))
     }
 }

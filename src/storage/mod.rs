@@ -7,6 +7,7 @@
 
 mod actions;
 mod changes;
+mod counters;
 mod error;
 pub(crate) mod fence;
 mod flags;

@@ -2,7 +2,8 @@
 //! running inside `aol serve` (stopped by kill, started again by revive).
 //!
 //! One tick (SPEC §3): hold the lease → read the flags → claim up to
-//! MAX_ACTIONS_PER_TICK due actions → run each through its adapter → write each
+//! MAX_ACTIONS_PER_TICK due actions → run each through its adapter (one at a
+//! time unless AOL_TICK_CONCURRENCY says more) → write each
 //! result → write the ledger row → wait TICK_INTERVAL. Kill, a lost lease and
 //! shutdown end the wait and any attempt in flight at once; pause stops new
 //! attempts from starting.
@@ -11,6 +12,7 @@ mod attempt;
 
 use std::time::Duration;
 
+use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -221,19 +223,28 @@ async fn tick(
     }
     let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
     let mut claimed = claimed.into_iter();
-    while let Some(action) = claimed.next() {
-        if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
-            tally.stop_reason = Some(reason);
-            for unstarted in std::iter::once(action).chain(claimed.by_ref()) {
-                if !unclaim(engine, term, &unstarted, reason).await? {
-                    return Ok(TickOutcome::LeaseLost);
+    // Up to `tick_concurrency` attempts in flight (one by default), each
+    // started only after the stop check.
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < settings.tick_concurrency as usize {
+            let Some(action) = claimed.next() else { break };
+            if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
+                tally.stop_reason = Some(reason);
+                for unstarted in std::iter::once(action).chain(claimed.by_ref()) {
+                    if !unclaim(engine, term, &unstarted, reason).await? {
+                        return Ok(TickOutcome::LeaseLost);
+                    }
+                    tally.returned += 1;
                 }
-                tally.returned += 1;
+                break;
             }
-            break;
+            tally.attempted += 1;
+            let proof_mode = flags.proof_mode;
+            running.push(async move { attempt(engine, settings, term, &action, proof_mode, deadline, shutdown).await });
         }
-        tally.attempted += 1;
-        match attempt(engine, settings, term, &action, flags.proof_mode, deadline, shutdown).await? {
+        let Some(end) = running.next().await else { break };
+        match end? {
             AttemptEnd::Succeeded => tally.succeeded += 1,
             AttemptEnd::Retrying => tally.retried += 1,
             AttemptEnd::Failed => tally.failed += 1,
