@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use aol::engine::{daemon, DaemonSettings};
 use aol::model::FlagCommand;
 use aol::storage::Actor;
-use common::{Backend, TestCtx, TestServer};
+use common::{TestCtx, TestServer};
 use serde_json::{json, Value};
-use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 async fn get(server: &TestServer, path: &str) -> (u16, String) {
@@ -26,16 +25,7 @@ async fn health_and_readiness(ctx: TestCtx) {
 
     // A schema older than this build: not ready, and it says which migration is missing.
     let forget = "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
-    match ctx.backend {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&ctx.url).await.unwrap();
-            sqlx::query(forget).execute(&mut c).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&ctx.url).await.unwrap();
-            sqlx::query(forget).execute(&mut c).await.unwrap();
-        }
-    }
+    ctx.execute_raw(forget).await;
     let (status, body) = get(&server, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     let last = aol::storage::migration_names(ctx.db.dialect()).pop().unwrap();

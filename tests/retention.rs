@@ -9,9 +9,8 @@ use aol::engine::{daemon, Clock, DaemonSettings, Engine, EnqueueError, Registry,
 use aol::model::FlagCommand;
 use aol::storage::{Actor, Db};
 use chrono::{TimeDelta, TimeZone, Utc};
-use common::{Backend, TestCtx, TestServer, OPERATOR_TOKEN};
+use common::{TestCtx, TestServer, OPERATOR_TOKEN};
 use serde_json::json;
-use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 const OPS: Actor<'static> = Actor { who: "test", reason: None };
@@ -36,17 +35,7 @@ async fn ticks(engine: &Engine, n: u64) {
 
 /// Test set-up only: puts an action in DLQ as a daemon would after its retries.
 async fn force_dlq(ctx: &TestCtx, id: i64) {
-    let sql = "UPDATE aol_actions SET status = 'DLQ', last_error = 'gave up' WHERE id = $1";
-    match ctx.backend {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&ctx.url).await.unwrap();
-            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&ctx.url).await.unwrap();
-            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
-        }
-    }
+    ctx.execute_raw(&format!("UPDATE aol_actions SET status = 'DLQ', last_error = 'gave up' WHERE id = {id}")).await;
 }
 
 async fn status_of(db: &Db, key: &str) -> Option<String> {

@@ -121,6 +121,24 @@ pub struct TestCtx {
     pub backend: Backend,
 }
 
+impl TestCtx {
+    /// Runs `sql` on its own connection, outside AOL's code (test set-up only:
+    /// states AOL itself would take long to reach).
+    pub async fn execute_raw(&self, sql: &str) {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}
+
 /// Declares each listed `async fn name(ctx: TestCtx)` as two tests,
 /// `name::sqlite` and `name::postgres`.
 #[macro_export]
