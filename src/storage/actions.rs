@@ -229,8 +229,9 @@ impl Db {
                 let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *tx).await?;
                 let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
                 // On PostgreSQL a key retired by a concurrent transaction can
-                // pass the insert's check; this second look sees it.
-                let retired: Vec<RetiredKey> = if new_keys.is_empty() {
+                // pass the insert's check; this second look sees it. SQLite
+                // checks under its single write lock: nothing can slip in.
+                let retired: Vec<RetiredKey> = if new_keys.is_empty() || self.dialect() == super::Dialect::Sqlite {
                     Vec::new()
                 } else {
                     keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *tx).await?
