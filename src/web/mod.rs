@@ -7,6 +7,7 @@ pub mod live;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
+mod time_text;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

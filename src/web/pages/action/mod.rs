@@ -10,6 +10,7 @@ use leptos_router::hooks::use_params_map;
 use crate::model::{ActionDetail, ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::auth::is_operator;
 use crate::web::live::{use_live, LiveRegion};
+use crate::web::time_text;
 use server::{get_action_detail, CancelAction, RequeueAction};
 
 #[component]
@@ -73,7 +74,7 @@ fn Detail(
     let payload = serde_json::from_str::<serde_json::Value>(&a.payload_json)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or(a.payload_json.clone());
-    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string();
+    let time = |t: chrono::DateTime<chrono::Utc>| format!("{} {} UTC", time_text::date(t), time_text::hms_millis(t));
     view! {
         <section class="card" aria-label="Action">
             <h2>"#" {id} " · " <span class="key">{a.idempotency_key.clone()}</span></h2>
@@ -150,7 +151,7 @@ fn LogTable(logs: Vec<ExecutionLog>) -> impl IntoView {
             <tbody>
                 {logs.into_iter().map(|l| view! {
                     <tr>
-                        <td>{l.ts_utc.format("%H:%M:%S%.3f").to_string()}</td>
+                        <td>{time_text::hms_millis(l.ts_utc)}</td>
                         <td><span class=format!("pill level-{}", l.level.to_lowercase())>{l.level.clone()}</span></td>
                         <td>{l.message.clone()}</td>
                     </tr>

@@ -5,14 +5,15 @@ use leptos::prelude::*;
 
 use crate::model::TickBucket;
 
-const WIDTH: f64 = 600.0;
-const HEIGHT: f64 = 120.0;
+// Whole-number coordinates: printing floats would ship float formatting in the wasm.
+const WIDTH: i64 = 600;
+const HEIGHT: i64 = 120;
 
 #[component]
 pub fn ActivityChart(buckets: Vec<TickBucket>) -> impl IntoView {
-    let peak = buckets.iter().map(|b| b.attempted).max().unwrap_or(0).max(1) as f64;
-    let slot = WIDTH / buckets.len().max(1) as f64;
-    let bar = |value: i64| value as f64 / peak * (HEIGHT - 14.0);
+    let peak = buckets.iter().map(|b| b.attempted).max().unwrap_or(0).max(1);
+    let slot = WIDTH / (buckets.len() as i64).max(1);
+    let bar = |value: i64| value * (HEIGHT - 14) / peak;
     let total_attempted: i64 = buckets.iter().map(|b| b.attempted).sum();
     let total_succeeded: i64 = buckets.iter().map(|b| b.succeeded).sum();
     let total_ticks: i64 = buckets.iter().map(|b| b.ticks).sum();
@@ -20,11 +21,11 @@ pub fn ActivityChart(buckets: Vec<TickBucket>) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let x = i as f64 * slot;
+            let x = i as i64 * slot;
             let (a, s) = (bar(b.attempted), bar(b.succeeded));
             let label = format!(
                 "{}: {} ticks, {} attempted, {} succeeded",
-                b.minute_utc.format("%H:%M UTC"),
+                crate::web::time_text::hm(b.minute_utc) + " UTC",
                 b.ticks,
                 b.attempted,
                 b.succeeded
@@ -32,8 +33,8 @@ pub fn ActivityChart(buckets: Vec<TickBucket>) -> impl IntoView {
             view! {
                 <g>
                     <title>{label}</title>
-                    <rect class="bar-attempted" x=x + 1.0 y=HEIGHT - a width=slot - 2.0 height=a/>
-                    <rect class="bar-succeeded" x=x + 1.0 y=HEIGHT - s width=slot - 2.0 height=s/>
+                    <rect class="bar-attempted" x=x + 1 y=HEIGHT - a width=slot - 2 height=a/>
+                    <rect class="bar-succeeded" x=x + 1 y=HEIGHT - s width=slot - 2 height=s/>
                 </g>
             }
         })
@@ -48,7 +49,7 @@ pub fn ActivityChart(buckets: Vec<TickBucket>) -> impl IntoView {
             <figcaption>
                 "Last hour: " <strong data-testid="activity-ticks">{total_ticks}</strong> " ticks, "
                 <span class="legend legend-attempted"></span> <strong data-testid="activity-attempted">{total_attempted}</strong> " attempted, "
-                <span class="legend legend-succeeded"></span> <strong>{total_succeeded}</strong> " succeeded (per minute; peak " {peak as i64} ")"
+                <span class="legend legend-succeeded"></span> <strong>{total_succeeded}</strong> " succeeded (per minute; peak " {peak} ")"
             </figcaption>
         </figure>
     }

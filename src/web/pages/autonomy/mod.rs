@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use crate::model::{Action, FlagChange, Lease, Overview, TickRow};
 use crate::web::auth::is_operator;
 use crate::web::live::{use_live, Live, LiveRegion};
+use crate::web::time_text;
 use chart::ActivityChart;
 use controls::{ControlState, Controls};
 use enqueue_form::{EnqueueForm, EnqueueState};
@@ -136,7 +137,7 @@ fn Dashboard(
             </dl>
             <Controls flags=flags.clone() operator state/>
             <p class="meta">
-                "Flags last changed " {flags.updated_at_utc.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
+                "Flags last changed " {time_text::date_hms(flags.updated_at_utc)} " UTC"
                 " by " {flags.updated_by.clone()}
             </p>
         </section>
@@ -177,7 +178,7 @@ fn TicksTable(ticks: Vec<TickRow>) -> impl IntoView {
                 {ticks.into_iter().map(|t| view! {
                     <tr>
                         <td>{t.id}</td>
-                        <td>{t.started_at_utc.format("%H:%M:%S%.3f").to_string()}</td>
+                        <td>{time_text::hms_millis(t.started_at_utc)}</td>
                         <td><span class=format!("pill tick-{}", t.status.to_lowercase())>{t.status.clone()}</span></td>
                         <td>{t.actions_attempted}</td>
                         <td>{t.actions_succeeded}</td>
@@ -202,7 +203,7 @@ fn FlagChanges(changes: Vec<FlagChange>) -> impl IntoView {
             <tbody>
                 {changes.into_iter().map(|c| view! {
                     <tr>
-                        <td>{c.changed_at_utc.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                        <td>{time_text::date_hms(c.changed_at_utc)}</td>
                         <td>{c.changed_by.clone()}</td>
                         <td>{describe_change(&c)}</td>
                         <td>{c.reason.clone().unwrap_or_default()}</td>
