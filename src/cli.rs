@@ -275,12 +275,11 @@ async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
     }
     let shutdown = CancellationToken::new();
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
-    let retention = engine.spawn_retention(cmd.retention.settings(), shutdown.clone());
-    let folding = engine.spawn_counter_folding(shutdown.clone());
+    let maintenance = engine.spawn_maintenance(cmd.retention.settings(), shutdown.clone());
     let signals = tokio::spawn(crate::server::cancel_on_signal(shutdown.clone()));
     let exit = engine::daemon::run(&engine, &settings, &shutdown).await;
     shutdown.cancel();
-    let _ = tokio::join!(watcher, retention, folding, signals);
+    let _ = tokio::join!(watcher, maintenance, signals);
     db.close().await;
     if exit == DaemonExit::Killed {
         eprintln!("daemon stopped: the kill flag is set");

@@ -40,8 +40,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
     let (changes, change_feed) = engine.spawn_change_feed(shutdown.clone());
-    let retention = engine.spawn_retention(args.retention.settings(), shutdown.clone());
-    let folding = engine.spawn_counter_folding(shutdown.clone());
+    let maintenance = engine.spawn_maintenance(args.retention.settings(), shutdown.clone());
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
 
     let llm_configured = args.web.openai_api_key.as_ref().is_some_and(|k| !k.expose_secret().trim().is_empty());
@@ -57,7 +56,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("daemon did not stop within {DAEMON_STOP_LIMIT:?}");
     }
     let _ = watcher.await;
-    let _ = tokio::join!(change_feed, retention, folding);
+    let _ = tokio::join!(change_feed, maintenance);
     db.close().await;
     tracing::info!("AOL stopped");
     Ok(())

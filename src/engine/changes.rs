@@ -56,9 +56,8 @@ impl Engine {
                     }
                     last = Some(seen);
                 }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(CHANGE_POLL_INTERVAL) => {}
+                if !super::periodic::pause(CHANGE_POLL_INTERVAL, &shutdown).await {
+                    return;
                 }
             }
         });

@@ -43,11 +43,7 @@ impl Engine {
         let engine = self.clone();
         tokio::spawn(async move {
             let mut failing = false;
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(FLAG_POLL_INTERVAL) => {}
-                }
+            while super::periodic::pause(FLAG_POLL_INTERVAL, &shutdown).await {
                 match engine.db.flags_get().await {
                     Ok(flags) => {
                         if failing {

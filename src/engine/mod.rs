@@ -9,6 +9,7 @@ pub mod daemon;
 mod flags;
 pub mod lease;
 mod metrics;
+mod periodic;
 pub mod queue;
 pub mod retention;
 mod settings;

@@ -115,8 +115,18 @@ impl Engine {
         Ok(pruned)
     }
 
+    /// Keeps the tables small until `shutdown`: retention every
+    /// `settings.every` (the first pass at once), counter folding every second.
+    pub fn spawn_maintenance(&self, settings: RetentionSettings, shutdown: CancellationToken) -> JoinHandle<()> {
+        let retention = self.spawn_retention(settings, shutdown.clone());
+        let folding = self.spawn_counter_folding(shutdown);
+        tokio::spawn(async move {
+            let _ = tokio::join!(retention, folding);
+        })
+    }
+
     /// Prunes every `settings.every` until `shutdown`; the first pass runs at once.
-    pub fn spawn_retention(&self, settings: RetentionSettings, shutdown: CancellationToken) -> JoinHandle<()> {
+    fn spawn_retention(&self, settings: RetentionSettings, shutdown: CancellationToken) -> JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
             loop {
@@ -132,23 +142,18 @@ impl Engine {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "retention: could not prune; trying again later"),
                 }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(settings.every) => {}
+                if !super::periodic::pause(settings.every, &shutdown).await {
+                    return;
                 }
             }
         })
     }
 
     /// Folds counter deltas every [`FOLD_EVERY`] until `shutdown`.
-    pub fn spawn_counter_folding(&self, shutdown: CancellationToken) -> JoinHandle<()> {
+    fn spawn_counter_folding(&self, shutdown: CancellationToken) -> JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(FOLD_EVERY) => {}
-                }
+            while super::periodic::pause(FOLD_EVERY, &shutdown).await {
                 if let Err(e) = engine.db().counters_fold().await {
                     tracing::debug!(error = %e, "could not fold counters; trying again");
                 }
