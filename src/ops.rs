@@ -24,18 +24,16 @@ async fn healthz() -> &'static str {
 async fn readyz(State(engine): State<Engine>) -> Response {
     match engine.db().migrations_missing().await {
         Ok(missing) if missing.is_empty() => (StatusCode::OK, axum::Json(json!({ "status": "ready" }))).into_response(),
-        Ok(missing) => {
-            let error = format!("database migrations not applied: {}", missing.join(", "));
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "not ready", "error": error })))
-                .into_response()
-        }
+        Ok(missing) => not_ready(&format!("database migrations not applied: {}", missing.join(", "))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: the database does not answer");
-            let error = "the database does not answer; see the server log";
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "not ready", "error": error })))
-                .into_response()
+            not_ready("the database does not answer; see the server log")
         }
     }
+}
+
+fn not_ready(error: &str) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "not ready", "error": error }))).into_response()
 }
 
 async fn metrics(State(engine): State<Engine>) -> Response {

@@ -92,10 +92,6 @@ pub struct ListQuery {
     pub before_id: Option<i64>,
 }
 
-fn unprocessable(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
-}
-
 /// Add an action to the queue.
 #[utoipa::path(
     post,
@@ -121,7 +117,7 @@ pub async fn enqueue(
     Json(request): Json<EnqueueRequest>,
 ) -> Result<(StatusCode, Json<ActionView>), ApiError> {
     let Value::Object(payload) = request.payload else {
-        return Err(unprocessable("invalid payload: must be a JSON object, like {\"text\": \"…\"}".into()));
+        return Err(ApiError::unprocessable("invalid payload: must be a JSON object, like {\"text\": \"…\"}"));
     };
     match engine.enqueue(&request.action_type, &request.idempotency_key, &payload).await {
         Ok(done) => {
@@ -137,7 +133,7 @@ pub async fn enqueue(
         }
         Err(EnqueueError::Store(e)) => Err(ApiError::internal(e)),
         Err(e @ EnqueueError::KeyRetired(_)) => Err(ApiError::new(StatusCode::CONFLICT, e.to_string())),
-        Err(e) => Err(unprocessable(e.to_string())),
+        Err(e) => Err(ApiError::unprocessable(e.to_string())),
     }
 }
 

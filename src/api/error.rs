@@ -27,6 +27,11 @@ impl ApiError {
         ApiError { status, message: message.into() }
     }
 
+    /// Well-formed, but not something AOL accepts (422).
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
     pub fn unauthorized() -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "a valid token is needed: send `Authorization: Bearer <token>`")
     }

@@ -1,7 +1,6 @@
 //! `/api/v1/flags`: read the operator's switches; change them (operator token only).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -128,17 +127,16 @@ pub async fn put_flags(
     Json(change): Json<FlagsChange>,
 ) -> Result<Json<FlagsView>, ApiError> {
     caller.require_operator()?;
-    let unprocessable = |m: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
     let commands = change.commands();
     if commands.is_empty() {
-        return Err(unprocessable("nothing to change: give paused, killed or mode"));
+        return Err(ApiError::unprocessable("nothing to change: give paused, killed or mode"));
     }
     if commands.contains(&FlagCommand::Real) && !change.confirm_real {
-        return Err(unprocessable("switching to REAL must be confirmed with \"confirm_real\": true"));
+        return Err(ApiError::unprocessable("switching to REAL must be confirmed with \"confirm_real\": true"));
     }
     let reason = change.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-        return Err(unprocessable("the reason is longer than 500 characters"));
+        return Err(ApiError::unprocessable("the reason is longer than 500 characters"));
     }
     let who = caller.who();
     let actor = Actor { who: &who, reason };
