@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
-use crate::storage::StoreError;
+use crate::storage::{StoreError, FINISHED_STATUSES};
 
 /// How often PostgreSQL's counter deltas are folded (see `storage::counters`).
 pub const FOLD_EVERY: Duration = Duration::from_secs(1);
@@ -23,9 +23,6 @@ pub const FOLD_EVERY: Duration = Duration::from_secs(1);
 pub const BATCH: i64 = 500;
 /// Pause between batches: room for the daemon's own writes.
 const BREATHER: Duration = Duration::from_millis(20);
-
-/// Statuses whose actions are done with, pruned after `RetentionSettings::actions`.
-const FINISHED: [&str; 4] = ["SUCCESS", "FAILED", "CANCELLED", "EXPIRED"];
 
 /// How long each kind of row is kept; `None` = forever.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,7 +99,7 @@ impl Engine {
             pruned.ticks += drain(|| db.ticks_prune(cutoff(now, age), None, BATCH)).await?;
         }
         if let Some(age) = settings.actions {
-            for status in FINISHED {
+            for status in FINISHED_STATUSES {
                 pruned.actions += drain(|| db.actions_prune(status, cutoff(now, age), BATCH, now)).await?;
             }
         }

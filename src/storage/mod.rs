@@ -24,6 +24,7 @@ pub use fence::Fence;
 pub use flags::Actor;
 pub use ledger::NewTick;
 pub use logs::NewLog;
+pub use retention::FINISHED_STATUSES;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -10,10 +10,14 @@ const TICKS: &str = "DELETE FROM aol_tick_ledger WHERE id IN \
      (SELECT id FROM aol_tick_ledger WHERE started_at_utc < $1 ORDER BY started_at_utc LIMIT $2)";
 const TICKS_OF_STATUS: &str = "DELETE FROM aol_tick_ledger WHERE id IN \
      (SELECT id FROM aol_tick_ledger WHERE status = $3 AND started_at_utc < $1 ORDER BY started_at_utc LIMIT $2)";
-/// Only the log lines of finished actions (not of DLQ ones: they wait for an operator).
+/// Statuses of actions that are done with: retention may remove them and
+/// their log lines. Not DLQ: those wait for an operator.
+pub const FINISHED_STATUSES: [&str; 4] = ["SUCCESS", "FAILED", "CANCELLED", "EXPIRED"];
+
+/// Only the log lines of finished actions ($3…$6: [`FINISHED_STATUSES`]).
 const LOGS: &str = "DELETE FROM aol_execution_logs WHERE id IN \
      (SELECT l.id FROM aol_execution_logs l JOIN aol_actions a ON a.id = l.action_id \
-      WHERE l.ts_utc < $1 AND a.status IN ('SUCCESS', 'FAILED', 'CANCELLED', 'EXPIRED') \
+      WHERE l.ts_utc < $1 AND a.status IN ($3, $4, $5, $6) \
       ORDER BY l.ts_utc LIMIT $2)";
 /// The action's log lines go with it (ON DELETE CASCADE).
 const ACTIONS_OF_STATUS: &str = "DELETE FROM aol_actions WHERE id IN \
@@ -42,7 +46,10 @@ impl Db {
 
     /// Deletes up to `limit` log lines of finished actions written before `before`.
     pub async fn logs_prune(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query(LOGS).bind(before).bind(limit).execute(pool).await?.rows_affected()))
+        on_pool!(self, |pool| {
+            let query = FINISHED_STATUSES.iter().fold(sqlx::query(LOGS).bind(before).bind(limit), |q, s| q.bind(*s));
+            Ok(query.execute(pool).await?.rows_affected())
+        })
     }
 
     /// Deletes up to `limit` actions in `status` last changed before `before`,
