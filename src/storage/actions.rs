@@ -268,22 +268,16 @@ impl Db {
             // A key given twice: the first is the new action, the next ones find it.
             let mut outcomes = Vec::with_capacity(news.len());
             for new in news {
-                let outcome = match found.get_mut(new.idempotency_key) {
-                    Some(Inserted::New(a)) => {
-                        let outcome = Inserted::New(a.clone());
-                        let again = Inserted::Existing(a.clone());
-                        found.insert(new.idempotency_key.to_string(), again);
-                        outcome
-                    }
-                    Some(other) => other.clone(),
-                    None => {
-                        return Err(StoreError::Corrupt(format!(
-                            "idempotency key {:?} neither inserted, present nor retired",
-                            new.idempotency_key
-                        )))
-                    }
+                let Some(entry) = found.get_mut(new.idempotency_key) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "idempotency key {:?} neither inserted, present nor retired",
+                        new.idempotency_key
+                    )));
                 };
-                outcomes.push(outcome);
+                outcomes.push(entry.clone());
+                if let Inserted::New(a) = entry {
+                    *entry = Inserted::Existing(a.clone());
+                }
             }
             Ok(outcomes)
         })
