@@ -18,17 +18,8 @@ const TABLES: [&str; 6] =
     ["aol_control_flags", "aol_flag_changes", "aol_tick_ledger", "aol_lease", "aol_actions", "aol_execution_logs"];
 
 async fn count(ctx: &TestCtx, table: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table}");
-    match ctx.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&ctx.url).await.unwrap();
-            sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap()
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&ctx.url).await.unwrap();
-            sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap()
-        }
-    }
+    let rows: Vec<(i64,)> = ctx.fetch_all_raw(&format!("SELECT COUNT(*) FROM {table}")).await;
+    rows[0].0
 }
 
 async fn creates_every_table(ctx: TestCtx) {

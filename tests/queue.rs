@@ -287,22 +287,8 @@ async fn counters_match_a_real_count(ctx: TestCtx) {
     engine.cancel(pending, "ops").await.unwrap();
     engine.enqueue("POST_SOCIAL", "c0", &payload("dup")).await.unwrap();
 
-    let real: Vec<(String, i64)> = match ctx.backend {
-        common::Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&ctx.url).await.unwrap();
-            sqlx::query_as("SELECT status, COUNT(*) FROM aol_actions GROUP BY status ORDER BY status")
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-        }
-        common::Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&ctx.url).await.unwrap();
-            sqlx::query_as("SELECT status, COUNT(*) FROM aol_actions GROUP BY status ORDER BY status")
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-        }
-    };
+    let real: Vec<(String, i64)> =
+        ctx.fetch_all_raw("SELECT status, COUNT(*) FROM aol_actions GROUP BY status ORDER BY status").await;
     let counted: Vec<(String, i64)> =
         ctx.db.action_counts().await.unwrap().into_iter().map(|c| (c.status, c.count)).collect();
     assert_eq!(counted, real);

@@ -137,6 +137,28 @@ impl TestCtx {
             }
         }
     }
+
+    /// Reads rows with `sql` on its own connection, outside AOL's code (to
+    /// check what AOL's own reads report).
+    pub async fn fetch_all_raw<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+            }
+        }
+    }
 }
 
 /// Declares each listed `async fn name(ctx: TestCtx)` as two tests,
