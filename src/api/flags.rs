@@ -134,12 +134,11 @@ pub async fn put_flags(
     if commands.contains(&FlagCommand::Real) && !change.confirm_real {
         return Err(ApiError::unprocessable("switching to REAL must be confirmed with \"confirm_real\": true"));
     }
-    let reason = change.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+    let who = caller.who();
+    let actor = Actor::with_typed_reason(&who, change.reason.as_deref());
+    if actor.reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
         return Err(ApiError::unprocessable("the reason is longer than 500 characters"));
     }
-    let who = caller.who();
-    let actor = Actor { who: &who, reason };
     let mut flags = None;
     for command in commands {
         flags = Some(engine.apply_flag_command(command, &actor).await.map_err(ApiError::internal)?.flags);

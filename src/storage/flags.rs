@@ -36,6 +36,13 @@ pub struct Actor<'a> {
     pub reason: Option<&'a str>,
 }
 
+impl<'a> Actor<'a> {
+    /// With a reason as typed in a form or a request: trimmed, and none if blank.
+    pub fn with_typed_reason(who: &'a str, reason: Option<&'a str>) -> Actor<'a> {
+        Actor { who, reason: reason.map(str::trim).filter(|r| !r.is_empty()) }
+    }
+}
+
 impl Db {
     pub async fn flags_get(&self) -> Result<ControlFlags, StoreError> {
         on_pool!(self, |pool| Ok(sqlx::query_as(SELECT_FLAGS).fetch_one(pool).await?))

@@ -58,8 +58,7 @@ pub async fn run_flag_command(
         crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
         return Err(ServerFnError::new("switching to REAL must be confirmed"));
     }
-    let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let actor = crate::storage::Actor { who: "dashboard", reason };
+    let actor = crate::storage::Actor::with_typed_reason("dashboard", reason.as_deref());
     let outcome = crate::web::state::engine()
         .apply_flag_command(command, &actor)
         .await
