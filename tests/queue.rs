@@ -166,6 +166,66 @@ async fn mark_success_failed_retry_and_dlq(ctx: TestCtx) {
     assert_eq!(ctx.db.logs_for_action(flaky).await.unwrap().len(), 3, "one log line per result");
 }
 
+/// The daemon's group write: one call finishes several attempts of every
+/// kind, each exactly as alone, and skips (writes nothing for) an action that
+/// is no longer RUNNING under this term. Started lines likewise.
+async fn group_write_finishes_each_as_alone(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let mut ids = Vec::new();
+    for key in ["ok", "failed", "retry", "dlq", "unclaim", "cancelled-meanwhile"] {
+        ids.push(engine.enqueue("POST_SOCIAL", key, &payload(key)).await.unwrap().action.id);
+    }
+    let epoch = lead(&engine).await;
+    assert_eq!(ctx.db.actions_claim(&engine.fence(epoch), 10).await.unwrap().len(), 6);
+    let gone = ids[5];
+    ctx.execute_raw(&format!("UPDATE aol_actions SET status = 'CANCELLED' WHERE id = {gone}")).await;
+
+    let line = |m: &str| NewLog::new(LogLevel::Info, m);
+    let started: Vec<NewLog> = ids.iter().map(|id| line(&format!("started {id}"))).collect();
+    let lines: Vec<(i64, &NewLog)> = ids.iter().copied().zip(started.iter()).collect();
+    let mut written = ctx.db.actions_log_if_mine(&engine.fence(epoch), &lines).await.unwrap();
+    written.sort();
+    assert_eq!(written, ids[..5].to_vec(), "no line for the action that left RUNNING");
+
+    let later = Utc::now() + TimeDelta::minutes(5);
+    let finishes = [
+        Finish::Success,
+        Finish::Failed { error: "refused".into() },
+        Finish::Retry { error: "busy".into(), not_before: later, max_attempts: 3 },
+        Finish::Retry { error: "busy again".into(), not_before: later, max_attempts: 1 },
+        Finish::Unclaim,
+        Finish::Success,
+    ];
+    let logs: Vec<NewLog> = ids.iter().map(|id| line(&format!("ended {id}"))).collect();
+    let results: Vec<(i64, &Finish, &NewLog)> =
+        ids.iter().zip(finishes.iter()).zip(logs.iter()).map(|((id, f), l)| (*id, f, l)).collect();
+    let done = ctx.db.actions_finish(&engine.fence(epoch), &results).await.unwrap();
+    assert_eq!(done.len(), 5);
+
+    let get = |id: i64| {
+        let db = ctx.db.clone();
+        async move { db.action_get(id).await.unwrap().unwrap() }
+    };
+    let shape = |a: &aol::model::Action| (a.status.clone(), a.attempts, a.last_error.clone());
+    assert_eq!(shape(&get(ids[0]).await), ("SUCCESS".into(), 1, None));
+    assert_eq!(shape(&get(ids[1]).await), ("FAILED".into(), 1, Some("refused".into())));
+    let retry = get(ids[2]).await;
+    assert_eq!(shape(&retry), ("RETRY".into(), 1, Some("busy".into())));
+    assert_eq!(retry.not_before_utc.timestamp_micros(), later.timestamp_micros());
+    assert_eq!(shape(&get(ids[3]).await), ("DLQ".into(), 1, Some("busy again".into())));
+    assert_eq!(shape(&get(ids[4]).await), ("PENDING".into(), 0, None), "unclaim: attempt not counted");
+    assert_eq!(get(gone).await.status, "CANCELLED", "the group write left it alone");
+    for (n, id) in ids.iter().enumerate() {
+        let messages: Vec<String> = ctx.db.logs_for_action(*id).await.unwrap().into_iter().map(|l| l.message).collect();
+        let expected: Vec<String> =
+            if n < 5 { vec![format!("started {id}"), format!("ended {id}")] } else { Vec::new() };
+        assert_eq!(messages, expected, "action {id}: one started line, then its result's line");
+    }
+    // The same results again: all are finished now, nothing more is written.
+    assert!(ctx.db.actions_finish(&engine.fence(epoch), &results).await.unwrap().is_empty());
+    assert_eq!(ctx.db.logs_for_action(ids[0]).await.unwrap().len(), 2);
+}
+
 async fn unstarted_claims_go_back_uncounted(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
     let id = engine.enqueue("POST_SOCIAL", "a", &payload("1")).await.unwrap().action.id;
@@ -339,6 +399,7 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
 }
 
 on_both_databases!(
+    group_write_finishes_each_as_alone,
     a_batch_is_checked_whole_then_written_in_one_go,
     enqueue_action,
     concurrent_duplicates_make_one_row,

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::fence::{bind_fence, fenced, Fence, PerDialect};
-use super::logs::{insert_log, NewLog};
-use super::{on_pool, Db, StoreError};
+use super::fence::{bind_fence, fenced, Fence, PerDialect, LEASE_CHECK};
+use super::logs::{insert_logs, NewLog, INSERT_HEAD};
+use super::{on_pool, values_rows, Db, StoreError};
 use crate::model::{Action, ActionFilter, StatusCount};
 
 macro_rules! cols {
@@ -52,45 +52,31 @@ const CLAIM: PerDialect = PerDialect {
     postgres: fenced!(claim_sql!(" FOR UPDATE SKIP LOCKED"), concat!("RETURNING ", cols!())).postgres,
 };
 
-/// The row condition every result shares: still RUNNING under this term.
-macro_rules! mine {
-    () => {
-        " WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3"
-    };
-}
-const SUCCEED: PerDialect = fenced!(
-    concat!("UPDATE aol_actions SET status = 'SUCCESS', last_error = NULL, updated_at_utc = $4", mine!()),
-    concat!("RETURNING ", cols!())
-);
-/// RETRY at `$8`, or DLQ once `$6` attempts are used up.
-const RETRY: PerDialect = fenced!(
-    concat!(
-        "UPDATE aol_actions SET status = CASE WHEN attempts >= $6 THEN 'DLQ' ELSE 'RETRY' END, \
-         last_error = $7, not_before_utc = $8, updated_at_utc = $4",
-        mine!()
-    ),
-    concat!("RETURNING ", cols!())
-);
-const FAIL: PerDialect = fenced!(
-    concat!("UPDATE aol_actions SET status = 'FAILED', last_error = $6, updated_at_utc = $4", mine!()),
-    concat!("RETURNING ", cols!())
-);
-/// Hands back a claim that was never started: the attempt is not counted.
-const UNCLAIM: PerDialect = fenced!(
-    concat!(
-        "UPDATE aol_actions SET status = CASE WHEN attempts <= 1 THEN 'PENDING' ELSE 'RETRY' END, \
-         attempts = attempts - 1, updated_at_utc = $4",
-        mine!()
-    ),
-    concat!("RETURNING ", cols!())
-);
-/// A log line for an action this term is running.
-const LOG_IF_MINE: PerDialect = fenced!(
-    "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) \
-     SELECT $5, $4, $6, $7, $8, $9 \
-     WHERE EXISTS (SELECT 1 FROM aol_actions WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3)",
-    ""
-);
+/// How attempts ended, many at once: `v` holds `(id, kind, error, not_before,
+/// max_attempts)` per action (see [`Finish::kind`]); a row changes only while
+/// still RUNNING under this term. SUCCESS clears the error; RETRY waits until
+/// `not_before`, or goes to the DLQ once `max_attempts` are used up; UNCLAIM
+/// hands back a claim never started without counting the attempt.
+const FINISH_HEAD: &str = "UPDATE aol_actions SET \
+     status = CASE v.column2 WHEN 'SUCCESS' THEN 'SUCCESS' WHEN 'FAILED' THEN 'FAILED' \
+       WHEN 'RETRY' THEN CASE WHEN aol_actions.attempts >= v.column5 THEN 'DLQ' ELSE 'RETRY' END \
+       ELSE CASE WHEN aol_actions.attempts <= 1 THEN 'PENDING' ELSE 'RETRY' END END, \
+     attempts = CASE WHEN v.column2 = 'UNCLAIM' THEN aol_actions.attempts - 1 ELSE aol_actions.attempts END, \
+     last_error = CASE v.column2 WHEN 'SUCCESS' THEN NULL WHEN 'UNCLAIM' THEN aol_actions.last_error \
+       ELSE v.column3 END, \
+     not_before_utc = CASE WHEN v.column2 = 'RETRY' THEN v.column4 ELSE aol_actions.not_before_utc END, \
+     updated_at_utc = $4 \
+     FROM (VALUES ";
+const FINISH_WHERE: &str = ") AS v WHERE aol_actions.id = v.column1 AND aol_actions.status = 'RUNNING' \
+     AND aol_actions.lease_epoch = $3";
+const FINISH_TAIL: &str = concat!("RETURNING ", cols!());
+/// Log lines, `(action_id, level, message, artifact_ref, artifact_sha256)`
+/// each, for actions this term is running.
+const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5 FROM (VALUES ";
+const LOG_IF_MINE_WHERE: &str = ") AS v WHERE EXISTS (SELECT 1 FROM aol_actions a \
+     WHERE a.id = v.column1 AND a.status = 'RUNNING' AND a.lease_epoch = $3)";
+/// Rows per multi-row result statement (five parameters each, after the fence's four).
+const RESULT_CHUNK: usize = 500;
 /// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
 /// attempts are used up); the attempt they were on counts.
 const RESCUE: PerDialect = fenced!(
@@ -136,6 +122,18 @@ pub enum Finish {
     },
     /// Claimed but never started: back to the queue, attempt not counted.
     Unclaim,
+}
+
+impl Finish {
+    /// The name the result statement switches on.
+    fn kind(&self) -> &'static str {
+        match self {
+            Finish::Success => "SUCCESS",
+            Finish::Retry { .. } => "RETRY",
+            Finish::Failed { .. } => "FAILED",
+            Finish::Unclaim => "UNCLAIM",
+        }
+    }
 }
 
 /// An operator's change to an action.
@@ -344,44 +342,81 @@ impl Db {
         finish: &Finish,
         log: &NewLog,
     ) -> Result<Option<Action>, StoreError> {
-        let stmt = match finish {
-            Finish::Success => SUCCEED,
-            Finish::Retry { .. } => RETRY,
-            Finish::Failed { .. } => FAIL,
-            Finish::Unclaim => UNCLAIM,
-        };
-        on_pool!(self, stmt, |pool, sql| {
+        Ok(self.actions_finish(fence, &[(id, finish, log)]).await?.pop())
+    }
+
+    /// Writes how many attempts ended, `(id, finish, log line)` each, in one
+    /// transaction of a few statements (group commit). Returns the actions
+    /// written, in no particular order; one that is missing was no longer RUNNING under this term and
+    /// got neither its result nor its log line.
+    pub async fn actions_finish(
+        &self,
+        fence: &Fence<'_>,
+        results: &[(i64, &Finish, &NewLog)],
+    ) -> Result<Vec<Action>, StoreError> {
+        on_pool!(self, LEASE_CHECK, |pool, check| {
             let mut tx = pool.begin().await?;
-            let query = bind_fence!(sqlx::query_as(sql), fence).bind(id);
-            let query = match finish {
-                Finish::Success | Finish::Unclaim => query,
-                Finish::Retry { error, not_before, max_attempts } => {
-                    query.bind(*max_attempts).bind(error.as_str()).bind(*not_before)
+            let mut written: Vec<Action> = Vec::with_capacity(results.len());
+            for chunk in results.chunks(RESULT_CHUNK) {
+                let sql = format!("{FINISH_HEAD}{}{FINISH_WHERE}{check}{FINISH_TAIL}", values_rows(5, chunk.len(), 5));
+                let mut query = bind_fence!(sqlx::query_as(&sql), fence);
+                for (id, finish, _) in chunk {
+                    let (error, not_before, max_attempts) = match finish {
+                        Finish::Retry { error, not_before, max_attempts } => {
+                            (Some(error.as_str()), Some(*not_before), Some(*max_attempts))
+                        }
+                        Finish::Failed { error } => (Some(error.as_str()), None, None),
+                        Finish::Success | Finish::Unclaim => (None, None, None),
+                    };
+                    query = query.bind(*id).bind(finish.kind()).bind(error).bind(not_before).bind(max_attempts);
                 }
-                Finish::Failed { error } => query.bind(error.as_str()),
-            };
-            let updated: Option<Action> = query.fetch_optional(&mut *tx).await?;
-            if updated.is_some() {
-                insert_log!(&mut *tx, id, fence.now, log).await?;
+                let updated: Vec<Action> = query.fetch_all(&mut *tx).await?;
+                let lines: Vec<(i64, &NewLog)> = chunk
+                    .iter()
+                    .filter(|(id, _, _)| updated.iter().any(|a| a.id == *id))
+                    .map(|(id, _, log)| (*id, *log))
+                    .collect();
+                insert_logs!(tx, fence.now, lines).await?;
+                written.extend(updated);
             }
             tx.commit().await?;
-            Ok(updated)
+            Ok(written)
         })
     }
 
     /// Appends a log line to an action this term is running; false if it is not
     /// (nothing written).
     pub async fn action_log_if_mine(&self, fence: &Fence<'_>, id: i64, log: &NewLog) -> Result<bool, StoreError> {
-        on_pool!(self, LOG_IF_MINE, |pool, sql| {
-            let done = bind_fence!(sqlx::query(sql), fence)
-                .bind(id)
-                .bind(log.level.as_str())
-                .bind(log.message.as_str())
-                .bind(log.artifact_ref.as_deref())
-                .bind(log.artifact_sha256.as_deref())
-                .execute(pool)
-                .await?;
-            Ok(done.rows_affected() == 1)
+        Ok(!self.actions_log_if_mine(fence, &[(id, log)]).await?.is_empty())
+    }
+
+    /// Appends log lines, `(action_id, line)` each, to actions this term is
+    /// running, in one statement; the ids whose line was written.
+    pub async fn actions_log_if_mine(
+        &self,
+        fence: &Fence<'_>,
+        lines: &[(i64, &NewLog)],
+    ) -> Result<Vec<i64>, StoreError> {
+        on_pool!(self, LEASE_CHECK, |pool, check| {
+            let mut written = Vec::with_capacity(lines.len());
+            for chunk in lines.chunks(RESULT_CHUNK) {
+                let sql = format!(
+                    "{INSERT_HEAD}{LOG_IF_MINE_HEAD}{}{LOG_IF_MINE_WHERE}{check}RETURNING action_id",
+                    values_rows(5, chunk.len(), 5)
+                );
+                let mut query = bind_fence!(sqlx::query_scalar(&sql), fence);
+                for (id, log) in chunk {
+                    query = query
+                        .bind(*id)
+                        .bind(log.level.as_str())
+                        .bind(log.message.as_str())
+                        .bind(log.artifact_ref.as_deref())
+                        .bind(log.artifact_sha256.as_deref());
+                }
+                let ids: Vec<i64> = query.fetch_all(pool).await?;
+                written.extend(ids);
+            }
+            Ok(written)
         })
     }
 
@@ -397,9 +432,8 @@ impl Db {
                 .fetch_all(&mut *tx)
                 .await?;
             let log = NewLog::new(crate::model::LogLevel::Warning, reason.as_str());
-            for id in &ids {
-                insert_log!(&mut *tx, *id, fence.now, log).await?;
-            }
+            let lines: Vec<(i64, &NewLog)> = ids.iter().map(|id| (*id, &log)).collect();
+            insert_logs!(tx, fence.now, lines).await?;
             tx.commit().await?;
             Ok(ids)
         })
@@ -422,7 +456,7 @@ impl Db {
             let mut tx = pool.begin().await?;
             let updated: Option<Action> = sqlx::query_as(sql).bind(id).bind(now).fetch_optional(&mut *tx).await?;
             if updated.is_some() {
-                insert_log!(&mut *tx, id, now, log).await?;
+                insert_logs!(tx, now, [(id, log)]).await?;
             }
             tx.commit().await?;
             Ok(updated)

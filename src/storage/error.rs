@@ -15,4 +15,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Unsupported(String),
+    /// One error answered to every request of a group write.
+    #[error(transparent)]
+    Shared(std::sync::Arc<StoreError>),
+    #[error("the daemon's result writer stopped before writing")]
+    WriterStopped,
 }

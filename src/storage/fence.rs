@@ -24,20 +24,28 @@ pub(crate) struct PerDialect {
     pub postgres: &'static str,
 }
 
+/// The lease check itself, as a literal; `$lock` is `""` or `" FOR SHARE"`.
+macro_rules! lease_check {
+    ($lock:literal) => {
+        concat!(
+            " AND EXISTS (SELECT 1 FROM aol_lease WHERE name = $1 AND owner = $2 AND epoch = $3 AND expires_at_utc > $4",
+            $lock,
+            ") "
+        )
+    };
+}
+pub(crate) use lease_check;
+
+/// The lease check for statements built at run time (multi-row writes).
+pub(crate) const LEASE_CHECK: PerDialect =
+    PerDialect { sqlite: lease_check!(""), postgres: lease_check!(" FOR SHARE") };
+
 /// `fenced!("UPDATE … WHERE …", "RETURNING …")` puts the lease check between the two parts.
 macro_rules! fenced {
     ($head:expr, $tail:expr) => {
         $crate::storage::fence::PerDialect {
-            sqlite: concat!(
-                $head,
-                " AND EXISTS (SELECT 1 FROM aol_lease WHERE name = $1 AND owner = $2 AND epoch = $3 AND expires_at_utc > $4) ",
-                $tail
-            ),
-            postgres: concat!(
-                $head,
-                " AND EXISTS (SELECT 1 FROM aol_lease WHERE name = $1 AND owner = $2 AND epoch = $3 AND expires_at_utc > $4 FOR SHARE) ",
-                $tail
-            ),
+            sqlite: concat!($head, $crate::storage::fence::lease_check!(""), $tail),
+            postgres: concat!($head, $crate::storage::fence::lease_check!(" FOR SHARE"), $tail),
         }
     };
 }

@@ -6,8 +6,12 @@ use chrono::{DateTime, Utc};
 use super::{on_pool, Db, StoreError};
 use crate::model::{ExecutionLog, LogLevel};
 
-pub(super) const INSERT: &str = "INSERT INTO aol_execution_logs \
-     (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) VALUES ($1, $2, $3, $4, $5, $6)";
+/// The columns every log insert fills, in order.
+pub(super) const INSERT_HEAD: &str =
+    "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) ";
+
+/// Log lines per statement (six parameters each).
+pub(super) const LOG_CHUNK: usize = 500;
 
 const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256 \
      FROM aol_execution_logs WHERE action_id = $1 ORDER BY id";
@@ -30,20 +34,35 @@ impl NewLog {
     }
 }
 
-/// Appends `log` for `action_id` inside the caller's transaction or on a pool.
-macro_rules! insert_log {
-    ($executor:expr, $action_id:expr, $now:expr, $log:expr) => {
-        sqlx::query($crate::storage::logs::INSERT)
-            .bind($action_id)
-            .bind($now)
-            .bind($log.level.as_str())
-            .bind($log.message.as_str())
-            .bind($log.artifact_ref.as_deref())
-            .bind($log.artifact_sha256.as_deref())
-            .execute($executor)
+/// Appends log lines, `(action_id, &NewLog)` each, all stamped `now`, inside
+/// the caller's transaction: one statement per [`LOG_CHUNK`] lines. Evaluates
+/// to the statement's `Result`.
+macro_rules! insert_logs {
+    ($tx:expr, $now:expr, $lines:expr) => {
+        async {
+            for chunk in $lines.chunks($crate::storage::logs::LOG_CHUNK) {
+                let sql = format!(
+                    "{}VALUES {}",
+                    $crate::storage::logs::INSERT_HEAD,
+                    $crate::storage::values_rows(1, chunk.len(), 6)
+                );
+                let mut query = sqlx::query(&sql);
+                for (action_id, log) in chunk {
+                    query = query
+                        .bind(*action_id)
+                        .bind($now)
+                        .bind(log.level.as_str())
+                        .bind(log.message.as_str())
+                        .bind(log.artifact_ref.as_deref())
+                        .bind(log.artifact_sha256.as_deref());
+                }
+                query.execute(&mut *$tx).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
     };
 }
-pub(crate) use insert_log;
+pub(crate) use insert_logs;
 
 impl Db {
     /// An action's log lines, oldest first.
@@ -59,7 +78,9 @@ impl Db {
     /// Appends a log line outside any result (e.g. an operator's action).
     pub async fn log_append(&self, action_id: i64, now: DateTime<Utc>, log: &NewLog) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
-            insert_log!(pool, action_id, now, log).await?;
+            let mut tx = pool.begin().await?;
+            insert_logs!(tx, now, [(action_id, log)]).await?;
+            tx.commit().await?;
             Ok(())
         })
     }

@@ -175,6 +175,27 @@ impl Db {
     }
 }
 
+/// `($first, …), ($…, …)`: `rows` rows of `width` numbered placeholders, for
+/// multi-row statements built at run time. Numbered, not `?`, so that they mix
+/// with a statement's fixed `$1`…`$4` on both databases.
+pub(crate) fn values_rows(first: usize, rows: usize, width: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 5);
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for col in 0..width {
+            if col > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", first + row * width + col));
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// The migration file names for a dialect, in order (used by the parity test).
 pub fn migration_names(dialect: Dialect) -> Vec<String> {
     let migrator = match dialect {
@@ -218,6 +239,12 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://aol.db"), "sqlite://aol.db");
+    }
+
+    #[test]
+    fn values_rows_numbers_on_from_first() {
+        assert_eq!(values_rows(5, 2, 3), "($5, $6, $7), ($8, $9, $10)");
+        assert_eq!(values_rows(1, 1, 1), "($1)");
     }
 
     #[test]

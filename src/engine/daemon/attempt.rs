@@ -5,15 +5,14 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 use serde_json::Value;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::engine::adapters::{AdapterError, Done, Job};
-use crate::engine::lease::Term;
 use crate::engine::queue::backoff;
-use crate::engine::{DaemonSettings, Engine};
+use crate::engine::Engine;
 use crate::model::{Action, LogLevel};
 use crate::storage::{Finish, NewLog, StoreError};
+
+use super::TickScope;
 
 /// How an attempt ended, as far as the tick is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,20 +33,14 @@ enum Interrupted {
     LeaseLost,
 }
 
-pub(super) async fn attempt(
-    engine: &Engine,
-    settings: &DaemonSettings,
-    term: &Term,
-    action: &Action,
-    proof_at_tick_start: bool,
-    deadline: Instant,
-    shutdown: &CancellationToken,
-) -> Result<AttemptEnd, StoreError> {
+pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<AttemptEnd, StoreError> {
+    let TickScope { engine, settings, term, shutdown, deadline, proof_at_tick_start, writer } = scope;
+    let deadline = *deadline;
     // A switch to PROOF made during the tick applies at once; to REAL, next tick.
-    let proof_mode = proof_at_tick_start || engine.flags_now().proof_mode;
+    let proof_mode = *proof_at_tick_start || engine.flags_now().proof_mode;
     let mode = if proof_mode { "PROOF" } else { "REAL" };
     let started = NewLog::new(LogLevel::Info, format!("attempt {} started ({mode})", action.attempts));
-    if !engine.db().action_log_if_mine(&engine.fence(term.epoch), action.id, &started).await? {
+    if !writer.started(action.id, started).await? {
         return Ok(AttemptEnd::LeaseLost);
     }
     tracing::info!(action_id = action.id, key = %action.idempotency_key, attempt = action.attempts, mode, "attempt started");
@@ -100,7 +93,7 @@ pub(super) async fn attempt(
         Finish::Failed { .. } => AttemptEnd::Failed,
         Finish::Retry { .. } | Finish::Unclaim => AttemptEnd::Retrying,
     };
-    let written = engine.db().action_finish(&engine.fence(term.epoch), action.id, &finish, &log).await?;
+    let written = writer.finished(action.id, finish, log).await?;
     match written {
         Some(after) => {
             engine.metrics().attempt_ended(&after.status);

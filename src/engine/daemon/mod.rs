@@ -9,6 +9,7 @@
 //! attempts from starting.
 
 mod attempt;
+mod writer;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use super::{DaemonSettings, Engine};
 use crate::model::{Action, TickStatus};
 use crate::storage::{Finish, NewLog, NewTick, StoreError};
 use attempt::{attempt, AttemptEnd};
+use writer::Writer;
 
 /// Why a daemon run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,37 +224,62 @@ async fn tick(
         tracing::warn!(count = tally.rescued, "rescued actions left RUNNING by an earlier daemon");
     }
     let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
+    let (writer, writing) = Writer::open(engine, term);
+    let scope = TickScope { engine, settings, term, shutdown, deadline, proof_at_tick_start: flags.proof_mode, writer };
+    let (held, ()) = tokio::join!(run_claimed(scope, claimed, &mut tally), writing);
+    if !held? {
+        return Ok(TickOutcome::LeaseLost);
+    }
+    let status = tally.status();
+    write_ledger(engine, term, started_at_utc, status, &tally, &tally.notes()).await
+}
+
+/// What every attempt of one tick shares.
+pub(super) struct TickScope<'a> {
+    engine: &'a Engine,
+    settings: &'a DaemonSettings,
+    term: &'a Term,
+    shutdown: &'a CancellationToken,
+    /// MAX_TICK_SECONDS from the tick's start.
+    deadline: Instant,
+    proof_at_tick_start: bool,
+    /// Writes the attempts' lines and results, many at once (group commit).
+    writer: Writer,
+}
+
+/// Runs the claimed actions, up to `tick_concurrency` attempts in flight (one
+/// by default), each started only after the stop check; the rest go back to
+/// the queue unstarted once there is a reason to stop. False if the term was
+/// lost. Ends by dropping `scope`, which ends its writer's loop.
+async fn run_claimed(scope: TickScope<'_>, claimed: Vec<Action>, tally: &mut Tally) -> Result<bool, StoreError> {
+    let TickScope { engine, settings, term, shutdown, deadline, .. } = scope;
     let mut claimed = claimed.into_iter();
-    // Up to `tick_concurrency` attempts in flight (one by default), each
-    // started only after the stop check.
     let mut running = FuturesUnordered::new();
+    let scope = &scope;
     loop {
         while running.len() < settings.tick_concurrency as usize {
             let Some(action) = claimed.next() else { break };
             if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
                 tally.stop_reason = Some(reason);
-                for unstarted in std::iter::once(action).chain(claimed.by_ref()) {
-                    if !unclaim(engine, term, &unstarted, reason).await? {
-                        return Ok(TickOutcome::LeaseLost);
-                    }
-                    tally.returned += 1;
+                let unstarted: Vec<Action> = std::iter::once(action).chain(claimed.by_ref()).collect();
+                if !unclaim(engine, term, &unstarted, reason).await? {
+                    return Ok(false);
                 }
+                tally.returned += unstarted.len() as i64;
                 break;
             }
             tally.attempted += 1;
-            let proof_mode = flags.proof_mode;
-            running.push(async move { attempt(engine, settings, term, &action, proof_mode, deadline, shutdown).await });
+            running.push(async move { attempt(scope, &action).await });
         }
         let Some(end) = running.next().await else { break };
         match end? {
             AttemptEnd::Succeeded => tally.succeeded += 1,
             AttemptEnd::Retrying => tally.retried += 1,
             AttemptEnd::Failed => tally.failed += 1,
-            AttemptEnd::LeaseLost => return Ok(TickOutcome::LeaseLost),
+            AttemptEnd::LeaseLost => return Ok(false),
         }
     }
-    let status = tally.status();
-    write_ledger(engine, term, started_at_utc, status, &tally, &tally.notes()).await
+    Ok(true)
 }
 
 /// Why no further action may start in this tick, if there is a reason.
@@ -278,11 +305,12 @@ fn reason_to_stop(
     }
 }
 
-/// Returns a claimed, unstarted action to the queue; false if the term is over.
-async fn unclaim(engine: &Engine, term: &Term, action: &Action, reason: &str) -> Result<bool, StoreError> {
+/// Returns claimed, unstarted actions to the queue; false if the term is over.
+async fn unclaim(engine: &Engine, term: &Term, actions: &[Action], reason: &str) -> Result<bool, StoreError> {
     let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"));
-    let done = engine.db().action_finish(&engine.fence(term.epoch), action.id, &Finish::Unclaim, &log).await?;
-    Ok(done.is_some())
+    let results: Vec<(i64, &Finish, &NewLog)> = actions.iter().map(|a| (a.id, &Finish::Unclaim, &log)).collect();
+    let done = engine.db().actions_finish(&engine.fence(term.epoch), &results).await?;
+    Ok(done.len() == actions.len())
 }
 
 async fn write_ledger(
