@@ -9,6 +9,8 @@ cd "$AOL_ROOT"
 
 say "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+# The browser's half (feature "hydrate") compiles other code: lint it too.
+cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
 
 say "Rust tests (SQLite and PostgreSQL at ${AOL_TEST_POSTGRES_URL%%@*}@…)"
 cargo test --locked 2>&1 | tee target/rust-tests.log

@@ -256,6 +256,9 @@ pub struct ExecutionLog {
     pub message: String,
     pub artifact_ref: Option<String>,
     pub artifact_sha256: Option<String>,
+    /// The daemon term (lease epoch) that wrote the line; none for an
+    /// operator's line.
+    pub lease_epoch: Option<i64>,
 }
 
 /// Severity of an execution log row.

@@ -116,8 +116,16 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
     for path in ["/", "/actions/1", "/metrics", "/api/v1/openapi.json", "/readyz"] {
         served += &http.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
     }
-    for endpoint in ["overview", "info", "actions"] {
-        served += &http.post(format!("{base}/ui/{endpoint}")).send().await.unwrap().text().await.unwrap();
+    for (endpoint, form) in [("dashboard", ""), ("action", "id=1")] {
+        let r = http
+            .post(format!("{base}/ui/{endpoint}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "/ui/{endpoint}: {}", r.status());
+        served += &r.text().await.unwrap();
     }
     assert!(served.contains("configured"), "the dashboard says an LLM key is configured");
 

@@ -12,14 +12,14 @@ pub async fn run(backend: Backend, url: &str, rows: i64, trials: usize, results:
     let server = crate::support::Server::start(url, crate::TOKEN).await;
     let base = server.base.clone();
     let client = reqwest::Client::new();
-    let calls: [(&str, &str, &str); 7] = [
+    // The page reads everything in one call (flags, lease, counts, ticks,
+    // flag changes, the chart's hour, a page of actions); filters change the page.
+    let calls: [(&str, &str, &str); 5] = [
         ("GET /  (server render)", "/", ""),
-        ("overview", "/ui/overview", ""),
-        ("actions page", "/ui/actions", ""),
-        ("actions, status=DLQ", "/ui/actions", "filter[status]=DLQ"),
-        ("actions, page 1000", "/ui/actions", "filter[before_id]=500000"),
-        ("tick activity (chart)", "/ui/activity", ""),
-        ("action detail", "/ui/action", "id=500000"),
+        ("data, first page", "/ui/dashboard", ""),
+        ("data, status=DLQ", "/ui/dashboard", "filter[status]=DLQ"),
+        ("data, page 1000", "/ui/dashboard", "filter[before_id]=500000"),
+        ("action page data", "/ui/action", "id=500000"),
     ];
     for (name, path, body) in calls {
         let mut samples = Vec::with_capacity(trials);

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
@@ -25,6 +27,46 @@ pub struct Term {
     pub epoch: i64,
     /// Fires when the term is known to be over.
     pub lost: CancellationToken,
+    /// Until when the term lasts by this process's own clock: the moment the
+    /// last successful acquire or renewal was asked for, plus the TTL. A
+    /// process frozen past it (SIGSTOP, a suspended VM, a stall) stops its
+    /// work the moment it runs again, before its heartbeat can learn that
+    /// another daemon took over.
+    valid_until: watch::Receiver<Instant>,
+}
+
+impl Term {
+    /// A term asked for at `asked`; the sender moves its end on with renewals.
+    pub fn new(epoch: i64, asked: Instant, ttl: Duration) -> (Term, watch::Sender<Instant>) {
+        let (extend, valid_until) = watch::channel(asked + ttl);
+        (Term { epoch, lost: CancellationToken::new(), valid_until }, extend)
+    }
+
+    /// Whether the term has run out by this process's clock.
+    pub fn expired(&self) -> bool {
+        Instant::now() >= *self.valid_until.borrow()
+    }
+
+    /// Resolves once the term has run out by this process's clock.
+    pub async fn run_out(&self) {
+        let mut valid_until = self.valid_until.clone();
+        loop {
+            let until = *valid_until.borrow_and_update();
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {
+                    if self.expired() {
+                        return;
+                    }
+                }
+                changed = valid_until.changed() => {
+                    if changed.is_err() {
+                        tokio::time::sleep_until(until).await;
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
@@ -58,11 +100,13 @@ impl Engine {
         Fence { lease: DAEMON_LEASE, owner: self.identity(), epoch, now: self.clock().now() }
     }
 
-    /// Renews term `epoch` every `heartbeat` until `stop`; fires `term.lost` when
-    /// a renewal is refused, or when renewals fail until the term has expired.
+    /// Renews `term` every `heartbeat` until `stop`, moving its local end on
+    /// through `extend`; fires `term.lost` when a renewal is refused, or when
+    /// renewals fail until the term has expired.
     pub fn spawn_heartbeat(
         &self,
         term: Term,
+        extend: watch::Sender<Instant>,
         expires: DateTime<Utc>,
         heartbeat: Duration,
         ttl: Duration,
@@ -76,8 +120,12 @@ impl Engine {
                     _ = stop.cancelled() => return,
                     _ = tokio::time::sleep(heartbeat) => {}
                 }
+                let asked = Instant::now();
                 match engine.lease_renew(term.epoch, ttl).await {
-                    Ok(Some(lease)) => expires = lease.expires_at_utc,
+                    Ok(Some(lease)) => {
+                        expires = lease.expires_at_utc;
+                        extend.send_replace(asked + ttl);
+                    }
                     Ok(None) => {
                         tracing::warn!(epoch = term.epoch, "lease lost: the term was taken over or had expired");
                         term.lost.cancel();

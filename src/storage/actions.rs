@@ -72,7 +72,7 @@ const FINISH_WHERE: &str = ") AS v WHERE aol_actions.id = v.column1 AND aol_acti
 const FINISH_TAIL: &str = concat!("RETURNING ", cols!());
 /// Log lines, `(action_id, level, message, artifact_ref, artifact_sha256)`
 /// each, for actions this term is running.
-const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5 FROM (VALUES ";
+const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5, $3 FROM (VALUES ";
 const LOG_IF_MINE_WHERE: &str = ") AS v WHERE EXISTS (SELECT 1 FROM aol_actions a \
      WHERE a.id = v.column1 AND a.status = 'RUNNING' AND a.lease_epoch = $3)";
 /// Rows per multi-row result statement (five parameters each, after the fence's four).
@@ -376,7 +376,7 @@ impl Db {
                     .filter(|(id, _, _)| updated.iter().any(|a| a.id == *id))
                     .map(|(id, _, log)| (*id, *log))
                     .collect();
-                insert_logs!(tx, fence.now, lines).await?;
+                insert_logs!(tx, fence.now, Some(fence.epoch), lines).await?;
                 written.extend(updated);
             }
             tx.commit().await?;
@@ -433,7 +433,7 @@ impl Db {
                 .await?;
             let log = NewLog::new(crate::model::LogLevel::Warning, reason.as_str());
             let lines: Vec<(i64, &NewLog)> = ids.iter().map(|id| (*id, &log)).collect();
-            insert_logs!(tx, fence.now, lines).await?;
+            insert_logs!(tx, fence.now, Some(fence.epoch), lines).await?;
             tx.commit().await?;
             Ok(ids)
         })
@@ -456,7 +456,7 @@ impl Db {
             let mut tx = pool.begin().await?;
             let updated: Option<Action> = sqlx::query_as(sql).bind(id).bind(now).fetch_optional(&mut *tx).await?;
             if updated.is_some() {
-                insert_logs!(tx, now, [(id, log)]).await?;
+                insert_logs!(tx, now, None::<i64>, [(id, log)]).await?;
             }
             tx.commit().await?;
             Ok(updated)

@@ -8,15 +8,15 @@ use crate::model::{ExecutionLog, LogLevel};
 
 /// The columns every log insert fills, in order.
 pub(super) const INSERT_HEAD: &str =
-    "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) ";
+    "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch) ";
 
-/// Log lines per statement (six parameters each).
+/// Log lines per statement (seven parameters each).
 pub(super) const LOG_CHUNK: usize = 500;
 
-const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256 \
+const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch \
      FROM aol_execution_logs WHERE action_id = $1 ORDER BY id";
 
-const LATEST: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256 \
+const LATEST: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch \
      FROM aol_execution_logs ORDER BY id DESC LIMIT $1";
 
 /// A log line to append.
@@ -34,17 +34,18 @@ impl NewLog {
     }
 }
 
-/// Appends log lines, `(action_id, &NewLog)` each, all stamped `now`, inside
+/// Appends log lines, `(action_id, &NewLog)` each, all stamped `now` and with
+/// the daemon term `epoch` that writes them (`None` for an operator's), inside
 /// the caller's transaction: one statement per [`LOG_CHUNK`] lines. Evaluates
 /// to the statement's `Result`.
 macro_rules! insert_logs {
-    ($tx:expr, $now:expr, $lines:expr) => {
+    ($tx:expr, $now:expr, $epoch:expr, $lines:expr) => {
         async {
             for chunk in $lines.chunks($crate::storage::logs::LOG_CHUNK) {
                 let sql = format!(
                     "{}VALUES {}",
                     $crate::storage::logs::INSERT_HEAD,
-                    $crate::storage::values_rows(1, chunk.len(), 6)
+                    $crate::storage::values_rows(1, chunk.len(), 7)
                 );
                 let mut query = sqlx::query(&sql);
                 for (action_id, log) in chunk {
@@ -54,7 +55,8 @@ macro_rules! insert_logs {
                         .bind(log.level.as_str())
                         .bind(log.message.as_str())
                         .bind(log.artifact_ref.as_deref())
-                        .bind(log.artifact_sha256.as_deref());
+                        .bind(log.artifact_sha256.as_deref())
+                        .bind($epoch);
                 }
                 query.execute(&mut *$tx).await?;
             }
@@ -79,7 +81,7 @@ impl Db {
     pub async fn log_append(&self, action_id: i64, now: DateTime<Utc>, log: &NewLog) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            insert_logs!(tx, now, [(action_id, log)]).await?;
+            insert_logs!(tx, now, None::<i64>, [(action_id, log)]).await?;
             tx.commit().await?;
             Ok(())
         })

@@ -8,14 +8,8 @@ use leptos::prelude::*;
 /// The cookie holding the operator's session.
 pub const COOKIE: &str = "aol_operator";
 
-/// Whether this browser holds the operator token.
-#[server(prefix = "/ui", endpoint = "whoami")]
-pub async fn is_operator() -> Result<bool, ServerFnError> {
-    Ok(ssr::has_operator_cookie())
-}
-
 /// Checks the token and, when right, opens a session in a cookie.
-#[server(prefix = "/ui", endpoint = "login")]
+#[server(prefix = "/ui", endpoint = "login", output = crate::web::codec::JsonText)]
 pub async fn login(token: String) -> Result<(), ServerFnError> {
     ssr::require_same_origin()?;
     let auth = crate::web::state::auth();
@@ -33,7 +27,7 @@ pub async fn login(token: String) -> Result<(), ServerFnError> {
 }
 
 /// Forgets the token in this browser.
-#[server(prefix = "/ui", endpoint = "logout")]
+#[server(prefix = "/ui", endpoint = "logout", output = crate::web::codec::JsonText)]
 pub async fn logout() -> Result<(), ServerFnError> {
     ssr::require_same_origin()?;
     ssr::set_cookie(cookie::Cookie::build((COOKIE, "")).path("/").max_age(cookie::time::Duration::ZERO).build());

@@ -1,6 +1,7 @@
 //! The web UI. It reaches the engine only through server functions.
 
 pub mod auth;
+mod codec;
 #[cfg(feature = "ssr")]
 pub mod events;
 pub mod live;
@@ -58,4 +59,10 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// The CSS class of a status word's pill: `pill status-success`. The words
+/// are ASCII, so no Unicode case tables are needed in the browser.
+pub(crate) fn pill_class(kind: &str, word: &str) -> String {
+    format!("pill {kind}-{}", word.to_ascii_lowercase())
 }

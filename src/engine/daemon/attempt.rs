@@ -7,6 +7,7 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use crate::engine::adapters::{AdapterError, Done, Job};
+use crate::engine::lease::Term;
 use crate::engine::queue::backoff;
 use crate::engine::Engine;
 use crate::model::{Action, LogLevel};
@@ -43,21 +44,33 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     if !writer.started(action.id, started).await? {
         return Ok(AttemptEnd::LeaseLost);
     }
-    tracing::info!(action_id = action.id, key = %action.idempotency_key, attempt = action.attempts, mode, "attempt started");
+    tracing::info!(
+        action_id = action.id,
+        key = %action.idempotency_key,
+        attempt = action.attempts,
+        epoch = term.epoch,
+        mode,
+        "attempt started"
+    );
 
     let outcome = match (engine.adapters().get(&action.action_type), serde_json::from_str(&action.payload_json)) {
         (None, _) => Ok(Err(AdapterError::Permanent(format!("no adapter handles {:?}", action.action_type)))),
         (Some(adapter), Ok(Value::Object(payload))) => {
             let job = Job { action, payload: &payload, proof_mode };
             let mut flags = engine.subscribe_flags();
+            let run = AssertUnwindSafe(adapter.execute(&job)).catch_unwind();
             tokio::select! {
-                result = AssertUnwindSafe(adapter.execute(&job)).catch_unwind() => Ok(result.unwrap_or_else(|panic| {
-                    Err(AdapterError::Transient(format!("the adapter crashed: {}", panic_text(&*panic))))
-                })),
+                result = while_term_lasts(term, run) => match result {
+                    Some(result) => Ok(result.unwrap_or_else(|panic| {
+                        Err(AdapterError::Transient(format!("the adapter crashed: {}", panic_text(&*panic))))
+                    })),
+                    None => Err(Interrupted::LeaseLost),
+                },
                 _ = tokio::time::sleep_until(deadline) => Err(Interrupted::CutOff),
                 _ = flags.wait_for(|f| f.killed) => Err(Interrupted::Killed),
                 _ = shutdown.cancelled() => Err(Interrupted::ShuttingDown),
                 _ = term.lost.cancelled() => Err(Interrupted::LeaseLost),
+                _ = term.run_out() => Err(Interrupted::LeaseLost),
             }
         }
         (Some(_), _) => Ok(Err(AdapterError::Permanent("the stored payload is not a JSON object".into()))),
@@ -97,11 +110,34 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     match written {
         Some(after) => {
             engine.metrics().attempt_ended(&after.status);
-            tracing::info!(action_id = action.id, key = %action.idempotency_key, status = %after.status, "attempt ended");
+            tracing::info!(
+                action_id = action.id,
+                key = %action.idempotency_key,
+                epoch = term.epoch,
+                status = %after.status,
+                "attempt ended"
+            );
             Ok(end)
         }
         None => Ok(AttemptEnd::LeaseLost),
     }
+}
+
+/// Polls `work` only while `term` lasts by this process's clock (`None` once it
+/// has run out). Checked at every poll, not by a timer: a process woken after
+/// a freeze must not take one more step of an adapter before it notices.
+async fn while_term_lasts<F: std::future::Future>(term: &Term, work: F) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(
+        |cx| {
+            if term.expired() {
+                std::task::Poll::Ready(None)
+            } else {
+                work.as_mut().poll(cx).map(Some)
+            }
+        },
+    )
+    .await
 }
 
 /// A retry after the backoff, or the dead-letter queue when this was the last

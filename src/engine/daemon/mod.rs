@@ -57,14 +57,16 @@ pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &Cancella
         if flags.borrow().killed {
             return stopped_by_kill();
         }
+        let asked = Instant::now();
         let wait = match engine.lease_acquire(settings.lease_ttl).await {
             Ok(Some(lease)) => {
                 standing_by = false;
                 tracing::info!(epoch = lease.epoch, "holding the daemon lease");
-                let term = Term { epoch: lease.epoch, lost: CancellationToken::new() };
+                let (term, extend) = Term::new(lease.epoch, asked, settings.lease_ttl);
                 let stop_heartbeat = CancellationToken::new();
                 let heartbeat = engine.spawn_heartbeat(
                     term.clone(),
+                    extend,
                     lease.expires_at_utc,
                     settings.heartbeat,
                     settings.lease_ttl,
@@ -142,6 +144,7 @@ async fn lead(
             _ = flags.wait_for(|f| f.killed) => return Some(stopped_by_kill()),
             _ = shutdown.cancelled() => return Some(DaemonExit::Shutdown),
             _ = term.lost.cancelled() => return None,
+            _ = term.run_out() => return None,
         }
     }
 }
@@ -294,7 +297,7 @@ fn reason_to_stop(
         Some("the kill flag is set")
     } else if flags.paused {
         Some("paused")
-    } else if term.lost.is_cancelled() {
+    } else if term.lost.is_cancelled() || term.expired() {
         Some("the lease was lost")
     } else if shutdown.is_cancelled() {
         Some("shutting down")

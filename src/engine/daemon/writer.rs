@@ -73,8 +73,19 @@ async fn write_loop(engine: &Engine, term: &Term, mut pending: mpsc::UnboundedRe
     }
 }
 
-/// Writes one batch and answers every request in it.
+/// Writes one batch and answers every request in it. Once the term has run
+/// out by this process's clock nothing is written (the database's fence would
+/// refuse it too, unless the clocks disagree).
 async fn write(engine: &Engine, term: &Term, batch: Vec<Request>) {
+    if term.expired() {
+        for request in batch {
+            match request {
+                Request::Started { reply, .. } => drop(reply.send(Ok(false))),
+                Request::Finished { reply, .. } => drop(reply.send(Ok(None))),
+            }
+        }
+        return;
+    }
     let (mut started, mut finished) = (Vec::new(), Vec::new());
     for request in batch {
         match request {

@@ -7,11 +7,10 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::model::{ActionDetail, ArtifactCheck, ArtifactState, ExecutionLog};
-use crate::web::auth::is_operator;
+use crate::model::{ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::live::{use_live, LiveRegion};
 use crate::web::time_text;
-use server::{get_action_detail, CancelAction, RequeueAction};
+use server::{get_action_page, ActionPageData, CancelAction, RequeueAction, ShownAction};
 
 #[component]
 pub fn ActionPage() -> impl IntoView {
@@ -20,16 +19,15 @@ pub fn ActionPage() -> impl IntoView {
     let live = use_live();
     let requeue = ServerAction::<RequeueAction>::new();
     let cancel = ServerAction::<CancelAction>::new();
-    let detail = Resource::new(
+    let data = Resource::new(
         move || (id(), live.changes.get(), requeue.version().get(), cancel.version().get()),
         |(id, ..)| async move {
             match id {
-                Some(id) => get_action_detail(id).await,
-                None => Ok(None),
+                Some(id) => get_action_page(id).await,
+                None => Ok(ActionPageData { detail: None, operator: false }),
             }
         },
     );
-    let operator = Resource::new(|| (), |_| is_operator());
     let error = move || {
         let failed = |v: Option<Result<crate::model::Action, ServerFnError>>| v.and_then(Result::err);
         failed(requeue.value().get()).or_else(|| failed(cancel.value().get())).map(|e| e.to_string())
@@ -45,10 +43,11 @@ pub fn ActionPage() -> impl IntoView {
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let operator = operator.await.unwrap_or(false);
-                match detail.await {
-                    Ok(Some(d)) => Either::Left(view! { <Detail detail=d operator requeue cancel/> }),
-                    Ok(None) => Either::Right(view! { <p class="banner banner-error">"No such action."</p> }.into_any()),
+                match data.await {
+                    Ok(ActionPageData { detail: Some(d), operator, .. }) => {
+                        Either::Left(view! { <Detail shown=d operator requeue cancel/> })
+                    }
+                    Ok(ActionPageData { detail: None, .. }) => Either::Right(view! { <p class="banner banner-error">"No such action."</p> }.into_any()),
                     Err(e) => Either::Right(view! {
                         <p class="banner banner-error" role="alert">"Cannot read the action: " {e.to_string()}</p>
                     }.into_any()),
@@ -61,25 +60,23 @@ pub fn ActionPage() -> impl IntoView {
 
 #[component]
 fn Detail(
-    detail: ActionDetail,
+    shown: ShownAction,
     operator: bool,
     requeue: ServerAction<RequeueAction>,
     cancel: ServerAction<CancelAction>,
 ) -> impl IntoView {
+    let ShownAction { detail, payload_pretty: payload } = shown;
     let a = detail.action;
     let id = a.id;
     let status = a.status.clone();
     let can_requeue = matches!(status.as_str(), "FAILED" | "DLQ");
     let can_cancel = matches!(status.as_str(), "PENDING" | "RETRY");
-    let payload = serde_json::from_str::<serde_json::Value>(&a.payload_json)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or(a.payload_json.clone());
     let time = |t: chrono::DateTime<chrono::Utc>| format!("{} {} UTC", time_text::date(t), time_text::hms_millis(t));
     view! {
         <section class="card" aria-label="Action">
             <h2>"#" {id} " · " <span class="key">{a.idempotency_key.clone()}</span></h2>
             <dl class="facts">
-                <div><dt>"Status"</dt><dd data-testid="action-status" class=format!("pill status-{}", status.to_lowercase())>{status.clone()}</dd></div>
+                <div><dt>"Status"</dt><dd data-testid="action-status" class=crate::web::pill_class("status", &status)>{status.clone()}</dd></div>
                 <div><dt>"Type"</dt><dd>{a.action_type.clone()}</dd></div>
                 <div><dt>"Attempts"</dt><dd data-testid="action-attempts">{a.attempts}</dd></div>
                 <div><dt>"Not before"</dt><dd>{time(a.not_before_utc)}</dd></div>
@@ -152,7 +149,7 @@ fn LogTable(logs: Vec<ExecutionLog>) -> impl IntoView {
                 {logs.into_iter().map(|l| view! {
                     <tr>
                         <td>{time_text::hms_millis(l.ts_utc)}</td>
-                        <td><span class=format!("pill level-{}", l.level.to_lowercase())>{l.level.clone()}</span></td>
+                        <td><span class=crate::web::pill_class("level", &l.level)>{l.level.clone()}</span></td>
                         <td>{l.message.clone()}</td>
                     </tr>
                 }).collect_view()}

@@ -4,20 +4,45 @@ use leptos::prelude::*;
 
 use crate::model::{Action, ActionDetail};
 
-#[server(prefix = "/ui", endpoint = "action")]
-pub async fn get_action_detail(id: i64) -> Result<Option<ActionDetail>, ServerFnError> {
-    crate::web::state::engine().action_detail(id).await.map_err(crate::web::state::internal_error)
+/// One action as the page shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ShownAction {
+    pub detail: ActionDetail,
+    /// The payload indented, done here so that the browser's code carries no
+    /// JSON printer of its own.
+    pub payload_pretty: String,
+}
+
+/// What the action page shows, read in one call.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ActionPageData {
+    /// `None`: no such action.
+    pub detail: Option<ShownAction>,
+    /// Whether this browser holds the operator's session.
+    pub operator: bool,
+}
+
+#[server(prefix = "/ui", endpoint = "action", output = crate::web::codec::JsonText)]
+pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
+    let detail = crate::web::state::engine().action_detail(id).await.map_err(crate::web::state::internal_error)?;
+    let detail = detail.map(|detail| {
+        let payload_pretty = serde_json::from_str::<serde_json::Value>(&detail.action.payload_json)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| detail.action.payload_json.clone());
+        ShownAction { detail, payload_pretty }
+    });
+    Ok(ActionPageData { detail, operator: crate::web::auth::ssr::has_operator_cookie() })
 }
 
 /// FAILED or DLQ → PENDING.
-#[server(prefix = "/ui", endpoint = "requeue")]
+#[server(prefix = "/ui", endpoint = "requeue", output = crate::web::codec::JsonText)]
 pub async fn requeue_action(id: i64) -> Result<Action, ServerFnError> {
     crate::web::auth::ssr::require_operator()?;
     crate::web::state::engine().requeue(id, "dashboard").await.map_err(ssr::operator_error)
 }
 
 /// PENDING or RETRY → CANCELLED.
-#[server(prefix = "/ui", endpoint = "cancel")]
+#[server(prefix = "/ui", endpoint = "cancel", output = crate::web::codec::JsonText)]
 pub async fn cancel_action(id: i64) -> Result<Action, ServerFnError> {
     crate::web::auth::ssr::require_operator()?;
     crate::web::state::engine().cancel(id, "dashboard").await.map_err(ssr::operator_error)

@@ -11,15 +11,14 @@ use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::model::{Action, FlagChange, Lease, Overview, TickRow};
-use crate::web::auth::is_operator;
+use crate::model::{FlagChange, Lease, TickRow};
 use crate::web::live::{use_live, Live, LiveRegion};
 use crate::web::time_text;
 use chart::ActivityChart;
 use controls::{ControlState, Controls};
 use enqueue_form::{EnqueueForm, EnqueueState};
 use queue::{ActionsTable, QueueCounts, QueueFilter, QueueState};
-use server::{get_flag_changes, get_overview, get_tick_activity, list_actions, server_info, SiteInfo};
+use server::{get_dashboard, DashboardData};
 
 #[component]
 pub fn AutonomyPage() -> impl IntoView {
@@ -28,18 +27,10 @@ pub fn AutonomyPage() -> impl IntoView {
     let enqueue = EnqueueState::new();
     let command = state.command;
     let signed = move || (state.login.version().get(), state.logout.version().get());
-    let overview = Resource::new(
-        move || (live.changes.get(), command.version().get(), enqueue.action.version().get()),
-        |_| get_overview(),
-    );
-    let changes = Resource::new(move || (live.changes.get(), command.version().get()), |_| get_flag_changes());
-    let operator = Resource::new(signed, |_| is_operator());
-    let info = Resource::new(|| (), |_| server_info());
-    let activity = Resource::new(move || live.changes.get(), |_| get_tick_activity());
     let queue = QueueState::new();
-    let actions = Resource::new(
-        move || (live.changes.get(), command.version().get(), enqueue.action.version().get(), queue.filter()),
-        |(.., filter)| list_actions(filter),
+    let data = Resource::new(
+        move || (live.changes.get(), command.version().get(), enqueue.action.version().get(), signed(), queue.filter()),
+        |(.., filter)| get_dashboard(filter),
     );
 
     view! {
@@ -50,13 +41,8 @@ pub fn AutonomyPage() -> impl IntoView {
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let operator = operator.await.unwrap_or(false);
-                let info = info.await.unwrap_or_default();
-                let actions = actions.await.unwrap_or_default();
-                let activity = activity.await.unwrap_or_default();
-                let changes = changes.await.unwrap_or_default();
-                match overview.await {
-                    Ok(o) => Either::Left(view! { <Dashboard overview=o operator info changes actions activity state enqueue queue live/> }),
+                match data.await {
+                    Ok(data) => Either::Left(view! { <Dashboard data state enqueue queue live/> }),
                     Err(e) => Either::Right(view! {
                         <p class="banner banner-error" role="alert" data-testid="state-unreadable">
                             "Cannot read AOL's state (" {e.to_string()} "). Trying again at the next change…"
@@ -74,17 +60,13 @@ pub fn AutonomyPage() -> impl IntoView {
 
 #[component]
 fn Dashboard(
-    overview: Overview,
-    operator: bool,
-    info: SiteInfo,
-    changes: Vec<FlagChange>,
-    actions: Vec<Action>,
-    activity: Vec<crate::model::TickBucket>,
+    data: DashboardData,
     state: ControlState,
     enqueue: EnqueueState,
     queue: QueueState,
     live: Live,
 ) -> impl IntoView {
+    let DashboardData { overview, changes, operator, info, activity, actions } = data;
     let flags = overview.flags.clone();
     let now = live.server_now(overview.read_at_utc);
     let (daemon_state, why) = overview.daemon_state();
@@ -179,7 +161,7 @@ fn TicksTable(ticks: Vec<TickRow>) -> impl IntoView {
                     <tr>
                         <td>{t.id}</td>
                         <td>{time_text::hms_millis(t.started_at_utc)}</td>
-                        <td><span class=format!("pill tick-{}", t.status.to_lowercase())>{t.status.clone()}</span></td>
+                        <td><span class=crate::web::pill_class("tick", &t.status)>{t.status.clone()}</span></td>
                         <td>{t.actions_attempted}</td>
                         <td>{t.actions_succeeded}</td>
                         <td>{t.notes.clone()}</td>

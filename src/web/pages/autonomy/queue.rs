@@ -48,7 +48,7 @@ pub fn QueueCounts(counts: Vec<StatusCount>) -> impl IntoView {
         <ul class="counts" data-testid="queue-counts">
             {counts.into_iter().map(|c| view! {
                 <li>
-                    <span class=format!("pill status-{}", c.status.to_lowercase())>{c.status.clone()}</span>
+                    <span class=crate::web::pill_class("status", &c.status)>{c.status.clone()}</span>
                     " " <strong>{c.count}</strong>
                 </li>
             }).collect_view()}
@@ -110,7 +110,7 @@ pub fn ActionsTable(actions: Vec<Action>, state: QueueState) -> impl IntoView {
                             <td><a href=format!("/actions/{}", a.id) data-testid="action-link">{a.id}</a></td>
                             <td>{a.action_type.clone()}</td>
                             <td class="key">{a.idempotency_key.clone()}</td>
-                            <td><span class=format!("pill status-{}", a.status.to_lowercase())>{a.status.clone()}</span></td>
+                            <td><span class=crate::web::pill_class("status", &a.status)>{a.status.clone()}</span></td>
                             <td>{a.attempts}</td>
                             <td class="error-text">{a.last_error.clone().unwrap_or_default()}</td>
                         </tr>

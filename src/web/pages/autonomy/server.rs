@@ -5,10 +5,8 @@ use leptos::prelude::*;
 
 use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, Overview, TickBucket};
 
-#[server(prefix = "/ui", endpoint = "overview")]
-pub async fn get_overview() -> Result<Overview, ServerFnError> {
-    crate::web::state::engine().overview().await.map_err(crate::web::state::internal_error)
-}
+/// How many actions a page of the queue shows.
+pub const PAGE_SIZE: i64 = 20;
 
 /// What this server offers, for the page's labels and choices.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -18,36 +16,44 @@ pub struct SiteInfo {
     pub action_types: Vec<String>,
 }
 
-#[server(prefix = "/ui", endpoint = "info")]
-pub async fn server_info() -> Result<SiteInfo, ServerFnError> {
+/// Everything the Autonomy page shows, read in one call: one request per
+/// refresh, and one resource in the browser's code instead of six.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct DashboardData {
+    pub overview: Overview,
+    pub changes: Vec<FlagChange>,
+    /// Whether this browser holds the operator's session.
+    pub operator: bool,
+    pub info: SiteInfo,
+    /// The last hour of ticks, a bucket a minute.
+    pub activity: Vec<TickBucket>,
+    /// A page of the queue, newest first (see `ActionFilter`).
+    pub actions: Vec<Action>,
+}
+
+#[server(prefix = "/ui", endpoint = "dashboard", output = crate::web::codec::JsonText)]
+pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<DashboardData, ServerFnError> {
+    use crate::web::state::internal_error;
+    /// How many flag changes the page lists.
+    const RECENT_FLAG_CHANGES: i64 = 10;
     let state = leptos::prelude::expect_context::<crate::web::state::AppState>();
-    let action_types = state.engine.adapters().action_types().into_iter().map(str::to_string).collect();
-    Ok(SiteInfo { llm_configured: state.llm_configured, action_types })
-}
-
-/// The last hour of ticks, a bucket a minute.
-#[server(prefix = "/ui", endpoint = "activity")]
-pub async fn get_tick_activity() -> Result<Vec<TickBucket>, ServerFnError> {
-    crate::web::state::engine().tick_activity().await.map_err(crate::web::state::internal_error)
-}
-
-/// How many actions a page of the queue shows.
-pub const PAGE_SIZE: i64 = 20;
-
-/// A page of the queue, newest first (see `ActionFilter`).
-#[server(prefix = "/ui", endpoint = "actions")]
-pub async fn list_actions(#[server(default)] filter: ActionFilter) -> Result<Vec<Action>, ServerFnError> {
-    crate::web::state::engine().db().actions_page(&filter, PAGE_SIZE).await.map_err(crate::web::state::internal_error)
-}
-
-#[server(prefix = "/ui", endpoint = "flag_changes")]
-pub async fn get_flag_changes() -> Result<Vec<FlagChange>, ServerFnError> {
-    crate::web::state::engine().db().flag_changes_recent(10).await.map_err(crate::web::state::internal_error)
+    let engine = &state.engine;
+    Ok(DashboardData {
+        overview: engine.overview().await.map_err(internal_error)?,
+        changes: engine.db().flag_changes_recent(RECENT_FLAG_CHANGES).await.map_err(internal_error)?,
+        operator: crate::web::auth::ssr::has_operator_cookie(),
+        info: SiteInfo {
+            llm_configured: state.llm_configured,
+            action_types: engine.adapters().action_types().into_iter().map(str::to_string).collect(),
+        },
+        activity: engine.tick_activity().await.map_err(internal_error)?,
+        actions: engine.db().actions_page(&filter, PAGE_SIZE).await.map_err(internal_error)?,
+    })
 }
 
 /// Pause, resume, kill, revive, proof or real. REAL needs `confirm = true`:
 /// the dashboard asks before it sends that.
-#[server(prefix = "/ui", endpoint = "flag")]
+#[server(prefix = "/ui", endpoint = "flag", output = crate::web::codec::JsonText)]
 pub async fn run_flag_command(
     command: FlagCommand,
     reason: Option<String>,
@@ -74,7 +80,7 @@ pub struct Enqueued {
 }
 
 /// Enqueues a POST_SOCIAL by hand, through the same checks as every agent.
-#[server(prefix = "/ui", endpoint = "enqueue")]
+#[server(prefix = "/ui", endpoint = "enqueue", output = crate::web::codec::JsonText)]
 pub async fn enqueue_post(key: String, text: String) -> Result<Enqueued, ServerFnError> {
     crate::web::auth::ssr::require_operator()?;
     let mut payload = serde_json::Map::new();

@@ -1,0 +1,84 @@
+//! Reliability: the real `aol daemon` binary, killed with SIGKILL at random
+//! moments and started again, many times over, on a SQLite file and on
+//! PostgreSQL. Afterwards no accepted action is lost, none succeeded twice,
+//! every one ended SUCCESS (or DLQ / FAILED with a reason), and every PROOF
+//! artifact on disk has the SHA-256 its log line names.
+//!
+//! Quick by default (for `.ci/run`); `AOL_RELIABILITY=long` runs the long
+//! version (README). `AOL_RELIABILITY_SEED` replays one sequence of kills.
+
+mod common;
+mod reliability;
+
+use std::time::Duration;
+
+use common::TestCtx;
+use rand::{Rng, SeedableRng};
+use reliability::{assert_running, start_daemon, unfinished};
+
+/// While the kills go on the daemon works at ~60 actions/s (3 every 50 ms),
+/// so that the queue lasts through them; a short lease lets the next one
+/// take over soon after a kill.
+const KILLED: &[&str] = &[
+    "--tick-interval-seconds",
+    "0.05",
+    "--max-actions-per-tick",
+    "3",
+    "--tick-concurrency",
+    "3",
+    "--lease-ttl-seconds",
+    "0.6",
+    "--heartbeat-seconds",
+    "0.15",
+];
+/// The last daemon, left alone, drains the rest quickly.
+const LAST: &[&str] = &[
+    "--tick-interval-seconds",
+    "0.01",
+    "--max-actions-per-tick",
+    "50",
+    "--lease-ttl-seconds",
+    "0.6",
+    "--heartbeat-seconds",
+    "0.15",
+];
+
+async fn kill_9_at_random_loses_nothing_and_does_nothing_twice(ctx: TestCtx) {
+    let (rounds, actions) = if reliability::long() { (120, 4000) } else { (12, 400) };
+    let seed = reliability::seed();
+    eprintln!("crash test: {rounds} kills, {actions} actions, AOL_RELIABILITY_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let (artifacts, log) = (dir.path().join("artifacts"), dir.path().join("daemon.log"));
+    reliability::enqueue_posts(&ctx, "crash", actions).await;
+
+    let mut kills = 0;
+    for _ in 0..rounds {
+        let mut daemon = start_daemon(&ctx.url, &artifacts, &log, KILLED);
+        // Long enough to wait out the last victim's lease (0.6 s) and work a while.
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
+        assert_running(&mut daemon, &log);
+        daemon.kill().expect("SIGKILL");
+        daemon.wait().unwrap();
+        kills += 1;
+        if unfinished(&ctx).await == 0 {
+            break;
+        }
+    }
+
+    let last = start_daemon(&ctx.url, &artifacts, &log, LAST);
+    let mut daemons = [(last, log.clone())];
+    reliability::wait_drained(&ctx, &mut daemons, Duration::from_secs(120)).await;
+    daemons[0].0.kill().unwrap();
+    daemons[0].0.wait().unwrap();
+
+    let outcome = reliability::assert_nothing_lost_nothing_twice(&ctx, actions).await;
+    // A kill that interrupted attempts left them RUNNING; a later daemon
+    // rescued them (and the interrupted attempt counts).
+    eprintln!("crash test: survived {kills} kills; {} interrupted attempts rescued; {outcome:?}", outcome.rescued);
+    if rounds >= 100 {
+        assert!(outcome.rescued > 0, "no kill landed during an attempt: the run proved nothing");
+    }
+}
+
+on_both_databases!(kill_9_at_random_loses_nothing_and_does_nothing_twice);
