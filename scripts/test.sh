@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: Rust (unit, storage, engine,
 # CLI) on SQLite and on PostgreSQL, then the Playwright browser tests on both.
+#   --long   also the long reliability runs (many kill -9 and SIGSTOP rounds)
+if [[ "${1:-}" == "--long" ]]; then
+  export AOL_RELIABILITY=long
+fi
 source "$(dirname "$0")/setup.sh"
 setup_rust
 setup_postgres
@@ -13,9 +17,11 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
 
 say "Rust tests (SQLite and PostgreSQL at ${AOL_TEST_POSTGRES_URL%%@*}@…)"
+rm -f target/tmp/reliability-report.txt
 cargo test --locked 2>&1 | tee target/rust-tests.log
 grep -E '^test result:' target/rust-tests.log \
   | awk '{p+=$4; f+=$6} END {printf "Rust tests: %d passed, %d failed\n", p, f}' >&2
+cat target/tmp/reliability-report.txt >&2 2>/dev/null || true
 
 say "building the app (cargo leptos build)"
 cargo leptos build

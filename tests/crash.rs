@@ -75,7 +75,12 @@ async fn kill_9_at_random_loses_nothing_and_does_nothing_twice(ctx: TestCtx) {
     let outcome = reliability::assert_nothing_lost_nothing_twice(&ctx, actions).await;
     // A kill that interrupted attempts left them RUNNING; a later daemon
     // rescued them (and the interrupted attempt counts).
-    eprintln!("crash test: survived {kills} kills; {} interrupted attempts rescued; {outcome:?}", outcome.rescued);
+    reliability::report(&format!(
+        "crash test ({}): survived {kills} kills; {} interrupted attempts rescued; final statuses {:?}",
+        ctx.backend_name(),
+        outcome.rescued,
+        outcome.by_status
+    ));
     if rounds >= 100 {
         assert!(outcome.rescued > 0, "no kill landed during an attempt: the run proved nothing");
     }

@@ -124,6 +124,14 @@ pub struct TestCtx {
 impl TestCtx {
     /// Runs `sql` on its own connection, outside AOL's code (test set-up only:
     /// states AOL itself would take long to reach).
+    /// "SQLite" or "PostgreSQL", for messages.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+
     pub async fn execute_raw(&self, sql: &str) {
         use sqlx::Connection;
         match self.backend {

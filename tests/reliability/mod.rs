@@ -13,6 +13,18 @@ use sha2::{Digest, Sha256};
 
 use crate::common::TestCtx;
 
+/// Prints a run's figures and appends them to `target/tmp/reliability-report.txt`
+/// (the test command shows that file at the end: libtest hides a passing
+/// test's output).
+pub fn report(line: &str) {
+    use std::io::Write;
+    eprintln!("{line}");
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reliability-report.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
 /// Whether `AOL_RELIABILITY=long` asked for the long runs.
 pub fn long() -> bool {
     std::env::var("AOL_RELIABILITY").as_deref() == Ok("long")
