@@ -8,15 +8,15 @@ use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{OperatorAuth, TokenOrigin};
 use crate::cli::{apply_startup_mode, open_db, ServeArgs};
 use crate::engine::{self, Clock, Engine, Registry};
+use crate::web::shell;
 use crate::web::state::AppState;
-use crate::web::{shell, App};
 
 /// How long shutdown waits for the daemon to finish its tick.
 const DAEMON_STOP_LIMIT: Duration = Duration::from_secs(10);
@@ -82,12 +82,18 @@ async fn operator_auth(db: &crate::storage::Db, configured: Option<&str>) -> any
 /// The whole HTTP surface: the Leptos app and its server functions and live
 /// events, the agents' API, health and metrics.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Every page waits for its data before it is sent (SSR "async" mode).
+    let pages = crate::web::PAGE_PATHS
+        .iter()
+        .map(|path| {
+            AxumRouteListing::new(path.to_string(), leptos_router::SsrMode::Async, [leptos_router::Method::Get], [])
+        })
+        .collect();
     Router::new()
         .merge(crate::ops::router())
         .merge(crate::api::router())
         .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))
-        .leptos_routes(&state, routes, {
+        .leptos_routes(&state, pages, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })

@@ -12,11 +12,9 @@ mod time_text;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{ParamSegment, SsrMode, StaticSegment};
-
 use pages::action::ActionPage;
 use pages::autonomy::AutonomyPage;
+pub use pages::route::{Page, PAGE_PATHS};
 
 /// The HTML document around the app (server-side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -50,14 +48,17 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/aol.css"/>
         <Title text="AOL · Autonomy"/>
-        <Router>
-            <main>
-                <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=AutonomyPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("actions"), ParamSegment("id")) view=ActionPage ssr=SsrMode::Async/>
-                </Routes>
-            </main>
-        </Router>
+        <main>
+            {match Page::current() {
+                Page::Autonomy => view! { <AutonomyPage/> }.into_any(),
+                Page::Action(id) => view! { <ActionPage id/> }.into_any(),
+                Page::NotFound => {
+                    #[cfg(feature = "ssr")]
+                    crate::web::auth::ssr::set_status(http::StatusCode::NOT_FOUND);
+                    view! { <p class="not-found">"Page not found."</p> }.into_any()
+                }
+            }}
+        </main>
     }
 }
 

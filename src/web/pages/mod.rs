@@ -1,2 +1,3 @@
 pub mod action;
 pub mod autonomy;
+pub mod route;

@@ -5,23 +5,21 @@ mod server;
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::model::{ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::live::{use_live, LiveRegion};
 use crate::web::time_text;
 use server::{get_action_page, ActionPageData, CancelAction, RequeueAction, ShownAction};
 
+/// `id`: from the path; `None` when it is not a number.
 #[component]
-pub fn ActionPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     let live = use_live();
     let requeue = ServerAction::<RequeueAction>::new();
     let cancel = ServerAction::<CancelAction>::new();
     let data = Resource::new(
-        move || (id(), live.changes.get(), requeue.version().get(), cancel.version().get()),
-        |(id, ..)| async move {
+        move || (live.changes.get(), requeue.version().get(), cancel.version().get()),
+        move |_| async move {
             match id {
                 Some(id) => get_action_page(id).await,
                 None => Ok(ActionPageData { detail: None, operator: false }),
