@@ -356,6 +356,16 @@ pub struct Overview {
     pub read_at_utc: DateTime<Utc>,
     /// The daemon identity of the process that read this (`host:pid:instance`).
     pub observer: String,
+    /// Why the daemon in the process that read this cannot work, while that
+    /// lasts (none: it works, or this process runs no daemon).
+    pub daemon_trouble: Option<DaemonTrouble>,
+}
+
+/// The daemon keeps failing to use the database: since when, and the latest error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonTrouble {
+    pub since_utc: DateTime<Utc>,
+    pub message: String,
 }
 
 /// What the daemon is doing, as the operator needs to know it.
@@ -438,6 +448,7 @@ mod tests {
             recent_ticks: vec![],
             read_at_utc: now,
             observer: "me".into(),
+            daemon_trouble: None,
         }
     }
 

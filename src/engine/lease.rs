@@ -136,7 +136,10 @@ impl Engine {
                         term.lost.cancel();
                         return;
                     }
-                    Err(e) => tracing::warn!(epoch = term.epoch, error = %e, "lease renewal failed; retrying"),
+                    Err(e) => {
+                        tracing::warn!(epoch = term.epoch, error = %e, "lease renewal failed; retrying");
+                        engine.report_trouble(format!("cannot renew the daemon lease: {e}"));
+                    }
                 }
             }
         })

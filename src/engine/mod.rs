@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::model::{ControlFlags, Overview, TickBucket};
+use crate::model::{ControlFlags, DaemonTrouble, Overview, TickBucket};
 use crate::storage::{Db, StoreError};
 
 /// How many ledger rows the overview carries.
@@ -45,6 +45,8 @@ pub struct Engine {
     identity: String,
     adapters: Registry,
     metrics: Arc<Metrics>,
+    /// Set while this process's daemon cannot use the database.
+    trouble: Arc<std::sync::Mutex<Option<DaemonTrouble>>>,
 }
 
 impl Engine {
@@ -58,6 +60,7 @@ impl Engine {
             identity: process_identity(),
             adapters,
             metrics: Arc::new(Metrics::new()),
+            trouble: Arc::default(),
         })
     }
 
@@ -91,6 +94,27 @@ impl Engine {
         self.flags.subscribe()
     }
 
+    /// Why this process's daemon cannot work, while that lasts.
+    pub fn daemon_trouble(&self) -> Option<DaemonTrouble> {
+        self.trouble.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The daemon failed to use the database: `message` is the latest error;
+    /// the time is that of the first failure in a row.
+    pub(crate) fn report_trouble(&self, message: String) {
+        let now = self.clock.now();
+        let mut trouble = self.trouble.lock().unwrap_or_else(|e| e.into_inner());
+        match trouble.as_mut() {
+            Some(t) => t.message = message,
+            None => *trouble = Some(DaemonTrouble { since_utc: now, message }),
+        }
+    }
+
+    /// The daemon works again.
+    pub(crate) fn clear_trouble(&self) {
+        *self.trouble.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// Records flags read from the database, waking subscribers if they changed.
     pub(crate) fn observe_flags(&self, latest: ControlFlags) {
         self.flags.send_if_modified(|current| {
@@ -120,6 +144,7 @@ impl Engine {
             recent_ticks,
             read_at_utc: self.clock.now(),
             observer: self.identity.clone(),
+            daemon_trouble: self.daemon_trouble(),
         })
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::fence::{bind_fence, fenced, Fence, PerDialect, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD};
-use super::{on_pool, values_rows, Db, StoreError};
+use super::{on_pool, on_read_pool, values_rows, Db, StoreError};
 use crate::model::{Action, ActionFilter, StatusCount};
 
 macro_rules! cols {
@@ -282,17 +282,17 @@ impl Db {
     }
 
     pub async fn action_get(&self, id: i64) -> Result<Option<Action>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(BY_ID).bind(id).fetch_optional(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(BY_ID).bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn action_by_key(&self, key: &str) -> Result<Option<Action>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(BY_KEY).bind(key).fetch_optional(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(BY_KEY).bind(key).fetch_optional(pool).await?))
     }
 
     /// A page of actions, newest first. Each filter is an indexed equality and
     /// paging is by id (keyset), so a page costs the same at any table size.
     pub async fn actions_page(&self, filter: &ActionFilter, limit: i64) -> Result<Vec<Action>, StoreError> {
-        on_pool!(self, |pool| {
+        on_read_pool!(self, |pool| {
             let mut q = sqlx::QueryBuilder::new(concat!("SELECT ", cols!(), " FROM aol_actions WHERE 1 = 1"));
             if let Some(status) = &filter.status {
                 q.push(" AND status = ").push_bind(status.as_str());
@@ -319,7 +319,7 @@ impl Db {
 
     /// Number of actions per status (statuses with none are absent).
     pub async fn action_counts(&self) -> Result<Vec<StatusCount>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(super::counters::STATUS_COUNTS).fetch_all(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(super::counters::STATUS_COUNTS).fetch_all(pool).await?))
     }
 
     /// Claims up to `limit` due actions for the term in `fence`, oldest due first.

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on_pool, Db, StoreError};
+use super::{on_read_pool, Db, StoreError};
 
 const MARKER: &str = "SELECT \
        (SELECT MAX(id) FROM aol_actions) AS last_action, \
@@ -40,6 +40,6 @@ impl ChangeMarker {
 impl Db {
     /// The current [`ChangeMarker`], with the stamps of the lease `lease_name`.
     pub async fn change_marker(&self, lease_name: &str) -> Result<ChangeMarker, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(MARKER).bind(lease_name).fetch_one(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(MARKER).bind(lease_name).fetch_one(pool).await?))
     }
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on_pool, Db, StoreError};
+use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{ControlFlags, Flag, FlagChange};
 
 const SELECT_FLAGS: &str = "SELECT paused, killed, proof_mode, updated_at_utc, updated_by, reason \
@@ -45,7 +45,7 @@ impl<'a> Actor<'a> {
 
 impl Db {
     pub async fn flags_get(&self) -> Result<ControlFlags, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(SELECT_FLAGS).fetch_one(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT_FLAGS).fetch_one(pool).await?))
     }
 
     /// Sets `flag` to `value` and records the change, atomically. Returns the new
@@ -91,6 +91,6 @@ impl Db {
 
     /// The newest flag changes first.
     pub async fn flag_changes_recent(&self, limit: i64) -> Result<Vec<FlagChange>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(SELECT_CHANGES).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT_CHANGES).bind(limit).fetch_all(pool).await?))
     }
 }

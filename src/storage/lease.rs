@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on_pool, Db, StoreError};
+use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::Lease;
 
 /// Takes the lease if it is free, expired, or already ours and valid (then it is
@@ -86,6 +86,6 @@ impl Db {
     }
 
     pub async fn lease_get(&self, name: &str) -> Result<Option<Lease>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(SELECT).bind(name).fetch_optional(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT).bind(name).fetch_optional(pool).await?))
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
-use super::{on_pool, Db, StoreError};
+use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{TickRow, TickStatus};
 
 /// Owner and epoch come from the fence (`$2`, `$3`): a row names the term that wrote it.
@@ -50,15 +50,15 @@ impl Db {
 
     /// The newest ticks first.
     pub async fn ticks_recent(&self, limit: i64) -> Result<Vec<TickRow>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(SELECT_RECENT).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT_RECENT).bind(limit).fetch_all(pool).await?))
     }
 
     /// Ticks started at or after `since`, oldest first, at most `limit`.
     pub async fn ticks_since(&self, since: DateTime<Utc>, limit: i64) -> Result<Vec<TickRow>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(SINCE).bind(since).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(SINCE).bind(since).bind(limit).fetch_all(pool).await?))
     }
 
     pub async fn ticks_count(&self) -> Result<i64, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_scalar(super::counters::TICKS).fetch_one(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_scalar(super::counters::TICKS).fetch_one(pool).await?))
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on_pool, Db, StoreError};
+use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{ExecutionLog, LogLevel};
 
 /// The columns every log insert fills, in order.
@@ -69,12 +69,12 @@ pub(crate) use insert_logs;
 impl Db {
     /// An action's log lines, oldest first.
     pub async fn logs_for_action(&self, action_id: i64) -> Result<Vec<ExecutionLog>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(FOR_ACTION).bind(action_id).fetch_all(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(FOR_ACTION).bind(action_id).fetch_all(pool).await?))
     }
 
     /// The newest log lines of all actions, newest first.
     pub async fn logs_latest(&self, limit: i64) -> Result<Vec<ExecutionLog>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(LATEST).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |pool| Ok(sqlx::query_as(LATEST).bind(limit).fetch_all(pool).await?))
     }
 
     /// Appends a log line outside any result (e.g. an operator's action).

@@ -79,11 +79,31 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Like [`on_pool!`], for statements that only read: on SQLite they run on
+/// the reader connections, so that the dashboard and the API keep answering
+/// while a write waits for a lock another process holds.
+macro_rules! on_read_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match (&$db.pool, &$db.reader) {
+            (_, Some($pool)) => $body,
+            ($crate::storage::Pool::Sqlite($pool), None) => $body,
+            ($crate::storage::Pool::Postgres($pool), _) => $body,
+        }
+    };
+}
+pub(crate) use on_read_pool;
+
 /// A handle on the AOL database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub(crate) pool: Pool,
+    /// SQLite only: read-only connections for statements that only read
+    /// (WAL lets them run beside the one writer).
+    pub(crate) reader: Option<SqlitePool>,
 }
+
+/// Read-only SQLite connections per process.
+const SQLITE_READERS: u32 = 4;
 
 impl Db {
     /// Opens `url` (`sqlite:…` or `postgres://…`). A SQLite file is created if missing.
@@ -106,10 +126,22 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(WAIT_LIMIT)
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await
                     .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
-                Ok(Db { pool: Pool::Sqlite(pool) })
+                // An in-memory database exists once per connection: it has no readers.
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let reader = if in_memory {
+                    None
+                } else {
+                    Some(
+                        SqlitePoolOptions::new()
+                            .max_connections(SQLITE_READERS)
+                            .acquire_timeout(WAIT_LIMIT)
+                            .connect_lazy_with(options.read_only(true)),
+                    )
+                };
+                Ok(Db { pool: Pool::Sqlite(pool), reader })
             }
             Dialect::Postgres => {
                 let pool = PgPoolOptions::new()
@@ -118,7 +150,7 @@ impl Db {
                     .connect(url)
                     .await
                     .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
-                Ok(Db { pool: Pool::Postgres(pool) })
+                Ok(Db { pool: Pool::Postgres(pool), reader: None })
             }
         }
     }
@@ -171,6 +203,9 @@ impl Db {
 
     /// Closes every connection; waits for statements in flight.
     pub async fn close(&self) {
+        if let Some(reader) = &self.reader {
+            reader.close().await;
+        }
         on_pool!(self, |pool| pool.close().await)
     }
 }

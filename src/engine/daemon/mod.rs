@@ -99,6 +99,7 @@ pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &Cancella
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot reach the lease; trying again");
+                engine.report_trouble(format!("cannot take the daemon lease: {e}"));
                 settings.heartbeat
             }
         };
@@ -130,6 +131,7 @@ async fn lead(
                 return None;
             }
             Ok(TickOutcome::Written(status)) => {
+                engine.clear_trouble();
                 *written += 1;
                 tracing::debug!(tick = *written, status = status.as_str(), "tick written");
                 if settings.max_ticks.is_some_and(|max| *written >= max) {
@@ -137,7 +139,10 @@ async fn lead(
                     return Some(DaemonExit::TickLimit);
                 }
             }
-            Err(e) => tracing::error!(error = %e, "tick failed; trying again after the interval"),
+            Err(e) => {
+                tracing::error!(error = %e, "tick failed; trying again after the interval");
+                engine.report_trouble(format!("a tick failed: {e}"));
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(settings.tick_interval) => {}

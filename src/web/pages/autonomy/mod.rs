@@ -80,7 +80,17 @@ fn Dashboard(
     let lease = overview.lease.clone();
     let lease = move || lease_text(lease.as_ref(), now());
 
+    let trouble = overview.daemon_trouble.clone().map(|t| {
+        view! {
+            <p class="banner banner-error" role="alert" data-testid="daemon-trouble">
+                "The daemon cannot write to the database (since " {time_text::date_hms(t.since_utc)} " UTC): "
+                {t.message} ". It keeps trying."
+            </p>
+        }
+    });
+
     view! {
+        {trouble}
         <section class="card status-card" aria-label="Daemon status">
             <dl class="facts">
                 <div class="wide">
