@@ -18,8 +18,7 @@ use crate::storage::{Actor, Db};
 #[command(
     name = "aol",
     version,
-    about = "AOL, the Autonomy Orchestration Layer: runs an agent's actions under hard limits",
-    args_conflicts_with_subcommands = true
+    about = "AOL, the Autonomy Orchestration Layer: runs an agent's actions under hard limits"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -202,10 +201,36 @@ pub fn definition() -> clap::Command {
     Cli::command()
 }
 
+/// The command line, parsed. `aol` alone serves, with `aol serve`'s options;
+/// with a subcommand those options belong after it, so one given before it is
+/// refused rather than ignored (global options such as `--log-format` may go
+/// anywhere).
+fn parse() -> Cli {
+    use clap::{Args, CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let matches = command.clone().get_matches();
+    if let Some((name, _)) = matches.subcommand() {
+        let serve_only = ServeArgs::augment_args(clap::Command::new("serve"));
+        for arg in serve_only.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                let flag = arg.get_long().map_or_else(|| id.to_string(), |long| format!("--{long}"));
+                command
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!("{flag} belongs to `aol serve`; for `aol {name}`, give its options after `{name}`"),
+                    )
+                    .exit();
+            }
+        }
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Parses the command line, runs the command, and turns errors into a message
 /// and a non-zero exit code.
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     crate::logging::init(cli.log_format);
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     match dispatch(command).await {

@@ -23,7 +23,7 @@ pub struct DbArgs {
 #[derive(Args, Clone, Debug)]
 pub struct DaemonArgs {
     /// 1 = PROOF (dry run), 0 = REAL; written to the flag at every start.
-    #[arg(long, env = "AOL_PROOF_MODE", default_value = "1", value_parser = parse_proof_mode)]
+    #[arg(long, env = "AOL_PROOF_MODE", default_value = "1", value_parser = parse_proof_mode, action = clap::ArgAction::Set)]
     pub proof_mode: bool,
     /// Stop after N ticks [default: run until killed].
     #[arg(long, visible_alias = "ticks", env = "AOL_MAX_TICKS", value_parser = parse_positive_u64)]

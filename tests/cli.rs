@@ -246,7 +246,35 @@ async fn backup_copies_sqlite_and_points_postgres_to_pg_dump(ctx: TestCtx) {
     }
 }
 
+/// Global options go anywhere; `aol serve`'s own options before another
+/// subcommand are refused, not ignored; `--proof-mode` takes 0 or 1 like its
+/// env var.
+async fn options_go_where_they_belong(ctx: TestCtx) {
+    let out = aol(&ctx.url, &["--log-format", "json", "status"]);
+    assert!(out.status.success(), "a global option before the subcommand: {}", text(&out.stderr));
+    let out = aol(&ctx.url, &["status", "--log-format", "json"]);
+    assert!(out.status.success(), "a global option after the subcommand: {}", text(&out.stderr));
+
+    let out = aol(&ctx.url, &["--bind", "127.0.0.1:1", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("--bind belongs to `aol serve`"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let art = dir.path().to_str().unwrap();
+    let out = aol(
+        &ctx.url,
+        &["daemon", "--proof-mode", "0", "--ticks", "1", "--tick-interval-seconds", "0.05", "--artifact-dir", art],
+    );
+    assert!(out.status.success(), "--proof-mode 0: {}", text(&out.stderr));
+    assert!(!ctx.db.flags_get().await.unwrap().proof_mode, "--proof-mode 0 starts in REAL");
+    let out = aol(&ctx.url, &["daemon", "--proof-mode", "maybe", "--ticks", "1", "--artifact-dir", art]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected 1 (PROOF) or 0 (REAL)"), "{}", text(&out.stderr));
+}
+
 on_both_databases!(
+    options_go_where_they_belong,
     show_tells_one_actions_story,
     backup_copies_sqlite_and_points_postgres_to_pg_dump,
     enqueue_then_daemon_posts_in_proof,
