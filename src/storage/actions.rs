@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::fence::{bind_fence, fenced, Fence, PerDialect, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD};
-use super::{on_pool, on_read_pool, values_rows, Db, StoreError};
+use super::{first_of_rows, on_pool, on_read_pool, values_rows, Db, StoreError};
 use crate::model::{Action, ActionFilter, StatusCount};
 
 macro_rules! cols {
@@ -67,14 +67,18 @@ const FINISH_HEAD: &str = "UPDATE aol_actions SET \
      not_before_utc = CASE WHEN v.column2 = 'RETRY' THEN v.column4 ELSE aol_actions.not_before_utc END, \
      updated_at_utc = $4 \
      FROM (VALUES ";
+/// Followed by the rows' ids again (`IN (…)`): PostgreSQL, its statistics
+/// stale after a bulk enqueue, otherwise compared every RUNNING row with every
+/// result (30 ms for 64 results among 1,000 RUNNING; 5 ms with the list).
 const FINISH_WHERE: &str = ") AS v WHERE aol_actions.id = v.column1 AND aol_actions.status = 'RUNNING' \
-     AND aol_actions.lease_epoch = $3";
+     AND aol_actions.lease_epoch = $3 AND aol_actions.id IN ";
 const FINISH_TAIL: &str = concat!("RETURNING ", cols!());
 /// Log lines, `(action_id, level, message, artifact_ref, artifact_sha256)`
 /// each, for actions this term is running.
 const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5, $3 FROM (VALUES ";
+/// Followed by the rows' ids and `)`, for the reason given at [`FINISH_WHERE`].
 const LOG_IF_MINE_WHERE: &str = ") AS v WHERE EXISTS (SELECT 1 FROM aol_actions a \
-     WHERE a.id = v.column1 AND a.status = 'RUNNING' AND a.lease_epoch = $3)";
+     WHERE a.id = v.column1 AND a.status = 'RUNNING' AND a.lease_epoch = $3 AND a.id IN ";
 /// Rows per multi-row result statement (five parameters each, after the fence's four).
 const RESULT_CHUNK: usize = 500;
 /// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
@@ -358,7 +362,11 @@ impl Db {
             let mut tx = pool.begin().await?;
             let mut written: Vec<Action> = Vec::with_capacity(results.len());
             for chunk in results.chunks(RESULT_CHUNK) {
-                let sql = format!("{FINISH_HEAD}{}{FINISH_WHERE}{check}{FINISH_TAIL}", values_rows(5, chunk.len(), 5));
+                let sql = format!(
+                    "{FINISH_HEAD}{}{FINISH_WHERE}{}{check}{FINISH_TAIL}",
+                    values_rows(5, chunk.len(), 5),
+                    first_of_rows(5, chunk.len(), 5)
+                );
                 let mut query = bind_fence!(sqlx::query_as(&sql), fence);
                 for (id, finish, _) in chunk {
                     let (error, not_before, max_attempts) = match finish {
@@ -401,8 +409,9 @@ impl Db {
             let mut written = Vec::with_capacity(lines.len());
             for chunk in lines.chunks(RESULT_CHUNK) {
                 let sql = format!(
-                    "{INSERT_HEAD}{LOG_IF_MINE_HEAD}{}{LOG_IF_MINE_WHERE}{check}RETURNING action_id",
-                    values_rows(5, chunk.len(), 5)
+                    "{INSERT_HEAD}{LOG_IF_MINE_HEAD}{}{LOG_IF_MINE_WHERE}{}){check}RETURNING action_id",
+                    values_rows(5, chunk.len(), 5),
+                    first_of_rows(5, chunk.len(), 5)
                 );
                 let mut query = bind_fence!(sqlx::query_scalar(&sql), fence);
                 for (id, log) in chunk {

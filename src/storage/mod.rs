@@ -231,6 +231,13 @@ pub(crate) fn values_rows(first: usize, rows: usize, width: usize) -> String {
     out
 }
 
+/// `($first, $(first + width), …)`: the first placeholder of each row that
+/// [`values_rows`] numbers the same way (the rows' ids, as an `IN` list).
+pub(crate) fn first_of_rows(first: usize, rows: usize, width: usize) -> String {
+    let ids: Vec<String> = (0..rows).map(|row| format!("${}", first + row * width)).collect();
+    format!("({})", ids.join(", "))
+}
+
 /// The migration file names for a dialect, in order (used by the parity test).
 pub fn migration_names(dialect: Dialect) -> Vec<String> {
     let migrator = match dialect {
@@ -280,6 +287,7 @@ mod tests {
     fn values_rows_numbers_on_from_first() {
         assert_eq!(values_rows(5, 2, 3), "($5, $6, $7), ($8, $9, $10)");
         assert_eq!(values_rows(1, 1, 1), "($1)");
+        assert_eq!(first_of_rows(5, 3, 5), "($5, $10, $15)");
     }
 
     #[test]
