@@ -98,7 +98,24 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::map_response(bad_arguments_are_400))
         .with_state(state)
+}
+
+/// Leptos answers a server function call whose arguments do not parse (a
+/// missing field, `id=abc`) with 500, as if the server had failed; it is the
+/// caller's mistake: 400, with leptos's message.
+async fn bad_arguments_are_400(response: axum::response::Response) -> axum::response::Response {
+    use http::StatusCode;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    if bytes.starts_with(b"Args|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Leptos's settings: from cargo-leptos's LEPTOS_* variables when it runs us,

@@ -1,0 +1,95 @@
+//! Bad input to the dashboard's server functions (`/ui/*`), as a browser or a
+//! script could send it, signed in as the operator: each request gets a 4xx
+//! with a message (arguments that do not parse: 400, not leptos's 500), the
+//! server keeps answering, and nothing is written.
+
+mod common;
+
+use aol::storage::Db;
+use common::{TestCtx, TestServer, OPERATOR_TOKEN};
+
+async fn snapshot(db: &Db) -> String {
+    let actions = db.actions_recent(None, 1000).await.unwrap();
+    format!(
+        "{actions:?}\n{:?}\n{:?}\n{:?}",
+        db.flags_get().await.unwrap(),
+        db.flag_changes_recent(1000).await.unwrap(),
+        db.action_counts().await.unwrap()
+    )
+}
+
+async fn every_bad_argument_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
+    let server = TestServer::start(&ctx.db).await;
+    let http = reqwest::Client::new();
+    let origin = server.base.clone();
+    let login = http
+        .post(server.url("/ui/login"))
+        .header("Origin", &origin)
+        .form(&[("token", OPERATOR_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success(), "sign-in: {}", login.status());
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    // One action, so that some requests meet existing state.
+    let ok = http
+        .post(server.url("/ui/enqueue"))
+        .header("Origin", &origin)
+        .header("Cookie", &cookie)
+        .form(&[("key", "existing"), ("text", "hello")])
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success(), "a good enqueue: {}", ok.status());
+    let before = snapshot(&ctx.db).await;
+
+    let long_key = "k".repeat(201);
+    let long_text = "x".repeat(10_001);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("/ui/flag", "command=explode&confirm=false".into(), "explode"),
+        ("/ui/flag", "confirm=false".into(), "missing field `command`"),
+        ("/ui/flag", "command=real&confirm=false".into(), "must be confirmed"),
+        ("/ui/flag", "command=pause&confirm=maybe".into(), "not `true` or `false`"),
+        ("/ui/enqueue", "key=&text=hi".into(), "idempotency key"),
+        ("/ui/enqueue", "key=%20%20&text=hi".into(), "idempotency key"),
+        ("/ui/enqueue", format!("key={long_key}&text=hi"), "idempotency key"),
+        ("/ui/enqueue", "key=a%01b&text=hi".into(), "idempotency key"),
+        ("/ui/enqueue", "key=fresh&text=".into(), "text"),
+        ("/ui/enqueue", format!("key=fresh&text={long_text}"), "text"),
+        ("/ui/enqueue", "key=fresh".into(), "missing field `text`"),
+        ("/ui/requeue", "id=abc".into(), "invalid digit"),
+        ("/ui/requeue", "id=999999".into(), "999999"),
+        ("/ui/requeue", "id=1".into(), "PENDING"),
+        ("/ui/cancel", "id=-5".into(), "-5"),
+        ("/ui/cancel", "".into(), "missing field `id`"),
+        ("/ui/action", "id=12abc".into(), "invalid digit"),
+        ("/ui/dashboard", "filter[before_id]=soon".into(), "invalid digit"),
+        ("/ui/login", "token=".into(), "not the operator token"),
+    ];
+    let mut failures = Vec::new();
+    for (path, body, expected) in &cases {
+        let response = http
+            .post(server.url(path))
+            .header("Origin", &origin)
+            .header("Cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let shown: String = body.chars().take(60).collect();
+        if !status.is_client_error() {
+            failures.push(format!("{path} {shown}: {status} (want 4xx): {text}"));
+        } else if text.trim().is_empty() || !text.contains(expected) {
+            failures.push(format!("{path} {shown}: {status}, message {text:?} lacks {expected:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert_eq!(snapshot(&ctx.db).await, before, "a refused request changed something");
+    let health = http.get(server.url("/healthz")).send().await.unwrap();
+    assert!(health.status().is_success(), "the server still answers");
+}
+
+on_both_databases!(every_bad_argument_gets_a_clear_4xx_and_writes_nothing);
