@@ -90,15 +90,7 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
     let r = post(&format!("{OPERATOR}x"), "refused").await.unwrap();
     assert_eq!(r.status(), 401);
     served += &r.text().await.unwrap();
-    let login = http
-        .post(format!("{base}/ui/login"))
-        .header("origin", &base)
-        .form(&[("token", OPERATOR)])
-        .send()
-        .await
-        .unwrap();
-    assert!(login.status().is_success(), "{}", login.status());
-    let cookie = login.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let cookie = common::sign_in(&http, &base, OPERATOR).await;
     assert!(!cookie.contains(OPERATOR), "the session cookie is not the token itself");
 
     // Both actions run (PROOF) before the log is read.

@@ -21,25 +21,19 @@ async fn snapshot(db: &Db) -> String {
 async fn every_bad_argument_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
     let server = TestServer::start(&ctx.db).await;
     let http = reqwest::Client::new();
-    let origin = server.base.clone();
-    let login = http
-        .post(server.url("/ui/login"))
-        .header("Origin", &origin)
-        .form(&[("token", OPERATOR_TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert!(login.status().is_success(), "sign-in: {}", login.status());
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let session = common::sign_in(&http, &server.base, OPERATOR_TOKEN).await;
+    let cookie = session.split(';').next().unwrap().to_string();
+    // A form POST from the dashboard's own origin, signed in.
+    let post = |path: &str, body: String| {
+        http.post(server.url(path))
+            .header("Origin", &server.base)
+            .header("Cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
     // One action, so that some requests meet existing state.
-    let ok = http
-        .post(server.url("/ui/enqueue"))
-        .header("Origin", &origin)
-        .header("Cookie", &cookie)
-        .form(&[("key", "existing"), ("text", "hello")])
-        .send()
-        .await
-        .unwrap();
+    let ok = post("/ui/enqueue", "key=existing&text=hello".into()).await.unwrap();
     assert!(ok.status().is_success(), "a good enqueue: {}", ok.status());
     let before = snapshot(&ctx.db).await;
 
@@ -68,15 +62,7 @@ async fn every_bad_argument_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
     ];
     let mut failures = Vec::new();
     for (path, body, expected) in &cases {
-        let response = http
-            .post(server.url(path))
-            .header("Origin", &origin)
-            .header("Cookie", &cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
+        let response = post(path, body.clone()).await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
         let shown: String = body.chars().take(60).collect();

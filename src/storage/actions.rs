@@ -351,8 +351,8 @@ impl Db {
 
     /// Writes how many attempts ended, `(id, finish, log line)` each, in one
     /// transaction of a few statements (group commit). Returns the actions
-    /// written, in no particular order; one that is missing was no longer RUNNING under this term and
-    /// got neither its result nor its log line.
+    /// written, in no particular order; one that is missing was no longer
+    /// RUNNING under this term and got neither its result nor its log line.
     pub async fn actions_finish(
         &self,
         fence: &Fence<'_>,
@@ -384,7 +384,7 @@ impl Db {
                     .filter(|(id, _, _)| updated.iter().any(|a| a.id == *id))
                     .map(|(id, _, log)| (*id, *log))
                     .collect();
-                insert_logs!(tx, fence.now, Some(fence.epoch), lines).await?;
+                insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
                 written.extend(updated);
             }
             tx.commit().await?;
@@ -442,7 +442,7 @@ impl Db {
                 .await?;
             let log = NewLog::new(crate::model::LogLevel::Warning, reason.as_str());
             let lines: Vec<(i64, &NewLog)> = ids.iter().map(|id| (*id, &log)).collect();
-            insert_logs!(tx, fence.now, Some(fence.epoch), lines).await?;
+            insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
             tx.commit().await?;
             Ok(ids)
         })
@@ -465,7 +465,7 @@ impl Db {
             let mut tx = pool.begin().await?;
             let updated: Option<Action> = sqlx::query_as(sql).bind(id).bind(now).fetch_optional(&mut *tx).await?;
             if updated.is_some() {
-                insert_logs!(tx, now, None::<i64>, [(id, log)]).await?;
+                insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
             }
             tx.commit().await?;
             Ok(updated)

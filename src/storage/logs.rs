@@ -35,11 +35,11 @@ impl NewLog {
 }
 
 /// Appends log lines, `(action_id, &NewLog)` each, all stamped `now` and with
-/// the daemon term `epoch` that writes them (`None` for an operator's), inside
-/// the caller's transaction: one statement per [`LOG_CHUNK`] lines. Evaluates
-/// to the statement's `Result`.
+/// the daemon term `epoch` that writes them (`None` for an operator's), on
+/// `executor` (`&mut *tx` inside a transaction, or a pool): one statement per
+/// [`LOG_CHUNK`] lines. Evaluates to the statements' `Result`.
 macro_rules! insert_logs {
-    ($tx:expr, $now:expr, $epoch:expr, $lines:expr) => {
+    ($executor:expr, $now:expr, $epoch:expr, $lines:expr) => {
         async {
             for chunk in $lines.chunks($crate::storage::logs::LOG_CHUNK) {
                 let sql = format!(
@@ -58,7 +58,7 @@ macro_rules! insert_logs {
                         .bind(log.artifact_sha256.as_deref())
                         .bind($epoch);
                 }
-                query.execute(&mut *$tx).await?;
+                query.execute($executor).await?;
             }
             Ok::<(), sqlx::Error>(())
         }
@@ -80,9 +80,7 @@ impl Db {
     /// Appends a log line outside any result (e.g. an operator's action).
     pub async fn log_append(&self, action_id: i64, now: DateTime<Utc>, log: &NewLog) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            insert_logs!(tx, now, None::<i64>, [(action_id, log)]).await?;
-            tx.commit().await?;
+            insert_logs!(pool, now, None::<i64>, [(action_id, log)]).await?;
             Ok(())
         })
     }

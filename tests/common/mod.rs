@@ -200,6 +200,15 @@ pub async fn engine(db: &Db) -> aol::engine::Engine {
     engine_in(db, &std::env::temp_dir().join("aol-test-artifacts-unused")).await
 }
 
+/// Signs in at `base` with `token` as the dashboard does (same origin);
+/// returns the session's whole `Set-Cookie` header.
+pub async fn sign_in(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let login =
+        http.post(format!("{base}/ui/login")).header("origin", base).form(&[("token", token)]).send().await.unwrap();
+    assert!(login.status().is_success(), "sign-in: {}", login.status());
+    login.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_string()
+}
+
 /// The operator token of [`TestServer`]s.
 pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
 

@@ -42,7 +42,7 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(ActionPageData { detail: Some(d), operator, .. }) => {
+                    Ok(ActionPageData { detail: Some(d), operator }) => {
                         Either::Left(view! { <Detail shown=d operator requeue cancel/> })
                     }
                     Ok(ActionPageData { detail: None, .. }) => Either::Right(view! { <p class="banner banner-error">"No such action."</p> }.into_any()),
