@@ -208,7 +208,7 @@ pub fn definition() -> clap::Command {
 fn parse() -> Cli {
     use clap::{Args, CommandFactory, FromArgMatches};
     let mut command = Cli::command();
-    let matches = command.clone().get_matches();
+    let matches = command.clone().try_get_matches().unwrap_or_else(|e| exit_naming_env(&command, e));
     if let Some((name, _)) = matches.subcommand() {
         let serve_only = ServeArgs::augment_args(clap::Command::new("serve"));
         for arg in serve_only.get_arguments() {
@@ -225,6 +225,33 @@ fn parse() -> Cli {
         }
     }
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// clap names the flag of a bad value even when the value came from the
+/// flag's environment variable; then the variable is named too, since that is
+/// where the user has to look.
+fn exit_naming_env(command: &clap::Command, error: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue};
+    let _ = error.print();
+    if let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) {
+        // `shown` reads "--max-retries <MAX_RETRIES>".
+        let long = shown.split_whitespace().next().unwrap_or_default().trim_start_matches("--");
+        let on_line = std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+        let env = env_of(command, long);
+        if let (false, Some(env)) = (on_line, env) {
+            if std::env::var_os(&env).is_some() {
+                eprintln!("note: that value came from the environment variable {env}");
+            }
+        }
+    }
+    std::process::exit(error.exit_code());
+}
+
+/// The environment variable of the option `--long`, in `command` or any subcommand.
+fn env_of(command: &clap::Command, long: &str) -> Option<String> {
+    let own = command.get_arguments().find(|a| a.get_long() == Some(long)).and_then(|a| a.get_env());
+    own.map(|env| env.to_string_lossy().into_owned())
+        .or_else(|| command.get_subcommands().find_map(|sub| env_of(sub, long)))
 }
 
 /// Parses the command line, runs the command, and turns errors into a message

@@ -24,7 +24,7 @@ async fn every_bad_argument_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
     let session = common::sign_in(&http, &server.base, OPERATOR_TOKEN).await;
     let cookie = session.split(';').next().unwrap().to_string();
     // A form POST from the dashboard's own origin, signed in.
-    let post = |path: &str, body: String| {
+    let post = |path: &str, body: Vec<u8>| {
         http.post(server.url(path))
             .header("Origin", &server.base)
             .header("Cookie", &cookie)
@@ -39,17 +39,17 @@ async fn every_bad_argument_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
 
     let long_key = "k".repeat(201);
     let long_text = "x".repeat(10_001);
-    let cases: Vec<(&str, String, &str)> = vec![
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("/ui/flag", "command=explode&confirm=false".into(), "explode"),
         ("/ui/flag", "confirm=false".into(), "missing field `command`"),
         ("/ui/flag", "command=real&confirm=false".into(), "must be confirmed"),
         ("/ui/flag", "command=pause&confirm=maybe".into(), "not `true` or `false`"),
         ("/ui/enqueue", "key=&text=hi".into(), "idempotency key"),
         ("/ui/enqueue", "key=%20%20&text=hi".into(), "idempotency key"),
-        ("/ui/enqueue", format!("key={long_key}&text=hi"), "idempotency key"),
+        ("/ui/enqueue", format!("key={long_key}&text=hi").into_bytes(), "idempotency key"),
         ("/ui/enqueue", "key=a%01b&text=hi".into(), "idempotency key"),
         ("/ui/enqueue", "key=fresh&text=".into(), "text"),
-        ("/ui/enqueue", format!("key=fresh&text={long_text}"), "text"),
+        ("/ui/enqueue", format!("key=fresh&text={long_text}").into_bytes(), "text"),
         ("/ui/enqueue", "key=fresh".into(), "missing field `text`"),
         ("/ui/requeue", "id=abc".into(), "invalid digit"),
         ("/ui/requeue", "id=999999".into(), "999999"),
@@ -59,13 +59,16 @@ async fn every_bad_argument_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
         ("/ui/action", "id=12abc".into(), "invalid digit"),
         ("/ui/dashboard", "filter[before_id]=soon".into(), "invalid digit"),
         ("/ui/login", "token=".into(), "not the operator token"),
+        // Found by the request fuzz target: a body that is not UTF-8.
+        ("/ui/requeue", vec![0xFF], "utf-8"),
+        ("/ui/enqueue", b"key=k&text=\xC3".to_vec(), "utf-8"),
     ];
     let mut failures = Vec::new();
     for (path, body, expected) in &cases {
         let response = post(path, body.clone()).await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        let shown: String = body.chars().take(60).collect();
+        let shown: String = String::from_utf8_lossy(body).chars().take(60).collect();
         if !status.is_client_error() {
             failures.push(format!("{path} {shown}: {status} (want 4xx): {text}"));
         } else if text.trim().is_empty() || !text.contains(expected) {
