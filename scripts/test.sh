@@ -29,14 +29,15 @@ cargo leptos build
 say "browser tests (Playwright, Chromium)"
 (cd end2end && npx playwright test)
 
-# The long part also fuzzes (issue 7): payload parsing and the whole enqueue
-# path, AOL_FUZZ_SECONDS [300] per target, starting from the kept corpus.
+# The long part also fuzzes (issue 7): payload parsing, the whole enqueue
+# path and any HTTP request to the whole router, AOL_FUZZ_SECONDS [300] per
+# target, starting from the kept corpus.
 # cargo-fuzz uses nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the
 # stable toolchain accept them.
 if [[ "${AOL_RELIABILITY:-}" == "long" ]]; then
   say "fuzzing (cargo fuzz, ${AOL_FUZZ_SECONDS:-300} s per target)"
   command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
-  for target in payload enqueue; do
+  for target in payload enqueue request; do
     mkdir -p "fuzz/corpus/$target"
     if ! RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "fuzz/corpus/$target" -- \
       -max_total_time="${AOL_FUZZ_SECONDS:-300}" > "target/fuzz-$target.log" 2>&1; then
