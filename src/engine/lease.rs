@@ -132,7 +132,10 @@ impl Engine {
                         return;
                     }
                     Err(e) if engine.clock().now() >= expires => {
-                        tracing::warn!(epoch = term.epoch, error = %e, "lease lost: could not renew before it expired");
+                        tracing::error!(epoch = term.epoch, error = %e, "lease lost: could not renew before it expired");
+                        // The database is the trouble, not another daemon: say so now,
+                        // not only once taking the lease again fails too.
+                        engine.report_trouble(format!("cannot renew the daemon lease: {e}"));
                         term.lost.cancel();
                         return;
                     }
