@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: Rust (unit, storage, engine,
 # CLI) on SQLite and on PostgreSQL, then the Playwright browser tests on both.
-#   --long   also the long reliability runs (many kill -9 and SIGSTOP rounds)
+#   --long   also the long reliability runs (many kill -9 and SIGSTOP rounds,
+#            200 model sequences) and fuzzing
 if [[ "${1:-}" == "--long" ]]; then
   export AOL_RELIABILITY=long
 fi

@@ -6,7 +6,8 @@
 //! what each call returned and on every action's status and attempts, and
 //! the trigger-kept counts must equal the real ones.
 //!
-//! `PROPTEST_CASES` sets the number of sequences (default 24 per database).
+//! `PROPTEST_CASES` sets the number of sequences (default 24 per database,
+//! 200 with `AOL_RELIABILITY=long`).
 
 mod common;
 
@@ -270,7 +271,8 @@ fn check(backend: Backend) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let t = runtime.block_on(TestDb::migrated(backend));
     let ctx = TestCtx { db: t.db.clone(), url: t.url.clone(), backend };
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(24);
+    let default_cases = if std::env::var("AOL_RELIABILITY").as_deref() == Ok("long") { 200 } else { 24 };
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default_cases);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
     let case = std::sync::atomic::AtomicUsize::new(0);
     let result = runner.run(&proptest::collection::vec(op(), 1..60), |ops| {
