@@ -201,6 +201,23 @@ pub fn definition() -> clap::Command {
     Cli::command()
 }
 
+/// Every option and argument of `aol` and its subcommands, each once (by id).
+pub fn every_argument() -> Vec<clap::Arg> {
+    fn walk(command: &clap::Command, found: &mut Vec<clap::Arg>) {
+        for arg in command.get_arguments() {
+            if !found.iter().any(|f| f.get_id() == arg.get_id()) {
+                found.push(arg.clone());
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, found);
+        }
+    }
+    let mut found = Vec::new();
+    walk(&definition(), &mut found);
+    found
+}
+
 /// The command line, parsed. `aol` alone serves, with `aol serve`'s options;
 /// with a subcommand those options belong after it, so one given before it is
 /// refused rather than ignored (global options such as `--log-format` may go
@@ -208,7 +225,7 @@ pub fn definition() -> clap::Command {
 fn parse() -> Cli {
     use clap::{Args, CommandFactory, FromArgMatches};
     let mut command = Cli::command();
-    let matches = command.clone().try_get_matches().unwrap_or_else(|e| exit_naming_env(&command, e));
+    let matches = command.clone().try_get_matches().unwrap_or_else(|e| exit_naming_env(e));
     if let Some((name, _)) = matches.subcommand() {
         let serve_only = ServeArgs::augment_args(clap::Command::new("serve"));
         for arg in serve_only.get_arguments() {
@@ -230,28 +247,23 @@ fn parse() -> Cli {
 /// clap names the flag of a bad value even when the value came from the
 /// flag's environment variable; then the variable is named too, since that is
 /// where the user has to look.
-fn exit_naming_env(command: &clap::Command, error: clap::Error) -> ! {
+fn exit_naming_env(error: clap::Error) -> ! {
     use clap::error::{ContextKind, ContextValue};
     let _ = error.print();
     if let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) {
         // `shown` reads "--max-retries <MAX_RETRIES>".
         let long = shown.split_whitespace().next().unwrap_or_default().trim_start_matches("--");
-        let on_line = std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
-        let env = env_of(command, long);
-        if let (false, Some(env)) = (on_line, env) {
-            if std::env::var_os(&env).is_some() {
-                eprintln!("note: that value came from the environment variable {env}");
-            }
+        let flag = format!("--{long}");
+        let on_line = std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+        let env = every_argument()
+            .into_iter()
+            .find(|a| a.get_long() == Some(long))
+            .and_then(|a| a.get_env().map(std::ffi::OsStr::to_os_string));
+        if let Some(env) = env.filter(|env| !on_line && std::env::var_os(env).is_some()) {
+            eprintln!("note: that value came from the environment variable {}", env.to_string_lossy());
         }
     }
     std::process::exit(error.exit_code());
-}
-
-/// The environment variable of the option `--long`, in `command` or any subcommand.
-fn env_of(command: &clap::Command, long: &str) -> Option<String> {
-    let own = command.get_arguments().find(|a| a.get_long() == Some(long)).and_then(|a| a.get_env());
-    own.map(|env| env.to_string_lossy().into_owned())
-        .or_else(|| command.get_subcommands().find_map(|sub| env_of(sub, long)))
 }
 
 /// Parses the command line, runs the command, and turns errors into a message

@@ -182,21 +182,13 @@ const ANY_VALUE: &[&str] = &[
 ];
 
 /// Every option and argument that takes a value, anywhere in `aol`'s command line.
-fn every_setting(command: &clap::Command, found: &mut Vec<clap::Arg>) {
-    for arg in command.get_arguments() {
-        if arg.get_action().takes_values() && !found.iter().any(|f| f.get_id() == arg.get_id()) {
-            found.push(arg.clone());
-        }
-    }
-    for sub in command.get_subcommands() {
-        every_setting(sub, found);
-    }
+fn every_setting() -> Vec<clap::Arg> {
+    aol::cli::every_argument().into_iter().filter(|arg| arg.get_action().takes_values()).collect()
 }
 
 #[test]
 fn every_setting_has_bad_values_to_try() {
-    let mut settings = Vec::new();
-    every_setting(&aol::cli::definition(), &mut settings);
+    let settings = every_setting();
     let untested: Vec<_> = settings
         .iter()
         .map(|a| a.get_id().as_str())
@@ -263,8 +255,7 @@ async fn every_bad_value_is_refused_clearly_and_writes_nothing(ctx: TestCtx) {
     let tmp = tempfile::tempdir().unwrap();
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_addr = busy.local_addr().unwrap().to_string();
-    let mut settings = Vec::new();
-    every_setting(&aol::cli::definition(), &mut settings);
+    let settings = every_setting();
     let mut runs = 0;
     let mut failures = Vec::new();
     for case in CASES {

@@ -3,22 +3,13 @@
 
 use std::collections::BTreeSet;
 
-fn settings(command: &clap::Command, found: &mut BTreeSet<(String, String)>) {
-    for arg in command.get_arguments() {
-        if let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) {
-            found.insert((env.to_string_lossy().into_owned(), format!("--{long}")));
-        }
-    }
-    for sub in command.get_subcommands() {
-        settings(sub, found);
-    }
-}
-
 #[test]
 fn every_setting_is_in_the_runbook_table() {
     let runbook = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/runbook.md")).unwrap();
-    let mut found = BTreeSet::new();
-    settings(&aol::cli::definition(), &mut found);
+    let found: BTreeSet<(String, String)> = aol::cli::every_argument()
+        .iter()
+        .filter_map(|arg| Some((arg.get_env()?.to_string_lossy().into_owned(), format!("--{}", arg.get_long()?))))
+        .collect();
     assert!(found.len() >= 20, "{found:?}");
     let rows: Vec<&str> = runbook.lines().filter(|l| l.starts_with("| `")).collect();
     for (env, flag) in &found {
