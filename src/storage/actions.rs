@@ -433,8 +433,7 @@ impl Db {
             Pool::Sqlite(pool) => {
                 let mut written = Vec::with_capacity(lines.len());
                 for chunk in lines.chunks(RESULT_CHUNK) {
-                    let rows = GroupRows::sqlite(5, chunk.len(), 5);
-                    let sql = log_if_mine_sql(&rows, LEASE_CHECK.sqlite);
+                    let sql = log_if_mine_sql(&GroupRows::sqlite(5, chunk.len(), 5), LEASE_CHECK.sqlite);
                     let mut query = bind_fence!(sqlx::query_scalar(&sql), fence);
                     for (id, log) in chunk {
                         query = query
@@ -518,6 +517,8 @@ fn log_if_mine_sql(rows: &GroupRows, check: &str) -> String {
 }
 
 /// The log lines of the results that were written (`updated`), `(id, line)` each.
+/// (A set: on PostgreSQL one call carries every result, not 500 at most.)
 fn lines_of_written<'a>(results: &[(i64, &Finish, &'a NewLog)], updated: &[Action]) -> Vec<(i64, &'a NewLog)> {
-    results.iter().filter(|(id, _, _)| updated.iter().any(|a| a.id == *id)).map(|(id, _, log)| (*id, *log)).collect()
+    let written: std::collections::HashSet<i64> = updated.iter().map(|a| a.id).collect();
+    results.iter().filter(|(id, _, _)| written.contains(id)).map(|(id, _, log)| (*id, *log)).collect()
 }
