@@ -5,6 +5,7 @@
 //!     AOL_BENCH_QUICK=1 cargo bench --bench suite    smaller tables and fewer runs
 //!     AOL_BENCH_ONLY=process,kill cargo bench --bench suite   some sections only
 //!         (tables, process, kill, http, idle, wasm)
+//!     AOL_BENCH_DB=postgres cargo bench --bench suite   one database only (sqlite, postgres)
 //!
 //! It seeds its own data. The hydrate wasm is measured as found in
 //! `target/site/pkg/aol.wasm`: build it with `cargo leptos build --release`
@@ -94,7 +95,13 @@ async fn main() {
     println!("{}\n", results.machine);
     let only = std::env::var("AOL_BENCH_ONLY").ok();
     let wanted = |section: &str| only.as_deref().is_none_or(|o| o.split(',').any(|s| s.trim() == section));
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    let db = std::env::var("AOL_BENCH_DB").ok();
+    if let Some(d) = db.as_deref().filter(|d| !["sqlite", "postgres"].contains(d)) {
+        panic!("AOL_BENCH_DB={d}: expected sqlite or postgres");
+    }
+    let backends =
+        [Backend::Sqlite, Backend::Postgres].into_iter().filter(|b| db.as_deref().is_none_or(|d| d == db_name(*b)));
+    for backend in backends {
         if wanted("tables") {
             tables(backend, &plan, &mut results).await;
         }

@@ -231,38 +231,25 @@ pub(crate) fn values_rows(first: usize, rows: usize, width: usize) -> String {
     out
 }
 
-/// The rows of a multi-row write as the relation `v(column1, …)`, the first
-/// column holding action ids, and a filter on those ids (`IN (…)` or `= ANY(…)`).
+/// The rows of a multi-row write as the relation `v(column1, …)`.
 ///
 /// SQLite reads them from a VALUES list, one placeholder per value.
 /// PostgreSQL reads one array per column through `unnest`: the statement's
 /// text is then the same whatever the number of rows, so it is prepared and
 /// planned once instead of once per batch size (planning a 64-row VALUES
 /// statement took longer than running it).
-pub(crate) struct GroupRows {
-    pub source: String,
-    pub ids: String,
-}
-
-impl GroupRows {
+pub(crate) mod group_rows {
     /// `rows` rows of `width` values, numbered from `$first`, row by row.
-    pub(crate) fn sqlite(first: usize, rows: usize, width: usize) -> GroupRows {
-        let ids: Vec<String> = (0..rows).map(|row| format!("${}", first + row * width)).collect();
-        GroupRows {
-            source: format!("(VALUES {}) AS v", values_rows(first, rows, width)),
-            ids: format!("IN ({})", ids.join(", ")),
-        }
+    pub(crate) fn sqlite(first: usize, rows: usize, width: usize) -> String {
+        format!("(VALUES {}) AS v", super::values_rows(first, rows, width))
     }
 
     /// One array per column, `$first`… in the order of `types` (PostgreSQL's
     /// names of the columns' types).
-    pub(crate) fn postgres(first: usize, types: &[&str]) -> GroupRows {
+    pub(crate) fn postgres(first: usize, types: &[&str]) -> String {
         let arrays: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", first + i)).collect();
         let names: Vec<String> = (1..=types.len()).map(|i| format!("column{i}")).collect();
-        GroupRows {
-            source: format!("unnest({}) AS v({})", arrays.join(", "), names.join(", ")),
-            ids: format!("= ANY(${first})"),
-        }
+        format!("unnest({}) AS v({})", arrays.join(", "), names.join(", "))
     }
 }
 
@@ -319,12 +306,11 @@ mod tests {
 
     #[test]
     fn group_rows_per_dialect() {
-        let sqlite = GroupRows::sqlite(5, 2, 2);
-        assert_eq!(sqlite.source, "(VALUES ($5, $6), ($7, $8)) AS v");
-        assert_eq!(sqlite.ids, "IN ($5, $7)");
-        let postgres = GroupRows::postgres(5, &["bigint", "text"]);
-        assert_eq!(postgres.source, "unnest($5::bigint[], $6::text[]) AS v(column1, column2)");
-        assert_eq!(postgres.ids, "= ANY($5)");
+        assert_eq!(group_rows::sqlite(5, 2, 2), "(VALUES ($5, $6), ($7, $8)) AS v");
+        assert_eq!(
+            group_rows::postgres(5, &["bigint", "text"]),
+            "unnest($5::bigint[], $6::text[]) AS v(column1, column2)"
+        );
     }
 
     #[test]
