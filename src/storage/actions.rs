@@ -256,10 +256,10 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
-            for chunk in news.chunks(INSERT_CHUNK) {
+        // One chunk's statements on `$conn`, its outcomes into `found`.
+        macro_rules! insert_chunk {
+            ($conn:expr, $chunk:expr, $found:expr) => {{
+                let (chunk, found): (&[NewAction], &mut HashMap<String, Inserted>) = ($chunk, $found);
                 let mut insert = sqlx::QueryBuilder::new(INSERT_MANY_HEAD);
                 insert.push_values(chunk, |mut row, new| {
                     row.push_bind(new.idempotency_key)
@@ -269,7 +269,7 @@ impl Db {
                         .push_bind(now);
                 });
                 insert.push(INSERT_MANY_TAIL);
-                let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *tx).await?;
+                let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *$conn).await?;
                 let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
                 // On PostgreSQL a key retired by a concurrent transaction can
                 // pass the insert's check; this second look sees it. SQLite
@@ -277,11 +277,11 @@ impl Db {
                 let retired: Vec<RetiredKey> = if new_keys.is_empty() || self.dialect() == super::Dialect::Sqlite {
                     Vec::new()
                 } else {
-                    keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *tx).await?
+                    keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *$conn).await?
                 };
                 for r in &retired {
                     if let Some(a) = inserted.iter().find(|a| a.idempotency_key == r.idempotency_key) {
-                        sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *tx).await?;
+                        sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *$conn).await?;
                     }
                 }
                 for r in retired {
@@ -293,21 +293,38 @@ impl Db {
                 let missing: Vec<&str> =
                     chunk.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();
                 if !missing.is_empty() {
-                    let existing: Vec<Action> = keyed(BY_KEYS, &missing).build_query_as().fetch_all(&mut *tx).await?;
+                    let existing: Vec<Action> =
+                        keyed(BY_KEYS, &missing).build_query_as().fetch_all(&mut *$conn).await?;
                     for a in existing {
                         found.insert(a.idempotency_key.clone(), Inserted::Existing(a));
                     }
                     let still: Vec<&str> = missing.into_iter().filter(|k| !found.contains_key(*k)).collect();
                     if !still.is_empty() {
                         let retired: Vec<RetiredKey> =
-                            keyed(RETIRED_IN, &still).build_query_as().fetch_all(&mut *tx).await?;
+                            keyed(RETIRED_IN, &still).build_query_as().fetch_all(&mut *$conn).await?;
                         for r in retired {
                             found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
                         }
                     }
                 }
+            }};
+        }
+        on_pool!(self, |pool| {
+            let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
+            if self.dialect() == super::Dialect::Sqlite && news.len() <= INSERT_CHUNK {
+                // One INSERT is atomic by itself, and every statement is a trip
+                // to SQLite's thread: BEGIN and COMMIT were two of a single
+                // enqueue's five. (The reads that follow, if a key was known,
+                // find the action or its retired key either way.)
+                let mut conn = pool.acquire().await?;
+                insert_chunk!(conn, news, &mut found);
+            } else {
+                let mut tx = pool.begin().await?;
+                for chunk in news.chunks(INSERT_CHUNK) {
+                    insert_chunk!(tx, chunk, &mut found);
+                }
+                tx.commit().await?;
             }
-            tx.commit().await?;
             // A key given twice: the first is the new action, the next ones find it.
             let mut outcomes = Vec::with_capacity(news.len());
             for new in news {

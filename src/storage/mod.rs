@@ -123,8 +123,12 @@ impl Db {
                 // 54 ms with 8, 8 ms with 1, same throughput). Other processes
                 // (the CLI) still wait up to WAIT_LIMIT. Never hold a
                 // transaction open while awaiting another query on the pool.
+                // No ping before each use: a SQLite connection is a file and a
+                // thread of this process, and each ping was a trip to that
+                // thread (one of a single enqueue's five).
                 let pool = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(WAIT_LIMIT)
                     .connect_with(options.clone())
                     .await
@@ -137,6 +141,7 @@ impl Db {
                     Some(
                         SqlitePoolOptions::new()
                             .max_connections(SQLITE_READERS)
+                            .test_before_acquire(false)
                             .acquire_timeout(WAIT_LIMIT)
                             .connect_lazy_with(options.read_only(true)),
                     )
