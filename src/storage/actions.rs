@@ -2,6 +2,7 @@
 //! `fence`); each result is written together with its log line, or not at all.
 
 use chrono::{DateTime, Utc};
+use sqlx::Connection as _;
 
 use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD};
@@ -309,17 +310,16 @@ impl Db {
                 }
             }};
         }
-        on_pool!(self, |pool| {
+        on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
             if self.dialect() == super::Dialect::Sqlite && news.len() <= INSERT_CHUNK {
                 // One INSERT is atomic by itself, and every statement is a trip
-                // to SQLite's thread: BEGIN and COMMIT were two of a single
-                // enqueue's five. (The reads that follow, if a key was known,
+                // to SQLite's thread: BEGIN and COMMIT would make a single
+                // enqueue three. (The reads that follow, if a key was known,
                 // find the action or its retired key either way.)
-                let mut conn = pool.acquire().await?;
                 insert_chunk!(conn, news, &mut found);
             } else {
-                let mut tx = pool.begin().await?;
+                let mut tx = conn.begin().await?;
                 for chunk in news.chunks(INSERT_CHUNK) {
                     insert_chunk!(tx, chunk, &mut found);
                 }
@@ -344,17 +344,17 @@ impl Db {
     }
 
     pub async fn action_get(&self, id: i64) -> Result<Option<Action>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(BY_ID).bind(id).fetch_optional(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(BY_ID).bind(id).fetch_optional(&mut *conn).await?))
     }
 
     pub async fn action_by_key(&self, key: &str) -> Result<Option<Action>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(BY_KEY).bind(key).fetch_optional(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(BY_KEY).bind(key).fetch_optional(&mut *conn).await?))
     }
 
     /// A page of actions, newest first. Each filter is an indexed equality and
     /// paging is by id (keyset), so a page costs the same at any table size.
     pub async fn actions_page(&self, filter: &ActionFilter, limit: i64) -> Result<Vec<Action>, StoreError> {
-        on_read_pool!(self, |pool| {
+        on_read_pool!(self, |conn| {
             let mut q = sqlx::QueryBuilder::new(concat!("SELECT ", cols!(), " FROM aol_actions WHERE 1 = 1"));
             if let Some(status) = &filter.status {
                 q.push(" AND status = ").push_bind(status.as_str());
@@ -369,7 +369,7 @@ impl Db {
                 q.push(" AND id < ").push_bind(before);
             }
             q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
-            Ok(q.build_query_as().fetch_all(pool).await?)
+            Ok(q.build_query_as().fetch_all(&mut *conn).await?)
         })
     }
 
@@ -381,14 +381,15 @@ impl Db {
 
     /// Number of actions per status (statuses with none are absent).
     pub async fn action_counts(&self) -> Result<Vec<StatusCount>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(super::counters::STATUS_COUNTS).fetch_all(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(super::counters::STATUS_COUNTS).fetch_all(&mut *conn).await?))
     }
 
     /// Claims up to `limit` due actions for the term in `fence`, oldest due first.
     /// Empty when nothing is due or the term is no longer held.
     pub async fn actions_claim(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
-        on_pool!(self, CLAIM, |pool, sql| {
-            let mut claimed: Vec<Action> = bind_fence!(sqlx::query_as(sql), fence).bind(limit).fetch_all(pool).await?;
+        on_pool!(self, CLAIM, |conn, sql| {
+            let mut claimed: Vec<Action> =
+                bind_fence!(sqlx::query_as(sql), fence).bind(limit).fetch_all(&mut *conn).await?;
             claimed.sort_by_key(|a| (a.not_before_utc, a.id));
             Ok(claimed)
         })
@@ -417,8 +418,9 @@ impl Db {
         results: &[(i64, &Finish, &NewLog)],
     ) -> Result<Vec<Action>, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
+            Pool::Sqlite(writer) => {
+                let mut conn = writer.lock().await?;
+                let mut tx = conn.begin().await?;
                 let mut written: Vec<Action> = Vec::with_capacity(results.len());
                 for chunk in results.chunks(RESULT_CHUNK) {
                     let sql = finish_sqlite_sql(&group_rows::sqlite(5, chunk.len(), 5));
@@ -470,7 +472,8 @@ impl Db {
         lines: &[(i64, &NewLog)],
     ) -> Result<Vec<i64>, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite(writer) => {
+                let mut conn = writer.lock().await?;
                 let mut written = Vec::with_capacity(lines.len());
                 for chunk in lines.chunks(RESULT_CHUNK) {
                     let sql = log_if_mine_sql(&group_rows::sqlite(5, chunk.len(), 5), LEASE_CHECK.sqlite);
@@ -483,7 +486,7 @@ impl Db {
                             .bind(log.artifact_ref.as_deref())
                             .bind(log.artifact_sha256.as_deref());
                     }
-                    let ids: Vec<i64> = query.fetch_all(pool).await?;
+                    let ids: Vec<i64> = query.fetch_all(&mut *conn).await?;
                     written.extend(ids);
                 }
                 Ok(written)
@@ -506,8 +509,8 @@ impl Db {
     pub async fn actions_rescue(&self, fence: &Fence<'_>, max_attempts: i64) -> Result<Vec<i64>, StoreError> {
         let reason =
             format!("rescued: the daemon running it stopped before finishing (rescued by lease epoch {})", fence.epoch);
-        on_pool!(self, RESCUE, |pool, sql| {
-            let mut tx = pool.begin().await?;
+        on_pool!(self, RESCUE, |conn, sql| {
+            let mut tx = conn.begin().await?;
             let ids: Vec<i64> = bind_fence!(sqlx::query_scalar(sql), fence)
                 .bind(max_attempts)
                 .bind(reason.as_str())
@@ -534,8 +537,8 @@ impl Db {
             Requeue::Requeue => REQUEUE,
             Requeue::Cancel => CANCEL,
         };
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
             let updated: Option<Action> = sqlx::query_as(sql).bind(id).bind(now).fetch_optional(&mut *tx).await?;
             if updated.is_some() {
                 insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;

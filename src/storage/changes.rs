@@ -40,6 +40,6 @@ impl ChangeMarker {
 impl Db {
     /// The current [`ChangeMarker`], with the stamps of the lease `lease_name`.
     pub async fn change_marker(&self, lease_name: &str) -> Result<ChangeMarker, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(MARKER).bind(lease_name).fetch_one(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(MARKER).bind(lease_name).fetch_one(&mut *conn).await?))
     }
 }

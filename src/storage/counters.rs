@@ -26,6 +26,6 @@ impl Db {
 
     /// How many rows `aol_counters` holds (tests: the fold keeps it small).
     pub async fn counters_rows(&self) -> Result<i64, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_scalar("SELECT COUNT(*) FROM aol_counters").fetch_one(pool).await?))
+        on_pool!(self, |conn| Ok(sqlx::query_scalar("SELECT COUNT(*) FROM aol_counters").fetch_one(&mut *conn).await?))
     }
 }

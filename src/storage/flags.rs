@@ -1,6 +1,7 @@
 //! `aol_control_flags` (one row) and its history `aol_flag_changes`.
 
 use chrono::{DateTime, Utc};
+use sqlx::Connection as _;
 
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{ControlFlags, Flag, FlagChange};
@@ -45,7 +46,7 @@ impl<'a> Actor<'a> {
 
 impl Db {
     pub async fn flags_get(&self) -> Result<ControlFlags, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT_FLAGS).fetch_one(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SELECT_FLAGS).fetch_one(&mut *conn).await?))
     }
 
     /// Sets `flag` to `value` and records the change, atomically. Returns the new
@@ -62,10 +63,10 @@ impl Db {
             Flag::Killed => set_flag_sql!("killed"),
             Flag::ProofMode => set_flag_sql!("proof_mode"),
         };
-        on_pool!(self, |pool| {
+        on_pool!(self, |conn| {
             // The UPDATE is the transaction's first statement, so on SQLite it takes
             // the write lock at once (no read-to-write upgrade that could fail busy).
-            let mut tx = pool.begin().await?;
+            let mut tx = conn.begin().await?;
             let updated: Option<ControlFlags> = sqlx::query_as(sql)
                 .bind(value)
                 .bind(now)
@@ -91,6 +92,6 @@ impl Db {
 
     /// The newest flag changes first.
     pub async fn flag_changes_recent(&self, limit: i64) -> Result<Vec<FlagChange>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT_CHANGES).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SELECT_CHANGES).bind(limit).fetch_all(&mut *conn).await?))
     }
 }

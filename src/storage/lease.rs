@@ -43,12 +43,12 @@ impl Db {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<Option<Lease>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(ACQUIRE)
+        on_pool!(self, |conn| Ok(sqlx::query_as(ACQUIRE)
             .bind(name)
             .bind(owner)
             .bind(now)
             .bind(expires)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?))
     }
 
@@ -61,13 +61,13 @@ impl Db {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<Option<Lease>, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_as(RENEW)
+        on_pool!(self, |conn| Ok(sqlx::query_as(RENEW)
             .bind(name)
             .bind(owner)
             .bind(epoch)
             .bind(now)
             .bind(expires)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?))
     }
 
@@ -79,13 +79,13 @@ impl Db {
         epoch: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, |pool| {
-            let done = sqlx::query(RELEASE).bind(name).bind(owner).bind(epoch).bind(now).execute(pool).await?;
+        on_pool!(self, |conn| {
+            let done = sqlx::query(RELEASE).bind(name).bind(owner).bind(epoch).bind(now).execute(&mut *conn).await?;
             Ok(done.rows_affected() == 1)
         })
     }
 
     pub async fn lease_get(&self, name: &str) -> Result<Option<Lease>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT).bind(name).fetch_optional(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SELECT).bind(name).fetch_optional(&mut *conn).await?))
     }
 }

@@ -35,7 +35,7 @@ pub struct NewTick<'a> {
 impl Db {
     /// Appends a ledger row for the term in `fence`; `None` if the term is over.
     pub async fn tick_insert(&self, fence: &Fence<'_>, tick: &NewTick<'_>) -> Result<Option<i64>, StoreError> {
-        on_pool!(self, INSERT_TICK, |pool, sql| {
+        on_pool!(self, INSERT_TICK, |conn, sql| {
             Ok(bind_fence!(sqlx::query_scalar(sql), fence)
                 .bind(tick.started_at_utc)
                 .bind(tick.finished_at_utc)
@@ -43,22 +43,22 @@ impl Db {
                 .bind(tick.actions_attempted)
                 .bind(tick.actions_succeeded)
                 .bind(tick.notes)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?)
         })
     }
 
     /// The newest ticks first.
     pub async fn ticks_recent(&self, limit: i64) -> Result<Vec<TickRow>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(SELECT_RECENT).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SELECT_RECENT).bind(limit).fetch_all(&mut *conn).await?))
     }
 
     /// Ticks started at or after `since`, oldest first, at most `limit`.
     pub async fn ticks_since(&self, since: DateTime<Utc>, limit: i64) -> Result<Vec<TickRow>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(SINCE).bind(since).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SINCE).bind(since).bind(limit).fetch_all(&mut *conn).await?))
     }
 
     pub async fn ticks_count(&self) -> Result<i64, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_scalar(super::counters::TICKS).fetch_one(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_scalar(super::counters::TICKS).fetch_one(&mut *conn).await?))
     }
 }

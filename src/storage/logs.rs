@@ -69,18 +69,18 @@ pub(crate) use insert_logs;
 impl Db {
     /// An action's log lines, oldest first.
     pub async fn logs_for_action(&self, action_id: i64) -> Result<Vec<ExecutionLog>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(FOR_ACTION).bind(action_id).fetch_all(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(FOR_ACTION).bind(action_id).fetch_all(&mut *conn).await?))
     }
 
     /// The newest log lines of all actions, newest first.
     pub async fn logs_latest(&self, limit: i64) -> Result<Vec<ExecutionLog>, StoreError> {
-        on_read_pool!(self, |pool| Ok(sqlx::query_as(LATEST).bind(limit).fetch_all(pool).await?))
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(LATEST).bind(limit).fetch_all(&mut *conn).await?))
     }
 
     /// Appends a log line outside any result (e.g. an operator's action).
     pub async fn log_append(&self, action_id: i64, now: DateTime<Utc>, log: &NewLog) -> Result<(), StoreError> {
-        on_pool!(self, |pool| {
-            insert_logs!(pool, now, None::<i64>, [(action_id, log)]).await?;
+        on_pool!(self, |conn| {
+            insert_logs!(&mut *conn, now, None::<i64>, [(action_id, log)]).await?;
             Ok(())
         })
     }

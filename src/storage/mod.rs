@@ -16,6 +16,7 @@ mod ledger;
 mod logs;
 mod retention;
 mod secrets;
+mod sqlite_writer;
 
 pub use actions::{Finish, Inserted, NewAction, Requeue, RetiredKey};
 pub use changes::ChangeMarker;
@@ -29,6 +30,7 @@ pub use retention::FINISHED_STATUSES;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlite_writer::SqliteWriter;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -49,29 +51,43 @@ pub enum Dialect {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteWriter),
     Postgres(PgPool),
 }
 
-/// Runs the same statement code on whichever pool is open. The body is compiled
-/// once per dialect, so it may use anything generic over `sqlx::Database`.
-/// With a [`fence::PerDialect`] statement, `$sql` is bound to its spelling
-/// for the open dialect.
+/// Runs the same statement code on whichever database is open, with `$conn`
+/// bound to a `&mut` connection (SQLite's writer, or one from PostgreSQL's
+/// pool) for the whole body: reborrow it (`&mut *conn`) to use it more than
+/// once. The body is compiled once per dialect, so it may use anything
+/// generic over `sqlx::Database`. With a [`fence::PerDialect`] statement,
+/// `$sql` is bound to its spelling for the open dialect.
 macro_rules! on_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
+    ($db:expr, |$conn:ident| $body:expr) => {
         match &$db.pool {
-            $crate::storage::Pool::Sqlite($pool) => $body,
-            $crate::storage::Pool::Postgres($pool) => $body,
-        }
-    };
-    ($db:expr, $stmt:expr, |$pool:ident, $sql:ident| $body:expr) => {
-        match &$db.pool {
-            $crate::storage::Pool::Sqlite($pool) => {
-                let $sql: &'static str = $stmt.sqlite;
+            $crate::storage::Pool::Sqlite(writer) => {
+                let mut guard = writer.lock().await?;
+                let $conn = &mut *guard;
                 $body
             }
-            $crate::storage::Pool::Postgres($pool) => {
+            $crate::storage::Pool::Postgres(pool) => {
+                let mut guard = pool.acquire().await?;
+                let $conn = &mut *guard;
+                $body
+            }
+        }
+    };
+    ($db:expr, $stmt:expr, |$conn:ident, $sql:ident| $body:expr) => {
+        match &$db.pool {
+            $crate::storage::Pool::Sqlite(writer) => {
+                let $sql: &'static str = $stmt.sqlite;
+                let mut guard = writer.lock().await?;
+                let $conn = &mut *guard;
+                $body
+            }
+            $crate::storage::Pool::Postgres(pool) => {
                 let $sql: &'static str = $stmt.postgres;
+                let mut guard = pool.acquire().await?;
+                let $conn = &mut *guard;
                 $body
             }
         }
@@ -83,11 +99,14 @@ pub(crate) use on_pool;
 /// the reader connections, so that the dashboard and the API keep answering
 /// while a write waits for a lock another process holds.
 macro_rules! on_read_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
+    ($db:expr, |$conn:ident| $body:expr) => {
         match (&$db.pool, &$db.reader) {
-            (_, Some($pool)) => $body,
-            ($crate::storage::Pool::Sqlite($pool), None) => $body,
-            ($crate::storage::Pool::Postgres($pool), _) => $body,
+            (_, Some(reader)) => {
+                let mut guard = reader.acquire().await?;
+                let $conn = &mut *guard;
+                $body
+            }
+            (_, None) => $crate::storage::on_pool!($db, |$conn| $body),
         }
     };
 }
@@ -123,14 +142,8 @@ impl Db {
                 // 54 ms with 8, 8 ms with 1, same throughput). Other processes
                 // (the CLI) still wait up to WAIT_LIMIT. Never hold a
                 // transaction open while awaiting another query on the pool.
-                // No ping before each use: a SQLite connection is a file and a
-                // thread of this process, and each ping was a trip to that
-                // thread (one of a single enqueue's five).
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .test_before_acquire(false)
-                    .acquire_timeout(WAIT_LIMIT)
-                    .connect_with(options.clone())
+                // (`SqliteWriter`: one connection taken in turn.)
+                let writer = SqliteWriter::open(&options, WAIT_LIMIT)
                     .await
                     .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
                 // An in-memory database exists once per connection: it has no readers.
@@ -141,12 +154,14 @@ impl Db {
                     Some(
                         SqlitePoolOptions::new()
                             .max_connections(SQLITE_READERS)
+                            // No ping before each use: a SQLite connection
+                            // is a file and a thread of this process.
                             .test_before_acquire(false)
                             .acquire_timeout(WAIT_LIMIT)
                             .connect_lazy_with(options.read_only(true)),
                     )
                 };
-                Ok(Db { pool: Pool::Sqlite(pool), reader })
+                Ok(Db { pool: Pool::Sqlite(writer), reader })
             }
             Dialect::Postgres => {
                 let pool = PgPoolOptions::new()
@@ -163,7 +178,10 @@ impl Db {
     /// Brings the schema up to date; safe to run at every start.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Sqlite(writer) => {
+                let mut conn = writer.lock().await?;
+                SQLITE_MIGRATIONS.run_direct(&mut *conn).await?
+            }
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -174,7 +192,9 @@ impl Db {
     pub async fn migrations_missing(&self) -> Result<Vec<String>, StoreError> {
         const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
         let (migrator, applied): (&Migrator, Vec<i64>) = match &self.pool {
-            Pool::Sqlite(pool) => (&SQLITE_MIGRATIONS, sqlx::query_scalar(APPLIED).fetch_all(pool).await?),
+            Pool::Sqlite(writer) => {
+                (&SQLITE_MIGRATIONS, sqlx::query_scalar(APPLIED).fetch_all(&mut *writer.lock().await?).await?)
+            }
             Pool::Postgres(pool) => (&POSTGRES_MIGRATIONS, sqlx::query_scalar(APPLIED).fetch_all(pool).await?),
         };
         Ok(migrator
@@ -188,9 +208,9 @@ impl Db {
     /// safe while other connections write). PostgreSQL has pg_dump for this.
     pub async fn backup_into(&self, file: &std::path::Path) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite(writer) => {
                 let path = file.to_str().ok_or_else(|| StoreError::BadUrl("the backup path is not UTF-8".into()))?;
-                sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await?;
+                sqlx::query("VACUUM INTO $1").bind(path).execute(&mut *writer.lock().await?).await?;
                 Ok(())
             }
             Pool::Postgres(_) => Err(StoreError::Unsupported(
@@ -211,7 +231,10 @@ impl Db {
         if let Some(reader) = &self.reader {
             reader.close().await;
         }
-        on_pool!(self, |pool| pool.close().await)
+        match &self.pool {
+            Pool::Sqlite(writer) => writer.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! writes never wait long behind it.
 
 use chrono::{DateTime, Utc};
+use sqlx::Connection as _;
 
 use super::{on_pool, Db, StoreError};
 
@@ -33,12 +34,12 @@ impl Db {
         status: Option<&str>,
         limit: i64,
     ) -> Result<u64, StoreError> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |conn| {
             let done = match status {
                 Some(status) => {
-                    sqlx::query(TICKS_OF_STATUS).bind(before).bind(limit).bind(status).execute(pool).await?
+                    sqlx::query(TICKS_OF_STATUS).bind(before).bind(limit).bind(status).execute(&mut *conn).await?
                 }
-                None => sqlx::query(TICKS).bind(before).bind(limit).execute(pool).await?,
+                None => sqlx::query(TICKS).bind(before).bind(limit).execute(&mut *conn).await?,
             };
             Ok(done.rows_affected())
         })
@@ -46,9 +47,9 @@ impl Db {
 
     /// Deletes up to `limit` log lines of finished actions written before `before`.
     pub async fn logs_prune(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
-        on_pool!(self, |pool| {
+        on_pool!(self, |conn| {
             let query = FINISHED_STATUSES.iter().fold(sqlx::query(LOGS).bind(before).bind(limit), |q, s| q.bind(*s));
-            Ok(query.execute(pool).await?.rows_affected())
+            Ok(query.execute(&mut *conn).await?.rows_affected())
         })
     }
 
@@ -61,8 +62,8 @@ impl Db {
         limit: i64,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
             let gone: Vec<(String, i64, String, DateTime<Utc>)> =
                 sqlx::query_as(ACTIONS_OF_STATUS).bind(before).bind(limit).bind(status).fetch_all(&mut *tx).await?;
             if !gone.is_empty() {
@@ -82,6 +83,8 @@ impl Db {
 
     /// How many keys retention has retired.
     pub async fn retired_keys_count(&self) -> Result<i64, StoreError> {
-        on_pool!(self, |pool| Ok(sqlx::query_scalar("SELECT COUNT(*) FROM aol_retired_keys").fetch_one(pool).await?))
+        on_pool!(self, |conn| Ok(sqlx::query_scalar("SELECT COUNT(*) FROM aol_retired_keys")
+            .fetch_one(&mut *conn)
+            .await?))
     }
 }
