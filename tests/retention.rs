@@ -160,7 +160,35 @@ async fn each_statement_deletes_one_batch_at_most(ctx: TestCtx) {
     assert_eq!(oldest_left, 3, "the oldest go first");
 }
 
+/// SQLite's commits leave the write-ahead log alone (no checkpoint inside a
+/// commit); the maintenance that `aol serve` and `aol daemon` run copies it
+/// into the database file within about a second. PostgreSQL has nothing to do.
+async fn maintenance_checkpoints_the_log(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let Some(path) = ctx.url.strip_prefix("sqlite://").map(std::path::PathBuf::from) else {
+        ctx.db.checkpoint().await.expect("a no-op on PostgreSQL");
+        return;
+    };
+    let file_size = || std::fs::metadata(&path).unwrap().len();
+    let before = file_size();
+    for i in 0..300 {
+        enqueue(&engine, &format!("wal-{i}")).await;
+    }
+    assert_eq!(file_size(), before, "300 commits, no checkpoint: the database file is unchanged");
+    let stop = CancellationToken::new();
+    let maintenance = engine.spawn_maintenance(RetentionSettings::default(), stop.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while file_size() == before {
+        assert!(std::time::Instant::now() < deadline, "maintenance did not checkpoint within 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    maintenance.await.unwrap();
+    assert_eq!(ctx.db.action_counts().await.unwrap().iter().map(|c| c.count).sum::<i64>(), 300);
+}
+
 on_both_databases!(
+    maintenance_checkpoints_the_log,
     old_rows_go_and_live_ones_stay,
     a_pruned_key_is_never_accepted_again,
     logs_can_go_before_their_actions,

@@ -131,12 +131,25 @@ async fn tables(backend: Backend, plan: &Plan, results: &mut Results) {
     let t = TestDb::migrated(backend).await;
     let artifacts = tempfile::tempdir().unwrap();
     let engine = common::engine_in(&t.db, artifacts.path()).await;
+    // The housekeeping `aol serve` runs (SQLite checkpoints, PostgreSQL's
+    // counter folds), without retention, which would prune the seeded rows.
+    let keep_all = aol::engine::RetentionSettings {
+        ticks: None,
+        skipped_ticks: None,
+        logs: None,
+        actions: None,
+        ..Default::default()
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let maintenance = engine.spawn_maintenance(keep_all, stop.clone());
     let mut seeded = 0;
     for size in plan.sizes {
         seed::seed(&t.url, backend, seeded + 1, size, true).await;
         seeded = size;
         enqueue::measure(backend, &engine, size, plan.singles, plan.batches, plan.batch_size, results).await;
     }
+    stop.cancel();
+    maintenance.await.unwrap();
     dashboard::run(backend, &t.url, seeded, plan.dashboard_trials, results).await;
     t.remove().await;
 }

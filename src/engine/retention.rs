@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::Engine;
 use crate::storage::{StoreError, FINISHED_STATUSES};
 
-/// How often PostgreSQL's counter deltas are folded (see `storage::counters`).
+/// How often PostgreSQL's counter deltas are folded (see `storage::counters`)
+/// and SQLite's write-ahead log is checkpointed (see `Db::checkpoint`).
 pub const FOLD_EVERY: Duration = Duration::from_secs(1);
 
 /// Rows deleted per statement.
@@ -116,7 +117,7 @@ impl Engine {
     /// `settings.every` (the first pass at once), counter folding every second.
     pub fn spawn_maintenance(&self, settings: RetentionSettings, shutdown: CancellationToken) -> JoinHandle<()> {
         let retention = self.spawn_retention(settings, shutdown.clone());
-        let folding = self.spawn_counter_folding(shutdown);
+        let folding = self.spawn_housekeeping(shutdown);
         tokio::spawn(async move {
             let _ = tokio::join!(retention, folding);
         })
@@ -146,13 +147,16 @@ impl Engine {
         })
     }
 
-    /// Folds counter deltas every [`FOLD_EVERY`] until `shutdown`.
-    fn spawn_counter_folding(&self, shutdown: CancellationToken) -> JoinHandle<()> {
+    /// Folds counter deltas and checkpoints every [`FOLD_EVERY`] until `shutdown`.
+    fn spawn_housekeeping(&self, shutdown: CancellationToken) -> JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
             while super::periodic::pause(FOLD_EVERY, &shutdown).await {
                 if let Err(e) = engine.db().counters_fold().await {
                     tracing::debug!(error = %e, "could not fold counters; trying again");
+                }
+                if let Err(e) = engine.db().checkpoint().await {
+                    tracing::debug!(error = %e, "could not checkpoint; trying again");
                 }
             }
         })
