@@ -114,12 +114,13 @@ impl Engine {
     }
 
     /// Keeps the tables small until `shutdown`: retention every
-    /// `settings.every` (the first pass at once), counter folding every second.
+    /// `settings.every` (the first pass at once), housekeeping (counter
+    /// folds, checkpoints) every second.
     pub fn spawn_maintenance(&self, settings: RetentionSettings, shutdown: CancellationToken) -> JoinHandle<()> {
         let retention = self.spawn_retention(settings, shutdown.clone());
-        let folding = self.spawn_housekeeping(shutdown);
+        let housekeeping = self.spawn_housekeeping(shutdown);
         tokio::spawn(async move {
-            let _ = tokio::join!(retention, folding);
+            let _ = tokio::join!(retention, housekeeping);
         })
     }
 

@@ -491,17 +491,14 @@ impl Db {
                 }
                 Ok(written)
             }
-            Pool::Postgres(pool) => {
-                let sql = log_if_mine_sql(&group_rows::postgres(5, &LOG_TYPES), LEASE_CHECK.postgres);
-                Ok(bind_fence!(sqlx::query_scalar(&sql), fence)
-                    .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
-                    .bind(lines.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
-                    .bind(lines.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
-                    .bind(lines.iter().map(|(_, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
-                    .bind(lines.iter().map(|(_, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
-                    .fetch_all(pool)
-                    .await?)
-            }
+            Pool::Postgres(pool) => Ok(bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
+                .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
+                .bind(lines.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
+                .bind(lines.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
+                .bind(lines.iter().map(|(_, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
+                .bind(lines.iter().map(|(_, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
+                .fetch_all(pool)
+                .await?),
         }
     }
 
@@ -568,13 +565,17 @@ static FINISH_AND_LOG_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLoc
     )
 });
 
+/// PostgreSQL's "attempt started" lines: one text for any number of lines.
+static STARTED_POSTGRES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::postgres(5, &LOG_TYPES), LEASE_CHECK.postgres));
+
 /// The multi-row "attempt started" insert over `rows`, with the lease check `check`.
 fn log_if_mine_sql(rows: &str, check: &str) -> String {
     format!("{INSERT_HEAD}{LOG_IF_MINE_HEAD}{rows}{LOG_IF_MINE_WHERE}{check}RETURNING action_id")
 }
 
-/// The log lines of the results that were written (`updated`), `(id, line)` each.
-/// (A set: on PostgreSQL one call carries every result, not 500 at most.)
+/// The log lines of the results that were written (`updated`), `(id, line)` each
+/// (SQLite; PostgreSQL picks them in [`FINISH_AND_LOG_POSTGRES`] itself).
 fn lines_of_written<'a>(results: &[(i64, &Finish, &'a NewLog)], updated: &[Action]) -> Vec<(i64, &'a NewLog)> {
     let written: std::collections::HashSet<i64> = updated.iter().map(|a| a.id).collect();
     results.iter().filter(|(id, _, _)| written.contains(id)).map(|(id, _, log)| (*id, *log)).collect()

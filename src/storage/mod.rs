@@ -76,22 +76,13 @@ macro_rules! on_pool {
             }
         }
     };
-    ($db:expr, $stmt:expr, |$conn:ident, $sql:ident| $body:expr) => {
-        match &$db.pool {
-            $crate::storage::Pool::Sqlite(writer) => {
-                let $sql: &'static str = $stmt.sqlite;
-                let mut guard = writer.lock().await?;
-                let $conn = &mut *guard;
-                $body
-            }
-            $crate::storage::Pool::Postgres(pool) => {
-                let $sql: &'static str = $stmt.postgres;
-                let mut guard = pool.acquire().await?;
-                let $conn = &mut *guard;
-                $body
-            }
-        }
-    };
+    ($db:expr, $stmt:expr, |$conn:ident, $sql:ident| $body:expr) => {{
+        let $sql: &'static str = match $db.dialect() {
+            $crate::storage::Dialect::Sqlite => $stmt.sqlite,
+            $crate::storage::Dialect::Postgres => $stmt.postgres,
+        };
+        $crate::storage::on_pool!($db, |$conn| $body)
+    }};
 }
 pub(crate) use on_pool;
 
