@@ -6,6 +6,9 @@
 //! server-only; `web` is the Leptos UI, which reaches the engine only through
 //! server functions.
 
+// The hydrate build's view types nest deeper than rustc's default allows.
+#![recursion_limit = "256"]
+
 pub mod model;
 pub mod web;
 

@@ -52,6 +52,23 @@ test("the ledger count grows by itself, without a reload", async ({ page }, test
   await testInfo.attach("autonomy page", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 });
 
+test("the page refreshes around the operator: a field being typed in stays the same element, focused", async ({ page }) => {
+  await openSignedIn(page);
+  for (const id of ["enqueue-key", "reason", "filter-key"]) {
+    const field = page.getByTestId(id);
+    await field.click();
+    const element = await field.elementHandle();
+    await page.keyboard.type("abc", { delay: 30 });
+    // The daemon ticks every 0.3 s: wait for two refreshes of the page.
+    const before = await ledgerRows(page);
+    await expect.poll(() => ledgerRows(page), { timeout: 4_000 }).toBeGreaterThan(before + 1);
+    await page.keyboard.type("def", { delay: 30 });
+    expect(await element!.evaluate((el) => el.isConnected && document.activeElement === el), id).toBe(true);
+    await expect(field).toHaveValue("abcdef");
+    await field.fill("");
+  }
+});
+
 test("Pause sets the flag in the database, Resume clears it", async ({ page }, testInfo) => {
   await openSignedIn(page);
   await page.getByTestId("pause-toggle").click();

@@ -1,10 +1,11 @@
 //! The operator's controls: Pause/Resume, Kill/Revive, PROOF/REAL (REAL asks
 //! first), an optional reason, and the token form when this browser has none.
-//! Their state lives in [`ControlState`], owned by the page, so the live
-//! refresh re-rendering this card never loses what the operator typed.
+//! Built once (see [`Reading`]); their state lives in [`ControlState`], owned
+//! by the page, so signing out and in again keeps it.
 
 use leptos::prelude::*;
 
+use super::reading::Reading;
 use super::server::RunFlagCommand;
 use crate::model::{ControlFlags, FlagCommand};
 use crate::web::auth::{Login, Logout};
@@ -42,23 +43,44 @@ impl ControlState {
 }
 
 #[component]
-pub fn Controls(flags: ControlFlags, operator: bool, state: ControlState) -> impl IntoView {
-    if !operator {
-        return TokenForm(TokenFormProps { state }).into_any();
+pub fn Controls(reading: Reading, operator: Signal<bool>, state: ControlState) -> impl IntoView {
+    let flag = move |f: fn(&ControlFlags) -> bool| {
+        let flag = reading.memo(move |d| f(&d.overview.flags));
+        Signal::derive(move || flag.get().unwrap_or_default())
+    };
+    let flags = Flags { paused: flag(|f| f.paused), killed: flag(|f| f.killed), proof: flag(|f| f.proof_mode) };
+    view! {
+        <Show when=move || operator.get() fallback=move || view! { <TokenForm state/> }>
+            <OperatorControls flags state/>
+        </Show>
     }
+}
+
+/// The flags the buttons are labelled by.
+#[derive(Clone, Copy)]
+struct Flags {
+    paused: Signal<bool>,
+    killed: Signal<bool>,
+    proof: Signal<bool>,
+}
+
+#[component]
+fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
+    let Flags { paused, killed, proof } = flags;
+    let (paused, killed, proof) = (move || paused.get(), move || killed.get(), move || proof.get());
     let busy = move || state.command.pending().get();
-    let pause_cmd = if flags.paused { FlagCommand::Resume } else { FlagCommand::Pause };
-    let kill_cmd = if flags.killed { FlagCommand::Revive } else { FlagCommand::Kill };
-    let proof = flags.proof_mode;
+    // A button sends what it says at the moment of the click.
+    let pause_cmd = move || if paused() { FlagCommand::Resume } else { FlagCommand::Pause };
+    let kill_cmd = move || if killed() { FlagCommand::Revive } else { FlagCommand::Kill };
     view! {
         <div class="controls">
-            <button class="btn" data-testid="pause-toggle" disabled=busy on:click=move |_| state.send(pause_cmd, false)>
-                {if flags.paused { "Resume" } else { "Pause" }}
+            <button class="btn" data-testid="pause-toggle" disabled=busy on:click=move |_| state.send(untrack(pause_cmd), false)>
+                {move || if paused() { "Resume" } else { "Pause" }}
             </button>
-            <button class="btn btn-danger" data-testid="kill-toggle" disabled=busy on:click=move |_| state.send(kill_cmd, false)>
-                {if flags.killed { "Revive" } else { "Kill" }}
+            <button class="btn btn-danger" data-testid="kill-toggle" disabled=busy on:click=move |_| state.send(untrack(kill_cmd), false)>
+                {move || if killed() { "Revive" } else { "Kill" }}
             </button>
-            {if proof {
+            {move || if proof() {
                 view! {
                     <button class="btn btn-outline" data-testid="mode-toggle" disabled=busy
                         on:click=move |_| state.asking_real.set(true)>
@@ -86,7 +108,7 @@ pub fn Controls(flags: ControlFlags, operator: bool, state: ControlState) -> imp
                 "Sign out"
             </button>
         </div>
-        <Show when=move || state.asking_real.get() && proof>
+        <Show when=move || state.asking_real.get() && proof()>
             <div class="confirm" role="alertdialog" aria-labelledby="confirm-real-title" data-testid="confirm-real">
                 <p id="confirm-real-title">
                     <strong>"Switch to REAL?"</strong>

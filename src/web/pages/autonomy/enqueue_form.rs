@@ -1,5 +1,6 @@
 //! Trying a POST_SOCIAL by hand: the same validation and idempotency as an
-//! agent's enqueue. Its state is owned by the page (see `ControlState`).
+//! agent's enqueue. Its state is owned by the page, so signing out and in
+//! again keeps what was typed.
 
 use leptos::prelude::*;
 
@@ -24,12 +25,6 @@ impl EnqueueState {
 
 #[component]
 pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
-    // Submit sends what the fields show. The page re-renders this card at
-    // every change of AOL's state (several times a second while it works);
-    // reading the fields themselves, not only the signals their input events
-    // feed, means a keystroke that lands during a re-render is never lost.
-    let key_field: NodeRef<leptos::html::Input> = NodeRef::new();
-    let text_field: NodeRef<leptos::html::Textarea> = NodeRef::new();
     let result = move || {
         state.action.value().get().map(|r| match r {
             Ok(e) if e.duplicate => view! {
@@ -51,16 +46,11 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
     view! {
         <form class="enqueue-form" data-testid="enqueue-form" on:submit=move |ev| {
             ev.prevent_default();
-            let key = key_field.get_untracked().map(|field| field.value()).unwrap_or_else(|| state.key.get_untracked());
-            let text = text_field.get_untracked().map(|field| field.value()).unwrap_or_else(|| state.text.get_untracked());
-            state.key.set(key.clone());
-            state.text.set(text.clone());
-            state.action.dispatch(EnqueuePost { key, text });
+            state.action.dispatch(EnqueuePost { key: state.key.get_untracked(), text: state.text.get_untracked() });
         }>
             <label class="field">
                 <span>"Idempotency key"</span>
                 <input
-                    node_ref=key_field
                     data-testid="enqueue-key"
                     type="text"
                     maxlength="200"
@@ -72,7 +62,6 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
             <label class="field field-wide">
                 <span>"Text to post"</span>
                 <textarea
-                    node_ref=text_field
                     data-testid="enqueue-text"
                     rows="2"
                     prop:value=move || state.text.get()
@@ -85,4 +74,5 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
             {result}
         </form>
     }
+    .into_any()
 }

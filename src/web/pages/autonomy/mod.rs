@@ -5,20 +5,22 @@ mod chart;
 mod controls;
 mod enqueue_form;
 mod queue;
+mod reading;
 mod server;
 
 use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::model::{FlagChange, Lease, TickRow};
+use crate::model::{FlagChange, Lease, Overview, TickRow};
 use crate::web::live::{use_live, Live, LiveRegion};
 use crate::web::time_text;
 use chart::ActivityChart;
 use controls::{ControlState, Controls};
-use enqueue_form::{EnqueueForm, EnqueueState};
-use queue::{ActionsTable, QueueCounts, QueueFilter, QueueState};
-use server::{get_dashboard, DashboardData};
+use enqueue_form::EnqueueState;
+use queue::{QueueCard, QueueState};
+use reading::Reading;
+use server::get_dashboard;
 
 #[component]
 pub fn AutonomyPage() -> impl IntoView {
@@ -28,10 +30,10 @@ pub fn AutonomyPage() -> impl IntoView {
     let command = state.command;
     let signed = move || (state.login.version().get(), state.logout.version().get());
     let queue = QueueState::new();
-    let data = Resource::new(
+    let reading = Reading(Resource::new(
         move || (live.changes.get(), command.version().get(), enqueue.action.version().get(), signed(), queue.filter()),
         |(.., filter)| get_dashboard(filter),
-    );
+    ));
 
     view! {
         <header class="page-header">
@@ -40,16 +42,14 @@ pub fn AutonomyPage() -> impl IntoView {
         </header>
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => Either::Left(view! { <Dashboard data state enqueue queue live/> }),
-                    Err(e) => Either::Right(view! {
-                        <p class="banner banner-error" role="alert" data-testid="state-unreadable">
-                            "Cannot read AOL's state (" {e.to_string()} "). Trying again at the next change…"
-                        </p>
-                    }),
-                }
+            {move || reading.error().map(|e| view! {
+                <p class="banner banner-error" role="alert" data-testid="state-unreadable">
+                    "Cannot read AOL's state (" {e} "). Trying again at the next change…"
+                </p>
             })}
+            <Show when=move || reading.map(|_| ()).is_some()>
+                <Dashboard reading state enqueue queue live/>
+            </Show>
         </Transition>
         </LiveRegion>
         {move || state.command.value().get().and_then(Result::err).map(|e| view! {
@@ -58,16 +58,73 @@ pub fn AutonomyPage() -> impl IntoView {
     }
 }
 
+/// Built once per good reading after a bad one (see [`Reading`]): each
+/// `move || reading.map(…)` below redraws one part at every change.
 #[component]
 fn Dashboard(
-    data: DashboardData,
+    reading: Reading,
     state: ControlState,
     enqueue: EnqueueState,
     queue: QueueState,
     live: Live,
 ) -> impl IntoView {
-    let DashboardData { overview, changes, operator, info, activity, actions } = data;
+    let operator = reading.memo(|d| d.operator);
+    let operator = Signal::derive(move || operator.get().unwrap_or(false));
+    let trouble = move || {
+        reading.map(|d| d.overview.daemon_trouble.clone()).flatten().map(|t| {
+            view! {
+                <p class="banner banner-error" role="alert" data-testid="daemon-trouble">
+                    "The daemon cannot write to the database (since " {time_text::date_hms(t.since_utc)} " UTC): "
+                    {t.message} ". It keeps trying."
+                </p>
+            }
+        })
+    };
+
+    view! {
+        {trouble}
+        <StatusCard reading operator state live/>
+        <section class="card" aria-label="Flag changes">
+            <h2>"Recent flag changes"</h2>
+            {move || reading.map(|d| view! { <FlagChanges changes=d.changes.clone()/> })}
+        </section>
+        <QueueCard reading operator enqueue queue/>
+        <section class="card" aria-label="Recent ticks">
+            <h2>"Recent ticks"</h2>
+            {move || reading.map(|d| view! {
+                <ActivityChart buckets=d.activity.clone()/>
+                <TicksTable ticks=d.overview.recent_ticks.clone()/>
+            })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn StatusCard(reading: Reading, operator: Signal<bool>, state: ControlState, live: Live) -> impl IntoView {
+    view! {
+        <section class="card status-card" aria-label="Daemon status">
+            {move || reading.map(|d| view! { <Facts overview=d.overview.clone() llm_configured=d.info.llm_configured live/> })}
+            <Controls reading operator state/>
+            {move || reading.map(|d| {
+                let flags = &d.overview.flags;
+                view! {
+                    <p class="meta">
+                        "Flags last changed " {time_text::date_hms(flags.updated_at_utc)} " UTC"
+                        " by " {flags.updated_by.clone()}
+                    </p>
+                }
+            })}
+        </section>
+    }
+    .into_any()
+}
+
+/// The daemon's state, the flags and the lease, as of one reading.
+#[component]
+fn Facts(overview: Overview, llm_configured: bool, live: Live) -> impl IntoView {
     let flags = overview.flags.clone();
+    // Relative times move on between readings, on the server's clock.
     let now = live.server_now(overview.read_at_utc);
     let (daemon_state, why) = overview.daemon_state();
     let state_class = format!("pill state-{}", daemon_state.as_str());
@@ -80,79 +137,42 @@ fn Dashboard(
     let lease = overview.lease.clone();
     let lease = move || lease_text(lease.as_ref(), now());
 
-    let trouble = overview.daemon_trouble.clone().map(|t| {
-        view! {
-            <p class="banner banner-error" role="alert" data-testid="daemon-trouble">
-                "The daemon cannot write to the database (since " {time_text::date_hms(t.since_utc)} " UTC): "
-                {t.message} ". It keeps trying."
-            </p>
-        }
-    });
-
     view! {
-        {trouble}
-        <section class="card status-card" aria-label="Daemon status">
-            <dl class="facts">
-                <div class="wide">
-                    <dt>"Daemon"</dt>
-                    <dd data-testid="daemon-state" class=state_class title=why.clone()>{daemon_state.as_str()}</dd>
-                    <dd class="why" data-testid="daemon-why">{why}</dd>
-                </div>
-                <div>
-                    <dt>"Mode"</dt>
-                    <dd data-testid="mode" class=format!("pill {mode_class}")>{mode}</dd>
-                </div>
-                <div>
-                    <dt>"Paused"</dt>
-                    <dd data-testid="flag-paused">{yes_no(flags.paused)}</dd>
-                </div>
-                <div>
-                    <dt>"Killed"</dt>
-                    <dd data-testid="flag-killed">{yes_no(flags.killed)}</dd>
-                </div>
-                <div>
-                    <dt>"Ticks in ledger"</dt>
-                    <dd data-testid="ledger-rows">{overview.ledger_rows}</dd>
-                </div>
-                <div>
-                    <dt>"LLM"</dt>
-                    <dd data-testid="llm">{if info.llm_configured { "configured" } else { "not configured (not needed)" }}</dd>
-                </div>
-                <div class="wide">
-                    <dt>"Lease"</dt>
-                    <dd data-testid="lease">{lease}</dd>
-                </div>
-                <div>
-                    <dt>"Last tick"</dt>
-                    <dd data-testid="last-tick">{last_tick}</dd>
-                </div>
-            </dl>
-            <Controls flags=flags.clone() operator state/>
-            <p class="meta">
-                "Flags last changed " {time_text::date_hms(flags.updated_at_utc)} " UTC"
-                " by " {flags.updated_by.clone()}
-            </p>
-        </section>
-        <section class="card" aria-label="Flag changes">
-            <h2>"Recent flag changes"</h2>
-            <FlagChanges changes/>
-        </section>
-        <section class="card" aria-label="Queue">
-            <h2>"Queue"</h2>
-            <QueueCounts counts=overview.counts/>
-            <Show when=move || operator>
-                <h3>"Try a POST_SOCIAL by hand"</h3>
-                <EnqueueForm state=enqueue/>
-            </Show>
-            <h3>"Actions"</h3>
-            <QueueFilter state=queue action_types=info.action_types/>
-            <ActionsTable actions state=queue/>
-        </section>
-        <section class="card" aria-label="Recent ticks">
-            <h2>"Recent ticks"</h2>
-            <ActivityChart buckets=activity/>
-            <TicksTable ticks=overview.recent_ticks/>
-        </section>
+        <dl class="facts">
+            <div class="wide">
+                <dt>"Daemon"</dt>
+                <dd data-testid="daemon-state" class=state_class title=why.clone()>{daemon_state.as_str()}</dd>
+                <dd class="why" data-testid="daemon-why">{why}</dd>
+            </div>
+            <div>
+                <dt>"Mode"</dt>
+                <dd data-testid="mode" class=format!("pill {mode_class}")>{mode}</dd>
+            </div>
+            <div>
+                <dt>"Paused"</dt>
+                <dd data-testid="flag-paused">{yes_no(flags.paused)}</dd>
+            </div>
+            <div>
+                <dt>"Killed"</dt>
+                <dd data-testid="flag-killed">{yes_no(flags.killed)}</dd>
+            </div>
+            <div>
+                <dt>"Ticks in ledger"</dt>
+                <dd data-testid="ledger-rows">{overview.ledger_rows}</dd>
+            </div>
+            <div>
+                <dt>"LLM"</dt>
+                <dd data-testid="llm">{if llm_configured { "configured" } else { "not configured (not needed)" }}</dd>
+            </div>
+            <div class="wide">
+                <dt>"Lease"</dt>
+                <dd data-testid="lease">{lease}</dd>
+            </div>
+            <div>
+                <dt>"Last tick"</dt>
+                <dd data-testid="last-tick">{last_tick}</dd>
+            </div>
+        </dl>
     }
 }
 

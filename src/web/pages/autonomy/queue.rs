@@ -1,9 +1,11 @@
-//! The queue panel: depth per status, then the actions, filtered by status,
+//! The queue card: depth per status, the enqueue form, then the actions, filtered by status,
 //! type or exact key, a page at a time (keyset paging: fast at any size).
 
 use leptos::either::Either;
 use leptos::prelude::*;
 
+use super::enqueue_form::{EnqueueForm, EnqueueState};
+use super::reading::Reading;
 use super::server::PAGE_SIZE;
 use crate::model::{Action, ActionFilter, ActionStatus, StatusCount};
 
@@ -40,7 +42,26 @@ impl QueueState {
 }
 
 #[component]
-pub fn QueueCounts(counts: Vec<StatusCount>) -> impl IntoView {
+pub fn QueueCard(reading: Reading, operator: Signal<bool>, enqueue: EnqueueState, queue: QueueState) -> impl IntoView {
+    let action_types = reading.memo(|d| d.info.action_types.clone());
+    view! {
+        <section class="card" aria-label="Queue">
+            <h2>"Queue"</h2>
+            {move || reading.map(|d| view! { <QueueCounts counts=d.overview.counts.clone()/> })}
+            <Show when=move || operator.get()>
+                <h3>"Try a POST_SOCIAL by hand"</h3>
+                <EnqueueForm state=enqueue/>
+            </Show>
+            <h3>"Actions"</h3>
+            <QueueFilter state=queue action_types=Signal::derive(move || action_types.get().unwrap_or_default())/>
+            {move || reading.map(|d| view! { <ActionsTable actions=d.actions.clone() state=queue/> })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn QueueCounts(counts: Vec<StatusCount>) -> impl IntoView {
     if counts.is_empty() {
         return Either::Left(view! { <p class="empty">"The queue is empty."</p> });
     }
@@ -57,7 +78,7 @@ pub fn QueueCounts(counts: Vec<StatusCount>) -> impl IntoView {
 }
 
 #[component]
-pub fn QueueFilter(state: QueueState, action_types: Vec<String>) -> impl IntoView {
+fn QueueFilter(state: QueueState, action_types: Signal<Vec<String>>) -> impl IntoView {
     // Any change of filter starts again from the newest page.
     let set = move |signal: RwSignal<String>, value: String| {
         signal.set(value);
@@ -78,7 +99,7 @@ pub fn QueueFilter(state: QueueState, action_types: Vec<String>) -> impl IntoVie
                 <select data-testid="filter-type" prop:value=move || state.action_type.get()
                     on:change=move |ev| set(state.action_type, event_target_value(&ev))>
                     <option value="">"All"</option>
-                    {action_types.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                    {move || action_types.get().into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
                 </select>
             </label>
             <label class="field">
@@ -89,10 +110,11 @@ pub fn QueueFilter(state: QueueState, action_types: Vec<String>) -> impl IntoVie
             </label>
         </div>
     }
+    .into_any()
 }
 
 #[component]
-pub fn ActionsTable(actions: Vec<Action>, state: QueueState) -> impl IntoView {
+fn ActionsTable(actions: Vec<Action>, state: QueueState) -> impl IntoView {
     let oldest = actions.last().map(|a| a.id);
     let full_page = actions.len() as i64 == PAGE_SIZE;
     let on_first_page = move || state.pages.with(Vec::is_empty);
