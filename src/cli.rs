@@ -57,6 +57,62 @@ enum Command {
     Show(ShowCmd),
     /// Copy a SQLite database to FILE, safely while AOL runs (PostgreSQL: use pg_dump).
     Backup(BackupCmd),
+    /// Channels for REAL posts (Bluesky, Mastodon, webhook): add, list, remove, arm, disarm.
+    Channel(ChannelCmd),
+}
+
+#[derive(Args, Debug)]
+struct ChannelCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: ChannelAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum ChannelAction {
+    /// Add a channel; it starts disarmed (REAL posts wait until it is armed).
+    Add {
+        /// 1-64 lowercase letters, digits, '-' or '_'; payloads name it as "channel".
+        name: String,
+        /// bluesky | mastodon | webhook
+        #[arg(long)]
+        kind: String,
+        /// The server: https://bsky.social, https://mastodon.social, or the webhook's URL.
+        #[arg(long)]
+        url: String,
+        /// The account (Bluesky: its handle, e.g. brand.bsky.social).
+        #[arg(long)]
+        handle: Option<String>,
+        /// The env var that holds the secret (app password, access token or signing key).
+        #[arg(long, value_name = "VAR", conflicts_with = "secret_file", required_unless_present = "secret_file")]
+        secret_env: Option<String>,
+        /// The file that holds the secret (absolute path).
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<String>,
+    },
+    /// List the channels.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a channel (its actions then fail as "real run unconfigured" in REAL mode).
+    Remove { name: String },
+    /// Let REAL posts go out on this channel.
+    Arm {
+        name: String,
+        /// Why; recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Stop REAL posts on this channel (they wait; PROOF runs go on).
+    Disarm {
+        name: String,
+        /// Why; recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -295,6 +351,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Prune(cmd) => prune(cmd).await,
         Command::Show(cmd) => show(cmd).await,
         Command::Backup(cmd) => backup(cmd).await,
+        Command::Channel(cmd) => channel(cmd).await,
     }
 }
 
@@ -577,4 +634,62 @@ async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {
         None => println!("last:    no tick yet"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
+    use crate::engine::channels::ChannelRequest;
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
+    let result = async {
+        match cmd.command {
+            ChannelAction::Add { name, kind, url, handle, secret_env, secret_file } => {
+                let request = ChannelRequest { name, kind, url, handle, secret_env, secret_file };
+                let c = engine.channel_add(&request, &Actor { who: &who, reason: None }).await?;
+                println!("added channel {} ({} at {}), disarmed: arm it with `aol channel arm {}`", c.name, c.kind, c.base_url, c.name);
+            }
+            ChannelAction::List { json } => {
+                let channels = engine.db().channels().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&channels)?);
+                } else if channels.is_empty() {
+                    println!("no channels (add one with `aol channel add NAME --kind K --url URL ...`)");
+                } else {
+                    println!("{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  SECRET", "NAME", "KIND", "ARMED", "URL", "HANDLE");
+                    for c in channels {
+                        println!(
+                            "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {}",
+                            c.name,
+                            c.kind,
+                            if c.armed { "armed" } else { "disarmed" },
+                            c.base_url,
+                            c.handle.as_deref().unwrap_or("-"),
+                            c.secret_source()
+                        );
+                    }
+                }
+            }
+            ChannelAction::Remove { name } => {
+                engine.channel_remove(&name, &Actor { who: &who, reason: None }).await?;
+                println!("removed channel {name}");
+            }
+            ChannelAction::Arm { name, reason } => arm(&engine, &who, &name, reason, true).await?,
+            ChannelAction::Disarm { name, reason } => arm(&engine, &who, &name, reason, false).await?,
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    engine.db().close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn arm(engine: &Engine, who: &str, name: &str, reason: Option<String>, armed: bool) -> anyhow::Result<()> {
+    let actor = Actor::with_typed_reason(who, reason.as_deref());
+    let (_, changed) = engine.channel_arm(name, armed, &actor).await?;
+    let state = if armed { "armed" } else { "disarmed" };
+    if changed {
+        println!("channel {name} is now {state}");
+    } else {
+        println!("channel {name} was {state} already, nothing changed");
+    }
+    Ok(())
 }

@@ -225,12 +225,87 @@ pub struct Action {
     pub updated_at_utc: DateTime<Utc>,
     /// The lease epoch of the daemon that last claimed it.
     pub lease_epoch: Option<i64>,
+    /// SHA-256 of the request prepared for it: the bytes REAL sends, and
+    /// PROOF's artifact (set at its first attempt on a channel).
+    pub prepared_sha256: Option<String>,
+    /// What the platform calls the post (a Bluesky `at://` URI, a Mastodon
+    /// status id), once posted.
+    pub remote_id: Option<String>,
+    /// Where the post can be seen, once posted.
+    pub remote_url: Option<String>,
 }
 
 impl Action {
     /// The status as an enum; the database's CHECK constraint keeps it valid.
     pub fn status(&self) -> Option<ActionStatus> {
         self.status.parse().ok()
+    }
+}
+
+/// A platform AOL can post to (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Bluesky,
+    Mastodon,
+    Webhook,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 3] = [ChannelKind::Bluesky, ChannelKind::Mastodon, ChannelKind::Webhook];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Bluesky => "bluesky",
+            ChannelKind::Mastodon => "mastodon",
+            ChannelKind::Webhook => "webhook",
+        }
+    }
+}
+
+impl std::str::FromStr for ChannelKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ChannelKind, String> {
+        ChannelKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown channel kind {s:?}: expected bluesky, mastodon or webhook"))
+    }
+}
+
+/// One row of `aol_channels`: where REAL posts go. It names where the secret
+/// is (an env var or a file), never the secret itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Channel {
+    pub name: String,
+    /// `bluesky`, `mastodon` or `webhook` (see [`ChannelKind`]).
+    pub kind: String,
+    pub base_url: String,
+    /// The account: a Bluesky handle; optional elsewhere.
+    pub handle: Option<String>,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<String>,
+    /// REAL posts go out only on an armed channel.
+    pub armed: bool,
+    pub created_at_utc: DateTime<Utc>,
+    pub updated_at_utc: DateTime<Utc>,
+}
+
+impl Channel {
+    /// The kind as an enum; the database's CHECK constraint keeps it valid.
+    pub fn kind(&self) -> Option<ChannelKind> {
+        self.kind.parse().ok()
+    }
+
+    /// Where the secret is read from, for people: "env AOL_BSKY" or "file /run/…".
+    pub fn secret_source(&self) -> String {
+        match (&self.secret_env, &self.secret_file) {
+            (Some(var), _) => format!("env {var}"),
+            (None, Some(path)) => format!("file {path}"),
+            (None, None) => "none".into(),
+        }
     }
 }
 

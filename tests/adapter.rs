@@ -23,6 +23,9 @@ fn action(key: &str) -> Action {
         created_at_utc: Utc::now(),
         updated_at_utc: Utc::now(),
         lease_epoch: Some(1),
+        prepared_sha256: None,
+        remote_id: None,
+        remote_url: None,
     }
 }
 

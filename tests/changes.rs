@@ -41,6 +41,17 @@ async fn every_visible_write_moves_the_marker(ctx: TestCtx) {
     step("a cancel").await;
     engine.apply_flag_command(FlagCommand::Pause, &OPS).await.unwrap();
     step("a flag change").await;
+    let channel = aol::engine::channels::ChannelRequest {
+        name: "hook".into(),
+        kind: "webhook".into(),
+        url: "https://hooks.example/aol".into(),
+        secret_env: Some("HOOK_SECRET".into()),
+        ..Default::default()
+    };
+    engine.channel_add(&channel, &OPS).await.unwrap();
+    step("a channel added").await;
+    engine.channel_arm("hook", true, &OPS).await.unwrap();
+    step("a channel armed").await;
     let settings = DaemonSettings { tick_interval: Duration::from_millis(1), max_ticks: Some(1), ..Default::default() };
     daemon::run(&engine, &settings, &CancellationToken::new()).await;
     step("a tick (and the lease it took)").await;

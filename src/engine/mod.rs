@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod artifacts;
 mod changes;
+pub mod channels;
 mod clock;
 pub mod daemon;
 mod flags;

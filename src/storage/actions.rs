@@ -12,7 +12,7 @@ use crate::model::{Action, ActionFilter, StatusCount};
 macro_rules! cols {
     () => {
         "id, idempotency_key, action_type, payload_json, status, attempts, not_before_utc, last_error, \
-         created_at_utc, updated_at_utc, lease_epoch"
+         created_at_utc, updated_at_utc, lease_epoch, prepared_sha256, remote_id, remote_url"
     };
 }
 

@@ -7,6 +7,7 @@
 
 mod actions;
 mod changes;
+mod channels;
 mod counters;
 mod error;
 pub(crate) mod fence;
@@ -20,6 +21,7 @@ mod sqlite_writer;
 
 pub use actions::{Finish, Inserted, NewAction, Requeue, RetiredKey};
 pub use changes::ChangeMarker;
+pub use channels::{ArmOutcome, NewChannel};
 pub use error::StoreError;
 pub use fence::Fence;
 pub use flags::Actor;

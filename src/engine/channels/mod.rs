@@ -1,0 +1,148 @@
+//! Channels: where REAL posts go (SPEC §7). This module checks what an
+//! operator asks to add, resolves a channel's secret at the moment it is
+//! needed, and records every change with who made it.
+
+mod secret;
+
+pub use secret::{resolve_secret, SecretError};
+
+use thiserror::Error;
+
+use super::Engine;
+use crate::model::{Channel, ChannelKind};
+use crate::storage::{Actor, ArmOutcome, NewChannel, StoreError};
+
+/// A channel as an operator describes it, before any check.
+#[derive(Clone, Debug, Default)]
+pub struct ChannelRequest {
+    pub name: String,
+    pub kind: String,
+    pub url: String,
+    pub handle: Option<String>,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ChannelError {
+    /// Bad input: the reason, for the operator.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a channel named {0:?} exists already (remove it first to change it)")]
+    Exists(String),
+    #[error("no channel named {0:?}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ChannelRequest {
+    /// The channel to store, or why not: every field is checked, nothing is
+    /// fetched (the secret may only be readable by the server).
+    pub fn check(&self) -> Result<NewChannel, ChannelError> {
+        let invalid = |m: String| ChannelError::Invalid(m);
+        let name = self.name.trim();
+        if name.is_empty()
+            || name.len() > 64
+            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            return Err(invalid(format!(
+                "invalid channel name {name:?}: 1-64 lowercase letters, digits, '-' or '_'"
+            )));
+        }
+        let kind: ChannelKind = self.kind.trim().parse().map_err(invalid)?;
+        let base_url = check_url(self.url.trim()).map_err(invalid)?;
+        let handle = self.handle.as_deref().map(str::trim).filter(|h| !h.is_empty()).map(str::to_string);
+        if let Some(h) = &handle {
+            if h.len() > 253 || h.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(format!("invalid handle {h:?}: no spaces, at most 253 characters")));
+            }
+        }
+        if kind == ChannelKind::Bluesky && handle.is_none() {
+            return Err(invalid("a bluesky channel needs --handle (the account's handle, e.g. brand.bsky.social)".into()));
+        }
+        let secret_env = self.secret_env.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let secret_file = self.secret_file.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        match (&secret_env, &secret_file) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(invalid(
+                    "give the secret's place, exactly one of --secret-env VAR or --secret-file PATH (never the secret itself)"
+                        .into(),
+                ))
+            }
+            (Some(var), None) => {
+                let valid = var.len() <= 128
+                    && !var.starts_with(|c: char| c.is_ascii_digit())
+                    && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(invalid(format!(
+                        "invalid env var name {var:?}: letters, digits and '_', not starting with a digit"
+                    )));
+                }
+            }
+            (None, Some(path)) => {
+                if !std::path::Path::new(path).is_absolute() {
+                    return Err(invalid(format!(
+                        "the secret file must be given as an absolute path (got {path:?}): the server may run elsewhere"
+                    )));
+                }
+            }
+        }
+        Ok(NewChannel { name: name.to_string(), kind, base_url, handle, secret_env, secret_file })
+    }
+}
+
+/// The base URL, normalised (no trailing '/'), or why it cannot be used: https,
+/// or http to this machine only (a test server); no user, query or fragment.
+fn check_url(raw: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(raw).map_err(|e| format!("invalid URL {raw:?}: {e}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(format!("invalid URL {raw:?}: it has no host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(format!("{raw:?} is plain http: use https (http only to this machine, for tests)")),
+        other => return Err(format!("invalid URL {raw:?}: the scheme is {other}, expected https")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("the URL must not carry a user or password: give the secret with --secret-env or --secret-file"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("invalid URL {raw:?}: no query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+impl Engine {
+    pub async fn channel_add(&self, request: &ChannelRequest, actor: &Actor<'_>) -> Result<Channel, ChannelError> {
+        let new = request.check()?;
+        let added = self.db().channel_add(&new, self.clock().now(), actor).await?;
+        let channel = added.ok_or_else(|| ChannelError::Exists(new.name.clone()))?;
+        tracing::info!(channel = %channel.name, kind = %channel.kind, by = actor.who, "channel added (disarmed)");
+        Ok(channel)
+    }
+
+    pub async fn channel_remove(&self, name: &str, actor: &Actor<'_>) -> Result<(), ChannelError> {
+        if !self.db().channel_remove(name, self.clock().now(), actor).await? {
+            return Err(ChannelError::NotFound(name.to_string()));
+        }
+        tracing::info!(channel = name, by = actor.who, "channel removed");
+        Ok(())
+    }
+
+    /// Arms or disarms; `Ok((channel, changed))`.
+    pub async fn channel_arm(&self, name: &str, armed: bool, actor: &Actor<'_>) -> Result<(Channel, bool), ChannelError> {
+        match self.db().channel_set_armed(name, armed, self.clock().now(), actor).await? {
+            ArmOutcome::Changed(channel) => {
+                tracing::info!(channel = name, armed, by = actor.who, reason = actor.reason, "channel arming changed");
+                Ok((channel, true))
+            }
+            ArmOutcome::AlreadySo(channel) => Ok((channel, false)),
+            ArmOutcome::NoSuchChannel => Err(ChannelError::NotFound(name.to_string())),
+        }
+    }
+}

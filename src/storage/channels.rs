@@ -1,0 +1,142 @@
+//! `aol_channels` and its history `aol_channel_changes`: each change and its
+//! history line are written in one transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::Connection as _;
+
+use super::{on_pool, on_read_pool, Actor, Db, StoreError};
+use crate::model::Channel;
+
+macro_rules! channel_cols {
+    () => {
+        "name, kind, base_url, handle, secret_env, secret_file, armed, created_at_utc, updated_at_utc"
+    };
+}
+
+const INSERT: &str = concat!(
+    "INSERT INTO aol_channels (",
+    channel_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7) ON CONFLICT (name) DO NOTHING RETURNING ",
+    channel_cols!()
+);
+const SELECT_ALL: &str = concat!("SELECT ", channel_cols!(), " FROM aol_channels ORDER BY name");
+const SELECT_ONE: &str = concat!("SELECT ", channel_cols!(), " FROM aol_channels WHERE name = $1");
+const DELETE: &str = "DELETE FROM aol_channels WHERE name = $1";
+/// Only when it differs, so a row comes back exactly when something changed.
+const SET_ARMED: &str = concat!(
+    "UPDATE aol_channels SET armed = $2, updated_at_utc = $3 WHERE name = $1 AND armed <> $2 RETURNING ",
+    channel_cols!()
+);
+const INSERT_CHANGE: &str = "INSERT INTO aol_channel_changes (changed_at_utc, changed_by, channel, change, reason) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+/// Appends one line to the channels' history on `$tx` (a macro: the body is
+/// compiled once per database).
+macro_rules! record {
+    ($tx:expr, $now:expr, $actor:expr, $channel:expr, $change:expr) => {
+        sqlx::query(INSERT_CHANGE)
+            .bind($now)
+            .bind($actor.who)
+            .bind($channel)
+            .bind($change)
+            .bind($actor.reason)
+            .execute(&mut *$tx)
+    };
+}
+
+/// A channel to add: everything but the stamps (it starts disarmed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewChannel {
+    pub name: String,
+    pub kind: crate::model::ChannelKind,
+    pub base_url: String,
+    pub handle: Option<String>,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<String>,
+}
+
+/// What arming or disarming did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArmOutcome {
+    Changed(Channel),
+    AlreadySo(Channel),
+    NoSuchChannel,
+}
+
+impl Db {
+    /// Adds a channel, disarmed; `None` if one has that name already (nothing written).
+    pub async fn channel_add(
+        &self,
+        new: &NewChannel,
+        now: DateTime<Utc>,
+        actor: &Actor<'_>,
+    ) -> Result<Option<Channel>, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let added: Option<Channel> = sqlx::query_as(INSERT)
+                .bind(&new.name)
+                .bind(new.kind.as_str())
+                .bind(&new.base_url)
+                .bind(&new.handle)
+                .bind(&new.secret_env)
+                .bind(&new.secret_file)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if added.is_some() {
+                record!(tx, now, actor, &new.name, "added").await?;
+            }
+            tx.commit().await?;
+            Ok(added)
+        })
+    }
+
+    /// Every channel, by name.
+    pub async fn channels(&self) -> Result<Vec<Channel>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SELECT_ALL).fetch_all(&mut *conn).await?))
+    }
+
+    pub async fn channel_get(&self, name: &str) -> Result<Option<Channel>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SELECT_ONE).bind(name).fetch_optional(&mut *conn).await?))
+    }
+
+    /// Removes a channel; false if there was none of that name.
+    pub async fn channel_remove(&self, name: &str, now: DateTime<Utc>, actor: &Actor<'_>) -> Result<bool, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let removed = sqlx::query(DELETE).bind(name).execute(&mut *tx).await?.rows_affected() == 1;
+            if removed {
+                record!(tx, now, actor, name, "removed").await?;
+            }
+            tx.commit().await?;
+            Ok(removed)
+        })
+    }
+
+    /// Arms (REAL posts may go out) or disarms a channel.
+    pub async fn channel_set_armed(
+        &self,
+        name: &str,
+        armed: bool,
+        now: DateTime<Utc>,
+        actor: &Actor<'_>,
+    ) -> Result<ArmOutcome, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let changed: Option<Channel> =
+                sqlx::query_as(SET_ARMED).bind(name).bind(armed).bind(now).fetch_optional(&mut *tx).await?;
+            let outcome = match changed {
+                Some(channel) => {
+                    record!(tx, now, actor, name, if armed { "armed" } else { "disarmed" }).await?;
+                    ArmOutcome::Changed(channel)
+                }
+                None => match sqlx::query_as(SELECT_ONE).bind(name).fetch_optional(&mut *tx).await? {
+                    Some(channel) => ArmOutcome::AlreadySo(channel),
+                    None => ArmOutcome::NoSuchChannel,
+                },
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
+    }
+}

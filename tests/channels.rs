@@ -1,0 +1,180 @@
+//! Channels (SPEC §7): added disarmed, checked before anything is stored,
+//! armed and disarmed with who and why recorded, removed; the secret is only
+//! ever named, never stored; `aol channel …` does the same from a shell.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use aol::engine::channels::{resolve_secret, ChannelError, ChannelRequest, SecretError};
+use aol::storage::Actor;
+use common::TestCtx;
+use secrecy::ExposeSecret;
+
+const OPS: Actor<'static> = Actor { who: "test", reason: None };
+
+fn bluesky(name: &str) -> ChannelRequest {
+    ChannelRequest {
+        name: name.into(),
+        kind: "bluesky".into(),
+        url: "https://bsky.social/".into(),
+        handle: Some("brand.bsky.social".into()),
+        secret_env: Some("AOL_TEST_BSKY_PASSWORD".into()),
+        secret_file: None,
+    }
+}
+
+async fn history(ctx: &TestCtx) -> Vec<(String, String, String, Option<String>)> {
+    ctx.fetch_all_raw("SELECT changed_by, channel, change, reason FROM aol_channel_changes ORDER BY id").await
+}
+
+async fn a_channel_starts_disarmed_and_every_change_is_recorded(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let added = engine.channel_add(&bluesky("brand"), &OPS).await.unwrap();
+    assert!(!added.armed, "a new channel starts disarmed");
+    assert_eq!(added.base_url, "https://bsky.social", "normalised without the trailing slash");
+    assert_eq!(added.secret_source(), "env AOL_TEST_BSKY_PASSWORD");
+    assert_eq!(ctx.db.channels().await.unwrap(), vec![added.clone()]);
+
+    let why = Actor { who: "ops", reason: Some("launch day") };
+    let (armed, changed) = engine.channel_arm("brand", true, &why).await.unwrap();
+    assert!(armed.armed && changed);
+    let (_, changed) = engine.channel_arm("brand", true, &why).await.unwrap();
+    assert!(!changed, "arming an armed channel changes nothing");
+    let (disarmed, _) = engine.channel_arm("brand", false, &OPS).await.unwrap();
+    assert!(!disarmed.armed);
+    assert!(!ctx.db.channel_get("brand").await.unwrap().unwrap().armed);
+
+    engine.channel_remove("brand", &OPS).await.unwrap();
+    assert!(ctx.db.channel_get("brand").await.unwrap().is_none());
+    assert_eq!(
+        history(&ctx).await,
+        vec![
+            ("test".into(), "brand".into(), "added".into(), None),
+            ("ops".into(), "brand".into(), "armed".into(), Some("launch day".into())),
+            ("test".into(), "brand".into(), "disarmed".into(), None),
+            ("test".into(), "brand".into(), "removed".into(), None),
+        ]
+    );
+}
+
+async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    engine.channel_add(&bluesky("brand"), &OPS).await.unwrap();
+    let cases: Vec<(ChannelRequest, &str)> = vec![
+        (ChannelRequest { name: "Brand X".into(), ..bluesky("") }, "invalid channel name"),
+        (ChannelRequest { name: "".into(), ..bluesky("") }, "invalid channel name"),
+        (ChannelRequest { kind: "twitter".into(), ..bluesky("b2") }, "unknown channel kind"),
+        (ChannelRequest { url: "bsky.social".into(), ..bluesky("b2") }, "invalid URL"),
+        (ChannelRequest { url: "http://bsky.social".into(), ..bluesky("b2") }, "plain http"),
+        (ChannelRequest { url: "ftp://bsky.social".into(), ..bluesky("b2") }, "expected https"),
+        (ChannelRequest { url: "https://me:pw@bsky.social".into(), ..bluesky("b2") }, "must not carry a user"),
+        (ChannelRequest { url: "https://bsky.social/?a=1".into(), ..bluesky("b2") }, "no query"),
+        (ChannelRequest { handle: None, ..bluesky("b2") }, "needs --handle"),
+        (ChannelRequest { secret_env: None, ..bluesky("b2") }, "exactly one of --secret-env"),
+        (ChannelRequest { secret_file: Some("/run/x".into()), ..bluesky("b2") }, "exactly one of --secret-env"),
+        (ChannelRequest { secret_env: Some("1BAD".into()), ..bluesky("b2") }, "invalid env var name"),
+        (ChannelRequest { secret_env: None, secret_file: Some("secret.txt".into()), ..bluesky("b2") }, "absolute path"),
+    ];
+    for (request, expected) in cases {
+        let err = engine.channel_add(&request, &OPS).await.unwrap_err();
+        assert!(matches!(err, ChannelError::Invalid(_)), "{request:?}: {err:?}");
+        assert!(err.to_string().contains(expected), "{request:?}: {err}");
+    }
+    let err = engine.channel_add(&bluesky("brand"), &OPS).await.unwrap_err();
+    assert!(matches!(err, ChannelError::Exists(_)), "{err:?}");
+    assert!(matches!(engine.channel_arm("nope", true, &OPS).await, Err(ChannelError::NotFound(_))));
+    assert!(matches!(engine.channel_remove("nope", &OPS).await, Err(ChannelError::NotFound(_))));
+    assert_eq!(ctx.db.channels().await.unwrap().len(), 1, "only the first channel was stored");
+    assert_eq!(history(&ctx).await.len(), 1, "only its addition was recorded");
+
+    // http is accepted to this machine only (a test server).
+    let local = ChannelRequest { kind: "webhook".into(), url: "http://127.0.0.1:9/hook".into(), handle: None, ..bluesky("local") };
+    engine.channel_add(&local, &OPS).await.unwrap();
+}
+
+async fn the_secret_is_named_never_stored(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let secret = "s3cret-token-value-0123456789";
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let request = ChannelRequest {
+        kind: "mastodon".into(),
+        url: "https://mastodon.example".into(),
+        handle: None,
+        secret_env: None,
+        secret_file: Some(file.display().to_string()),
+        ..bluesky("masto")
+    };
+    let channel = engine.channel_add(&request, &OPS).await.unwrap();
+    let resolved = resolve_secret(&channel).unwrap();
+    assert_eq!(resolved.expose_secret(), secret, "read from the file, its last newline dropped");
+    assert!(!format!("{resolved:?}").contains(secret), "Debug of a secret redacts it");
+
+    // Nothing in any table holds it.
+    let rows: Vec<(String,)> =
+        ctx.fetch_all_raw("SELECT name || kind || base_url || COALESCE(secret_file, '') FROM aol_channels").await;
+    assert!(rows.iter().all(|(row,)| !row.contains(secret)));
+
+    std::fs::write(&file, "").unwrap();
+    let err = resolve_secret(&channel).unwrap_err();
+    assert!(matches!(err, SecretError::File(..)) && err.to_string().contains("empty"), "{err}");
+    let env = engine.channel_add(&bluesky("by-env"), &OPS).await.unwrap();
+    let err = resolve_secret(&env).unwrap_err();
+    assert_eq!(err, SecretError::EnvMissing("AOL_TEST_BSKY_PASSWORD".into(), "by-env".into()));
+}
+
+on_both_databases!(
+    a_channel_starts_disarmed_and_every_change_is_recorded,
+    bad_channels_are_refused_with_the_reason_and_nothing_is_written,
+    the_secret_is_named_never_stored,
+    the_cli_manages_channels,
+);
+
+fn aol(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aol")).args(args).env("DATABASE_URL", url).output().expect("run aol")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn the_cli_manages_channels(ctx: TestCtx) {
+    let add = [
+        "channel", "add", "brand", "--kind", "bluesky", "--url", "https://bsky.social", "--handle", "brand.bsky.social",
+        "--secret-env", "BRAND_BSKY_APP_PASSWORD",
+    ];
+    let out = aol(&ctx.url, &add);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("disarmed"), "{}", text(&out.stdout));
+
+    let out = aol(&ctx.url, &add);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("exists already"), "{}", text(&out.stderr));
+
+    let out = aol(&ctx.url, &["channel", "add", "x", "--kind", "bluesky", "--url", "https://bsky.social", "--handle", "h"]);
+    assert!(!out.status.success(), "a secret's place is required");
+    assert!(text(&out.stderr).contains("--secret-env"), "{}", text(&out.stderr));
+
+    let out = aol(&ctx.url, &["channel", "arm", "brand", "--reason", "go live"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("now armed"));
+
+    let out = aol(&ctx.url, &["channel", "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "brand");
+    assert_eq!(listed[0]["armed"], true);
+    assert_eq!(listed[0]["secret_env"], "BRAND_BSKY_APP_PASSWORD");
+    let out = aol(&ctx.url, &["channel", "list"]);
+    assert!(text(&out.stdout).contains("env BRAND_BSKY_APP_PASSWORD"), "{}", text(&out.stdout));
+
+    let out = aol(&ctx.url, &["channel", "disarm", "nope"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no channel named \"nope\""), "{}", text(&out.stderr));
+
+    let out = aol(&ctx.url, &["channel", "remove", "brand"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(ctx.db.channels().await.unwrap().is_empty());
+}
