@@ -645,7 +645,10 @@ async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
             ChannelAction::Add { name, kind, url, handle, secret_env, secret_file } => {
                 let request = ChannelRequest { name, kind, url, handle, secret_env, secret_file };
                 let c = engine.channel_add(&request, &Actor { who: &who, reason: None }).await?;
-                println!("added channel {} ({} at {}), disarmed: arm it with `aol channel arm {}`", c.name, c.kind, c.base_url, c.name);
+                println!(
+                    "added channel {} ({} at {}), disarmed: arm it with `aol channel arm {}`",
+                    c.name, c.kind, c.base_url, c.name
+                );
             }
             ChannelAction::List { json } => {
                 let channels = engine.db().channels().await?;

@@ -89,7 +89,12 @@ async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: Te
     assert_eq!(history(&ctx).await.len(), 1, "only its addition was recorded");
 
     // http is accepted to this machine only (a test server).
-    let local = ChannelRequest { kind: "webhook".into(), url: "http://127.0.0.1:9/hook".into(), handle: None, ..bluesky("local") };
+    let local = ChannelRequest {
+        kind: "webhook".into(),
+        url: "http://127.0.0.1:9/hook".into(),
+        handle: None,
+        ..bluesky("local")
+    };
     engine.channel_add(&local, &OPS).await.unwrap();
 }
 
@@ -142,8 +147,17 @@ fn text(bytes: &[u8]) -> String {
 
 async fn the_cli_manages_channels(ctx: TestCtx) {
     let add = [
-        "channel", "add", "brand", "--kind", "bluesky", "--url", "https://bsky.social", "--handle", "brand.bsky.social",
-        "--secret-env", "BRAND_BSKY_APP_PASSWORD",
+        "channel",
+        "add",
+        "brand",
+        "--kind",
+        "bluesky",
+        "--url",
+        "https://bsky.social",
+        "--handle",
+        "brand.bsky.social",
+        "--secret-env",
+        "BRAND_BSKY_APP_PASSWORD",
     ];
     let out = aol(&ctx.url, &add);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -153,7 +167,8 @@ async fn the_cli_manages_channels(ctx: TestCtx) {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("exists already"), "{}", text(&out.stderr));
 
-    let out = aol(&ctx.url, &["channel", "add", "x", "--kind", "bluesky", "--url", "https://bsky.social", "--handle", "h"]);
+    let out =
+        aol(&ctx.url, &["channel", "add", "x", "--kind", "bluesky", "--url", "https://bsky.social", "--handle", "h"]);
     assert!(!out.status.success(), "a secret's place is required");
     assert!(text(&out.stderr).contains("--secret-env"), "{}", text(&out.stderr));
 

@@ -30,3 +30,7 @@ CREATE TABLE aol_channel_changes (
 ALTER TABLE aol_actions ADD COLUMN prepared_sha256 TEXT;
 ALTER TABLE aol_actions ADD COLUMN remote_id TEXT;
 ALTER TABLE aol_actions ADD COLUMN remote_url TEXT;
+-- Set just before a REAL request leaves, cleared when the action is claimed
+-- again: an action found RUNNING with it set after its daemon died may have
+-- been posted, so it becomes UNCONFIRMED instead of being sent again.
+ALTER TABLE aol_actions ADD COLUMN sent_at_utc TEXT;

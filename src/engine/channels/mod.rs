@@ -2,15 +2,71 @@
 //! operator asks to add, resolves a channel's secret at the moment it is
 //! needed, and records every change with who made it.
 
+mod bluesky;
+mod mastodon;
+mod platform;
 mod secret;
+pub mod webhook;
 
+pub use bluesky::record_key;
+pub use platform::{Found, Platform, Post, Prepared, Remote, Sent, TextLimit};
 pub use secret::{resolve_secret, SecretError};
+
+use std::time::Duration;
 
 use thiserror::Error;
 
 use super::Engine;
 use crate::model::{Channel, ChannelKind};
 use crate::storage::{Actor, ArmOutcome, NewChannel, StoreError};
+
+/// How long a platform request may take: to connect, and in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> HttpTimeouts {
+        HttpTimeouts { connect: Duration::from_secs(10), total: Duration::from_secs(30) }
+    }
+}
+
+/// One client per platform kind, sharing one HTTP client: rustls, the
+/// system's certificates (verification is never turned off), timeouts on
+/// connecting and on the whole request, and no redirects (a POST that is
+/// redirected could post twice, or somewhere else).
+pub struct Platforms {
+    bluesky: bluesky::Bluesky,
+    mastodon: mastodon::Mastodon,
+    webhook: webhook::Webhook,
+}
+
+impl Platforms {
+    pub fn new(timeouts: HttpTimeouts) -> Platforms {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("aol/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client's settings are valid");
+        Platforms {
+            bluesky: bluesky::Bluesky::new(http.clone()),
+            mastodon: mastodon::Mastodon::new(http.clone()),
+            webhook: webhook::Webhook::new(http),
+        }
+    }
+
+    pub fn get(&self, kind: ChannelKind) -> &dyn Platform {
+        match kind {
+            ChannelKind::Bluesky => &self.bluesky,
+            ChannelKind::Mastodon => &self.mastodon,
+            ChannelKind::Webhook => &self.webhook,
+        }
+    }
+}
 
 /// A channel as an operator describes it, before any check.
 #[derive(Clone, Debug, Default)]
@@ -46,9 +102,7 @@ impl ChannelRequest {
             || name.len() > 64
             || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         {
-            return Err(invalid(format!(
-                "invalid channel name {name:?}: 1-64 lowercase letters, digits, '-' or '_'"
-            )));
+            return Err(invalid(format!("invalid channel name {name:?}: 1-64 lowercase letters, digits, '-' or '_'")));
         }
         let kind: ChannelKind = self.kind.trim().parse().map_err(invalid)?;
         let base_url = check_url(self.url.trim()).map_err(invalid)?;
@@ -59,7 +113,9 @@ impl ChannelRequest {
             }
         }
         if kind == ChannelKind::Bluesky && handle.is_none() {
-            return Err(invalid("a bluesky channel needs --handle (the account's handle, e.g. brand.bsky.social)".into()));
+            return Err(invalid(
+                "a bluesky channel needs --handle (the account's handle, e.g. brand.bsky.social)".into(),
+            ));
         }
         let secret_env = self.secret_env.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
         let secret_file = self.secret_file.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
@@ -109,7 +165,9 @@ fn check_url(raw: &str) -> Result<String, String> {
         other => return Err(format!("invalid URL {raw:?}: the scheme is {other}, expected https")),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("the URL must not carry a user or password: give the secret with --secret-env or --secret-file"));
+        return Err(format!(
+            "the URL must not carry a user or password: give the secret with --secret-env or --secret-file"
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("invalid URL {raw:?}: no query or fragment"));
@@ -135,7 +193,12 @@ impl Engine {
     }
 
     /// Arms or disarms; `Ok((channel, changed))`.
-    pub async fn channel_arm(&self, name: &str, armed: bool, actor: &Actor<'_>) -> Result<(Channel, bool), ChannelError> {
+    pub async fn channel_arm(
+        &self,
+        name: &str,
+        armed: bool,
+        actor: &Actor<'_>,
+    ) -> Result<(Channel, bool), ChannelError> {
         match self.db().channel_set_armed(name, armed, self.clock().now(), actor).await? {
             ArmOutcome::Changed(channel) => {
                 tracing::info!(channel = name, armed, by = actor.who, reason = actor.reason, "channel arming changed");

@@ -1,0 +1,185 @@
+//! What every platform does (SPEC §7's adapter contract): `prepare` turns a
+//! post into the exact request REAL sends, deterministically and without
+//! secrets; `send` sends it and says how it went, in terms the engine acts on.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+
+use crate::model::Channel;
+
+/// A post to make: what the action says, and what of the action the request
+/// is built from (never anything that changes between attempts).
+#[derive(Clone, Copy, Debug)]
+pub struct Post<'a> {
+    pub action_id: i64,
+    pub idempotency_key: &'a str,
+    pub text: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The request for one post: PROOF writes `body` as its artifact and REAL
+/// sends exactly these bytes, so both have the same SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    /// Where the body is POSTed (no secret in it).
+    pub url: String,
+    pub body: Vec<u8>,
+    pub sha256: String,
+    /// Bluesky's record key, when there is one (`at://…/<rkey>`).
+    pub record_key: Option<String>,
+}
+
+impl Prepared {
+    pub fn new(url: String, body: Vec<u8>, record_key: Option<String>) -> Prepared {
+        let sha256 = hex::encode(Sha256::digest(&body));
+        Prepared { url, body, sha256, record_key }
+    }
+}
+
+/// The post on the platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
+    pub id: String,
+    pub url: Option<String>,
+}
+
+/// How a send went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    Posted(Remote),
+    /// The platform has it from an earlier attempt: nothing new was posted.
+    AlreadyPosted(Remote),
+    /// The platform said "not now" (429, 503 with Retry-After): try at `at`,
+    /// the attempt not counted.
+    RetryAt {
+        at: DateTime<Utc>,
+        why: String,
+    },
+    /// It failed before the request could have reached the platform: safe to retry.
+    NotSent(String),
+    /// The platform refused it; sending it again cannot help.
+    Rejected(String),
+    /// The request may have reached the platform and the answer was lost
+    /// (timeout, dropped connection): never sent again automatically.
+    Unknown(String),
+}
+
+/// What reading a post back found (platforms that can).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    Posted(Remote),
+    /// Nothing is there: sending it (again) posts it once.
+    Absent,
+    /// The platform could not be asked: try later.
+    Unknown(String),
+}
+
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// The request for `post` on `channel`, or why there can be none.
+    fn prepare(&self, channel: &Channel, post: &Post<'_>) -> Result<Prepared, String>;
+
+    /// Sends `prepared` with `secret`. `post` gives the idempotency key.
+    async fn send(&self, channel: &Channel, secret: &SecretString, post: &Post<'_>, prepared: &Prepared) -> Sent;
+
+    /// Reads the post back, if the platform allows it (Bluesky: by record key).
+    async fn find(&self, _channel: &Channel, _prepared: &Prepared) -> Option<Found> {
+        None
+    }
+
+    /// The most text a post may carry, and in what unit, checked at enqueue.
+    fn text_limit(&self) -> Option<TextLimit> {
+        None
+    }
+}
+
+/// A platform's limit on a post's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextLimit {
+    Graphemes(usize),
+    Chars(usize),
+}
+
+impl TextLimit {
+    /// Why `text` is too long, if it is.
+    pub fn check(self, text: &str, platform: &str) -> Result<(), String> {
+        use unicode_segmentation::UnicodeSegmentation;
+        let (count, max, unit) = match self {
+            TextLimit::Graphemes(max) => (text.graphemes(true).count(), max, "graphemes"),
+            TextLimit::Chars(max) => (text.chars().count(), max, "characters"),
+        };
+        if count > max {
+            return Err(format!("\"text\" is {count} {unit}; {platform} takes at most {max}"));
+        }
+        Ok(())
+    }
+}
+
+/// When a "slow down" answer says to come back: `Retry-After` (seconds or an
+/// HTTP date), else a rate-limit reset (Unix seconds), else in a minute.
+pub fn retry_at(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> DateTime<Utc> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(v) = text("retry-after") {
+        if let Ok(secs) = v.parse::<i64>() {
+            return now + chrono::TimeDelta::seconds(secs.clamp(0, 86_400));
+        }
+        if let Ok(at) = DateTime::parse_from_rfc2822(v) {
+            return at.with_timezone(&Utc).max(now);
+        }
+    }
+    for name in ["ratelimit-reset", "x-ratelimit-reset"] {
+        if let Some(v) = text(name) {
+            if let Ok(secs) = v.parse::<i64>() {
+                if let Some(at) = DateTime::from_timestamp(secs, 0) {
+                    return at.max(now);
+                }
+            }
+            // Mastodon sends an ISO 8601 time.
+            if let Ok(at) = DateTime::parse_from_rfc3339(v) {
+                return at.with_timezone(&Utc).max(now);
+            }
+        }
+    }
+    now + chrono::TimeDelta::seconds(60)
+}
+
+/// The platform's error, shortened for a log line and `last_error`.
+pub fn error_text(status: reqwest::StatusCode, body: &str) -> String {
+    let detail = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .map(|v| {
+            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+            [field("error"), field("message"), field("error_description")]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    format!("HTTP {}: {detail}", status.as_u16())
+}
+
+/// A failed request, for a log line: what happened and its causes (our
+/// URLs carry no secret).
+pub fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() { "timed out".to_string() } else { e.to_string() };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+/// A request that failed: not sent if no connection was made, else the
+/// outcome is unknown (it may have arrived).
+pub fn lost(e: &reqwest::Error) -> Sent {
+    if e.is_connect() || e.is_builder() {
+        Sent::NotSent(format!("cannot reach the server: {}", describe(e)))
+    } else {
+        Sent::Unknown(format!("no answer: {}", describe(e)))
+    }
+}
