@@ -4,11 +4,35 @@
 
 use std::collections::HashSet;
 
-use aol::engine::adapters::{Adapter, AdapterError, Job, PostSocial};
+use aol::engine::adapters::{Adapter, AdapterError, ChannelLookup, Job, PostSocial, SendGate};
+use aol::engine::channels::Platforms;
 use aol::engine::queue::parse_payload;
 use aol::model::Action;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
+
+fn post_social(dir: &std::path::Path) -> PostSocial {
+    PostSocial::new(dir.to_path_buf(), std::sync::Arc::new(Platforms::new(Default::default())))
+}
+
+/// A gate that never opens: these tests must send nothing.
+struct Closed;
+
+#[async_trait::async_trait]
+impl SendGate for Closed {
+    async fn open(&self, _: &str) -> bool {
+        false
+    }
+}
+
+fn job<'a>(
+    action: &'a Action,
+    payload: &'a serde_json::Map<String, serde_json::Value>,
+    proof_mode: bool,
+    channel: ChannelLookup,
+) -> Job<'a> {
+    Job { action, payload, proof_mode, channel, now: Utc::now(), gate: &Closed }
+}
 
 fn action(key: &str) -> Action {
     Action {
@@ -32,10 +56,10 @@ fn action(key: &str) -> Action {
 #[tokio::test]
 async fn proof_mode_success_writes_the_artifact_and_a_rerun_rewrites_it() {
     let dir = tempfile::tempdir().unwrap();
-    let adapter = PostSocial::new(dir.path().to_path_buf());
+    let adapter = post_social(dir.path());
     let payload = parse_payload(r#"{"text":"Hello","channel":"main"}"#).unwrap();
     let act = action("post/1");
-    let job = Job { action: &act, payload: &payload, proof_mode: true };
+    let job = job(&act, &payload, true, ChannelLookup::Missing("main".into()));
 
     let first = adapter.execute(&job).await.unwrap().artifact.unwrap();
     let bytes = std::fs::read(&first.path).unwrap();
@@ -54,17 +78,17 @@ async fn proof_mode_success_writes_the_artifact_and_a_rerun_rewrites_it() {
 #[tokio::test]
 async fn real_mode_without_credentials_is_a_permanent_error() {
     let dir = tempfile::tempdir().unwrap();
-    let adapter = PostSocial::new(dir.path().to_path_buf());
+    let adapter = post_social(dir.path());
     let payload = parse_payload(r#"{"text":"Hello"}"#).unwrap();
     let act = action("k");
-    let err = adapter.execute(&Job { action: &act, payload: &payload, proof_mode: false }).await.unwrap_err();
+    let err = adapter.execute(&job(&act, &payload, false, ChannelLookup::NotNamed)).await.unwrap_err();
     assert!(matches!(&err, AdapterError::Permanent(m) if m.contains("real run unconfigured")), "{err:?}");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
 }
 
 #[test]
 fn artifact_names_are_file_safe_and_distinct() {
-    let adapter = PostSocial::new("/arts".into());
+    let adapter = post_social(std::path::Path::new("/arts"));
     let keys = ["a/b", "a_b", "a b", "../../etc/passwd", "ünï", &"x".repeat(200)];
     let paths: HashSet<_> = keys.iter().map(|k| adapter.artifact_path(k)).collect();
     assert_eq!(paths.len(), keys.len(), "two keys share a file");

@@ -45,7 +45,7 @@ impl Adapter for Fake {
 }
 
 fn ok() -> Result<Done, AdapterError> {
-    Ok(Done { message: "done".into(), artifact: None })
+    Ok(Done { message: "done".into(), artifact: None, remote: None })
 }
 fn transient() -> Result<Done, AdapterError> {
     Err(AdapterError::Transient("platform busy".into()))

@@ -30,6 +30,12 @@ enum Op {
     Fail(u8),
     Retry(u8),
     Unclaim(u8),
+    /// A platform's "not now": back to the queue, the attempt not counted.
+    Defer(u8),
+    /// The outcome of a REAL request is unknown.
+    Unconfirmed(u8),
+    /// A REAL request starts to leave (the mark a rescue reads).
+    MarkSending(u8),
     /// A result written with the previous term's fence, after a takeover.
     StaleSucceed(u8),
     Cancel(u8),
@@ -47,6 +53,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(Op::Fail),
         2 => any::<u8>().prop_map(Op::Retry),
         1 => any::<u8>().prop_map(Op::Unclaim),
+        1 => any::<u8>().prop_map(Op::Defer),
+        1 => any::<u8>().prop_map(Op::Unconfirmed),
+        1 => any::<u8>().prop_map(Op::MarkSending),
         1 => any::<u8>().prop_map(Op::StaleSucceed),
         1 => any::<u8>().prop_map(Op::Cancel),
         1 => any::<u8>().prop_map(Op::Requeue),
@@ -64,6 +73,8 @@ struct Row {
     attempts: i64,
     not_before: DateTime<Utc>,
     epoch: Option<i64>,
+    /// A REAL request started to leave during the current claim.
+    sending: bool,
 }
 
 /// The reference: SPEC §3's rules, written as plainly as possible.
@@ -106,6 +117,12 @@ impl Model {
                 r.status = if r.attempts <= 1 { "PENDING" } else { "RETRY" };
                 r.attempts -= 1;
             }
+            Finish::Defer { not_before, .. } => {
+                r.status = if r.attempts <= 1 { "PENDING" } else { "RETRY" };
+                r.attempts -= 1;
+                r.not_before = *not_before;
+            }
+            Finish::Unconfirmed { .. } => r.status = "UNCONFIRMED",
         }
         true
     }
@@ -156,8 +173,10 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
                 match d.action_insert(&new, m.now).await.unwrap() {
                     Inserted::New(a) => {
                         assert!(m.rows.values().all(|r| r.key != key), "{}: a known key made a new action", at());
-                        m.rows
-                            .insert(a.id, Row { key, status: "PENDING", attempts: 0, not_before: m.now, epoch: None });
+                        m.rows.insert(
+                            a.id,
+                            Row { key, status: "PENDING", attempts: 0, not_before: m.now, epoch: None, sending: false },
+                        );
                     }
                     Inserted::Existing(a) => {
                         assert_eq!(m.rows.get(&a.id).map(|r| r.key.as_str()), Some(key.as_str()), "{}", at())
@@ -178,9 +197,24 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
                     r.status = "RUNNING";
                     r.attempts += 1;
                     r.epoch = Some(m.epoch);
+                    r.sending = false;
                 }
             }
-            Op::Succeed(n) | Op::Fail(n) | Op::Retry(n) | Op::Unclaim(n) | Op::StaleSucceed(n) => {
+            Op::MarkSending(n) => {
+                let Some(id) = pick(&ids, *n) else { continue };
+                let marked = d.action_mark_sending(&f, id, "sha").await.unwrap();
+                let r = m.rows.get_mut(&id).unwrap();
+                let mine = r.status == "RUNNING" && r.epoch == Some(m.epoch);
+                assert_eq!(marked, mine, "{}: marked as sending", at());
+                r.sending |= mine;
+            }
+            Op::Succeed(n)
+            | Op::Fail(n)
+            | Op::Retry(n)
+            | Op::Unclaim(n)
+            | Op::Defer(n)
+            | Op::Unconfirmed(n)
+            | Op::StaleSucceed(n) => {
                 let Some(id) = pick(&ids, *n) else { continue };
                 let finish = match op {
                     Op::Fail(_) => Finish::Failed { error: "no".into() },
@@ -190,6 +224,8 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
                         max_attempts: MAX_ATTEMPTS,
                     },
                     Op::Unclaim(_) => Finish::Unclaim,
+                    Op::Defer(_) => Finish::Defer { reason: "429".into(), not_before: m.now + TimeDelta::seconds(90) },
+                    Op::Unconfirmed(_) => Finish::Unconfirmed { error: "timed out".into() },
                     _ => Finish::Success,
                 };
                 let (owner, epoch) = match (op, &m.previous) {
@@ -227,7 +263,13 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
                 let mut want = Vec::new();
                 for (id, r) in m.rows.iter_mut() {
                     if r.status == "RUNNING" && r.epoch.is_none_or(|e| e < m.epoch) {
-                        r.status = if r.attempts >= MAX_ATTEMPTS { "DLQ" } else { "RETRY" };
+                        r.status = if r.sending {
+                            "UNCONFIRMED"
+                        } else if r.attempts >= MAX_ATTEMPTS {
+                            "DLQ"
+                        } else {
+                            "RETRY"
+                        };
                         r.not_before = m.now;
                         want.push(*id);
                     }

@@ -129,9 +129,16 @@ impl Engine {
         items: &[NewItem<'_>],
     ) -> Result<Vec<Result<Enqueued, EnqueueError>>, EnqueueError> {
         let mut payloads = Vec::with_capacity(items.len());
+        let at = |i: usize| move |e: EnqueueError| if items.len() > 1 { e.for_item(i) } else { e };
         for (i, item) in items.iter().enumerate() {
-            let checked = self.check_item(item);
-            payloads.push(checked.map_err(|e| if items.len() > 1 { e.for_item(i) } else { e })?);
+            payloads.push(self.check_item(item).map_err(at(i))?);
+        }
+        // Each platform's own text limit, for the items that name a channel.
+        if items.iter().any(|item| item.payload.contains_key("channel")) {
+            let channels = self.db().channels().await?;
+            for (i, item) in items.iter().enumerate() {
+                check_for_channel(item.payload, &channels).map_err(at(i))?;
+            }
         }
         let now = self.clock().now();
         let news: Vec<NewAction> = items
@@ -158,7 +165,7 @@ impl Engine {
             .collect())
     }
 
-    /// Every check of one item; its payload as stored.
+    /// Every check of one item that needs no database; its payload as stored.
     fn check_item(&self, item: &NewItem<'_>) -> Result<String, EnqueueError> {
         check_key(item.idempotency_key)?;
         let adapter = self.adapters().get(item.action_type).ok_or_else(|| EnqueueError::UnknownType {
@@ -244,5 +251,20 @@ mod tests {
         for bad in ["[1,2]", "\"text\"", "42", "{not json", ""] {
             assert!(parse_payload(bad).is_err(), "{bad:?} accepted");
         }
+    }
+}
+
+/// The text of a post against the limit of the platform its channel is on
+/// (a channel that does not exist yet is checked when the post is made).
+fn check_for_channel(payload: &Map<String, Value>, channels: &[crate::model::Channel]) -> Result<(), EnqueueError> {
+    let (Some(Value::String(name)), Some(Value::String(text))) = (payload.get("channel"), payload.get("text")) else {
+        return Ok(());
+    };
+    let Some(kind) = channels.iter().find(|c| &c.name == name).and_then(crate::model::Channel::kind) else {
+        return Ok(());
+    };
+    match super::channels::text_limit(kind) {
+        Some(limit) => limit.check(text, kind.as_str()).map_err(EnqueueError::Payload),
+        None => Ok(()),
     }
 }

@@ -42,8 +42,8 @@ const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1
 macro_rules! claim_sql {
     ($open:literal, $close:literal) => {
         concat!(
-            "UPDATE aol_actions SET status = 'RUNNING', attempts = attempts + 1, lease_epoch = $3, updated_at_utc = $4 \
-             WHERE id ",
+            "UPDATE aol_actions SET status = 'RUNNING', attempts = attempts + 1, lease_epoch = $3, updated_at_utc = $4, \
+             sent_at_utc = NULL WHERE id ",
             $open,
             "SELECT id FROM aol_actions WHERE status IN ('PENDING', 'RETRY') AND not_before_utc <= $4 \
              ORDER BY not_before_utc, id LIMIT $5",
@@ -61,7 +61,9 @@ const CLAIM: PerDialect = PerDialect {
 /// changes only while still RUNNING under this term. SUCCESS clears the
 /// error; RETRY waits until `not_before`, or goes to the DLQ once
 /// `max_attempts` are used up; UNCLAIM hands back a claim never started
-/// without counting the attempt.
+/// without counting the attempt, and DEFER does the same with a reason and a
+/// time (a platform's "not now"); UNCONFIRMED keeps the error: the request
+/// may have been posted.
 macro_rules! finish_set {
     () => {
         "UPDATE aol_actions SET (status, attempts, last_error, not_before_utc, updated_at_utc) = ("
@@ -70,12 +72,12 @@ macro_rules! finish_set {
 /// The new values of [`finish_set`]'s columns, in its order.
 macro_rules! finish_values {
     () => {
-        "CASE v.column2 WHEN 'SUCCESS' THEN 'SUCCESS' WHEN 'FAILED' THEN 'FAILED' \
+        "CASE v.column2 WHEN 'SUCCESS' THEN 'SUCCESS' WHEN 'FAILED' THEN 'FAILED' WHEN 'UNCONFIRMED' THEN 'UNCONFIRMED' \
            WHEN 'RETRY' THEN CASE WHEN aol_actions.attempts >= v.column5 THEN 'DLQ' ELSE 'RETRY' END \
            ELSE CASE WHEN aol_actions.attempts <= 1 THEN 'PENDING' ELSE 'RETRY' END END, \
-         CASE WHEN v.column2 = 'UNCLAIM' THEN aol_actions.attempts - 1 ELSE aol_actions.attempts END, \
+         CASE WHEN v.column2 IN ('UNCLAIM', 'DEFER') THEN aol_actions.attempts - 1 ELSE aol_actions.attempts END, \
          CASE v.column2 WHEN 'SUCCESS' THEN NULL WHEN 'UNCLAIM' THEN aol_actions.last_error ELSE v.column3 END, \
-         CASE WHEN v.column2 = 'RETRY' THEN v.column4 ELSE aol_actions.not_before_utc END, \
+         CASE WHEN v.column2 IN ('RETRY', 'DEFER') THEN v.column4 ELSE aol_actions.not_before_utc END, \
          $4"
     };
 }
@@ -113,11 +115,25 @@ const LOG_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "text"];
 /// Rows per multi-row result statement (five parameters each, after the fence's four).
 const RESULT_CHUNK: usize = 500;
 /// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
-/// attempts are used up); the attempt they were on counts.
+/// attempts are used up); the attempt they were on counts. One whose REAL
+/// request had started to leave may have been posted: it becomes UNCONFIRMED.
 const RESCUE: PerDialect = fenced!(
-    "UPDATE aol_actions SET status = CASE WHEN attempts >= $5 THEN 'DLQ' ELSE 'RETRY' END, \
-     last_error = $6, not_before_utc = $4, updated_at_utc = $4 \
+    "UPDATE aol_actions SET status = CASE WHEN sent_at_utc IS NOT NULL THEN 'UNCONFIRMED' \
+       WHEN attempts >= $5 THEN 'DLQ' ELSE 'RETRY' END, \
+     last_error = CASE WHEN sent_at_utc IS NOT NULL THEN $7 ELSE $6 END, not_before_utc = $4, updated_at_utc = $4 \
      WHERE status = 'RUNNING' AND (lease_epoch IS NULL OR lease_epoch < $3)",
+    "RETURNING id, status"
+);
+/// Records that a REAL request is about to leave, while the action is this term's.
+const MARK_SENDING: PerDialect = fenced!(
+    "UPDATE aol_actions SET sent_at_utc = $4, prepared_sha256 = $6 \
+     WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3",
+    "RETURNING id"
+);
+/// Records the post the platform made, while the action is this term's.
+const SET_REMOTE: PerDialect = fenced!(
+    "UPDATE aol_actions SET remote_id = $6, remote_url = $7 \
+     WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3",
     "RETURNING id"
 );
 
@@ -157,6 +173,17 @@ pub enum Finish {
     },
     /// Claimed but never started: back to the queue, attempt not counted.
     Unclaim,
+    /// Not now, and not the action's fault (a platform's 429, a disarmed
+    /// channel): back to the queue until `not_before`, attempt not counted.
+    Defer {
+        reason: String,
+        not_before: DateTime<Utc>,
+    },
+    /// The request may have reached the platform and its answer is unknown:
+    /// never retried automatically.
+    Unconfirmed {
+        error: String,
+    },
 }
 
 impl Finish {
@@ -167,6 +194,8 @@ impl Finish {
             Finish::Retry { .. } => "RETRY",
             Finish::Failed { .. } => "FAILED",
             Finish::Unclaim => "UNCLAIM",
+            Finish::Defer { .. } => "DEFER",
+            Finish::Unconfirmed { .. } => "UNCONFIRMED",
         }
     }
 
@@ -176,7 +205,8 @@ impl Finish {
             Finish::Retry { error, not_before, max_attempts } => {
                 (Some(error.as_str()), Some(*not_before), Some(*max_attempts))
             }
-            Finish::Failed { error } => (Some(error.as_str()), None, None),
+            Finish::Failed { error } | Finish::Unconfirmed { error } => (Some(error.as_str()), None, None),
+            Finish::Defer { reason, not_before } => (Some(reason.as_str()), Some(*not_before), None),
             Finish::Success | Finish::Unclaim => (None, None, None),
         }
     }
@@ -502,22 +532,65 @@ impl Db {
         }
     }
 
-    /// Returns actions left RUNNING by earlier terms to the queue; their ids.
+    /// Returns actions left RUNNING by earlier terms to the queue (or to
+    /// UNCONFIRMED, see [`RESCUE`]); their ids.
     pub async fn actions_rescue(&self, fence: &Fence<'_>, max_attempts: i64) -> Result<Vec<i64>, StoreError> {
         let reason =
             format!("rescued: the daemon running it stopped before finishing (rescued by lease epoch {})", fence.epoch);
+        let unconfirmed = format!(
+            "unconfirmed: the daemon stopped while a REAL request was leaving (found by lease epoch {}); \
+             it may have been posted, so it is not sent again by itself",
+            fence.epoch
+        );
         on_pool!(self, RESCUE, |conn, sql| {
             let mut tx = conn.begin().await?;
-            let ids: Vec<i64> = bind_fence!(sqlx::query_scalar(sql), fence)
+            let rescued: Vec<(i64, String)> = bind_fence!(sqlx::query_as(sql), fence)
                 .bind(max_attempts)
                 .bind(reason.as_str())
+                .bind(unconfirmed.as_str())
                 .fetch_all(&mut *tx)
                 .await?;
-            let log = NewLog::new(crate::model::LogLevel::Warning, reason.as_str());
-            let lines: Vec<(i64, &NewLog)> = ids.iter().map(|id| (*id, &log)).collect();
+            let (back, unsure) = (
+                NewLog::new(crate::model::LogLevel::Warning, reason.as_str()),
+                NewLog::new(crate::model::LogLevel::Error, unconfirmed.as_str()),
+            );
+            let lines: Vec<(i64, &NewLog)> = rescued
+                .iter()
+                .map(|(id, status)| (*id, if status == "UNCONFIRMED" { &unsure } else { &back }))
+                .collect();
             insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
             tx.commit().await?;
-            Ok(ids)
+            Ok(rescued.into_iter().map(|(id, _)| id).collect())
+        })
+    }
+
+    /// Records, under this term, that a REAL request with this SHA-256 is
+    /// about to leave for action `id`; false: the action is not this term's
+    /// (send nothing).
+    pub async fn action_mark_sending(&self, fence: &Fence<'_>, id: i64, sha256: &str) -> Result<bool, StoreError> {
+        on_pool!(self, MARK_SENDING, |conn, sql| {
+            let marked: Option<i64> =
+                bind_fence!(sqlx::query_scalar(sql), fence).bind(id).bind(sha256).fetch_optional(&mut *conn).await?;
+            Ok(marked.is_some())
+        })
+    }
+
+    /// Records the post a platform made for action `id`, under this term.
+    pub async fn action_set_remote(
+        &self,
+        fence: &Fence<'_>,
+        id: i64,
+        remote_id: &str,
+        remote_url: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, SET_REMOTE, |conn, sql| {
+            let set: Option<i64> = bind_fence!(sqlx::query_scalar(sql), fence)
+                .bind(id)
+                .bind(remote_id)
+                .bind(remote_url)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(set.is_some())
         })
     }
 

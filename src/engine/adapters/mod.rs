@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::model::Action;
+use super::channels::{Platforms, Remote};
+use crate::model::{Action, Channel};
 pub use post_social::{PostSocial, POST_SOCIAL};
 
 /// What an adapter is given for one attempt.
@@ -21,6 +23,32 @@ pub struct Job<'a> {
     pub payload: &'a Map<String, Value>,
     /// true = PROOF (dry run): write what would be sent, send nothing.
     pub proof_mode: bool,
+    /// The channel the payload names, as it is now.
+    pub channel: ChannelLookup,
+    /// The engine's clock at the start of the attempt.
+    pub now: DateTime<Utc>,
+    /// Must open before a REAL request leaves (see [`SendGate`]).
+    pub gate: &'a dyn SendGate,
+}
+
+/// The channel a payload names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelLookup {
+    /// The payload names none.
+    NotNamed,
+    /// It names one that does not exist (any more).
+    Missing(String),
+    Found(Channel),
+}
+
+/// The last step before a REAL request leaves: it records, under the
+/// daemon's lease, that the request is leaving. If the daemon dies after
+/// that, the action is found RUNNING with the mark and becomes UNCONFIRMED
+/// instead of being sent again.
+#[async_trait]
+pub trait SendGate: Send + Sync {
+    /// false: the action is no longer this daemon's; send nothing.
+    async fn open(&self, prepared_sha256: &str) -> bool;
 }
 
 /// A successful attempt.
@@ -28,6 +56,8 @@ pub struct Job<'a> {
 pub struct Done {
     pub message: String,
     pub artifact: Option<Artifact>,
+    /// The post on the platform (REAL).
+    pub remote: Option<Remote>,
 }
 
 /// A file an attempt wrote, and the SHA-256 of its bytes.
@@ -46,6 +76,14 @@ pub enum AdapterError {
     /// Trying again later may work.
     #[error("{0}")]
     Transient(String),
+    /// Not now, and not the action's fault (a platform's "slow down", a
+    /// disarmed channel): try at `at`; the attempt does not count.
+    #[error("{reason}")]
+    Deferred { at: DateTime<Utc>, reason: String },
+    /// The request may have reached the platform and its answer was lost:
+    /// never retried automatically (UNCONFIRMED).
+    #[error("{0}")]
+    Unconfirmed(String),
 }
 
 #[async_trait]
@@ -73,9 +111,15 @@ impl Registry {
         Registry { adapters: BTreeMap::new(), artifact_dir: None }
     }
 
-    /// Every adapter AOL ships, writing PROOF artifacts under `artifact_dir`.
+    /// Every adapter AOL ships, writing PROOF artifacts under `artifact_dir`,
+    /// with the platforms' default timeouts.
     pub fn standard(artifact_dir: PathBuf) -> Registry {
-        let mut registry = Registry::empty().with(Arc::new(PostSocial::new(artifact_dir.clone())));
+        Registry::with_platforms(artifact_dir, Platforms::new(Default::default()))
+    }
+
+    /// Every adapter AOL ships, posting through `platforms`.
+    pub fn with_platforms(artifact_dir: PathBuf, platforms: Platforms) -> Registry {
+        let mut registry = Registry::empty().with(Arc::new(PostSocial::new(artifact_dir.clone(), Arc::new(platforms))));
         registry.artifact_dir = Some(artifact_dir);
         registry
     }

@@ -1,26 +1,57 @@
-//! POST_SOCIAL: a post to a social account. PROOF writes the post that would be
-//! made to a file; REAL has no platform configured yet and refuses.
+//! POST_SOCIAL: a post to a social account, on the channel its payload names.
+//! PROOF writes the exact request REAL would send to a file (or, without a
+//! channel, the post itself); REAL sends it once, on an armed channel.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Adapter, AdapterError, Artifact, Done, Job};
+use super::{Adapter, AdapterError, Artifact, ChannelLookup, Done, Job};
+use crate::engine::channels::{resolve_secret, Platform, Platforms, Post, Sent};
+use crate::model::Channel;
 
 pub const POST_SOCIAL: &str = "POST_SOCIAL";
 
-/// Longest text accepted at enqueue, in characters (platform limits come with channels).
+/// Longest text accepted at enqueue, in characters, whatever the channel
+/// (each platform's own limit is checked at enqueue too).
 const MAX_TEXT_CHARS: usize = 10_000;
+
+/// How long a REAL post waits on a disarmed channel before it looks again.
+const DISARMED_WAIT: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 pub struct PostSocial {
     artifact_dir: PathBuf,
+    platforms: Arc<Platforms>,
 }
 
 impl PostSocial {
-    pub fn new(artifact_dir: PathBuf) -> PostSocial {
-        PostSocial { artifact_dir }
+    pub fn new(artifact_dir: PathBuf, platforms: Arc<Platforms>) -> PostSocial {
+        PostSocial { artifact_dir, platforms }
+    }
+
+    /// The platform of `channel`'s kind.
+    pub fn platform(&self, channel: &Channel) -> Result<&dyn Platform, AdapterError> {
+        let kind = channel.kind().ok_or_else(|| {
+            AdapterError::Permanent(format!("channel {:?} has an unknown kind {:?}", channel.name, channel.kind))
+        })?;
+        Ok(self.platforms.get(kind))
+    }
+
+    /// Writes `bytes` as the action's PROOF artifact.
+    async fn write_proof(&self, job: &Job<'_>, bytes: &[u8], what: &str) -> Result<Done, AdapterError> {
+        let path = self.artifact_path(&job.action.idempotency_key);
+        write_atomically(&path, bytes)
+            .await
+            .map_err(|e| AdapterError::Transient(format!("cannot write the PROOF artifact {}: {e}", path.display())))?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        Ok(Done {
+            message: format!("PROOF: wrote {what} ({} bytes) to the artifact", bytes.len()),
+            artifact: Some(Artifact { path: path.display().to_string(), sha256 }),
+            remote: None,
+        })
     }
 
     /// `ARTIFACT_DIR/proof_social/<key, made file-safe>-<hash of key>.json`: the
@@ -62,32 +93,96 @@ impl Adapter for PostSocial {
 
     async fn execute(&self, job: &Job<'_>) -> Result<Done, AdapterError> {
         self.validate(job.payload).map_err(AdapterError::Permanent)?;
-        if !job.proof_mode {
-            return Err(AdapterError::Permanent(
-                "real run unconfigured: no social account is configured for REAL mode, nothing was posted".into(),
+        let text = job.payload.get("text").and_then(Value::as_str).unwrap_or_default();
+        let post = Post {
+            action_id: job.action.id,
+            idempotency_key: &job.action.idempotency_key,
+            text,
+            created_at: job.action.created_at_utc,
+        };
+        let channel = match &job.channel {
+            ChannelLookup::Found(channel) => Some((channel, self.platform(channel)?)),
+            ChannelLookup::NotNamed | ChannelLookup::Missing(_) => None,
+        };
+
+        if job.proof_mode {
+            return match channel {
+                Some((channel, platform)) => {
+                    let prepared = platform.prepare(channel, &post).map_err(AdapterError::Permanent)?;
+                    let what = format!("the request REAL would send to {} ({})", channel.name, prepared.url);
+                    self.write_proof(job, &prepared.body, &what).await
+                }
+                None => {
+                    // Deterministic bytes: a re-run of the same action rewrites the same file.
+                    let record = json!({
+                        "mode": "PROOF",
+                        "action_type": POST_SOCIAL,
+                        "idempotency_key": job.action.idempotency_key,
+                        "would_post": { "channel": job.payload.get("channel"), "text": text },
+                    });
+                    let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON values serialise");
+                    bytes.push(b'\n');
+                    self.write_proof(job, &bytes, "what would be posted").await
+                }
+            };
+        }
+
+        let (channel, platform) = match (&job.channel, channel) {
+            (_, Some(found)) => found,
+            (ChannelLookup::Missing(name), _) => {
+                return Err(AdapterError::Permanent(format!(
+                    "real run unconfigured: there is no channel named {name:?}, nothing was posted"
+                )))
+            }
+            _ => {
+                return Err(AdapterError::Permanent(
+                    "real run unconfigured: the payload names no \"channel\" to post to, nothing was posted".into(),
+                ))
+            }
+        };
+        if !channel.armed {
+            return Err(AdapterError::Deferred {
+                at: job.now + DISARMED_WAIT,
+                reason: format!(
+                    "waiting: channel {:?} is disarmed, REAL posts go out once it is armed (aol channel arm {})",
+                    channel.name, channel.name
+                ),
+            });
+        }
+        let secret =
+            resolve_secret(channel).map_err(|e| AdapterError::Permanent(format!("real run unconfigured: {e}")))?;
+        let prepared = platform.prepare(channel, &post).map_err(AdapterError::Permanent)?;
+        if !job.gate.open(&prepared.sha256).await {
+            return Err(AdapterError::Transient(
+                "could not record that the request is leaving (the lease was lost or the database failed): nothing was sent"
+                    .into(),
             ));
         }
-        // Deterministic bytes: a re-run of the same action rewrites the same file.
-        let record = json!({
-            "mode": "PROOF",
-            "action_type": POST_SOCIAL,
-            "idempotency_key": job.action.idempotency_key,
-            "would_post": {
-                "channel": job.payload.get("channel"),
-                "text": job.payload.get("text"),
-            },
-        });
-        let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON values serialise");
-        bytes.push(b'\n');
-        let path = self.artifact_path(&job.action.idempotency_key);
-        write_atomically(&path, &bytes)
-            .await
-            .map_err(|e| AdapterError::Transient(format!("cannot write the PROOF artifact {}: {e}", path.display())))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        Ok(Done {
-            message: format!("PROOF: wrote what would be posted ({} bytes) to the artifact", bytes.len()),
-            artifact: Some(Artifact { path: path.display().to_string(), sha256 }),
-        })
+        let on = format!("{} ({})", channel.name, channel.kind);
+        match platform.send(channel, &secret, &post, &prepared).await {
+            Sent::Posted(remote) => Ok(Done {
+                message: format!("REAL: posted to {on}: {} (request SHA-256 {})", remote.id, prepared.sha256),
+                artifact: None,
+                remote: Some(remote),
+            }),
+            Sent::AlreadyPosted(remote) => Ok(Done {
+                message: format!(
+                    "REAL: {on} already had this post from an earlier attempt, nothing new was posted: {}",
+                    remote.id
+                ),
+                artifact: None,
+                remote: Some(remote),
+            }),
+            Sent::RetryAt { at, why } => Err(AdapterError::Deferred {
+                at,
+                reason: format!("{on} asked to wait ({why}); next try at {}", at.to_rfc3339()),
+            }),
+            Sent::NotSent(e) => Err(AdapterError::Transient(format!("not posted to {on}: {e}"))),
+            Sent::Rejected(e) => Err(AdapterError::Permanent(format!("{on} refused the post: {e}"))),
+            Sent::Unknown(e) => Err(AdapterError::Unconfirmed(format!(
+                "the request to {on} may have been posted ({e}); it is not sent again by itself"
+            ))),
+        }
     }
 }
 

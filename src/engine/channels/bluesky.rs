@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use super::platform::{describe, error_text, lost, retry_at, Found, Platform, Post, Prepared, Remote, Sent, TextLimit};
+use super::platform::{describe, error_text, lost, retry_at, Found, Platform, Post, Prepared, Remote, Sent};
 use crate::model::Channel;
 
 const COLLECTION: &str = "app.bsky.feed.post";
@@ -222,10 +222,6 @@ impl Platform for Bluesky {
             StatusCode::BAD_REQUEST if text.contains("RecordNotFound") => Found::Absent,
             _ => Found::Unknown(error_text(status, &text)),
         })
-    }
-
-    fn text_limit(&self) -> Option<TextLimit> {
-        Some(TextLimit::Graphemes(300))
     }
 }
 

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::platform::{describe, error_text, lost, retry_at, Platform, Post, Prepared, Remote, Sent, TextLimit};
+use super::platform::{describe, error_text, lost, retry_at, Platform, Post, Prepared, Remote, Sent};
 use crate::model::Channel;
 
 pub struct Mastodon {
@@ -74,9 +74,5 @@ impl Platform for Mastodon {
             s if s.is_server_error() => Sent::NotSent(error_text(status, &text)),
             _ => Sent::Rejected(error_text(status, &text)),
         }
-    }
-
-    fn text_limit(&self) -> Option<TextLimit> {
-        Some(TextLimit::Chars(500))
     }
 }

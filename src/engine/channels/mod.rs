@@ -68,6 +68,16 @@ impl Platforms {
     }
 }
 
+/// The most text a post may carry on a platform, checked at enqueue:
+/// Bluesky counts graphemes (300), Mastodon characters (500 on most servers).
+pub fn text_limit(kind: ChannelKind) -> Option<TextLimit> {
+    match kind {
+        ChannelKind::Bluesky => Some(TextLimit::Graphemes(300)),
+        ChannelKind::Mastodon => Some(TextLimit::Chars(500)),
+        ChannelKind::Webhook => None,
+    }
+}
+
 /// A channel as an operator describes it, before any check.
 #[derive(Clone, Debug, Default)]
 pub struct ChannelRequest {

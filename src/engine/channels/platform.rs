@@ -88,11 +88,6 @@ pub trait Platform: Send + Sync {
     async fn find(&self, _channel: &Channel, _prepared: &Prepared) -> Option<Found> {
         None
     }
-
-    /// The most text a post may carry, and in what unit, checked at enqueue.
-    fn text_limit(&self) -> Option<TextLimit> {
-        None
-    }
 }
 
 /// A platform's limit on a post's text.

@@ -2,11 +2,13 @@
 //! tick's deadline, the kill flag and the lease, then write how it ended.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use async_trait::async_trait;
 use futures::FutureExt;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::engine::adapters::{AdapterError, Done, Job};
+use crate::engine::adapters::{AdapterError, ChannelLookup, Done, Job, SendGate};
 use crate::engine::lease::Term;
 use crate::engine::queue::backoff;
 use crate::engine::Engine;
@@ -53,10 +55,12 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
         "attempt started"
     );
 
+    let gate = Gate { engine, epoch: term.epoch, id: action.id, opened: AtomicBool::new(false) };
     let outcome = match (engine.adapters().get(&action.action_type), serde_json::from_str(&action.payload_json)) {
         (None, _) => Ok(Err(AdapterError::Permanent(format!("no adapter handles {:?}", action.action_type)))),
         (Some(adapter), Ok(Value::Object(payload))) => {
-            let job = Job { action, payload: &payload, proof_mode };
+            let channel = channel_of(engine, &payload).await?;
+            let job = Job { action, payload: &payload, proof_mode, channel, now: engine.clock().now(), gate: &gate };
             let mut flags = engine.subscribe_flags();
             let run = AssertUnwindSafe(adapter.execute(&job)).catch_unwind();
             tokio::select! {
@@ -78,8 +82,26 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
 
     let max_attempts = i64::from(settings.max_retries);
     let retry = |error: String, max_attempts: i64| retry(engine, action, error, max_attempts);
+    // Once a REAL request may have left, an interrupted attempt's outcome is unknown.
+    let interrupted = |why: &str, max_attempts: i64| {
+        if gate.opened.load(Ordering::SeqCst) {
+            let error = format!("{why} while the REAL request was in flight: it may have been posted");
+            (
+                Finish::Unconfirmed { error: error.clone() },
+                NewLog::new(LogLevel::Error, format!("unconfirmed: {error}")),
+            )
+        } else {
+            retry(why.to_string(), max_attempts)
+        }
+    };
     let (finish, log) = match outcome {
-        Ok(Ok(Done { message, artifact })) => {
+        Ok(Ok(Done { message, artifact, remote })) => {
+            if let Some(r) = remote {
+                let fence = engine.fence(term.epoch);
+                if !engine.db().action_set_remote(&fence, action.id, &r.id, r.url.as_deref()).await? {
+                    return Ok(AttemptEnd::LeaseLost);
+                }
+            }
             let mut log = NewLog::new(LogLevel::Info, message);
             if let Some(a) = artifact {
                 log.artifact_ref = Some(a.path);
@@ -92,19 +114,27 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             (Finish::Failed { error: e }, log)
         }
         Ok(Err(AdapterError::Transient(e))) => retry(e, max_attempts),
+        Ok(Err(AdapterError::Deferred { at, reason })) => {
+            let log = NewLog::new(LogLevel::Warning, format!("deferred, the attempt not counted: {reason}"));
+            (Finish::Defer { reason, not_before: at }, log)
+        }
+        Ok(Err(AdapterError::Unconfirmed(e))) => {
+            let log = NewLog::new(LogLevel::Error, format!("unconfirmed: {e}"));
+            (Finish::Unconfirmed { error: e }, log)
+        }
         Err(Interrupted::CutOff) => {
-            retry(format!("cut off: the tick ran past MAX_TICK_SECONDS ({:?})", settings.max_tick), max_attempts)
+            interrupted(&format!("cut off: the tick ran past MAX_TICK_SECONDS ({:?})", settings.max_tick), max_attempts)
         }
         // Not the action's fault: these never send it to the DLQ.
-        Err(Interrupted::Killed) => retry("cancelled: the kill flag was set during the attempt".into(), i64::MAX),
-        Err(Interrupted::ShuttingDown) => retry("cancelled: AOL was shutting down".into(), i64::MAX),
+        Err(Interrupted::Killed) => interrupted("cancelled: the kill flag was set during the attempt", i64::MAX),
+        Err(Interrupted::ShuttingDown) => interrupted("cancelled: AOL was shutting down", i64::MAX),
         Err(Interrupted::LeaseLost) => return Ok(AttemptEnd::LeaseLost),
     };
 
     let end = match finish {
         Finish::Success => AttemptEnd::Succeeded,
-        Finish::Failed { .. } => AttemptEnd::Failed,
-        Finish::Retry { .. } | Finish::Unclaim => AttemptEnd::Retrying,
+        Finish::Failed { .. } | Finish::Unconfirmed { .. } => AttemptEnd::Failed,
+        Finish::Retry { .. } | Finish::Unclaim | Finish::Defer { .. } => AttemptEnd::Retrying,
     };
     let written = writer.finished(action.id, finish, log).await?;
     match written {
@@ -120,6 +150,42 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             Ok(end)
         }
         None => Ok(AttemptEnd::LeaseLost),
+    }
+}
+
+/// The channel `payload` names, as stored now.
+async fn channel_of(engine: &Engine, payload: &Map<String, Value>) -> Result<ChannelLookup, StoreError> {
+    Ok(match payload.get("channel") {
+        Some(Value::String(name)) => match engine.db().channel_get(name).await? {
+            Some(channel) => ChannelLookup::Found(channel),
+            None => ChannelLookup::Missing(name.clone()),
+        },
+        _ => ChannelLookup::NotNamed,
+    })
+}
+
+/// Marks the action as sending, under this term (see [`SendGate`]).
+struct Gate<'a> {
+    engine: &'a Engine,
+    epoch: i64,
+    id: i64,
+    opened: AtomicBool,
+}
+
+#[async_trait]
+impl SendGate for Gate<'_> {
+    async fn open(&self, prepared_sha256: &str) -> bool {
+        let fence = self.engine.fence(self.epoch);
+        match self.engine.db().action_mark_sending(&fence, self.id, prepared_sha256).await {
+            Ok(marked) => {
+                self.opened.store(marked, Ordering::SeqCst);
+                marked
+            }
+            Err(e) => {
+                tracing::warn!(action_id = self.id, error = %e, "cannot record that a REAL request is leaving; not sending it");
+                false
+            }
+        }
     }
 }
 
