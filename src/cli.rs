@@ -59,6 +59,25 @@ enum Command {
     Backup(BackupCmd),
     /// Channels for REAL posts (Bluesky, Mastodon, webhook): add, list, remove, arm, disarm.
     Channel(ChannelCmd),
+    /// Settle an UNCONFIRMED action: it was posted, or send it again.
+    Resolve(ResolveCmd),
+}
+
+#[derive(Args, Debug)]
+struct ResolveCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The action's id.
+    id: i64,
+    /// posted (it is on the platform) | resend (it is not: send it again)
+    #[arg(value_parser = ["posted", "resend"])]
+    outcome: String,
+    /// Where the post is (with `posted`).
+    #[arg(long)]
+    url: Option<String>,
+    /// Why; recorded with the change.
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -352,6 +371,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Show(cmd) => show(cmd).await,
         Command::Backup(cmd) => backup(cmd).await,
         Command::Channel(cmd) => channel(cmd).await,
+        Command::Resolve(cmd) => resolve(cmd).await,
     }
 }
 
@@ -695,4 +715,21 @@ async fn arm(engine: &Engine, who: &str, name: &str, reason: Option<String>, arm
         println!("channel {name} was {state} already, nothing changed");
     }
     Ok(())
+}
+
+async fn resolve(cmd: ResolveCmd) -> anyhow::Result<ExitCode> {
+    use crate::storage::Resolution;
+    let resolution = match (cmd.outcome.as_str(), cmd.url) {
+        ("posted", url) => Resolution::Posted { remote_id: None, remote_url: url },
+        (_, Some(_)) => anyhow::bail!("--url goes with `posted` only"),
+        _ => Resolution::SendAgain,
+    };
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
+    let reason = cmd.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let result = engine.resolve_unconfirmed(cmd.id, &resolution, &who, reason).await;
+    engine.db().close().await;
+    let action = result?;
+    println!("action #{} is now {}", action.id, action.status);
+    Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ use aol::engine::adapters::{ChannelLookup, Job, SendGate};
 use aol::engine::channels::{webhook, ChannelRequest, HttpTimeouts, Platforms};
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
 use aol::model::{Action, FlagCommand};
-use aol::storage::Actor;
+use aol::storage::{Actor, Resolution};
 use common::TestCtx;
 use fake_platform::{Answer, FakePlatform};
 use sha2::{Digest, Sha256};
@@ -274,7 +274,43 @@ async fn the_secret_appears_nowhere(ctx: TestCtx) {
     assert!(!channels.contains(SECRET));
 }
 
+async fn the_operator_settles_an_unconfirmed_post(ctx: TestCtx) {
+    let s = setup(&ctx, "mastodon", "").await;
+    s.platform.script([Answer::Hang, Answer::Hang]);
+    let posted = enqueue(&s.engine, "settle-posted", "one").await;
+    let resend = enqueue(&s.engine, "settle-resend", "two").await;
+    run(&s.engine, 1).await;
+    for id in [posted.id, resend.id] {
+        assert_eq!(reread(&s.engine, id).await.status, "UNCONFIRMED");
+    }
+    let url = Some("https://social.example/@brand/42".to_string());
+    let done = s
+        .engine
+        .resolve_unconfirmed(
+            posted.id,
+            &Resolution::Posted { remote_id: None, remote_url: url.clone() },
+            "ops",
+            Some("seen it"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((done.status.as_str(), done.remote_url.clone()), ("SUCCESS", url));
+    assert!(log_text(&s.engine, posted.id)
+        .await
+        .contains("marked as posted (https://social.example/@brand/42) by ops: seen it"));
+    let err = s.engine.resolve_unconfirmed(posted.id, &Resolution::SendAgain, "ops", None).await.unwrap_err();
+    assert!(err.to_string().contains("only UNCONFIRMED"), "{err}");
+
+    let again = s.engine.resolve_unconfirmed(resend.id, &Resolution::SendAgain, "ops", None).await.unwrap();
+    assert_eq!(again.status, "RETRY");
+    run(&s.engine, 1).await;
+    let sent = reread(&s.engine, resend.id).await;
+    assert_eq!(sent.status, "SUCCESS", "{:?}", sent.last_error);
+    assert_eq!(s.platform.received().len(), 3, "two lost answers, then the one sent again");
+}
+
 on_both_databases!(
+    the_operator_settles_an_unconfirmed_post,
     a_webhook_post_sends_the_proof_bytes_signed_once,
     mastodon_posts_with_the_idempotency_key_and_a_server_error_is_retried,
     slow_down_waits_for_the_reset_without_using_an_attempt,

@@ -14,6 +14,7 @@ mod periodic;
 pub mod queue;
 pub mod retention;
 mod settings;
+pub mod unconfirmed;
 
 pub use adapters::Registry;
 pub use changes::{ChangeFeed, CHANGE_POLL_INTERVAL};

@@ -137,6 +137,27 @@ const SET_REMOTE: PerDialect = fenced!(
     "RETURNING id"
 );
 
+/// UNCONFIRMED actions due for a check against their platform.
+const UNCONFIRMED_DUE: &str = concat!(
+    "SELECT ",
+    cols!(),
+    " FROM aol_actions WHERE status = 'UNCONFIRMED' AND not_before_utc <= $1 ORDER BY not_before_utc, id LIMIT $2"
+);
+/// An UNCONFIRMED action found posted (by reading it back, or an operator's word).
+const RESOLVE_POSTED: &str = concat!(
+    "UPDATE aol_actions SET status = 'SUCCESS', last_error = NULL, remote_id = COALESCE($3, remote_id), \
+     remote_url = COALESCE($4, remote_url), updated_at_utc = $2 WHERE id = $1 AND status = 'UNCONFIRMED' RETURNING ",
+    cols!()
+);
+/// An UNCONFIRMED action found not posted: to be sent again, now.
+const RESOLVE_RESEND: &str = concat!(
+    "UPDATE aol_actions SET status = 'RETRY', not_before_utc = $2, updated_at_utc = $2, sent_at_utc = NULL \
+     WHERE id = $1 AND status = 'UNCONFIRMED' RETURNING ",
+    cols!()
+);
+/// An UNCONFIRMED action that could not be checked: look again at `$2`.
+const RECHECK_AT: &str = "UPDATE aol_actions SET not_before_utc = $2 WHERE id = $1 AND status = 'UNCONFIRMED'";
+
 const REQUEUE: &str = concat!(
     "UPDATE aol_actions SET status = 'PENDING', attempts = 0, not_before_utc = $2, updated_at_utc = $2 \
      WHERE id = $1 AND status IN ('FAILED', 'DLQ') RETURNING ",
@@ -210,6 +231,15 @@ impl Finish {
             Finish::Success | Finish::Unclaim => (None, None, None),
         }
     }
+}
+
+/// What became of an UNCONFIRMED action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// It is on the platform (found there, or an operator says so).
+    Posted { remote_id: Option<String>, remote_url: Option<String> },
+    /// It is not: send it again.
+    SendAgain,
 }
 
 /// An operator's change to an action.
@@ -591,6 +621,56 @@ impl Db {
                 .fetch_optional(&mut *conn)
                 .await?;
             Ok(set.is_some())
+        })
+    }
+
+    /// UNCONFIRMED actions whose next check is due at `now`, oldest first.
+    pub async fn actions_unconfirmed_due(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Action>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(UNCONFIRMED_DUE)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?))
+    }
+
+    /// Resolves an UNCONFIRMED action, with its log line; `None` if it is not
+    /// UNCONFIRMED (any more): nothing written.
+    pub async fn action_resolve(
+        &self,
+        id: i64,
+        resolution: &Resolution,
+        now: DateTime<Utc>,
+        log: &NewLog,
+    ) -> Result<Option<Action>, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let updated: Option<Action> = match resolution {
+                Resolution::Posted { remote_id, remote_url } => {
+                    sqlx::query_as(RESOLVE_POSTED)
+                        .bind(id)
+                        .bind(now)
+                        .bind(remote_id.as_deref())
+                        .bind(remote_url.as_deref())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+                Resolution::SendAgain => {
+                    sqlx::query_as(RESOLVE_RESEND).bind(id).bind(now).fetch_optional(&mut *tx).await?
+                }
+            };
+            if updated.is_some() {
+                insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
+            }
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+
+    /// Puts off the next check of an UNCONFIRMED action until `at`.
+    pub async fn action_recheck_at(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self, |conn| {
+            sqlx::query(RECHECK_AT).bind(id).bind(at).execute(&mut *conn).await?;
+            Ok(())
         })
     }
 

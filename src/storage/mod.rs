@@ -19,7 +19,7 @@ mod retention;
 mod secrets;
 mod sqlite_writer;
 
-pub use actions::{Finish, Inserted, NewAction, Requeue, RetiredKey};
+pub use actions::{Finish, Inserted, NewAction, Requeue, Resolution, RetiredKey};
 pub use changes::ChangeMarker;
 pub use channels::{ArmOutcome, NewChannel};
 pub use error::StoreError;

@@ -104,11 +104,17 @@ pub trait Adapter: Send + Sync {
 pub struct Registry {
     adapters: BTreeMap<&'static str, Arc<dyn Adapter>>,
     artifact_dir: Option<PathBuf>,
+    /// The platforms REAL posts go to (and UNCONFIRMED ones are read back from).
+    platforms: Arc<Platforms>,
 }
 
 impl Registry {
     pub fn empty() -> Registry {
-        Registry { adapters: BTreeMap::new(), artifact_dir: None }
+        Registry {
+            adapters: BTreeMap::new(),
+            artifact_dir: None,
+            platforms: Arc::new(Platforms::new(Default::default())),
+        }
     }
 
     /// Every adapter AOL ships, writing PROOF artifacts under `artifact_dir`,
@@ -119,9 +125,15 @@ impl Registry {
 
     /// Every adapter AOL ships, posting through `platforms`.
     pub fn with_platforms(artifact_dir: PathBuf, platforms: Platforms) -> Registry {
-        let mut registry = Registry::empty().with(Arc::new(PostSocial::new(artifact_dir.clone(), Arc::new(platforms))));
+        let platforms = Arc::new(platforms);
+        let mut registry = Registry::empty().with(Arc::new(PostSocial::new(artifact_dir.clone(), platforms.clone())));
         registry.artifact_dir = Some(artifact_dir);
+        registry.platforms = platforms;
         registry
+    }
+
+    pub fn platforms(&self) -> &Platforms {
+        &self.platforms
     }
 
     /// Where this process's adapters write PROOF artifacts.

@@ -231,6 +231,10 @@ async fn tick(
     if tally.rescued > 0 {
         tracing::warn!(count = tally.rescued, "rescued actions left RUNNING by an earlier daemon");
     }
+    // Reading posts back is a request to a platform: REAL mode only.
+    if !flags.proof_mode {
+        engine.reconcile_unconfirmed().await?;
+    }
     let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
     let (writer, writing) = Writer::open(engine, term);
     let scope = TickScope { engine, settings, term, shutdown, deadline, proof_at_tick_start: flags.proof_mode, writer };
