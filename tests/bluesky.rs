@@ -1,0 +1,186 @@
+//! REAL posts to Bluesky against the reference server (`@atproto/pds` with
+//! its PLC, started here by `scripts/pds/run.sh`): a post appears exactly
+//! once however often it is sent; text over 300 graphemes is refused at
+//! enqueue; and `aol daemon`, killed with SIGKILL after its post was made but
+//! before it heard the answer, 20 times over, still leaves exactly one record.
+
+mod common;
+mod local_pds;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aol::engine::channels::ChannelRequest;
+use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::model::{Action, FlagCommand};
+use aol::storage::Actor;
+use common::TestCtx;
+use local_pds::{LocalPds, Relay};
+use tokio_util::sync::CancellationToken;
+
+const OPS: Actor<'static> = Actor { who: "test", reason: None };
+
+/// Adds the armed channel `brand` for the server's account (at `url`, the
+/// server itself or a relay), its app password in a file under `dir`.
+async fn add_channel(engine: &Engine, pds: &LocalPds, url: &str, dir: &std::path::Path) {
+    let secret = dir.join("app-password");
+    std::fs::write(&secret, &pds.app_password).unwrap();
+    let request = ChannelRequest {
+        name: "brand".into(),
+        kind: "bluesky".into(),
+        url: url.into(),
+        handle: Some(pds.handle.clone()),
+        secret_file: Some(secret.display().to_string()),
+        ..Default::default()
+    };
+    engine.channel_add(&request, &OPS).await.unwrap();
+    engine.channel_arm("brand", true, &OPS).await.unwrap();
+}
+
+fn post(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::json!({ "channel": "brand", "text": text }).as_object().unwrap().clone()
+}
+
+async fn run(engine: &Engine, ticks: u64) {
+    let settings = DaemonSettings {
+        max_ticks: Some(ticks),
+        tick_interval: Duration::from_millis(20),
+        max_tick: Duration::from_secs(20),
+        ..Default::default()
+    };
+    daemon::run(engine, &settings, &CancellationToken::new()).await;
+}
+
+async fn reread(engine: &Engine, id: i64) -> Action {
+    engine.db().action_get(id).await.unwrap().unwrap()
+}
+
+fn records_with(posts: &[serde_json::Value], text: &str) -> usize {
+    posts.iter().filter(|p| p["value"]["text"] == text).count()
+}
+
+async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
+    let pds = LocalPds::start();
+    let dir = tempfile::tempdir().unwrap();
+    let engine =
+        Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
+    add_channel(&engine, &pds, &pds.url, dir.path()).await;
+    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+
+    // Bluesky's limit is 300 graphemes ("é" as e + combining accent is one).
+    let long = "e\u{301}".repeat(301);
+    let err = engine.enqueue("POST_SOCIAL", "too-long", &post(&long)).await.unwrap_err();
+    assert!(err.to_string().contains("301 graphemes; bluesky takes at most 300"), "{err}");
+    engine.enqueue("POST_SOCIAL", "just-fits", &post(&"e\u{301}".repeat(300))).await.unwrap();
+
+    let text = format!("Hello from AOL ({})", ctx.backend_name());
+    let action = engine.enqueue("POST_SOCIAL", "bsky-once", &post(&text)).await.unwrap().action;
+    run(&engine, 1).await;
+    let done = reread(&engine, action.id).await;
+    assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
+    let uri = done.remote_id.clone().unwrap();
+    assert!(
+        uri.starts_with("at://did:plc:")
+            && uri.ends_with(&aol::engine::channels::record_key(done.created_at_utc, done.id)),
+        "{uri}"
+    );
+    assert!(done.remote_url.clone().unwrap().starts_with(&format!("https://bsky.app/profile/{}/post/", pds.handle)));
+    assert_eq!(records_with(&pds.posts().await, &text), 1);
+
+    // The same key is the same action; and even if AOL lost what it knew and
+    // sent the post again, the server keeps one record.
+    assert!(engine.enqueue("POST_SOCIAL", "bsky-once", &post(&text)).await.unwrap().duplicate);
+    for _ in 0..3 {
+        ctx.execute_raw(&format!("UPDATE aol_actions SET status = 'PENDING' WHERE id = {}", action.id)).await;
+        run(&engine, 1).await;
+        let again = reread(&engine, action.id).await;
+        assert_eq!(again.status, "SUCCESS", "{:?}", again.last_error);
+        assert_eq!(again.remote_id.as_deref(), Some(uri.as_str()));
+    }
+    let logs = engine.db().logs_for_action(action.id).await.unwrap();
+    assert!(logs.iter().any(|l| l.message.contains("already had this post")), "{logs:?}");
+    assert_eq!(records_with(&pds.posts().await, &text), 1, "still exactly one record");
+}
+
+fn start_daemon(url: &str, dir: &std::path::Path) -> Child {
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(["daemon", "--proof-mode", "0", "--tick-interval-seconds", "0.05", "--lease-ttl-seconds", "0.6"])
+        .args(["--heartbeat-seconds", "0.15", "--artifact-dir"])
+        .arg(dir.join("artifacts"))
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "info")
+        .env_remove("AOL_MAX_TICKS")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start aol daemon")
+}
+
+async fn killed_between_send_and_mark_20_times_one_record(ctx: TestCtx) {
+    let pds = LocalPds::start();
+    let mut relay = Relay::start(&pds.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine =
+        Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
+    add_channel(&engine, &pds, &relay.url, dir.path()).await;
+    let text = format!("Exactly once, whatever happens ({})", ctx.backend_name());
+    *relay.hold.lock().unwrap() = true;
+
+    let mut answers = Vec::new();
+    let mut id = None;
+    for round in 1..=20 {
+        // The agent, not sure it was heard, enqueues the same key again.
+        let enqueued = engine.enqueue("POST_SOCIAL", "bsky-crash", &post(&text)).await.unwrap();
+        assert_eq!(enqueued.duplicate, round > 1);
+        id = Some(enqueued.action.id);
+        if round > 1 {
+            // The worst case: AOL lost even its mark of the last send.
+            ctx.execute_raw(&format!(
+                "UPDATE aol_actions SET status = 'PENDING', sent_at_utc = NULL WHERE id = {}",
+                enqueued.action.id
+            ))
+            .await;
+        }
+        let mut daemon = start_daemon(&ctx.url, dir.path());
+        let answer = tokio::time::timeout(Duration::from_secs(30), relay.posts.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "round {round}: no post within 30 s: {}",
+                    std::fs::read_to_string(dir.path().join("daemon.log")).unwrap()
+                )
+            })
+            .unwrap();
+        // The server has answered; the daemon has not heard it: kill it now.
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+        assert_eq!(answer.0, 200, "round {round}: {}", answer.1);
+        answers.push(answer.1.contains("\"commit\""));
+    }
+    assert_eq!(answers.iter().filter(|made| **made).count(), 1, "the server wrote the record once: {answers:?}");
+
+    // Left alone, a daemon finds the action it was sending and reads the post back.
+    *relay.hold.lock().unwrap() = false;
+    let mut daemon = start_daemon(&ctx.url, dir.path());
+    let id = id.unwrap();
+    let started = Instant::now();
+    let done = loop {
+        let a = reread(&engine, id).await;
+        if a.status == "SUCCESS" || started.elapsed() > Duration::from_secs(30) {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert_eq!(done.status, "SUCCESS", "{done:?}");
+    let logs = engine.db().logs_for_action(id).await.unwrap();
+    assert!(logs.iter().any(|l| l.message.starts_with("unconfirmed")), "the last kill left it UNCONFIRMED: {logs:?}");
+    assert!(logs.iter().any(|l| l.message.starts_with("reconciled: the post is on the platform")), "{logs:?}");
+    assert_eq!(records_with(&pds.posts().await, &text), 1, "exactly one record after 20 kills");
+    eprintln!("bluesky crash test ({}): 20 kills between send and mark, 20 posts sent, 1 record", ctx.backend_name());
+}
+
+on_both_databases!(a_post_appears_once_however_often_it_is_sent, killed_between_send_and_mark_20_times_one_record);

@@ -1,0 +1,161 @@
+//! The Bluesky reference server for tests: `scripts/pds/run.sh` (installing
+//! it first if needed) on two free loopback ports, stopped when dropped; and
+//! a relay in front of it that can hold back the answer to a post, so a test
+//! can kill AOL after the post was made and before AOL heard of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+pub struct LocalPds {
+    pub url: String,
+    pub handle: String,
+    pub app_password: String,
+    child: Child,
+    _state: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl LocalPds {
+    pub fn start() -> LocalPds {
+        let state = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pds/run.sh");
+        let mut child = Command::new("bash")
+            .arg(script)
+            .env("PDS_PORT", free_port().to_string())
+            .env("PLC_PORT", free_port().to_string())
+            .env("STATE", state.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scripts/pds/run.sh");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the local Bluesky server did not start ({e}): {line:?}"));
+        let text = |k: &str| ready[k].as_str().unwrap().to_string();
+        LocalPds { url: text("url"), handle: text("handle"), app_password: text("app_password"), child, _state: state }
+    }
+
+    /// The account's posts, as the server lists them.
+    pub async fn posts(&self) -> Vec<serde_json::Value> {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/xrpc/com.atproto.repo.listRecords", self.url))
+            .query(&[("repo", self.handle.as_str()), ("collection", "app.bsky.feed.post"), ("limit", "100")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["records"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for LocalPds {
+    fn drop(&mut self) {
+        // run.sh execs node: this is the server itself; SIGTERM lets it stop cleanly.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// A relay to the server. With `hold` set, a `putRecord` is forwarded, its
+/// answer reported on the channel, and then never passed on.
+pub struct Relay {
+    pub url: String,
+    pub hold: Arc<Mutex<bool>>,
+    pub posts: mpsc::UnboundedReceiver<(u16, String)>,
+}
+
+impl Relay {
+    pub async fn start(target: &str) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let hold = Arc::new(Mutex::new(false));
+        let (tx, posts) = mpsc::unbounded_channel();
+        let (target, held) = (target.to_string(), hold.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(relay(stream, target.clone(), held.clone(), tx.clone()));
+            }
+        });
+        Relay { url, hold, posts }
+    }
+}
+
+async fn relay(
+    mut stream: TcpStream,
+    target: String,
+    hold: Arc<Mutex<bool>>,
+    posts: mpsc::UnboundedSender<(u16, String)>,
+) {
+    let Some((method, path, headers, body)) = read_request(&mut stream).await else { return };
+    let client = reqwest::Client::new();
+    let mut request = client.request(method.parse().unwrap(), format!("{target}{path}")).body(body);
+    for (k, v) in headers {
+        if k == "authorization" || k == "content-type" {
+            request = request.header(k, v);
+        }
+    }
+    let Ok(answer) = request.send().await else { return };
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap_or_default();
+    if path.contains("com.atproto.repo.putRecord") {
+        let _ = posts.send((status, text.clone()));
+        if *hold.lock().unwrap() {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return;
+        }
+    }
+    let out = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    );
+    let _ = stream.write_all(out.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+type Request = (String, String, Vec<(String, String)>, Vec<u8>);
+
+async fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split_whitespace();
+    let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize =
+        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some((method, path, headers, buf[head_end..head_end + length].to_vec()))
+}
