@@ -54,6 +54,16 @@ setup_browser_tests() {
   fi
 }
 
+# The Bluesky reference server the REAL-posting tests run against
+# (scripts/pds: Node 22 and @atproto/pds from npm, one native module compiled
+# here, so a compiler and make are needed; installed once into .tools/).
+setup_bluesky() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  command -v g++ >/dev/null && command -v make >/dev/null && command -v python3 >/dev/null || apt_install g++ make python3
+  command -v openssl >/dev/null || apt_install openssl
+  bash "$AOL_ROOT/scripts/pds/install.sh" >/dev/null
+}
+
 # A PostgreSQL the tests can create databases in, at AOL_TEST_POSTGRES_URL.
 setup_postgres() {
   export AOL_TEST_POSTGRES_URL="${AOL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

@@ -10,6 +10,7 @@ source "$(dirname "$0")/setup.sh"
 setup_rust
 setup_postgres
 setup_browser_tests
+setup_bluesky
 cd "$AOL_ROOT"
 
 say "cargo clippy"

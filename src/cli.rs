@@ -408,7 +408,7 @@ async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
     }
     let settings = cmd.daemon.validate().map_err(anyhow::Error::msg)?;
     let db = open_db(&cmd.db).await?;
-    let engine = Engine::new(db.clone(), Clock::System, Registry::standard(settings.artifact_dir.clone())).await?;
+    let engine = Engine::new(db.clone(), Clock::System, cmd.daemon.registry(settings.artifact_dir.clone())).await?;
     apply_startup_mode(&engine, cmd.daemon.proof_mode).await?;
     if engine.flags_now().killed {
         eprintln!("AOL is killed: not starting the daemon (revive it with `aol flags revive`)");

@@ -49,6 +49,19 @@ pub struct DaemonArgs {
     /// Where PROOF artifacts are written.
     #[arg(long, env = "AOL_ARTIFACT_DIR", default_value = "artifacts")]
     pub artifact_dir: PathBuf,
+    /// How long a REAL request to a platform may take in all (connecting: at
+    /// most 10 s of it); past it the outcome is unknown (UNCONFIRMED).
+    #[arg(long, env = "AOL_HTTP_TIMEOUT_SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub http_timeout_seconds: Duration,
+}
+
+impl DaemonArgs {
+    /// The adapters, with the platforms' timeouts from these settings.
+    pub fn registry(&self, artifact_dir: PathBuf) -> crate::engine::Registry {
+        let total = self.http_timeout_seconds;
+        let timeouts = crate::engine::channels::HttpTimeouts { connect: total.min(Duration::from_secs(10)), total };
+        crate::engine::Registry::with_platforms(artifact_dir, crate::engine::channels::Platforms::new(timeouts))
+    }
 }
 
 /// The web server's own settings.

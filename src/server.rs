@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{OperatorAuth, TokenOrigin};
 use crate::cli::{apply_startup_mode, open_db, ServeArgs};
-use crate::engine::{self, Clock, Engine, Registry};
+use crate::engine::{self, Clock, Engine};
 use crate::web::shell;
 use crate::web::state::AppState;
 
@@ -33,7 +33,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let db = open_db(&args.db).await?;
     let auth = operator_auth(&db, args.web.operator_token.as_ref().map(|t| t.expose_secret())).await?;
-    let adapters = Registry::standard(settings.artifact_dir.clone());
+    let adapters = args.daemon.registry(settings.artifact_dir.clone());
     let engine = Engine::new(db.clone(), Clock::System, adapters).await?;
     apply_startup_mode(&engine, args.daemon.proof_mode).await?;
 

@@ -309,7 +309,22 @@ async fn the_operator_settles_an_unconfirmed_post(ctx: TestCtx) {
     assert_eq!(s.platform.received().len(), 3, "two lost answers, then the one sent again");
 }
 
+async fn a_redirect_is_not_followed(ctx: TestCtx) {
+    let s = setup(&ctx, "webhook", "/hook").await;
+    let elsewhere = format!("{}/elsewhere", s.platform.base);
+    s.platform.script([Answer::Raw(307, vec![("Location".into(), elsewhere)], String::new())]);
+    let action = enqueue(&s.engine, "redirected", "Stay put").await;
+    run(&s.engine, 1).await;
+    let failed = reread(&s.engine, action.id).await;
+    assert_eq!(failed.status, "FAILED", "{failed:?}");
+    assert!(failed.last_error.as_deref().unwrap().contains("HTTP 307"), "{failed:?}");
+    let received = s.platform.received();
+    assert_eq!(received.len(), 1, "the redirect was not followed");
+    assert_eq!(received[0].path, "/hook");
+}
+
 on_both_databases!(
+    a_redirect_is_not_followed,
     the_operator_settles_an_unconfirmed_post,
     a_webhook_post_sends_the_proof_bytes_signed_once,
     mastodon_posts_with_the_idempotency_key_and_a_server_error_is_retried,
