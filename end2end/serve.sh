@@ -25,5 +25,5 @@ export RUST_LOG="${RUST_LOG:-warn}"
 export AOL_OPERATOR_TOKEN="e2e-operator-token-0123456789"
 unset OPENAI_API_KEY
 # One failed attempt sends an action to the DLQ, so the tests can reach it quickly.
-exec ./target/debug/aol serve --bind "127.0.0.1:$port" --tick-interval-seconds 0.3 --max-retries 1 \
+exec ./target/debug/aol serve --bind "127.0.0.1:$port" --tick-interval-seconds 0.3 --max-retries 1 --http-timeout-seconds 1 \
   --artifact-dir "$dir/artifacts"

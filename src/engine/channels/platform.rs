@@ -160,7 +160,10 @@ pub fn error_text(status: reqwest::StatusCode, body: &str) -> String {
 /// A failed request, for a log line: what happened and its causes (our
 /// URLs carry no secret).
 pub fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() { "timed out".to_string() } else { e.to_string() };
+    if e.is_timeout() {
+        return "timed out".to_string();
+    }
+    let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text = format!("{text}: {s}");

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::model::{ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::live::{use_live, LiveRegion};
 use crate::web::time_text;
-use server::{get_action_page, ActionPageData, CancelAction, RequeueAction, ShownAction};
+use server::{get_action_page, ActionPageData, CancelAction, RequeueAction, ResolveAction, ShownAction};
 
 /// `id`: from the path; `None` when it is not a number.
 #[component]
@@ -17,8 +17,9 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     let live = use_live();
     let requeue = ServerAction::<RequeueAction>::new();
     let cancel = ServerAction::<CancelAction>::new();
+    let resolve = ServerAction::<ResolveAction>::new();
     let data = Resource::new(
-        move || (live.changes.get(), requeue.version().get(), cancel.version().get()),
+        move || (live.changes.get(), requeue.version().get(), cancel.version().get(), resolve.version().get()),
         move |_| async move {
             match id {
                 Some(id) => get_action_page(id).await,
@@ -28,7 +29,10 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     );
     let error = move || {
         let failed = |v: Option<Result<crate::model::Action, ServerFnError>>| v.and_then(Result::err);
-        failed(requeue.value().get()).or_else(|| failed(cancel.value().get())).map(|e| e.to_string())
+        failed(requeue.value().get())
+            .or_else(|| failed(cancel.value().get()))
+            .or_else(|| failed(resolve.value().get()))
+            .map(|e| e.to_string())
     };
 
     view! {
@@ -52,7 +56,45 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
                 }
             })}
         </Transition>
+        // Built once while the action is UNCONFIRMED, outside the part that
+        // redraws at every change: what the operator types stays put.
+        <Transition fallback=|| ()>
+            <Show when=move || data.with(|d| matches!(d, Some(Ok(ActionPageData { detail: Some(s), operator: true }))
+                if s.detail.action.status == "UNCONFIRMED"))>
+                <ResolveForm id=id.unwrap_or_default() resolve/>
+            </Show>
+        </Transition>
         </LiveRegion>
+    }
+}
+
+/// "It was posted" (with an optional link) or "send it again", with a reason.
+#[component]
+fn ResolveForm(id: i64, resolve: ServerAction<ResolveAction>) -> impl IntoView {
+    let (url, reason) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let send = move |posted: bool| {
+        let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
+        let url = if posted { optional(url) } else { None };
+        resolve.dispatch(ResolveAction { id, posted, url, reason: optional(reason) });
+    };
+    view! {
+        <section class="card" aria-label="Settle" data-testid="resolve">
+            <h2>"Was it posted?"</h2>
+            <p class="meta">
+                "The request may have reached the platform and its answer was lost, so AOL does not send it again by itself. "
+                "Check the account, then say what you found."
+            </p>
+            <div class="controls">
+                <input type="url" class="link" data-testid="resolve-url" placeholder="Link to the post (optional)"
+                    prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
+                <input type="text" class="reason" data-testid="resolve-reason" placeholder="Reason (optional, recorded)" maxlength="200"
+                    prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
+                <button class="btn" data-testid="resolve-posted" disabled=move || resolve.pending().get()
+                    on:click=move |_| send(true)>"It was posted"</button>
+                <button class="btn btn-danger" data-testid="resolve-resend" disabled=move || resolve.pending().get()
+                    on:click=move |_| send(false)>"Send it again"</button>
+            </div>
+        </section>
     }
 }
 
@@ -80,6 +122,17 @@ fn Detail(
                 <div><dt>"Not before"</dt><dd>{time(a.not_before_utc)}</dd></div>
                 <div><dt>"Created"</dt><dd>{time(a.created_at_utc)}</dd></div>
                 <div><dt>"Updated"</dt><dd>{time(a.updated_at_utc)}</dd></div>
+                {a.remote_id.clone().or_else(|| a.remote_url.clone()).map(|remote| view! {
+                    <div class="wide"><dt>"Posted"</dt><dd>
+                        {match a.remote_url.clone() {
+                            Some(url) => Either::Left(view! { <a href=url rel="noopener noreferrer" target="_blank" data-testid="remote-link">{remote}</a> }),
+                            None => Either::Right(view! { <span class="key" data-testid="remote-link">{remote}</span> }),
+                        }}
+                    </dd></div>
+                })}
+                {a.prepared_sha256.clone().map(|sha| view! {
+                    <div class="wide"><dt>"Request SHA-256"</dt><dd class="key" data-testid="prepared-sha256">{sha}</dd></div>
+                })}
             </dl>
             {a.last_error.clone().map(|e| view! { <p class="error-text" data-testid="last-error">"Last error: " {e}</p> })}
             {if !operator {

@@ -48,6 +48,39 @@ pub async fn cancel_action(id: i64) -> Result<Action, ServerFnError> {
     crate::web::state::engine().cancel(id, "dashboard").await.map_err(ssr::operator_error)
 }
 
+/// UNCONFIRMED → SUCCESS ("it was posted", optionally where) or → RETRY
+/// ("send it again"), with the operator's reason.
+#[server(prefix = "/ui", endpoint = "resolve", output = crate::web::codec::JsonText)]
+pub async fn resolve_action(
+    id: i64,
+    posted: bool,
+    url: Option<String>,
+    reason: Option<String>,
+) -> Result<Action, ServerFnError> {
+    use crate::storage::Resolution;
+    crate::web::auth::ssr::require_operator()?;
+    let url = url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+    if let Some(u) = &url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 2000 {
+            crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
+            return Err(ServerFnError::new(format!("{u:?} is not a link to the post (http:// or https://)")));
+        }
+    }
+    let resolution = match (posted, url) {
+        (true, url) => Resolution::Posted { remote_id: None, remote_url: url },
+        (false, None) => Resolution::SendAgain,
+        (false, Some(_)) => {
+            crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
+            return Err(ServerFnError::new("a link goes with \"it was posted\" only"));
+        }
+    };
+    let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    crate::web::state::engine()
+        .resolve_unconfirmed(id, &resolution, "dashboard", reason)
+        .await
+        .map_err(ssr::operator_error)
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use http::StatusCode;

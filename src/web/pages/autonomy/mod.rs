@@ -1,6 +1,7 @@
 //! The Autonomy page: the operator's live view of the flags and the daemon's
 //! ticks, with the Pause/Resume and Kill/Revive controls.
 
+mod channels;
 mod chart;
 mod controls;
 mod enqueue_form;
@@ -15,6 +16,7 @@ use leptos::prelude::*;
 use crate::model::{FlagChange, Lease, Overview, TickRow};
 use crate::web::live::{use_live, Live, LiveRegion};
 use crate::web::time_text;
+use channels::{ChannelState, ChannelsCard};
 use chart::ActivityChart;
 use controls::{ControlState, Controls};
 use enqueue_form::EnqueueState;
@@ -30,8 +32,12 @@ pub fn AutonomyPage() -> impl IntoView {
     let command = state.command;
     let signed = move || (state.login.version().get(), state.logout.version().get());
     let queue = QueueState::new();
+    let channel_state = ChannelState::new();
     let reading = Reading(Resource::new(
-        move || (live.changes.get(), command.version().get(), enqueue.action.version().get(), signed(), queue.filter()),
+        move || {
+            let own = (command.version().get(), enqueue.action.version().get(), channel_state.changes());
+            (live.changes.get(), own, signed(), queue.filter())
+        },
         |(.., filter)| get_dashboard(filter),
     ));
 
@@ -48,7 +54,7 @@ pub fn AutonomyPage() -> impl IntoView {
                 </p>
             })}
             <Show when=move || reading.map(|_| ()).is_some()>
-                <Dashboard reading state enqueue queue live/>
+                <Dashboard reading state enqueue queue channel_state live/>
             </Show>
         </Transition>
         </LiveRegion>
@@ -66,6 +72,7 @@ fn Dashboard(
     state: ControlState,
     enqueue: EnqueueState,
     queue: QueueState,
+    channel_state: ChannelState,
     live: Live,
 ) -> impl IntoView {
     let operator = reading.memo(|d| d.operator);
@@ -89,6 +96,7 @@ fn Dashboard(
             {move || reading.map(|d| view! { <FlagChanges changes=d.changes.clone()/> })}
         </section>
         <QueueCard reading operator enqueue queue/>
+        <ChannelsCard reading operator state=channel_state/>
         <section class="card" aria-label="Recent ticks">
             <h2>"Recent ticks"</h2>
             {move || reading.map(|d| view! {

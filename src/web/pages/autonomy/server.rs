@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, Overview, TickBucket};
+use crate::model::{Action, ActionFilter, Channel, ControlFlags, FlagChange, FlagCommand, Overview, TickBucket};
 
 /// How many actions a page of the queue shows.
 pub const PAGE_SIZE: i64 = 20;
@@ -29,6 +29,8 @@ pub struct DashboardData {
     pub activity: Vec<TickBucket>,
     /// A page of the queue, newest first (see `ActionFilter`).
     pub actions: Vec<Action>,
+    /// Where REAL posts go, by name.
+    pub channels: Vec<Channel>,
 }
 
 #[server(prefix = "/ui", endpoint = "dashboard", output = crate::web::codec::JsonText)]
@@ -48,6 +50,7 @@ pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<Da
         },
         activity: engine.tick_activity().await.map_err(internal_error)?,
         actions: engine.db().actions_page(&filter, PAGE_SIZE).await.map_err(internal_error)?,
+        channels: engine.db().channels().await.map_err(internal_error)?,
     })
 }
 

@@ -1,0 +1,218 @@
+//! The channels card: where REAL posts go, whether each is armed, and (for
+//! the operator) adding, arming, disarming and removing them. A channel's
+//! secret is only ever named here (an env var or a file on the server).
+
+use leptos::prelude::*;
+
+use super::reading::Reading;
+use crate::model::{Channel, ChannelKind};
+
+/// What the add form sent; errors come back with the reason.
+#[server(prefix = "/ui", endpoint = "channel_add", output = crate::web::codec::JsonText)]
+pub async fn add_channel(
+    name: String,
+    kind: String,
+    url: String,
+    handle: Option<String>,
+    secret_env: Option<String>,
+    secret_file: Option<String>,
+) -> Result<Channel, ServerFnError> {
+    crate::web::auth::ssr::require_operator()?;
+    let request = crate::engine::channels::ChannelRequest { name, kind, url, handle, secret_env, secret_file };
+    let actor = crate::storage::Actor { who: "dashboard", reason: None };
+    crate::web::state::engine().channel_add(&request, &actor).await.map_err(ssr::channel_error)
+}
+
+/// Arms (`armed = true`) or disarms a channel.
+#[server(prefix = "/ui", endpoint = "channel_arm", output = crate::web::codec::JsonText)]
+pub async fn arm_channel(name: String, armed: bool) -> Result<Channel, ServerFnError> {
+    crate::web::auth::ssr::require_operator()?;
+    let actor = crate::storage::Actor { who: "dashboard", reason: None };
+    let (channel, _) = crate::web::state::engine().channel_arm(&name, armed, &actor).await.map_err(ssr::channel_error)?;
+    Ok(channel)
+}
+
+#[server(prefix = "/ui", endpoint = "channel_remove", output = crate::web::codec::JsonText)]
+pub async fn remove_channel(name: String) -> Result<(), ServerFnError> {
+    crate::web::auth::ssr::require_operator()?;
+    let actor = crate::storage::Actor { who: "dashboard", reason: None };
+    crate::web::state::engine().channel_remove(&name, &actor).await.map_err(ssr::channel_error)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use http::StatusCode;
+    use leptos::prelude::ServerFnError;
+
+    use crate::engine::channels::ChannelError;
+    use crate::web::auth::ssr::set_status;
+
+    /// 400 / 404 / 409 with the engine's words; database trouble stays on the server.
+    pub fn channel_error(e: ChannelError) -> ServerFnError {
+        let status = match &e {
+            ChannelError::Store(_) => {
+                let ChannelError::Store(e) = e else { unreachable!() };
+                return crate::web::state::internal_error(e);
+            }
+            ChannelError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ChannelError::NotFound(_) => StatusCode::NOT_FOUND,
+            ChannelError::Exists(_) => StatusCode::CONFLICT,
+        };
+        set_status(status);
+        ServerFnError::new(e.to_string())
+    }
+}
+
+/// The card's state, owned by the page: what the add form holds survives
+/// signing out and in again.
+#[derive(Clone, Copy)]
+pub struct ChannelState {
+    pub add: ServerAction<AddChannel>,
+    pub arm: ServerAction<ArmChannel>,
+    pub remove: ServerAction<RemoveChannel>,
+    name: RwSignal<String>,
+    kind: RwSignal<String>,
+    url: RwSignal<String>,
+    handle: RwSignal<String>,
+    /// "env" or "file".
+    secret_from: RwSignal<String>,
+    secret_place: RwSignal<String>,
+}
+
+impl ChannelState {
+    pub fn new() -> ChannelState {
+        ChannelState {
+            add: ServerAction::new(),
+            arm: ServerAction::new(),
+            remove: ServerAction::new(),
+            name: RwSignal::new(String::new()),
+            kind: RwSignal::new(ChannelKind::Bluesky.as_str().to_string()),
+            url: RwSignal::new(String::new()),
+            handle: RwSignal::new(String::new()),
+            secret_from: RwSignal::new("env".to_string()),
+            secret_place: RwSignal::new(String::new()),
+        }
+    }
+
+    /// Grows with every change made here: the page reads again.
+    pub fn changes(self) -> (usize, usize, usize) {
+        (self.add.version().get(), self.arm.version().get(), self.remove.version().get())
+    }
+
+    fn submit(self) {
+        let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
+        let from_env = self.secret_from.get_untracked() == "env";
+        self.add.dispatch(AddChannel {
+            name: self.name.get_untracked(),
+            kind: self.kind.get_untracked(),
+            url: self.url.get_untracked(),
+            handle: optional(self.handle),
+            secret_env: if from_env { optional(self.secret_place) } else { None },
+            secret_file: if from_env { None } else { optional(self.secret_place) },
+        });
+    }
+}
+
+#[component]
+pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelState) -> impl IntoView {
+    let error = move || {
+        let failed = |v: Option<Result<_, ServerFnError>>| v.and_then(Result::err).map(|e: ServerFnError| e.to_string());
+        failed(state.add.value().get().map(|r| r.map(|_| ())))
+            .or_else(|| failed(state.arm.value().get().map(|r| r.map(|_| ()))))
+            .or_else(|| failed(state.remove.value().get()))
+    };
+    view! {
+        <section class="card" aria-label="Channels">
+            <h2>"Channels"</h2>
+            <p class="meta">"Where REAL posts go. A new channel starts disarmed: its REAL posts wait until it is armed."</p>
+            {move || reading.map(|d| view! { <ChannelTable channels=d.channels.clone() operator=operator.get_untracked() state/> })}
+            {move || error().map(|e| view! { <p class="error-text" role="alert" data-testid="channel-error">{e}</p> })}
+            <Show when=move || operator.get()>
+                <AddChannelForm state/>
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn ChannelTable(channels: Vec<Channel>, operator: bool, state: ChannelState) -> impl IntoView {
+    if channels.is_empty() {
+        return view! { <p class="empty" data-testid="no-channels">"No channel yet: REAL posts have nowhere to go."</p> }.into_any();
+    }
+    view! {
+        <table class="table" data-testid="channels">
+            <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Server"</th><th>"Account"</th><th>"Secret from"</th><th>"REAL"</th><th></th></tr></thead>
+            <tbody>
+                {channels.into_iter().map(|c| {
+                    let (name, armed) = (c.name.clone(), c.armed);
+                    let (arm_name, remove_name) = (name.clone(), name.clone());
+                    view! {
+                        <tr data-testid="channel-row" data-channel=name.clone()>
+                            <td class="key">{name.clone()}</td>
+                            <td>{c.kind.clone()}</td>
+                            <td class="key">{c.base_url.clone()}</td>
+                            <td>{c.handle.clone().unwrap_or_default()}</td>
+                            <td class="key">{c.secret_source()}</td>
+                            <td>
+                                <span class=if armed { "pill status-success" } else { "pill status-cancelled" } data-testid="channel-armed">
+                                    {if armed { "armed" } else { "disarmed" }}
+                                </span>
+                            </td>
+                            <td>
+                                {operator.then(|| view! {
+                                    <button class="btn-link" data-testid="channel-arm-toggle"
+                                        on:click=move |_| { state.arm.dispatch(ArmChannel { name: arm_name.clone(), armed: !armed }); }>
+                                        {if armed { "Disarm" } else { "Arm" }}
+                                    </button>
+                                    <button class="btn-link" data-testid="channel-remove"
+                                        on:click=move |_| { state.remove.dispatch(RemoveChannel { name: remove_name.clone() }); }>
+                                        "Remove"
+                                    </button>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn AddChannelForm(state: ChannelState) -> impl IntoView {
+    let text = move |signal: RwSignal<String>, testid: &'static str, placeholder: &'static str| {
+        view! {
+            <input type="text" data-testid=testid placeholder=placeholder
+                prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
+        }
+    };
+    view! {
+        <form class="enqueue-form" data-testid="channel-form" on:submit=move |ev| {
+            ev.prevent_default();
+            state.submit();
+        }>
+            <h3>"Add a channel"</h3>
+            <label class="field"><span>"Name"</span>{text(state.name, "channel-name", "e.g. brand-bsky")}</label>
+            <label class="field"><span>"Kind"</span>
+                <select data-testid="channel-kind" prop:value=move || state.kind.get()
+                    on:change=move |ev| state.kind.set(event_target_value(&ev))>
+                    {ChannelKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field field-wide"><span>"Server URL"</span>{text(state.url, "channel-url", "https://bsky.social")}</label>
+            <label class="field"><span>"Account (Bluesky handle)"</span>{text(state.handle, "channel-handle", "brand.bsky.social")}</label>
+            <label class="field"><span>"Secret from"</span>
+                <select data-testid="channel-secret-from" prop:value=move || state.secret_from.get()
+                    on:change=move |ev| state.secret_from.set(event_target_value(&ev))>
+                    <option value="env">"env var on the server"</option>
+                    <option value="file">"file on the server"</option>
+                </select>
+            </label>
+            <label class="field"><span>"Its name or path (never the secret)"</span>{text(state.secret_place, "channel-secret-place", "BRAND_BSKY_APP_PASSWORD")}</label>
+            <button class="btn" type="submit" data-testid="channel-submit" disabled=move || state.add.pending().get()>"Add channel"</button>
+        </form>
+    }
+    .into_any()
+}
