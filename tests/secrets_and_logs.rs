@@ -1,11 +1,12 @@
 //! The real `aol serve`, logging JSON at debug level, used through every door
-//! (API with operator and agent tokens, dashboard sign-in, pages, metrics):
-//! no secret appears in its log or in anything it serves, and every action
-//! attempt is logged with its id and key.
+//! (API with operator and agent tokens, dashboard sign-in, pages, metrics, a
+//! PROOF and a REAL post on a webhook channel): no secret appears in its log,
+//! in its artifacts or in anything it serves, and every action attempt is
+//! logged with its id and key.
 
 mod common;
+mod fake_platform;
 
-use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use serde_json::{json, Value};
 const OPERATOR: &str = "operator-secret-token-5f2a9c";
 const LLM_KEY: &str = "sk-llm-secret-key-8d1e7b";
 const DB_PASSWORD: &str = "db-secret-password-3c6f";
+const CHANNEL_SECRET: &str = "channel-signing-secret-9b4e1d";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -47,6 +49,8 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    let log_path = dir.path().join("serve.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
     let mut server = Server(
         Command::new(env!("CARGO_BIN_EXE_aol"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", "0.1"])
@@ -54,11 +58,13 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
             .env("DATABASE_URL", &url)
             .env("AOL_OPERATOR_TOKEN", OPERATOR)
             .env("OPENAI_API_KEY", LLM_KEY)
+            .env("AOL_TEST_HOOK_SECRET", CHANNEL_SECRET)
             .env("AOL_LOG_FORMAT", "json")
             .env("RUST_LOG", "debug")
             .env_remove("AOL_PROOF_MODE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            // A file, not a pipe: a pipe nobody reads fills up and stops the server.
+            .stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file))
             .spawn()
             .unwrap(),
     );
@@ -105,7 +111,45 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
         assert!(started.elapsed() < Duration::from_secs(20), "the actions did not run: {body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for path in ["/", "/actions/1", "/metrics", "/api/v1/openapi.json", "/readyz"] {
+    // A webhook channel, its secret in the server's environment: one post in
+    // PROOF, then one in REAL.
+    let hook = fake_platform::FakePlatform::start().await;
+    let mut cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_aol")).args(args).env("DATABASE_URL", &url).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        served += &String::from_utf8_lossy(&out.stdout);
+    };
+    cli(&[
+        "channel",
+        "add",
+        "hook",
+        "--kind",
+        "webhook",
+        "--url",
+        &format!("{}/hook", hook.base),
+        "--secret-env",
+        "AOL_TEST_HOOK_SECRET",
+    ]);
+    cli(&["channel", "arm", "hook"]);
+    cli(&["channel", "list", "--json"]);
+    let to_hook = |key: &'static str| {
+        http.post(format!("{base}/api/v1/actions"))
+            .bearer_auth(OPERATOR)
+            .json(&json!({ "action_type": "POST_SOCIAL", "idempotency_key": key, "payload": { "channel": "hook", "text": "hi" } }))
+            .send()
+    };
+    served += &to_hook("hook-proof").await.unwrap().text().await.unwrap();
+    wait_for_success(&http, &base, 3).await;
+    let real = json!({ "mode": "REAL", "confirm_real": true });
+    let r = http.put(format!("{base}/api/v1/flags")).bearer_auth(OPERATOR).json(&real).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    served += &to_hook("hook-real").await.unwrap().text().await.unwrap();
+    served += &wait_for_success(&http, &base, 4).await;
+    let sent = hook.received();
+    assert_eq!(sent.len(), 1, "one REAL post");
+    assert!(sent[0].headers["x-aol-signature"].contains(",v1="), "signed with the secret, not carrying it");
+
+    for path in ["/", "/actions/1", "/actions/3", "/actions/4", "/metrics", "/api/v1/openapi.json", "/readyz"] {
         served += &http.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
     }
     for (endpoint, form) in [("dashboard", ""), ("action", "id=1")] {
@@ -123,13 +167,17 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
 
     let _ = server.0.kill();
     let _ = server.0.wait();
-    let mut log = String::new();
-    server.0.stderr.take().unwrap().read_to_string(&mut log).unwrap();
-    server.0.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
 
-    for secret in [OPERATOR, LLM_KEY, DB_PASSWORD, agent_token.as_str()] {
+    let mut artifacts = String::new();
+    for entry in std::fs::read_dir(dir.path().join("artifacts").join("proof_social")).unwrap() {
+        artifacts += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    assert!(artifacts.contains("\"text\":\"hi\""), "the channel post's PROOF artifact is there: {artifacts}");
+    for secret in [OPERATOR, LLM_KEY, DB_PASSWORD, agent_token.as_str(), CHANNEL_SECRET] {
         assert!(!log.contains(secret), "a secret is in the log:\n{log}");
         assert!(!served.contains(secret), "a secret was served");
+        assert!(!artifacts.contains(secret), "a secret is in an artifact");
     }
     let lines: Vec<Value> = log
         .lines()
@@ -145,6 +193,20 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
                 "no {message:?} line with the key {key} and an action id"
             );
         }
+    }
+}
+
+/// Waits until `n` actions are SUCCESS; the API's answer.
+async fn wait_for_success(http: &reqwest::Client, base: &str, n: usize) -> String {
+    let started = Instant::now();
+    loop {
+        let r = http.get(format!("{base}/api/v1/actions?status=SUCCESS")).bearer_auth(OPERATOR).send().await.unwrap();
+        let body: Value = r.json().await.unwrap();
+        if body["actions"].as_array().unwrap().len() == n {
+            return body.to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the actions did not run: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

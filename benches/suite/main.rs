@@ -4,13 +4,14 @@
 //!     cargo bench --bench suite               the whole suite (about 15 minutes)
 //!     AOL_BENCH_QUICK=1 cargo bench --bench suite    smaller tables and fewer runs
 //!     AOL_BENCH_ONLY=process,kill cargo bench --bench suite   some sections only
-//!         (tables, process, kill, http, idle, wasm)
+//!         (tables, process, kill, http, idle, bluesky, wasm)
 //!     AOL_BENCH_DB=postgres cargo bench --bench suite   one database only (sqlite, postgres)
 //!
 //! It seeds its own data. The hydrate wasm is measured as found in
 //! `target/site/pkg/aol.wasm`: build it with `cargo leptos build --release`
 //! first for the figure that ships.
 
+mod bluesky;
 #[path = "../../tests/common/mod.rs"]
 #[allow(unused_macros)]
 mod common;
@@ -19,6 +20,8 @@ mod enqueue;
 mod http;
 mod idle;
 mod kill;
+#[path = "../../tests/local_pds/mod.rs"]
+mod local_pds;
 mod process;
 mod report;
 mod seed;
@@ -52,6 +55,7 @@ struct Plan {
     http_requests: usize,
     http_runs: usize,
     idle_seconds: u64,
+    bluesky_posts: usize,
 }
 
 impl Plan {
@@ -69,6 +73,7 @@ impl Plan {
                 http_requests: 1_000,
                 http_runs: 2,
                 idle_seconds: 10,
+                bluesky_posts: 10,
             }
         } else {
             Plan {
@@ -83,6 +88,7 @@ impl Plan {
                 http_requests: 4_000,
                 http_runs: 5,
                 idle_seconds: 60,
+                bluesky_posts: 40,
             }
         }
     }
@@ -116,6 +122,9 @@ async fn main() {
         }
         if wanted("idle") {
             idle::run(backend, plan.idle_seconds, &mut results).await;
+        }
+        if wanted("bluesky") {
+            bluesky::run(backend, plan.bluesky_posts, &mut results).await;
         }
     }
     if wanted("wasm") {

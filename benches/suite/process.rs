@@ -31,7 +31,7 @@ impl Adapter for Noop {
         Ok(())
     }
     async fn execute(&self, _job: &Job<'_>) -> Result<Done, AdapterError> {
-        Ok(Done { message: "done".into(), artifact: None })
+        Ok(Done { message: "done".into(), artifact: None, remote: None })
     }
 }
 

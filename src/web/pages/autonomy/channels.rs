@@ -28,7 +28,8 @@ pub async fn add_channel(
 pub async fn arm_channel(name: String, armed: bool) -> Result<Channel, ServerFnError> {
     crate::web::auth::ssr::require_operator()?;
     let actor = crate::storage::Actor { who: "dashboard", reason: None };
-    let (channel, _) = crate::web::state::engine().channel_arm(&name, armed, &actor).await.map_err(ssr::channel_error)?;
+    let (channel, _) =
+        crate::web::state::engine().channel_arm(&name, armed, &actor).await.map_err(ssr::channel_error)?;
     Ok(channel)
 }
 
@@ -116,7 +117,8 @@ impl ChannelState {
 #[component]
 pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelState) -> impl IntoView {
     let error = move || {
-        let failed = |v: Option<Result<_, ServerFnError>>| v.and_then(Result::err).map(|e: ServerFnError| e.to_string());
+        let failed =
+            |v: Option<Result<_, ServerFnError>>| v.and_then(Result::err).map(|e: ServerFnError| e.to_string());
         failed(state.add.value().get().map(|r| r.map(|_| ())))
             .or_else(|| failed(state.arm.value().get().map(|r| r.map(|_| ()))))
             .or_else(|| failed(state.remove.value().get()))
@@ -189,11 +191,11 @@ fn AddChannelForm(state: ChannelState) -> impl IntoView {
         }
     };
     view! {
+        <h3>"Add a channel"</h3>
         <form class="enqueue-form" data-testid="channel-form" on:submit=move |ev| {
             ev.prevent_default();
             state.submit();
         }>
-            <h3>"Add a channel"</h3>
             <label class="field"><span>"Name"</span>{text(state.name, "channel-name", "e.g. brand-bsky")}</label>
             <label class="field"><span>"Kind"</span>
                 <select data-testid="channel-kind" prop:value=move || state.kind.get()
