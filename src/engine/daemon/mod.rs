@@ -231,9 +231,15 @@ async fn tick(
     if tally.rescued > 0 {
         tracing::warn!(count = tally.rescued, "rescued actions left RUNNING by an earlier daemon");
     }
-    // Reading posts back is a request to a platform: REAL mode only.
+    // Reading posts back is a request to a platform: REAL mode only, and
+    // within the tick's time (what is not read back now is next tick).
     if !flags.proof_mode {
-        engine.reconcile_unconfirmed().await?;
+        match tokio::time::timeout_at(deadline, engine.reconcile_unconfirmed()).await {
+            Ok(done) => {
+                done?;
+            }
+            Err(_) => tracing::warn!("reading UNCONFIRMED posts back took the whole tick; the rest waits"),
+        }
     }
     let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
     let (writer, writing) = Writer::open(engine, term);
