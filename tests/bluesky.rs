@@ -61,10 +61,11 @@ fn records_with(posts: &[serde_json::Value], text: &str) -> usize {
 
 async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     let pds = LocalPds::start();
+    let relay = Relay::start(&pds.url).await;
     let dir = tempfile::tempdir().unwrap();
     let engine =
         Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
-    add_channel(&engine, &pds, &pds.url, dir.path()).await;
+    add_channel(&engine, &pds, &relay.url, dir.path()).await;
     engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
 
     // Bluesky's limit is 300 graphemes ("é" as e + combining accent is one).
@@ -100,6 +101,16 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     let logs = engine.db().logs_for_action(action.id).await.unwrap();
     assert!(logs.iter().any(|l| l.message.contains("already had this post")), "{logs:?}");
     assert_eq!(records_with(&pds.posts().await, &text), 1, "still exactly one record");
+
+    // One session for all four sends; an expired one is refreshed, not made anew.
+    assert_eq!(relay.called("com.atproto.server.createSession"), 1);
+    *relay.expire_next.lock().unwrap() = true;
+    let later = engine.enqueue("POST_SOCIAL", "bsky-later", &post("After the token expired")).await.unwrap().action;
+    run(&engine, 1).await;
+    assert_eq!(reread(&engine, later.id).await.status, "SUCCESS");
+    assert_eq!(relay.called("com.atproto.server.refreshSession"), 1);
+    assert_eq!(relay.called("com.atproto.server.createSession"), 1);
+    assert_eq!(records_with(&pds.posts().await, "After the token expired"), 1);
 }
 
 fn start_daemon(url: &str, dir: &std::path::Path) -> Child {

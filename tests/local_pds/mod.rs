@@ -69,37 +69,59 @@ impl Drop for LocalPds {
     }
 }
 
-/// A relay to the server. With `hold` set, a `putRecord` is forwarded, its
-/// answer reported on the channel, and then never passed on.
+/// A relay to the server, recording the XRPC methods called. With `hold`
+/// set, a `putRecord` is forwarded, its answer reported on `posts`, and then
+/// never passed on; with `expire_next` set, the next `putRecord` is answered
+/// `400 ExpiredToken` without reaching the server.
 pub struct Relay {
     pub url: String,
     pub hold: Arc<Mutex<bool>>,
+    pub expire_next: Arc<Mutex<bool>>,
+    pub calls: Arc<Mutex<Vec<String>>>,
     pub posts: mpsc::UnboundedReceiver<(u16, String)>,
+}
+
+#[derive(Clone)]
+struct Knobs {
+    hold: Arc<Mutex<bool>>,
+    expire_next: Arc<Mutex<bool>>,
+    calls: Arc<Mutex<Vec<String>>>,
 }
 
 impl Relay {
     pub async fn start(target: &str) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let hold = Arc::new(Mutex::new(false));
+        let knobs = Knobs { hold: Arc::default(), expire_next: Arc::default(), calls: Arc::default() };
         let (tx, posts) = mpsc::unbounded_channel();
-        let (target, held) = (target.to_string(), hold.clone());
+        let (target, shared) = (target.to_string(), knobs.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(relay(stream, target.clone(), held.clone(), tx.clone()));
+                tokio::spawn(relay(stream, target.clone(), shared.clone(), tx.clone()));
             }
         });
-        Relay { url, hold, posts }
+        Relay { url, hold: knobs.hold, expire_next: knobs.expire_next, calls: knobs.calls, posts }
+    }
+
+    /// How many times `method` was called.
+    pub fn called(&self, method: &str) -> usize {
+        self.calls.lock().unwrap().iter().filter(|m| m.as_str() == method).count()
     }
 }
 
-async fn relay(
-    mut stream: TcpStream,
-    target: String,
-    hold: Arc<Mutex<bool>>,
-    posts: mpsc::UnboundedSender<(u16, String)>,
-) {
+async fn relay(mut stream: TcpStream, target: String, knobs: Knobs, posts: mpsc::UnboundedSender<(u16, String)>) {
     let Some((method, path, headers, body)) = read_request(&mut stream).await else { return };
+    let xrpc = path.trim_start_matches("/xrpc/").split('?').next().unwrap_or_default().to_string();
+    knobs.calls.lock().unwrap().push(xrpc.clone());
+    if xrpc == "com.atproto.repo.putRecord" && std::mem::take(&mut *knobs.expire_next.lock().unwrap()) {
+        let text = r#"{"error":"ExpiredToken","message":"Token has expired"}"#;
+        let out = format!(
+            "HTTP/1.1 400 X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+        let _ = stream.write_all(out.as_bytes()).await;
+        return;
+    }
     let client = reqwest::Client::new();
     let mut request = client.request(method.parse().unwrap(), format!("{target}{path}")).body(body);
     for (k, v) in headers {
@@ -112,7 +134,7 @@ async fn relay(
     let text = answer.text().await.unwrap_or_default();
     if path.contains("com.atproto.repo.putRecord") {
         let _ = posts.send((status, text.clone()));
-        if *hold.lock().unwrap() {
+        if *knobs.hold.lock().unwrap() {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return;
         }
