@@ -191,6 +191,9 @@ async fn killed_between_send_and_mark_20_times_one_record(ctx: TestCtx) {
     assert!(logs.iter().any(|l| l.message.starts_with("unconfirmed")), "the last kill left it UNCONFIRMED: {logs:?}");
     assert!(logs.iter().any(|l| l.message.starts_with("reconciled: the post is on the platform")), "{logs:?}");
     assert_eq!(records_with(&pds.posts().await, &text), 1, "exactly one record after 20 kills");
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap();
+    assert!(log.contains("daemon started"), "the daemon log was written: {log}");
+    assert!(!log.contains(&pds.app_password), "the app password is in the daemon's log");
     eprintln!("bluesky crash test ({}): 20 kills between send and mark, 20 posts sent, 1 record", ctx.backend_name());
 }
 
