@@ -252,7 +252,7 @@ async fn a_disarmed_channel_holds_real_posts(ctx: TestCtx) {
 
 async fn the_secret_appears_nowhere(ctx: TestCtx) {
     let s = setup(&ctx, "webhook", "").await;
-    s.platform.script([Answer::Raw(401, vec![], format!(r#"{{"error":"bad token"}}"#))]);
+    s.platform.script([Answer::Raw(401, vec![], r#"{"error":"bad token"}"#.to_string())]);
     let a = enqueue(&s.engine, "leak-1", "one").await;
     let b = enqueue(&s.engine, "leak-2", "two").await;
     run(&s.engine, 2).await;

@@ -218,6 +218,21 @@ impl Engine {
     }
 }
 
+/// The text of a post against the limit of the platform its channel is on
+/// (a channel that does not exist yet is checked when the post is made).
+fn check_for_channel(payload: &Map<String, Value>, channels: &[crate::model::Channel]) -> Result<(), EnqueueError> {
+    let (Some(Value::String(name)), Some(Value::String(text))) = (payload.get("channel"), payload.get("text")) else {
+        return Ok(());
+    };
+    let Some(kind) = channels.iter().find(|c| &c.name == name).and_then(crate::model::Channel::kind) else {
+        return Ok(());
+    };
+    match super::channels::text_limit(kind) {
+        Some(limit) => limit.check(text, kind.as_str()).map_err(EnqueueError::Payload),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,20 +266,5 @@ mod tests {
         for bad in ["[1,2]", "\"text\"", "42", "{not json", ""] {
             assert!(parse_payload(bad).is_err(), "{bad:?} accepted");
         }
-    }
-}
-
-/// The text of a post against the limit of the platform its channel is on
-/// (a channel that does not exist yet is checked when the post is made).
-fn check_for_channel(payload: &Map<String, Value>, channels: &[crate::model::Channel]) -> Result<(), EnqueueError> {
-    let (Some(Value::String(name)), Some(Value::String(text))) = (payload.get("channel"), payload.get("text")) else {
-        return Ok(());
-    };
-    let Some(kind) = channels.iter().find(|c| &c.name == name).and_then(crate::model::Channel::kind) else {
-        return Ok(());
-    };
-    match super::channels::text_limit(kind) {
-        Some(limit) => limit.check(text, kind.as_str()).map_err(EnqueueError::Payload),
-        None => Ok(()),
     }
 }

@@ -175,9 +175,9 @@ fn check_url(raw: &str) -> Result<String, String> {
         other => return Err(format!("invalid URL {raw:?}: the scheme is {other}, expected https")),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "the URL must not carry a user or password: give the secret with --secret-env or --secret-file"
-        ));
+        return Err(
+            "the URL must not carry a user or password: give the secret with --secret-env or --secret-file".to_string()
+        );
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("invalid URL {raw:?}: no query or fragment"));
