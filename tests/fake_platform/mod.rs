@@ -9,8 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "../http_wire/mod.rs"]
+mod http_wire;
+use http_wire::{read_request, write_response};
 
 /// How to answer one request.
 #[derive(Clone, Debug)]
@@ -75,6 +78,12 @@ impl FakePlatform {
 
 async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let Some(request) = read_request(&mut stream).await else { return };
+    let request = Received {
+        at: Utc::now(),
+        path: request.path,
+        headers: request.headers.into_iter().collect(),
+        body: request.body,
+    };
     let answer = {
         let mut s = state.lock().unwrap();
         s.received.push(request.clone());
@@ -89,9 +98,9 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
                 s.statuses.entry(key).or_insert(next).clone()
             };
             let body = format!(r#"{{"id":"{id}","url":"https://social.example/@brand/{id}"}}"#);
-            write(&mut stream, 200, &[], &body).await;
+            write_response(&mut stream, 200, &[], &body).await;
         }
-        Answer::Raw(code, headers, body) => write(&mut stream, code, &headers, &body).await,
+        Answer::Raw(code, headers, body) => write_response(&mut stream, code, &headers, &body).await,
         Answer::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
         Answer::Reset => {
             // A zero linger does not block: the close sends a reset at once.
@@ -100,49 +109,4 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
             drop(stream);
         }
     }
-}
-
-async fn read_request(stream: &mut TcpStream) -> Option<Received> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let path = lines.next()?.split_whitespace().nth(1)?.to_string();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Some(Received { at: Utc::now(), path, headers, body: buf[head_end..head_end + length].to_vec() })
-}
-
-async fn write(stream: &mut TcpStream, code: u16, headers: &[(String, String)], body: &str) {
-    let mut out = format!(
-        "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    out.push_str(body);
-    let _ = stream.write_all(out.as_bytes()).await;
-    let _ = stream.shutdown().await;
 }

@@ -9,8 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "../http_wire/mod.rs"]
+mod http_wire;
+use http_wire::{read_request, write_response};
 use tokio::sync::mpsc;
 
 pub struct LocalPds {
@@ -110,16 +113,11 @@ impl Relay {
 }
 
 async fn relay(mut stream: TcpStream, target: String, knobs: Knobs, posts: mpsc::UnboundedSender<(u16, String)>) {
-    let Some((method, path, headers, body)) = read_request(&mut stream).await else { return };
+    let Some(http_wire::Request { method, path, headers, body }) = read_request(&mut stream).await else { return };
     let xrpc = path.trim_start_matches("/xrpc/").split('?').next().unwrap_or_default().to_string();
     knobs.calls.lock().unwrap().push(xrpc.clone());
     if xrpc == "com.atproto.repo.putRecord" && std::mem::take(&mut *knobs.expire_next.lock().unwrap()) {
-        let text = r#"{"error":"ExpiredToken","message":"Token has expired"}"#;
-        let out = format!(
-            "HTTP/1.1 400 X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
-        let _ = stream.write_all(out.as_bytes()).await;
+        write_response(&mut stream, 400, &[], r#"{"error":"ExpiredToken","message":"Token has expired"}"#).await;
         return;
     }
     let client = reqwest::Client::new();
@@ -139,45 +137,5 @@ async fn relay(mut stream: TcpStream, target: String, knobs: Knobs, posts: mpsc:
             return;
         }
     }
-    let out = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    );
-    let _ = stream.write_all(out.as_bytes()).await;
-    let _ = stream.shutdown().await;
-}
-
-type Request = (String, String, Vec<(String, String)>, Vec<u8>);
-
-async fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split_whitespace();
-    let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize =
-        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Some((method, path, headers, buf[head_end..head_end + length].to_vec()))
+    write_response(&mut stream, status, &[], &text).await;
 }

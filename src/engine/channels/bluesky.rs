@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use super::platform::{describe, error_text, lost, retry_at, Found, Platform, Post, Prepared, Remote, Sent};
+use super::platform::{describe, error_text, exchange, Found, Platform, Post, Prepared, Remote, Sent};
 use crate::model::Channel;
 
 const COLLECTION: &str = "app.bsky.feed.post";
@@ -117,27 +117,6 @@ impl Bluesky {
         }
         parse_session(&answer.text().await.map_err(|_| ())?).ok_or(())
     }
-
-    async fn put(
-        &self,
-        prepared: &Prepared,
-        session: &Session,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, String), Sent> {
-        let answer = self
-            .http
-            .post(&prepared.url)
-            .bearer_auth(session.access.expose_secret())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(prepared.body.clone())
-            .send()
-            .await
-            .map_err(|e| lost(&e))?;
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        // A body lost after the status line leaves the outcome unknown.
-        let text = answer.text().await.map_err(|e| Sent::Unknown(format!("the answer was lost: {}", describe(&e))))?;
-        Ok((status, headers, text))
-    }
 }
 
 #[async_trait]
@@ -166,17 +145,20 @@ impl Platform for Bluesky {
                 Ok(s) => s,
                 Err(sent) => return sent,
             };
-            let (status, headers, text) = match self.put(prepared, &session).await {
-                Ok(answer) => answer,
+            let request = self
+                .http
+                .post(&prepared.url)
+                .bearer_auth(session.access.expose_secret())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(prepared.body.clone());
+            let answer = match exchange(request).await {
+                Ok(a) => a,
                 Err(sent) => return sent,
             };
-            let error = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-                .unwrap_or_default();
-            let remote = || remote(channel, prepared, &text);
-            return match status {
-                StatusCode::OK if text.contains("\"commit\"") => Sent::Posted(remote()),
+            let error = answer.field("error").unwrap_or_default();
+            let remote = || remote(channel, prepared, &answer.text);
+            return match answer.status {
+                StatusCode::OK if answer.text.contains("\"commit\"") => Sent::Posted(remote()),
                 StatusCode::OK => Sent::AlreadyPosted(remote()),
                 StatusCode::BAD_REQUEST if error == "InvalidSwap" => Sent::AlreadyPosted(remote()),
                 // Refused for the session, so not written: log in again, once.
@@ -190,15 +172,8 @@ impl Platform for Bluesky {
                     renewed = true;
                     continue;
                 }
-                StatusCode::TOO_MANY_REQUESTS => {
-                    Sent::RetryAt { at: retry_at(&headers, Utc::now()), why: error_text(status, &text) }
-                }
-                StatusCode::SERVICE_UNAVAILABLE if headers.contains_key(reqwest::header::RETRY_AFTER) => {
-                    Sent::RetryAt { at: retry_at(&headers, Utc::now()), why: error_text(status, &text) }
-                }
                 // The same record at the same key: writing it again cannot post twice.
-                s if s.is_server_error() => Sent::NotSent(error_text(status, &text)),
-                _ => Sent::Rejected(error_text(status, &text)),
+                _ => answer.failure(),
             };
         }
     }

@@ -3,12 +3,10 @@
 //! made instead of posting again (SPEC §7).
 
 use async_trait::async_trait;
-use chrono::Utc;
-use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::platform::{describe, error_text, lost, retry_at, Platform, Post, Prepared, Remote, Sent};
+use super::platform::{exchange, Platform, Post, Prepared, Remote, Sent};
 use crate::model::Channel;
 
 pub struct Mastodon {
@@ -36,43 +34,24 @@ impl Platform for Mastodon {
     }
 
     async fn send(&self, _channel: &Channel, secret: &SecretString, post: &Post<'_>, prepared: &Prepared) -> Sent {
-        let answer = self
+        let request = self
             .http
             .post(&prepared.url)
             .bearer_auth(secret.expose_secret())
             .header("Idempotency-Key", post.idempotency_key)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(prepared.body.clone())
-            .send()
-            .await;
-        let answer = match answer {
+            .body(prepared.body.clone());
+        let answer = match exchange(request).await {
             Ok(a) => a,
-            Err(e) => return lost(&e),
+            Err(sent) => return sent,
         };
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let text = match answer.text().await {
-            Ok(t) => t,
-            Err(e) => return Sent::Unknown(format!("the answer was lost: {}", describe(&e))),
-        };
-        match status {
-            s if s.is_success() => {
-                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-                match field("id") {
-                    Some(id) => Sent::Posted(Remote { id, url: field("url") }),
-                    None => Sent::Unknown(format!("HTTP {}, but the answer names no status", s.as_u16())),
-                }
-            }
-            StatusCode::TOO_MANY_REQUESTS => {
-                Sent::RetryAt { at: retry_at(&headers, Utc::now()), why: error_text(status, &text) }
-            }
-            StatusCode::SERVICE_UNAVAILABLE if headers.contains_key(reqwest::header::RETRY_AFTER) => {
-                Sent::RetryAt { at: retry_at(&headers, Utc::now()), why: error_text(status, &text) }
-            }
+        if !answer.status.is_success() {
             // A repeat with the same Idempotency-Key cannot post twice.
-            s if s.is_server_error() => Sent::NotSent(error_text(status, &text)),
-            _ => Sent::Rejected(error_text(status, &text)),
+            return answer.failure();
+        }
+        match answer.field("id") {
+            Some(id) => Sent::Posted(Remote { id, url: answer.field("url") }),
+            None => Sent::Unknown(format!("HTTP {}, but the answer names no status", answer.status.as_u16())),
         }
     }
 }

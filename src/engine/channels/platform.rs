@@ -181,3 +181,46 @@ pub fn lost(e: &reqwest::Error) -> Sent {
         Sent::Unknown(format!("no answer: {}", describe(e)))
     }
 }
+
+/// A platform's whole answer.
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    /// The answer's JSON field `key`, when it is a string.
+    pub fn field(&self, key: &str) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(&self.text).ok()?;
+        v.get(key).and_then(|x| x.as_str()).map(str::to_string)
+    }
+
+    /// What an unsuccessful answer means on a platform where a repeat cannot
+    /// post twice: "slow down" (429, or 503 with Retry-After) waits for the
+    /// time given; a server error may be retried; anything else is a refusal.
+    pub fn failure(&self) -> Sent {
+        let why = error_text(self.status, &self.text);
+        let slow_down = self.status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || (self.status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+                && self.headers.contains_key(reqwest::header::RETRY_AFTER));
+        if slow_down {
+            Sent::RetryAt { at: retry_at(&self.headers, chrono::Utc::now()), why }
+        } else if self.status.is_server_error() {
+            Sent::NotSent(why)
+        } else {
+            Sent::Rejected(why)
+        }
+    }
+}
+
+/// Sends `request` and reads the whole answer. A request that failed is
+/// NotSent or Unknown (see [`lost`]); an answer lost after its status line
+/// leaves the outcome unknown too.
+pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, Sent> {
+    let answer = request.send().await.map_err(|e| lost(&e))?;
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let text = answer.text().await.map_err(|e| Sent::Unknown(format!("the answer was lost: {}", describe(&e))))?;
+    Ok(Answer { status, headers, text })
+}

@@ -6,12 +6,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::Sha256;
 
-use super::platform::{describe, error_text, lost, retry_at, Platform, Post, Prepared, Remote, Sent};
+use super::platform::{exchange, Platform, Post, Prepared, Remote, Sent};
 use crate::model::Channel;
 
 pub struct Webhook {
@@ -54,43 +53,22 @@ impl Platform for Webhook {
     }
 
     async fn send(&self, _channel: &Channel, secret: &SecretString, post: &Post<'_>, prepared: &Prepared) -> Sent {
-        let answer = self
+        let request = self
             .http
             .post(&prepared.url)
             .header("Idempotency-Key", post.idempotency_key)
             .header("X-AOL-Signature", signature(secret.expose_secret().as_bytes(), Utc::now(), &prepared.body))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(prepared.body.clone())
-            .send()
-            .await;
-        let answer = match answer {
+            .body(prepared.body.clone());
+        let answer = match exchange(request).await {
             Ok(a) => a,
-            Err(e) => return lost(&e),
+            Err(sent) => return sent,
         };
-        let status = answer.status();
-        let headers = answer.headers().clone();
-        let text = match answer.text().await {
-            Ok(t) => t,
-            Err(e) => return Sent::Unknown(format!("the answer was lost: {}", describe(&e))),
-        };
-        match status {
-            s if s.is_success() => {
-                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-                Sent::Posted(Remote {
-                    id: field("id").unwrap_or_else(|| post.idempotency_key.to_string()),
-                    url: field("url"),
-                })
-            }
-            StatusCode::TOO_MANY_REQUESTS => {
-                Sent::RetryAt { at: retry_at(&headers, Utc::now()), why: error_text(status, &text) }
-            }
-            StatusCode::SERVICE_UNAVAILABLE if headers.contains_key(reqwest::header::RETRY_AFTER) => {
-                Sent::RetryAt { at: retry_at(&headers, Utc::now()), why: error_text(status, &text) }
-            }
+        if !answer.status.is_success() {
             // The receiver drops a repeated Idempotency-Key.
-            s if s.is_server_error() => Sent::NotSent(error_text(status, &text)),
-            _ => Sent::Rejected(error_text(status, &text)),
+            return answer.failure();
         }
+        let id = answer.field("id").unwrap_or_else(|| post.idempotency_key.to_string());
+        Sent::Posted(Remote { id, url: answer.field("url") })
     }
 }
