@@ -123,7 +123,7 @@ pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelStat
             .or_else(|| failed(state.arm.value().get().map(|r| r.map(|_| ()))))
             .or_else(|| failed(state.remove.value().get()))
     };
-    view! {
+    crate::web::erase(view! {
         <section class="card" aria-label="Channels">
             <h2>"Channels"</h2>
             <p class="meta">"Where REAL posts go. A new channel starts disarmed: its REAL posts wait until it is armed."</p>
@@ -133,8 +133,7 @@ pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelStat
                 <AddChannelForm state/>
             </Show>
         </section>
-    }
-    .into_any()
+    })
 }
 
 #[component]
@@ -190,7 +189,7 @@ fn AddChannelForm(state: ChannelState) -> impl IntoView {
                 prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
         }
     };
-    view! {
+    crate::web::erase(view! {
         <h3>"Add a channel"</h3>
         <form class="enqueue-form" data-testid="channel-form" on:submit=move |ev| {
             ev.prevent_default();
@@ -215,6 +214,5 @@ fn AddChannelForm(state: ChannelState) -> impl IntoView {
             <label class="field"><span>"Its name or path (never the secret)"</span>{text(state.secret_place, "channel-secret-place", "BRAND_BSKY_APP_PASSWORD")}</label>
             <button class="btn" type="submit" data-testid="channel-submit" disabled=move || state.add.pending().get()>"Add channel"</button>
         </form>
-    }
-    .into_any()
+    })
 }

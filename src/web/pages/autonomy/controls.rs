@@ -72,7 +72,7 @@ fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
     // A button sends what it says at the moment of the click.
     let pause_cmd = move || if paused() { FlagCommand::Resume } else { FlagCommand::Pause };
     let kill_cmd = move || if killed() { FlagCommand::Revive } else { FlagCommand::Kill };
-    view! {
+    crate::web::erase(view! {
         <div class="controls">
             <button class="btn" data-testid="pause-toggle" disabled=busy on:click=move |_| state.send(untrack(pause_cmd), false)>
                 {move || if paused() { "Resume" } else { "Pause" }}
@@ -123,8 +123,7 @@ fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
                 </button>
             </div>
         </Show>
-    }
-    .into_any()
+    })
 }
 
 /// Asks for the operator token once; the server keeps it in an HttpOnly cookie.

@@ -43,7 +43,7 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
             Err(e) => view! { <p class="error-text" role="alert" data-testid="enqueue-result">{e.to_string()}</p> }.into_any(),
         })
     };
-    view! {
+    crate::web::erase(view! {
         <form class="enqueue-form" data-testid="enqueue-form" on:submit=move |ev| {
             ev.prevent_default();
             state.action.dispatch(EnqueuePost { key: state.key.get_untracked(), text: state.text.get_untracked() });
@@ -73,6 +73,5 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
             </button>
             {result}
         </form>
-    }
-    .into_any()
+    })
 }

@@ -88,7 +88,7 @@ fn Dashboard(
         })
     };
 
-    view! {
+    crate::web::erase(view! {
         {trouble}
         <StatusCard reading operator state live/>
         <section class="card" aria-label="Flag changes">
@@ -104,13 +104,12 @@ fn Dashboard(
                 <TicksTable ticks=d.overview.recent_ticks.clone()/>
             })}
         </section>
-    }
-    .into_any()
+    })
 }
 
 #[component]
 fn StatusCard(reading: Reading, operator: Signal<bool>, state: ControlState, live: Live) -> impl IntoView {
-    view! {
+    crate::web::erase(view! {
         <section class="card status-card" aria-label="Daemon status">
             {move || reading.map(|d| view! { <Facts overview=d.overview.clone() llm_configured=d.info.llm_configured live/> })}
             <Controls reading operator state/>
@@ -124,8 +123,7 @@ fn StatusCard(reading: Reading, operator: Signal<bool>, state: ControlState, liv
                 }
             })}
         </section>
-    }
-    .into_any()
+    })
 }
 
 /// The daemon's state, the flags and the lease, as of one reading.

@@ -44,7 +44,7 @@ impl QueueState {
 #[component]
 pub fn QueueCard(reading: Reading, operator: Signal<bool>, enqueue: EnqueueState, queue: QueueState) -> impl IntoView {
     let action_types = reading.memo(|d| d.info.action_types.clone());
-    view! {
+    crate::web::erase(view! {
         <section class="card" aria-label="Queue">
             <h2>"Queue"</h2>
             {move || reading.map(|d| view! { <QueueCounts counts=d.overview.counts.clone()/> })}
@@ -56,8 +56,7 @@ pub fn QueueCard(reading: Reading, operator: Signal<bool>, enqueue: EnqueueState
             <QueueFilter state=queue action_types=Signal::derive(move || action_types.get().unwrap_or_default())/>
             {move || reading.map(|d| view! { <ActionsTable actions=d.actions.clone() state=queue/> })}
         </section>
-    }
-    .into_any()
+    })
 }
 
 #[component]
@@ -84,7 +83,7 @@ fn QueueFilter(state: QueueState, action_types: Signal<Vec<String>>) -> impl Int
         signal.set(value);
         state.pages.set(Vec::new());
     };
-    view! {
+    crate::web::erase(view! {
         <div class="filter-bar" data-testid="queue-filter">
             <label class="field">
                 <span>"Status"</span>
@@ -109,8 +108,7 @@ fn QueueFilter(state: QueueState, action_types: Signal<Vec<String>>) -> impl Int
                     on:input=move |ev| set(state.key, event_target_value(&ev))/>
             </label>
         </div>
-    }
-    .into_any()
+    })
 }
 
 #[component]
