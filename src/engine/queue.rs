@@ -193,6 +193,16 @@ impl Engine {
         self.operator_change(id, Requeue::Cancel, who, "only PENDING or RETRY actions can be cancelled").await
     }
 
+    /// Why an operator's change to action `id` wrote nothing: there is no
+    /// such action, or its status does not allow the change.
+    pub(super) async fn refusal(&self, id: i64, allowed: &'static str) -> OperatorError {
+        match self.db().action_get(id).await {
+            Ok(None) => OperatorError::NotFound(id),
+            Ok(Some(action)) => OperatorError::WrongStatus { id, status: action.status, allowed },
+            Err(e) => OperatorError::Store(e),
+        }
+    }
+
     async fn operator_change(
         &self,
         id: i64,
@@ -210,10 +220,7 @@ impl Engine {
                 tracing::info!(action_id = id, by = who, "action {verb}");
                 Ok(action)
             }
-            None => match self.db().action_get(id).await? {
-                None => Err(OperatorError::NotFound(id)),
-                Some(action) => Err(OperatorError::WrongStatus { id, status: action.status, allowed }),
-            },
+            None => Err(self.refusal(id, allowed).await),
         }
     }
 }

@@ -104,14 +104,7 @@ impl Engine {
                 tracing::info!(action_id = id, by = who, "{what}");
                 Ok(action)
             }
-            None => match self.db().action_get(id).await? {
-                None => Err(OperatorError::NotFound(id)),
-                Some(action) => Err(OperatorError::WrongStatus {
-                    id,
-                    status: action.status,
-                    allowed: "only UNCONFIRMED actions are resolved this way",
-                }),
-            },
+            None => Err(self.refusal(id, "only UNCONFIRMED actions are resolved this way").await),
         }
     }
 }
