@@ -35,6 +35,31 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
             .map(|e| e.to_string())
     };
 
+    // One `<Transition>` reads the resource; the parts that show data redraw
+    // at every change, while the settle form is built once while the action
+    // is UNCONFIRMED, so what the operator types there stays put.
+    let unconfirmed = move || {
+        data.with(|d| {
+            matches!(d, Some(Ok(ActionPageData { detail: Some(s), operator: true }))
+                if s.detail.action.status == "UNCONFIRMED")
+        })
+    };
+    let shown = move || {
+        data.with(|d| match d {
+            Some(Ok(ActionPageData { detail: Some(shown), operator })) => {
+                Some(Either::Left(view! { <Detail shown=shown.clone() operator=*operator requeue cancel/> }))
+            }
+            Some(Ok(ActionPageData { detail: None, .. })) => {
+                Some(Either::Right(view! { <p class="banner banner-error">"No such action."</p> }.into_any()))
+            }
+            Some(Err(e)) => Some(Either::Right(
+                view! { <p class="banner banner-error" role="alert">"Cannot read the action: " {e.to_string()}</p> }
+                    .into_any(),
+            )),
+            None => None,
+        })
+    };
+
     view! {
         <header class="page-header">
             <h1><a href="/" class="home">"AOL"</a></h1>
@@ -44,23 +69,8 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
         {move || error().map(|e| view! { <p class="banner banner-error" role="alert">{e}</p> })}
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(ActionPageData { detail: Some(d), operator }) => {
-                        Either::Left(view! { <Detail shown=d operator requeue cancel/> })
-                    }
-                    Ok(ActionPageData { detail: None, .. }) => Either::Right(view! { <p class="banner banner-error">"No such action."</p> }.into_any()),
-                    Err(e) => Either::Right(view! {
-                        <p class="banner banner-error" role="alert">"Cannot read the action: " {e.to_string()}</p>
-                    }.into_any()),
-                }
-            })}
-        </Transition>
-        // Built once while the action is UNCONFIRMED, outside the part that
-        // redraws at every change: what the operator types stays put.
-        <Transition fallback=|| ()>
-            <Show when=move || data.with(|d| matches!(d, Some(Ok(ActionPageData { detail: Some(s), operator: true }))
-                if s.detail.action.status == "UNCONFIRMED"))>
+            {shown}
+            <Show when=unconfirmed>
                 <ResolveForm id=id.unwrap_or_default() resolve/>
             </Show>
         </Transition>
