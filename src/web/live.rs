@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::web::show::show;
 use chrono::{DateTime, TimeDelta, Utc};
 use leptos::prelude::*;
 
@@ -101,11 +102,11 @@ fn listen(live: Live, opened: RwSignal<u32>) {
 #[component]
 pub fn LiveRegion(live: Live, children: Children) -> impl IntoView {
     view! {
-        <Show when=move || !live.connected.get()>
+        {show(move || !live.connected.get(), || view! {
             <p class="banner banner-error" role="alert" data-testid="connection-lost">
                 "Lost the connection to AOL: what follows may be out of date. Reconnecting…"
             </p>
-        </Show>
+        })}
         <div class="live-region" class:stale=move || !live.connected.get()>
             {children()}
         </div>

@@ -6,10 +6,12 @@ mod codec;
 pub mod events;
 pub mod live;
 mod pages;
+mod show;
 #[cfg(feature = "ssr")]
 pub mod state;
 mod time_text;
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use pages::action::ActionPage;
@@ -50,12 +52,12 @@ pub fn App() -> impl IntoView {
         <Title text="AOL · Autonomy"/>
         <main>
             {match Page::current() {
-                Page::Autonomy => view! { <AutonomyPage/> }.into_any(),
-                Page::Action(id) => view! { <ActionPage id/> }.into_any(),
+                Page::Autonomy => EitherOf3::A(erase(view! { <AutonomyPage/> })),
+                Page::Action(id) => EitherOf3::B(erase(view! { <ActionPage id/> })),
                 Page::NotFound => {
                     #[cfg(feature = "ssr")]
                     crate::web::auth::ssr::set_status(http::StatusCode::NOT_FOUND);
-                    view! { <p class="not-found">"Page not found."</p> }.into_any()
+                    EitherOf3::C(view! { <p class="not-found">"Page not found."</p> })
                 }
             }}
         </main>

@@ -3,7 +3,8 @@
 
 mod server;
 
-use leptos::either::Either;
+use crate::web::show::show;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use crate::model::{ArtifactCheck, ArtifactState, ExecutionLog};
@@ -47,14 +48,13 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     let shown = move || {
         data.with(|d| match d {
             Some(Ok(ActionPageData { detail: Some(shown), operator })) => {
-                Some(Either::Left(view! { <Detail shown=shown.clone() operator=*operator requeue cancel/> }))
+                Some(EitherOf3::A(view! { <Detail shown=shown.clone() operator=*operator requeue cancel/> }))
             }
             Some(Ok(ActionPageData { detail: None, .. })) => {
-                Some(Either::Right(view! { <p class="banner banner-error">"No such action."</p> }.into_any()))
+                Some(EitherOf3::B(view! { <p class="banner banner-error">"No such action."</p> }))
             }
-            Some(Err(e)) => Some(Either::Right(
-                view! { <p class="banner banner-error" role="alert">"Cannot read the action: " {e.to_string()}</p> }
-                    .into_any(),
+            Some(Err(e)) => Some(EitherOf3::C(
+                view! { <p class="banner banner-error" role="alert">"Cannot read the action: " {e.to_string()}</p> },
             )),
             None => None,
         })
@@ -70,9 +70,7 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {shown}
-            <Show when=unconfirmed>
-                <ResolveForm id=id.unwrap_or_default() resolve/>
-            </Show>
+            {show(unconfirmed, move || view! { <ResolveForm id=id.unwrap_or_default() resolve/> })}
         </Transition>
         </LiveRegion>
     }
@@ -150,16 +148,16 @@ fn Detail(
             } else {
                 Either::Right(view! {
                     <div class="controls">
-                        <Show when=move || can_requeue>
+                        {can_requeue.then(|| view! {
                             <button class="btn" data-testid="requeue" on:click=move |_| { requeue.dispatch(RequeueAction { id }); }>
                                 "Re-queue"
                             </button>
-                        </Show>
-                        <Show when=move || can_cancel>
+                        })}
+                        {can_cancel.then(|| view! {
                             <button class="btn btn-danger" data-testid="cancel" on:click=move |_| { cancel.dispatch(CancelAction { id }); }>
                                 "Cancel"
                             </button>
-                        </Show>
+                        })}
                     </div>
                 })
             }}

@@ -2,6 +2,8 @@
 //! the operator) adding, arming, disarming and removing them. A channel's
 //! secret is only ever named here (an env var or a file on the server).
 
+use crate::web::show::show;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::reading::Reading;
@@ -129,9 +131,7 @@ pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelStat
             <p class="meta">"Where REAL posts go. A new channel starts disarmed: its REAL posts wait until it is armed."</p>
             {move || reading.map(|d| view! { <ChannelTable channels=d.channels.clone() operator=operator.get_untracked() state/> })}
             {move || error().map(|e| view! { <p class="error-text" role="alert" data-testid="channel-error">{e}</p> })}
-            <Show when=move || operator.get()>
-                <AddChannelForm state/>
-            </Show>
+            {show(move || operator.get(), move || view! { <AddChannelForm state/> })}
         </section>
     })
 }
@@ -139,9 +139,11 @@ pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelStat
 #[component]
 fn ChannelTable(channels: Vec<Channel>, operator: bool, state: ChannelState) -> impl IntoView {
     if channels.is_empty() {
-        return view! { <p class="empty" data-testid="no-channels">"No channel yet: REAL posts have nowhere to go."</p> }.into_any();
+        return Either::Left(
+            view! { <p class="empty" data-testid="no-channels">"No channel yet: REAL posts have nowhere to go."</p> },
+        );
     }
-    view! {
+    Either::Right(view! {
         <table class="table" data-testid="channels">
             <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Server"</th><th>"Account"</th><th>"Secret from"</th><th>"REAL"</th><th></th></tr></thead>
             <tbody>
@@ -177,8 +179,7 @@ fn ChannelTable(channels: Vec<Channel>, operator: bool, state: ChannelState) -> 
                 }).collect_view()}
             </tbody>
         </table>
-    }
-    .into_any()
+    })
 }
 
 #[component]

@@ -3,6 +3,8 @@
 //! Built once (see [`Reading`]); their state lives in [`ControlState`], owned
 //! by the page, so signing out and in again keeps it.
 
+use crate::web::show::{show, show_or};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::reading::Reading;
@@ -50,9 +52,7 @@ pub fn Controls(reading: Reading, operator: Signal<bool>, state: ControlState) -
     };
     let flags = Flags { paused: flag(|f| f.paused), killed: flag(|f| f.killed), proof: flag(|f| f.proof_mode) };
     view! {
-        <Show when=move || operator.get() fallback=move || view! { <TokenForm state/> }>
-            <OperatorControls flags state/>
-        </Show>
+        {show_or(move || operator.get(), move || view! { <OperatorControls flags state/> }, move || view! { <TokenForm state/> })}
     }
 }
 
@@ -81,19 +81,19 @@ fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
                 {move || if killed() { "Revive" } else { "Kill" }}
             </button>
             {move || if proof() {
-                view! {
+                Either::Left(view! {
                     <button class="btn btn-outline" data-testid="mode-toggle" disabled=busy
                         on:click=move |_| state.asking_real.set(true)>
                         "Switch to REAL…"
                     </button>
-                }.into_any()
+                })
             } else {
-                view! {
+                Either::Right(view! {
                     <button class="btn btn-outline" data-testid="mode-toggle" disabled=busy
                         on:click=move |_| state.send(FlagCommand::Proof, false)>
                         "Back to PROOF"
                     </button>
-                }.into_any()
+                })
             }}
             <input
                 class="reason"
@@ -108,7 +108,7 @@ fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
                 "Sign out"
             </button>
         </div>
-        <Show when=move || state.asking_real.get() && proof()>
+        {show(move || state.asking_real.get() && proof(), move || view! {
             <div class="confirm" role="alertdialog" aria-labelledby="confirm-real-title" data-testid="confirm-real">
                 <p id="confirm-real-title">
                     <strong>"Switch to REAL?"</strong>
@@ -122,7 +122,7 @@ fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
                     "Stay in PROOF"
                 </button>
             </div>
-        </Show>
+        })}
     })
 }
 

@@ -2,6 +2,7 @@
 //! agent's enqueue. Its state is owned by the page, so signing out and in
 //! again keeps what was typed.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use super::server::EnqueuePost;
@@ -27,20 +28,18 @@ impl EnqueueState {
 pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
     let result = move || {
         state.action.value().get().map(|r| match r {
-            Ok(e) if e.duplicate => view! {
+            Ok(e) if e.duplicate => EitherOf3::A(view! {
                 <p class="meta" data-testid="enqueue-result">
                     "Duplicate key: nothing added. The existing action is "
                     <a href=format!("/actions/{}", e.action.id)>"#" {e.action.id}</a> " (" {e.action.status} ")."
                 </p>
-            }
-            .into_any(),
-            Ok(e) => view! {
+            }),
+            Ok(e) => EitherOf3::B(view! {
                 <p class="meta" data-testid="enqueue-result">
                     "Enqueued " <a href=format!("/actions/{}", e.action.id) data-testid="enqueued-link">"#" {e.action.id}</a> "."
                 </p>
-            }
-            .into_any(),
-            Err(e) => view! { <p class="error-text" role="alert" data-testid="enqueue-result">{e.to_string()}</p> }.into_any(),
+            }),
+            Err(e) => EitherOf3::C(view! { <p class="error-text" role="alert" data-testid="enqueue-result">{e.to_string()}</p> }),
         })
     };
     crate::web::erase(view! {

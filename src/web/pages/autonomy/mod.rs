@@ -9,6 +9,7 @@ mod queue;
 mod reading;
 mod server;
 
+use crate::web::show::show;
 use chrono::{DateTime, Utc};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -53,9 +54,9 @@ pub fn AutonomyPage() -> impl IntoView {
                     "Cannot read AOL's state (" {e} "). Trying again at the next change…"
                 </p>
             })}
-            <Show when=move || reading.map(|_| ()).is_some()>
+            {show(move || reading.map(|_| ()).is_some(), move || view! {
                 <Dashboard reading state enqueue queue channel_state live/>
-            </Show>
+            })}
         </Transition>
         </LiveRegion>
         {move || state.command.value().get().and_then(Result::err).map(|e| view! {

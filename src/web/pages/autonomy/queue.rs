@@ -1,6 +1,7 @@
 //! The queue card: depth per status, the enqueue form, then the actions, filtered by status,
 //! type or exact key, a page at a time (keyset paging: fast at any size).
 
+use crate::web::show::show;
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -48,10 +49,10 @@ pub fn QueueCard(reading: Reading, operator: Signal<bool>, enqueue: EnqueueState
         <section class="card" aria-label="Queue">
             <h2>"Queue"</h2>
             {move || reading.map(|d| view! { <QueueCounts counts=d.overview.counts.clone()/> })}
-            <Show when=move || operator.get()>
+            {show(move || operator.get(), move || view! {
                 <h3>"Try a POST_SOCIAL by hand"</h3>
                 <EnqueueForm state=enqueue/>
-            </Show>
+            })}
             <h3>"Actions"</h3>
             <QueueFilter state=queue action_types=Signal::derive(move || action_types.get().unwrap_or_default())/>
             {move || reading.map(|d| view! { <ActionsTable actions=d.actions.clone() state=queue/> })}
