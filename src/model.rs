@@ -395,7 +395,7 @@ pub struct ArtifactCheck {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ArtifactState {
     /// The file's SHA-256 is the logged one.
     Verified,

@@ -102,11 +102,15 @@ test("cancel stops a pending action from ever running", async ({ page }, testInf
   expect(fs.existsSync(artifactPath(testInfo, key))).toBe(false);
 });
 
-test("re-queue and cancel without the token are refused (401)", async ({ request }) => {
-  const requeue = await request.post("/ui/requeue", { form: { id: "1" } });
-  expect(requeue.status()).toBe(401);
-  const cancel = await request.post("/ui/cancel", { form: { id: "1" } });
-  expect(cancel.status()).toBe(401);
+test("changes to actions and channels without the token are refused (401)", async ({ request }) => {
+  for (const change of ["requeue", "cancel", "posted", "send_again"]) {
+    const answer = await request.post("/ui/action_change", { form: { id: "1", change } });
+    expect(answer.status()).toBe(401);
+  }
+  for (const change of ["arm", "remove"]) {
+    const answer = await request.post("/ui/channel_change", { form: { name: "any", change } });
+    expect(answer.status()).toBe(401);
+  }
   const enqueue = await request.post("/ui/enqueue", { form: { key: "x", text: "y" } });
   expect(enqueue.status()).toBe(401);
 });

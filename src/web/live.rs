@@ -98,9 +98,10 @@ fn listen(live: Live, opened: RwSignal<u32>) {
 }
 
 /// Says when the page has lost the server, and wraps the page's panels so that
-/// they show greyed out (the last state known) until it is back.
+/// they show greyed out (the last state known) until it is back. The children
+/// keep their type (`Children` would erase it, which costs wasm code).
 #[component]
-pub fn LiveRegion(live: Live, children: Children) -> impl IntoView {
+pub fn LiveRegion<C: IntoView + 'static>(live: Live, children: TypedChildren<C>) -> impl IntoView {
     view! {
         {show(move || !live.connected.get(), || view! {
             <p class="banner banner-error" role="alert" data-testid="connection-lost">
@@ -108,7 +109,7 @@ pub fn LiveRegion(live: Live, children: Children) -> impl IntoView {
             </p>
         })}
         <div class="live-region" class:stale=move || !live.connected.get()>
-            {children()}
+            {children.into_inner()()}
         </div>
     }
 }

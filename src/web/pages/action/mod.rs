@@ -10,17 +10,15 @@ use leptos::prelude::*;
 use crate::model::{ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::live::{use_live, LiveRegion};
 use crate::web::time_text;
-use server::{get_action_page, ActionPageData, CancelAction, RequeueAction, ResolveAction, ShownAction};
+use server::{get_action_page, ActionChange, ActionPageData, ChangeAction, ShownAction};
 
 /// `id`: from the path; `None` when it is not a number.
 #[component]
 pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     let live = use_live();
-    let requeue = ServerAction::<RequeueAction>::new();
-    let cancel = ServerAction::<CancelAction>::new();
-    let resolve = ServerAction::<ResolveAction>::new();
+    let change = ServerAction::<ChangeAction>::new();
     let data = Resource::new(
-        move || (live.changes.get(), requeue.version().get(), cancel.version().get(), resolve.version().get()),
+        move || (live.changes.get(), change.version().get()),
         move |_| async move {
             match id {
                 Some(id) => get_action_page(id).await,
@@ -30,10 +28,7 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     );
     let error = move || {
         let failed = |v: Option<Result<crate::model::Action, ServerFnError>>| v.and_then(Result::err);
-        failed(requeue.value().get())
-            .or_else(|| failed(cancel.value().get()))
-            .or_else(|| failed(resolve.value().get()))
-            .map(|e| e.to_string())
+        failed(change.value().get()).map(|e| e.to_string())
     };
 
     // One `<Transition>` reads the resource; the parts that show data redraw
@@ -48,7 +43,7 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     let shown = move || {
         data.with(|d| match d {
             Some(Ok(ActionPageData { detail: Some(shown), operator })) => {
-                Some(EitherOf3::A(view! { <Detail shown=shown.clone() operator=*operator requeue cancel/> }))
+                Some(EitherOf3::A(view! { <Detail shown=shown.clone() operator=*operator change/> }))
             }
             Some(Ok(ActionPageData { detail: None, .. })) => {
                 Some(EitherOf3::B(view! { <p class="banner banner-error">"No such action."</p> }))
@@ -70,7 +65,7 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {shown}
-            {show(unconfirmed, move || view! { <ResolveForm id=id.unwrap_or_default() resolve/> })}
+            {show(unconfirmed, move || view! { <ResolveForm id=id.unwrap_or_default() change/> })}
         </Transition>
         </LiveRegion>
     }
@@ -78,12 +73,13 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
 
 /// "It was posted" (with an optional link) or "send it again", with a reason.
 #[component]
-fn ResolveForm(id: i64, resolve: ServerAction<ResolveAction>) -> impl IntoView {
+fn ResolveForm(id: i64, change: ServerAction<ChangeAction>) -> impl IntoView {
     let (url, reason) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
     let send = move |posted: bool| {
         let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
         let url = if posted { optional(url) } else { None };
-        resolve.dispatch(ResolveAction { id, posted, url, reason: optional(reason) });
+        let how = if posted { ActionChange::Posted } else { ActionChange::SendAgain };
+        change.dispatch(ChangeAction { id, change: how, url, reason: optional(reason) });
     };
     view! {
         <section class="card" aria-label="Settle" data-testid="resolve">
@@ -97,9 +93,9 @@ fn ResolveForm(id: i64, resolve: ServerAction<ResolveAction>) -> impl IntoView {
                     prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
                 <input type="text" class="reason" data-testid="resolve-reason" placeholder="Reason (optional, recorded)" maxlength="200"
                     prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
-                <button class="btn" data-testid="resolve-posted" disabled=move || resolve.pending().get()
+                <button class="btn" data-testid="resolve-posted" disabled=move || change.pending().get()
                     on:click=move |_| send(true)>"It was posted"</button>
-                <button class="btn btn-danger" data-testid="resolve-resend" disabled=move || resolve.pending().get()
+                <button class="btn btn-danger" data-testid="resolve-resend" disabled=move || change.pending().get()
                     on:click=move |_| send(false)>"Send it again"</button>
             </div>
         </section>
@@ -107,12 +103,7 @@ fn ResolveForm(id: i64, resolve: ServerAction<ResolveAction>) -> impl IntoView {
 }
 
 #[component]
-fn Detail(
-    shown: ShownAction,
-    operator: bool,
-    requeue: ServerAction<RequeueAction>,
-    cancel: ServerAction<CancelAction>,
-) -> impl IntoView {
+fn Detail(shown: ShownAction, operator: bool, change: ServerAction<ChangeAction>) -> impl IntoView {
     let ShownAction { detail, payload_pretty: payload } = shown;
     let a = detail.action;
     let id = a.id;
@@ -149,12 +140,12 @@ fn Detail(
                 Either::Right(view! {
                     <div class="controls">
                         {can_requeue.then(|| view! {
-                            <button class="btn" data-testid="requeue" on:click=move |_| { requeue.dispatch(RequeueAction { id }); }>
+                            <button class="btn" data-testid="requeue" on:click=move |_| { change.dispatch(ChangeAction { id, change: ActionChange::Requeue, url: None, reason: None }); }>
                                 "Re-queue"
                             </button>
                         })}
                         {can_cancel.then(|| view! {
-                            <button class="btn btn-danger" data-testid="cancel" on:click=move |_| { cancel.dispatch(CancelAction { id }); }>
+                            <button class="btn btn-danger" data-testid="cancel" on:click=move |_| { change.dispatch(ChangeAction { id, change: ActionChange::Cancel, url: None, reason: None }); }>
                                 "Cancel"
                             </button>
                         })}

@@ -34,51 +34,57 @@ pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
     Ok(ActionPageData { detail, operator: crate::web::auth::ssr::has_operator_cookie() })
 }
 
-/// FAILED or DLQ → PENDING.
-#[server(prefix = "/ui", endpoint = "requeue", output = crate::web::codec::JsonText)]
-pub async fn requeue_action(id: i64) -> Result<Action, ServerFnError> {
-    crate::web::auth::ssr::require_operator()?;
-    crate::web::state::engine().requeue(id, "dashboard").await.map_err(ssr::operator_error)
+/// What the operator does to one action from its page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionChange {
+    /// FAILED or DLQ → PENDING.
+    Requeue,
+    /// PENDING or RETRY → CANCELLED.
+    Cancel,
+    /// UNCONFIRMED → SUCCESS: "it was posted" (optionally where).
+    Posted,
+    /// UNCONFIRMED → RETRY: "send it again".
+    SendAgain,
 }
 
-/// PENDING or RETRY → CANCELLED.
-#[server(prefix = "/ui", endpoint = "cancel", output = crate::web::codec::JsonText)]
-pub async fn cancel_action(id: i64) -> Result<Action, ServerFnError> {
-    crate::web::auth::ssr::require_operator()?;
-    crate::web::state::engine().cancel(id, "dashboard").await.map_err(ssr::operator_error)
-}
-
-/// UNCONFIRMED → SUCCESS ("it was posted", optionally where) or → RETRY
-/// ("send it again"), with the operator's reason.
-#[server(prefix = "/ui", endpoint = "resolve", output = crate::web::codec::JsonText)]
-pub async fn resolve_action(
+/// One server function for every change made on the page (each one the
+/// browser calls costs its wasm code of its own). `url` goes with `posted`
+/// only; `reason` is recorded when settling an UNCONFIRMED post.
+#[server(prefix = "/ui", endpoint = "action_change", output = crate::web::codec::JsonText)]
+pub async fn change_action(
     id: i64,
-    posted: bool,
+    change: ActionChange,
     url: Option<String>,
     reason: Option<String>,
 ) -> Result<Action, ServerFnError> {
     use crate::storage::Resolution;
     crate::web::auth::ssr::require_operator()?;
+    let engine = crate::web::state::engine();
+    let bad_request = |message: String| {
+        crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
+        Err(ServerFnError::new(message))
+    };
     let url = url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
     if let Some(u) = &url {
+        if change != ActionChange::Posted {
+            return bad_request("a link goes with \"it was posted\" only".to_string());
+        }
         if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 2000 {
-            crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
-            return Err(ServerFnError::new(format!("{u:?} is not a link to the post (http:// or https://)")));
+            return bad_request(format!("{u:?} is not a link to the post (http:// or https://)"));
         }
     }
-    let resolution = match (posted, url) {
-        (true, url) => Resolution::Posted { remote_id: None, remote_url: url },
-        (false, None) => Resolution::SendAgain,
-        (false, Some(_)) => {
-            crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
-            return Err(ServerFnError::new("a link goes with \"it was posted\" only"));
-        }
-    };
     let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    crate::web::state::engine()
-        .resolve_unconfirmed(id, &resolution, "dashboard", reason)
-        .await
-        .map_err(ssr::operator_error)
+    let changed = match change {
+        ActionChange::Requeue => engine.requeue(id, "dashboard").await,
+        ActionChange::Cancel => engine.cancel(id, "dashboard").await,
+        ActionChange::Posted => {
+            let posted = Resolution::Posted { remote_id: None, remote_url: url };
+            engine.resolve_unconfirmed(id, &posted, "dashboard", reason).await
+        }
+        ActionChange::SendAgain => engine.resolve_unconfirmed(id, &Resolution::SendAgain, "dashboard", reason).await,
+    };
+    changed.map_err(ssr::operator_error)
 }
 
 #[cfg(feature = "ssr")]

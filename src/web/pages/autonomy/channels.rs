@@ -25,21 +25,29 @@ pub async fn add_channel(
     crate::web::state::engine().channel_add(&request, &actor).await.map_err(ssr::channel_error)
 }
 
-/// Arms (`armed = true`) or disarms a channel.
-#[server(prefix = "/ui", endpoint = "channel_arm", output = crate::web::codec::JsonText)]
-pub async fn arm_channel(name: String, armed: bool) -> Result<Channel, ServerFnError> {
-    crate::web::auth::ssr::require_operator()?;
-    let actor = crate::storage::Actor { who: "dashboard", reason: None };
-    let (channel, _) =
-        crate::web::state::engine().channel_arm(&name, armed, &actor).await.map_err(ssr::channel_error)?;
-    Ok(channel)
+/// What the operator does to one channel from its row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelChange {
+    Arm,
+    Disarm,
+    Remove,
 }
 
-#[server(prefix = "/ui", endpoint = "channel_remove", output = crate::web::codec::JsonText)]
-pub async fn remove_channel(name: String) -> Result<(), ServerFnError> {
+/// One server function for a row's buttons (each one the browser calls
+/// costs its wasm code of its own).
+#[server(prefix = "/ui", endpoint = "channel_change", output = crate::web::codec::JsonText)]
+pub async fn change_channel(name: String, change: ChannelChange) -> Result<(), ServerFnError> {
     crate::web::auth::ssr::require_operator()?;
     let actor = crate::storage::Actor { who: "dashboard", reason: None };
-    crate::web::state::engine().channel_remove(&name, &actor).await.map_err(ssr::channel_error)
+    let engine = crate::web::state::engine();
+    match change {
+        ChannelChange::Arm | ChannelChange::Disarm => {
+            engine.channel_arm(&name, change == ChannelChange::Arm, &actor).await.map(|_| ())
+        }
+        ChannelChange::Remove => engine.channel_remove(&name, &actor).await,
+    }
+    .map_err(ssr::channel_error)
 }
 
 #[cfg(feature = "ssr")]
@@ -71,8 +79,7 @@ mod ssr {
 #[derive(Clone, Copy)]
 pub struct ChannelState {
     pub add: ServerAction<AddChannel>,
-    pub arm: ServerAction<ArmChannel>,
-    pub remove: ServerAction<RemoveChannel>,
+    pub change: ServerAction<ChangeChannel>,
     name: RwSignal<String>,
     kind: RwSignal<String>,
     url: RwSignal<String>,
@@ -86,8 +93,7 @@ impl ChannelState {
     pub fn new() -> ChannelState {
         ChannelState {
             add: ServerAction::new(),
-            arm: ServerAction::new(),
-            remove: ServerAction::new(),
+            change: ServerAction::new(),
             name: RwSignal::new(String::new()),
             kind: RwSignal::new(ChannelKind::Bluesky.as_str().to_string()),
             url: RwSignal::new(String::new()),
@@ -98,8 +104,8 @@ impl ChannelState {
     }
 
     /// Grows with every change made here: the page reads again.
-    pub fn changes(self) -> (usize, usize, usize) {
-        (self.add.version().get(), self.arm.version().get(), self.remove.version().get())
+    pub fn changes(self) -> (usize, usize) {
+        (self.add.version().get(), self.change.version().get())
     }
 
     fn submit(self) {
@@ -121,9 +127,7 @@ pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelStat
     let error = move || {
         let failed =
             |v: Option<Result<_, ServerFnError>>| v.and_then(Result::err).map(|e: ServerFnError| e.to_string());
-        failed(state.add.value().get().map(|r| r.map(|_| ())))
-            .or_else(|| failed(state.arm.value().get().map(|r| r.map(|_| ()))))
-            .or_else(|| failed(state.remove.value().get()))
+        failed(state.add.value().get().map(|r| r.map(|_| ()))).or_else(|| failed(state.change.value().get()))
     };
     crate::web::erase(view! {
         <section class="card" aria-label="Channels">
@@ -165,11 +169,16 @@ fn ChannelTable(channels: Vec<Channel>, operator: bool, state: ChannelState) -> 
                             <td>
                                 {operator.then(|| view! {
                                     <button class="btn-link" data-testid="channel-arm-toggle"
-                                        on:click=move |_| { state.arm.dispatch(ArmChannel { name: arm_name.clone(), armed: !armed }); }>
+                                        on:click=move |_| {
+                                            let change = if armed { ChannelChange::Disarm } else { ChannelChange::Arm };
+                                            state.change.dispatch(ChangeChannel { name: arm_name.clone(), change });
+                                        }>
                                         {if armed { "Disarm" } else { "Arm" }}
                                     </button>
                                     <button class="btn-link" data-testid="channel-remove"
-                                        on:click=move |_| { state.remove.dispatch(RemoveChannel { name: remove_name.clone() }); }>
+                                        on:click=move |_| {
+                                            state.change.dispatch(ChangeChannel { name: remove_name.clone(), change: ChannelChange::Remove });
+                                        }>
                                         "Remove"
                                     </button>
                                 })}
@@ -198,16 +207,14 @@ fn AddChannelForm(state: ChannelState) -> impl IntoView {
         }>
             <label class="field"><span>"Name"</span>{text(state.name, "channel-name", "e.g. brand-bsky")}</label>
             <label class="field"><span>"Kind"</span>
-                <select data-testid="channel-kind" prop:value=move || state.kind.get()
-                    on:change=move |ev| state.kind.set(event_target_value(&ev))>
+                <select data-testid="channel-kind" prop:value=move || state.kind.get() on:change=move |ev| state.kind.set(event_target_value(&ev))>
                     {ChannelKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
                 </select>
             </label>
             <label class="field field-wide"><span>"Server URL"</span>{text(state.url, "channel-url", "https://bsky.social")}</label>
             <label class="field"><span>"Account (Bluesky handle)"</span>{text(state.handle, "channel-handle", "brand.bsky.social")}</label>
             <label class="field"><span>"Secret from"</span>
-                <select data-testid="channel-secret-from" prop:value=move || state.secret_from.get()
-                    on:change=move |ev| state.secret_from.set(event_target_value(&ev))>
+                <select data-testid="channel-secret-from" prop:value=move || state.secret_from.get() on:change=move |ev| state.secret_from.set(event_target_value(&ev))>
                     <option value="env">"env var on the server"</option>
                     <option value="file">"file on the server"</option>
                 </select>
