@@ -13,12 +13,13 @@ mod time_text;
 
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use pages::action::ActionPage;
 use pages::autonomy::AutonomyPage;
 pub use pages::route::{Page, PAGE_PATHS};
 
-/// The HTML document around the app (server-side only).
+/// The HTML document around the app (server-side only). The title and the
+/// style sheet are the same on every page, so they are written here, not by
+/// leptos_meta from inside the app (its code would ship in the wasm).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -28,7 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
+                <link rel="stylesheet" id="leptos" href="/pkg/aol.css"/>
+                <title>"AOL · Autonomy"</title>
             </head>
             <body>
                 <App/>
@@ -39,7 +41,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     // Effects run only in the browser, after hydration: this marks the page as
     // interactive (the end-to-end tests wait for it before clicking).
     Effect::new(move |_| {
@@ -48,8 +49,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/aol.css"/>
-        <Title text="AOL · Autonomy"/>
         <main>
             {match Page::current() {
                 Page::Autonomy => EitherOf3::A(erase(view! { <AutonomyPage/> })),
