@@ -9,10 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{DaemonArgs, DbArgs, RetentionArgs, WebArgs};
 use crate::engine::queue::parse_payload;
-use crate::engine::{self, Clock, DaemonExit, Engine, Registry};
+use crate::engine::{self, Clock, DaemonExit, Engine, NewItem, Registry, Window};
 use crate::logging::LogFormat;
 use crate::model::{Action, ActionStatus, FlagCommand};
-use crate::storage::{Actor, Db};
+use crate::storage::{Actor, Db, RateLimits};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -61,6 +61,85 @@ enum Command {
     Channel(ChannelCmd),
     /// Settle an UNCONFIRMED action: it was posted, or send it again.
     Resolve(ResolveCmd),
+    /// Approve the request of an action AWAITING_APPROVAL: it may be sent, once.
+    Approve(ApproveCmd),
+    /// Reject an action AWAITING_APPROVAL: it ends CANCELLED, nothing sent.
+    Reject(RejectCmd),
+    /// Give an action not yet running a new payload (any approval of the old one no longer holds).
+    Edit(EditCmd),
+    /// Per channel and action type: auto, require_approval or deny.
+    Policy(PolicyCmd),
+}
+
+#[derive(Args, Debug)]
+struct ApproveCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The action's id.
+    id: i64,
+    /// Approve only if the request is still this one (its SHA-256, as `aol show` prints it).
+    #[arg(long, value_name = "SHA256")]
+    sha: Option<String>,
+    /// Why; recorded with the approval.
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct RejectCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The action's id.
+    id: i64,
+    /// Why; recorded, and shown as the action's last error.
+    #[arg(long)]
+    reason: String,
+}
+
+#[derive(Args, Debug)]
+struct EditCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The action's id.
+    id: i64,
+    /// The new payload, a JSON object, e.g. '{"channel":"brand","text":"Hello"}'.
+    #[arg(long)]
+    payload: String,
+    /// Why; recorded in the action's log.
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct PolicyCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: PolicyAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyAction {
+    /// Set a channel's policy (REAL posts need approval until one is set; PROOF runs never do).
+    Set {
+        /// The channel (it may be added later).
+        channel: String,
+        /// auto | require_approval | deny
+        #[arg(value_parser = |s: &str| s.parse::<crate::model::Policy>())]
+        mode: crate::model::Policy,
+        /// The action type it applies to.
+        #[arg(long = "type", value_name = "ACTION_TYPE", default_value = "POST_SOCIAL")]
+        action_type: String,
+        /// Why; recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The policies in force (channels without one: require_approval).
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -131,6 +210,20 @@ enum ChannelAction {
         /// Why; recorded with the change.
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Set how often REAL posts may go out here: the limits given replace the
+    /// channel's, and those not given are lifted.
+    Limits {
+        name: String,
+        /// At most N posts in any hour.
+        #[arg(long, value_name = "N")]
+        per_hour: Option<i64>,
+        /// At most N posts per day (UTC).
+        #[arg(long, value_name = "N")]
+        per_day: Option<i64>,
+        /// At least this long between two posts.
+        #[arg(long, value_name = "SECONDS")]
+        min_spacing_seconds: Option<i64>,
     },
 }
 
@@ -233,6 +326,12 @@ struct EnqueueCmd {
     /// The payload, a JSON object, e.g. '{"text":"Hello"}'.
     #[arg(long)]
     payload: String,
+    /// Not to be sent before this time: RFC 3339 (2026-11-28T09:00:00Z) or "2026-11-28 09:00" (UTC).
+    #[arg(long, value_name = "TIME", value_parser = crate::model::parse_utc)]
+    scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    /// Never sent after this time (then it ends EXPIRED); same forms as --scheduled-for.
+    #[arg(long, value_name = "TIME", value_parser = crate::model::parse_utc)]
+    not_after: Option<chrono::DateTime<chrono::Utc>>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -372,6 +471,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Backup(cmd) => backup(cmd).await,
         Command::Channel(cmd) => channel(cmd).await,
         Command::Resolve(cmd) => resolve(cmd).await,
+        Command::Approve(cmd) => decide(cmd.db, cmd.id, cmd.sha, Some(cmd.reason).flatten(), true).await,
+        Command::Reject(cmd) => decide(cmd.db, cmd.id, None, Some(cmd.reason), false).await,
+        Command::Edit(cmd) => edit(cmd).await,
+        Command::Policy(cmd) => policy(cmd).await,
     }
 }
 
@@ -456,7 +559,9 @@ async fn flags(cmd: FlagsCmd) -> anyhow::Result<ExitCode> {
 async fn enqueue(cmd: EnqueueCmd) -> anyhow::Result<ExitCode> {
     let payload = parse_payload(&cmd.payload)?;
     let engine = open_engine(&cmd.db).await?;
-    let result = engine.enqueue(&cmd.action_type, &cmd.key, &payload).await;
+    let window = Window { scheduled_for: cmd.scheduled_for, not_after: cmd.not_after };
+    let item = NewItem { window, ..NewItem::new(&cmd.action_type, &cmd.key, &payload) };
+    let result = engine.enqueue_many(&[item]).await.and_then(|mut done| done.pop().expect("one outcome per item"));
     engine.db().close().await;
     let enqueued = result?;
     if cmd.json {
@@ -523,18 +628,14 @@ fn next_try(a: &Action, now: chrono::DateTime<chrono::Utc>) -> String {
 
 async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let found = async {
-        let Some(action) = engine.db().action_get(cmd.id).await? else { return anyhow::Ok(None) };
-        let logs = engine.db().logs_for_action(cmd.id).await?;
-        anyhow::Ok(Some((action, logs)))
-    }
-    .await;
+    let found = engine.action_detail(cmd.id).await;
     engine.db().close().await;
-    let Some((a, logs)) = found? else { anyhow::bail!("no action with id {}", cmd.id) };
+    let Some(detail) = found? else { anyhow::bail!("no action with id {}", cmd.id) };
     if cmd.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "action": a, "logs": logs }))?);
+        println!("{}", serde_json::to_string_pretty(&detail)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let crate::model::ActionDetail { action: a, logs, approvals, request, .. } = detail;
     let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     println!("action #{}  {}  key {:?}", a.id, a.action_type, a.idempotency_key);
     println!("status:   {} after {} attempt(s)", a.status, a.attempts);
@@ -546,7 +647,33 @@ async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
         println!("error:    {e}");
     }
     println!("created:  {}   changed: {}", time(a.created_at_utc), time(a.updated_at_utc));
+    if a.scheduled_for_utc.is_some() || a.not_after_utc.is_some() {
+        let at = |t: Option<chrono::DateTime<chrono::Utc>>, none: &str| t.map(time).unwrap_or(none.to_string());
+        println!("window:   not before {}, not after {}", at(a.scheduled_for_utc, "-"), at(a.not_after_utc, "-"));
+    }
+    if let Some(channel) = &a.channel {
+        println!("channel:  {channel} (admitted under policy {})", a.policy.as_deref().unwrap_or("-"));
+    }
     println!("payload:  {}", a.payload_json);
+    if let Some(r) = &request {
+        println!("request:  POST {} (SHA-256 {})", r.url, r.sha256);
+        println!("          {}", r.body);
+    }
+    for d in &approvals {
+        let state = match (&d.used_at_utc, &d.voided_at_utc) {
+            (Some(t), _) => format!("used {}", time(*t)),
+            (_, Some(t)) => format!("voided by an edit {}", time(*t)),
+            _ => format!("valid until {}", time(d.expires_at_utc)),
+        };
+        let why = d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        println!(
+            "{}: by {} {}{why} (SHA-256 {}; {state})",
+            d.decision,
+            d.decided_by,
+            time(d.decided_at_utc),
+            d.prepared_sha256
+        );
+    }
     println!("log:");
     for l in &logs {
         println!("  {}  {:<7}  {}", time(l.ts_utc), l.level, l.message);
@@ -677,16 +804,20 @@ async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
                 } else if channels.is_empty() {
                     println!("no channels (add one with `aol channel add NAME --kind K --url URL ...`)");
                 } else {
-                    println!("{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  SECRET", "NAME", "KIND", "ARMED", "URL", "HANDLE");
+                    println!(
+                        "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  LIMITS",
+                        "NAME", "KIND", "ARMED", "URL", "HANDLE", "SECRET"
+                    );
                     for c in channels {
                         println!(
-                            "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {}",
+                            "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  {}",
                             c.name,
                             c.kind,
                             if c.armed { "armed" } else { "disarmed" },
                             c.base_url,
                             c.handle.as_deref().unwrap_or("-"),
-                            c.secret_source()
+                            c.secret_source(),
+                            c.limits_text()
                         );
                     }
                 }
@@ -697,6 +828,11 @@ async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
             }
             ChannelAction::Arm { name, reason } => arm(&engine, &who, &name, reason, true).await?,
             ChannelAction::Disarm { name, reason } => arm(&engine, &who, &name, reason, false).await?,
+            ChannelAction::Limits { name, per_hour, per_day, min_spacing_seconds } => {
+                let limits = RateLimits { max_per_hour: per_hour, max_per_day: per_day, min_spacing_seconds };
+                let c = engine.channel_limits(&name, &limits, &Actor { who: &who, reason: None }).await?;
+                println!("channel {}: {}", c.name, c.limits_text());
+            }
         }
         anyhow::Ok(())
     }
@@ -732,4 +868,73 @@ async fn resolve(cmd: ResolveCmd) -> anyhow::Result<ExitCode> {
     let action = result?;
     println!("action #{} is now {}", action.id, action.status);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn decide(
+    db: DbArgs,
+    id: i64,
+    sha: Option<String>,
+    reason: Option<String>,
+    approved: bool,
+) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(&db).await?;
+    let who = cli_actor();
+    let actor = Actor::with_typed_reason(&who, reason.as_deref());
+    let result =
+        if approved { engine.approve(id, sha.as_deref(), &actor).await } else { engine.reject(id, &actor).await };
+    engine.db().close().await;
+    let action = result?;
+    let verb = if approved { "approved" } else { "rejected" };
+    println!("action #{} {verb}: now {}", action.id, action.status);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn edit(cmd: EditCmd) -> anyhow::Result<ExitCode> {
+    let payload = parse_payload(&cmd.payload)?;
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
+    let result = engine.edit(cmd.id, &payload, &Actor::with_typed_reason(&who, cmd.reason.as_deref())).await;
+    engine.db().close().await;
+    let action = result?;
+    println!("action #{} changed: now {}", action.id, action.status);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
+    let result = async {
+        match cmd.command {
+            PolicyAction::Set { channel, mode, action_type, reason } => {
+                let actor = Actor::with_typed_reason(&who, reason.as_deref());
+                let row = engine.policy_set(&channel, &action_type, mode, &actor).await?;
+                println!("policy of channel {} for {}: {}", row.channel, row.action_type, row.mode);
+            }
+            PolicyAction::List { json } => {
+                let rows = engine.db().policies().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else if rows.is_empty() {
+                    println!("no policy set: REAL posts on every channel need approval");
+                } else {
+                    println!("{:<20}  {:<12}  {:<16}  {:<24}  SET BY", "CHANNEL", "TYPE", "POLICY", "SINCE (UTC)");
+                    for r in rows {
+                        println!(
+                            "{:<20}  {:<12}  {:<16}  {:<24}  {}{}",
+                            r.channel,
+                            r.action_type,
+                            r.mode,
+                            r.set_at_utc.format("%Y-%m-%d %H:%M:%S"),
+                            r.set_by,
+                            r.reason.map(|w| format!(" ({w})")).unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    engine.db().close().await;
+    result.map(|()| ExitCode::SUCCESS)
 }

@@ -233,6 +233,14 @@ pub struct Action {
     pub remote_id: Option<String>,
     /// Where the post can be seen, once posted.
     pub remote_url: Option<String>,
+    /// The channel its payload names (kept in a column to find a channel's posts).
+    pub channel: Option<String>,
+    /// Not to be sent before this time (asked at enqueue).
+    pub scheduled_for_utc: Option<DateTime<Utc>>,
+    /// Never sent after this time: it ends EXPIRED.
+    pub not_after_utc: Option<DateTime<Utc>>,
+    /// The policy it was admitted under: `auto` or `require_approval`.
+    pub policy: Option<String>,
 }
 
 impl Action {
@@ -291,12 +299,37 @@ pub struct Channel {
     pub armed: bool,
     pub created_at_utc: DateTime<Utc>,
     pub updated_at_utc: DateTime<Utc>,
+    /// Rate limits: at most this many REAL posts in any hour…
+    pub max_per_hour: Option<i64>,
+    /// …and per day (UTC)…
+    pub max_per_day: Option<i64>,
+    /// …and at least this long between two.
+    pub min_spacing_seconds: Option<i64>,
+    /// The platform asked to wait until then (a 429 or a rate-limit reset).
+    pub wait_until_utc: Option<DateTime<Utc>>,
 }
 
 impl Channel {
     /// The kind as an enum; the database's CHECK constraint keeps it valid.
     pub fn kind(&self) -> Option<ChannelKind> {
         self.kind.parse().ok()
+    }
+
+    /// Its rate limits, for people: "10/hour, 50/day, 60 s apart" or "no limits".
+    pub fn limits_text(&self) -> String {
+        let parts: Vec<String> = [
+            self.max_per_hour.map(|n| format!("{n}/hour")),
+            self.max_per_day.map(|n| format!("{n}/day")),
+            self.min_spacing_seconds.map(|s| format!("{s} s apart")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            "no limits".into()
+        } else {
+            parts.join(", ")
+        }
     }
 
     /// Where the secret is read from, for people: "env AOL_BSKY" or "file /run/…".
@@ -307,6 +340,93 @@ impl Channel {
             (None, None) => "none".into(),
         }
     }
+}
+
+/// A time as people and agents write it: RFC 3339 (`2026-11-28T09:00:00Z`,
+/// any offset), or `2026-11-28 09:00` / `2026-11-28T09:00[:ss]` taken as UTC.
+pub fn parse_utc(text: &str) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(format!("invalid time {text:?}: expected RFC 3339 like 2026-11-28T09:00:00Z, or 2026-11-28 09:00 (UTC)"))
+}
+
+/// What a channel's policy says of an action type (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// REAL posts go out without asking.
+    Auto,
+    /// A REAL post waits in AWAITING_APPROVAL for an operator's yes.
+    RequireApproval,
+    /// Refused at enqueue.
+    Deny,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 3] = [Policy::Auto, Policy::RequireApproval, Policy::Deny];
+    /// Where no policy was set: REAL posts need approval (PROOF runs never do).
+    pub const DEFAULT: Policy = Policy::RequireApproval;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Auto => "auto",
+            Policy::RequireApproval => "require_approval",
+            Policy::Deny => "deny",
+        }
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Policy, String> {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown policy {s:?}: expected auto, require_approval or deny"))
+    }
+}
+
+/// One row of `aol_policies`: a policy as set, by whom and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct PolicyRow {
+    pub id: i64,
+    pub channel: String,
+    pub action_type: String,
+    pub mode: String,
+    pub set_at_utc: DateTime<Utc>,
+    pub set_by: String,
+    pub reason: Option<String>,
+}
+
+/// One row of `aol_approvals`: an operator's decision on an action awaiting one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Approval {
+    pub id: i64,
+    pub action_id: i64,
+    /// `approved` or `rejected`.
+    pub decision: String,
+    /// The request the operator saw: the approval holds only for these bytes…
+    pub prepared_sha256: String,
+    /// …on this channel.
+    pub channel: String,
+    pub decided_by: String,
+    pub reason: Option<String>,
+    pub decided_at_utc: DateTime<Utc>,
+    pub expires_at_utc: DateTime<Utc>,
+    /// When a REAL send used it (once).
+    pub used_at_utc: Option<DateTime<Utc>>,
+    /// When an edit of the action voided it.
+    pub voided_at_utc: Option<DateTime<Utc>>,
 }
 
 /// Which actions to list: every field narrows; pages go back from `before_id`.
@@ -414,6 +534,42 @@ pub struct ActionDetail {
     pub logs: Vec<ExecutionLog>,
     /// The newest artifact the action's logs name, checked now.
     pub artifact: Option<ArtifactCheck>,
+    /// Every approval or rejection of it, oldest first.
+    pub approvals: Vec<Approval>,
+    /// What a REAL attempt would send now, for an action still to be sent
+    /// on a channel: exactly the bytes an approval binds to.
+    pub request: Option<RequestPreview>,
+}
+
+/// A channel as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub channel: Channel,
+    /// Its policy for POST_SOCIAL (`require_approval` until one is set).
+    pub policy: String,
+    /// REAL posts sent today (UTC).
+    pub sent_today: i64,
+    /// When its next REAL post may go out, if not now, and why.
+    pub next_post_utc: Option<DateTime<Utc>>,
+    pub waiting_why: Option<String>,
+}
+
+/// An action awaiting approval, with the request an approval would bind to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub action: Action,
+    pub request: Option<RequestPreview>,
+    /// Why there is no request to approve (e.g. its channel is gone).
+    pub problem: Option<String>,
+}
+
+/// A REAL request as it would leave (no secret is in it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestPreview {
+    pub url: String,
+    /// The body, as text.
+    pub body: String,
+    pub sha256: String,
 }
 
 /// What the Autonomy page shows at the top: the flags and the daemon's pulse.

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use aol::engine::adapters::{Adapter, AdapterError, ChannelLookup, Job, PostSocial, SendGate};
+use aol::engine::adapters::{Adapter, AdapterError, ChannelLookup, Job, PostSocial, SendGate, Verdict};
 use aol::engine::channels::Platforms;
 use aol::engine::queue::parse_payload;
 use aol::model::Action;
@@ -20,8 +20,8 @@ struct Closed;
 
 #[async_trait::async_trait]
 impl SendGate for Closed {
-    async fn open(&self, _: &str) -> bool {
-        false
+    async fn open(&self, _: &aol::model::Channel, _: &str) -> Verdict {
+        Verdict::Closed("these tests send nothing".into())
     }
 }
 
@@ -50,6 +50,10 @@ fn action(key: &str) -> Action {
         prepared_sha256: None,
         remote_id: None,
         remote_url: None,
+        channel: None,
+        scheduled_for_utc: None,
+        not_after_utc: None,
+        policy: None,
     }
 }
 

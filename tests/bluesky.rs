@@ -35,6 +35,8 @@ async fn add_channel(engine: &Engine, pds: &LocalPds, url: &str, dir: &std::path
     };
     engine.channel_add(&request, &OPS).await.unwrap();
     engine.channel_arm("brand", true, &OPS).await.unwrap();
+    // These tests are about sending once: the channel posts without asking.
+    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
 }
 
 fn post(text: &str) -> serde_json::Map<String, serde_json::Value> {

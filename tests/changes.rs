@@ -52,6 +52,11 @@ async fn every_visible_write_moves_the_marker(ctx: TestCtx) {
     step("a channel added").await;
     engine.channel_arm("hook", true, &OPS).await.unwrap();
     step("a channel armed").await;
+    engine.policy_set("hook", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
+    step("a policy set").await;
+    let limits = aol::storage::RateLimits { max_per_hour: Some(5), ..Default::default() };
+    engine.channel_limits("hook", &limits, &OPS).await.unwrap();
+    step("rate limits set").await;
     let settings = DaemonSettings { tick_interval: Duration::from_millis(1), max_ticks: Some(1), ..Default::default() };
     daemon::run(&engine, &settings, &CancellationToken::new()).await;
     step("a tick (and the lease it took)").await;

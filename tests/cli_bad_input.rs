@@ -202,6 +202,43 @@ const CASES: &[Case] = &[
         bad: &[("relative/path", "absolute path"), ("", "exactly one of")],
     },
     Case { id: "outcome", args: &["resolve", "1", "{}"], bad: &[("maybe", "posted"), ("", "posted")] },
+    Case {
+        id: "scheduled_for",
+        args: &["enqueue", "--type=POST_SOCIAL", "--key=k2", "--payload={\"text\":\"hi\"}", "--scheduled-for={}"],
+        bad: &[
+            ("tomorrow", "invalid time"),
+            ("2026-02-30 09:00", "invalid time"),
+            ("2999-01-01T00:00:00Z", "days ahead"),
+            ("", "invalid time"),
+        ],
+    },
+    Case {
+        id: "not_after",
+        args: &["enqueue", "--type=POST_SOCIAL", "--key=k2", "--payload={\"text\":\"hi\"}", "--not-after={}"],
+        bad: &[("later", "invalid time"), ("2001-01-01T00:00:00Z", "already past")],
+    },
+    Case {
+        id: "per_hour",
+        args: &["channel", "limits", "c1", "--per-hour={}"],
+        bad: &[("0", "from 1 to"), ("20000", "from 1 to"), ("many", "invalid digit")],
+    },
+    Case { id: "per_day", args: &["channel", "limits", "c1", "--per-day={}"], bad: &[("0", "from 1 to")] },
+    Case {
+        id: "min_spacing_seconds",
+        args: &["channel", "limits", "c1", "--min-spacing-seconds={}"],
+        bad: &[("-5", "from 1 to"), ("9999999", "from 1 to")],
+    },
+    Case { id: "sha", args: &["approve", "1", "--sha={}"], bad: &[("abc", "AWAITING_APPROVAL")] },
+    Case {
+        id: "channel",
+        args: &["policy", "set", "{}", "auto"],
+        bad: &[("Bad Name!", "invalid channel name"), ("", "invalid channel name")],
+    },
+    Case {
+        id: "mode",
+        args: &["policy", "set", "c1", "{}"],
+        bad: &[("maybe", "unknown policy"), ("", "unknown policy")],
+    },
 ];
 
 /// Settings for which every value is valid.

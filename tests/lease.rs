@@ -73,12 +73,7 @@ fn fence(owner: &str, epoch: i64, now: DateTime<Utc>) -> Fence<'_> {
 }
 
 async fn enqueue(ctx: &TestCtx, key: &str, at: DateTime<Utc>) -> i64 {
-    let new = NewAction {
-        idempotency_key: key,
-        action_type: "POST_SOCIAL",
-        payload_json: r#"{"text":"x"}"#,
-        not_before_utc: at,
-    };
+    let new = NewAction::pending(key, "POST_SOCIAL", r#"{"text":"x"}"#, at);
     ctx.db.action_insert(&new, at).await.unwrap().into_action().unwrap().id
 }
 

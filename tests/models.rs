@@ -55,12 +55,7 @@ async fn lease_round_trip(ctx: TestCtx) {
 
 async fn action_round_trip(ctx: TestCtx) {
     let payload = r#"{"channel":"main","text":"Grüße ✓ \"quoted\""}"#;
-    let new = NewAction {
-        idempotency_key: "key ✓ 1",
-        action_type: "POST_SOCIAL",
-        payload_json: payload,
-        not_before_utc: at(3),
-    };
+    let new = NewAction { channel: Some("main"), ..NewAction::pending("key ✓ 1", "POST_SOCIAL", payload, at(3)) };
     let Inserted::New(a) = ctx.db.action_insert(&new, at(1)).await.unwrap() else { panic!("a new key") };
     assert_eq!(
         (a.idempotency_key.as_str(), a.action_type.as_str(), a.payload_json.as_str()),
@@ -73,7 +68,7 @@ async fn action_round_trip(ctx: TestCtx) {
 }
 
 async fn execution_log_round_trip(ctx: TestCtx) {
-    let new = NewAction { idempotency_key: "k", action_type: "POST_SOCIAL", payload_json: "{}", not_before_utc: at(0) };
+    let new = NewAction::pending("k", "POST_SOCIAL", "{}", at(0));
     let a = ctx.db.action_insert(&new, at(0)).await.unwrap().into_action().unwrap();
     let mut log = NewLog::new(LogLevel::Warning, "artifact written");
     log.artifact_ref = Some("/var/aol/artifacts/proof_social/k-0123.json".into());

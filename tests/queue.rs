@@ -370,7 +370,7 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     let good = json!({ "text": "hi" }).as_object().unwrap().clone();
     let bad = json!({ "body": "no text" }).as_object().unwrap().clone();
     engine.enqueue("POST_SOCIAL", "known", &good).await.unwrap();
-    let item = |key, payload| NewItem { action_type: "POST_SOCIAL", idempotency_key: key, payload };
+    let item = |key, payload| NewItem::new("POST_SOCIAL", key, payload);
 
     let refused = engine.enqueue_many(&[item("b-1", &good), item("b-2", &good), item("b-3", &bad)]).await;
     match refused {

@@ -1,5 +1,6 @@
 //! Model-based test of the queue (SPEC §3): random sequences of enqueue,
-//! claim, success / retry / failure / un-claim, cancel, re-queue, rescue,
+//! claim, success / retry / failure / un-claim, waiting for approval, expiry,
+//! approval, cancel, re-queue, rescue,
 //! lease takeovers (with writes from the superseded term) and the clock
 //! moving on, run against the real storage on SQLite and on PostgreSQL and
 //! against a small reference model. After every step the two must agree on
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 
 use aol::engine::lease::DAEMON_LEASE;
 use aol::model::LogLevel;
-use aol::storage::{Db, Fence, Finish, Inserted, NewAction, NewLog, Requeue};
+use aol::storage::{Db, Decision, Fence, Finish, Inserted, Marked, NewAction, NewLog, Requeue, Sending};
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{Backend, TestCtx, TestDb};
 use proptest::prelude::*;
@@ -36,6 +37,12 @@ enum Op {
     Unconfirmed(u8),
     /// A REAL request starts to leave (the mark a rescue reads).
     MarkSending(u8),
+    /// Its policy wants an approval first: AWAITING_APPROVAL, attempt not counted.
+    Await(u8),
+    /// Too late to send: EXPIRED, attempt not counted.
+    Expire(u8),
+    /// An operator approves an action AWAITING_APPROVAL: back to PENDING.
+    Approve(u8),
     /// A result written with the previous term's fence, after a takeover.
     StaleSucceed(u8),
     Cancel(u8),
@@ -56,6 +63,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(Op::Defer),
         1 => any::<u8>().prop_map(Op::Unconfirmed),
         1 => any::<u8>().prop_map(Op::MarkSending),
+        1 => any::<u8>().prop_map(Op::Await),
+        1 => any::<u8>().prop_map(Op::Expire),
+        1 => any::<u8>().prop_map(Op::Approve),
         1 => any::<u8>().prop_map(Op::StaleSucceed),
         1 => any::<u8>().prop_map(Op::Cancel),
         1 => any::<u8>().prop_map(Op::Requeue),
@@ -123,6 +133,14 @@ impl Model {
                 r.not_before = *not_before;
             }
             Finish::Unconfirmed { .. } => r.status = "UNCONFIRMED",
+            Finish::AwaitApproval => {
+                r.status = "AWAITING_APPROVAL";
+                r.attempts -= 1;
+            }
+            Finish::Expired { .. } => {
+                r.status = "EXPIRED";
+                r.attempts -= 1;
+            }
         }
         true
     }
@@ -137,7 +155,7 @@ fn pick(ids: &[i64], n: u8) -> Option<i64> {
 }
 
 async fn clear(ctx: &TestCtx) {
-    for table in ["aol_execution_logs", "aol_actions", "aol_retired_keys"] {
+    for table in ["aol_approvals", "aol_channel_sends", "aol_execution_logs", "aol_actions", "aol_retired_keys"] {
         ctx.execute_raw(&format!("DELETE FROM {table}")).await;
     }
 }
@@ -164,12 +182,7 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
         match op {
             Op::Enqueue(k) => {
                 let key = format!("k{k}");
-                let new = NewAction {
-                    idempotency_key: &key,
-                    action_type: "POST_SOCIAL",
-                    payload_json: payload,
-                    not_before_utc: m.now,
-                };
+                let new = NewAction::pending(&key, "POST_SOCIAL", payload, m.now);
                 match d.action_insert(&new, m.now).await.unwrap() {
                     Inserted::New(a) => {
                         assert!(m.rows.values().all(|r| r.key != key), "{}: a known key made a new action", at());
@@ -202,7 +215,8 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
             }
             Op::MarkSending(n) => {
                 let Some(id) = pick(&ids, *n) else { continue };
-                let marked = d.action_mark_sending(&f, id, "sha").await.unwrap();
+                let sending = Sending { id, sha256: "sha", approval: None, channel: Some("main") };
+                let marked = d.action_mark_sending(&f, &sending).await.unwrap() == Marked::Marked;
                 let r = m.rows.get_mut(&id).unwrap();
                 let mine = r.status == "RUNNING" && r.epoch == Some(m.epoch);
                 assert_eq!(marked, mine, "{}: marked as sending", at());
@@ -214,6 +228,8 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
             | Op::Unclaim(n)
             | Op::Defer(n)
             | Op::Unconfirmed(n)
+            | Op::Await(n)
+            | Op::Expire(n)
             | Op::StaleSucceed(n) => {
                 let Some(id) = pick(&ids, *n) else { continue };
                 let finish = match op {
@@ -226,6 +242,8 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
                     Op::Unclaim(_) => Finish::Unclaim,
                     Op::Defer(_) => Finish::Defer { reason: "429".into(), not_before: m.now + TimeDelta::seconds(90) },
                     Op::Unconfirmed(_) => Finish::Unconfirmed { error: "timed out".into() },
+                    Op::Await(_) => Finish::AwaitApproval,
+                    Op::Expire(_) => Finish::Expired { reason: "past its deadline".into() },
                     _ => Finish::Success,
                 };
                 let (owner, epoch) = match (op, &m.previous) {
@@ -235,6 +253,25 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
                 };
                 let written = d.action_finish(&fence(&owner, epoch, m.now), id, &finish, &log).await.unwrap().is_some();
                 assert_eq!(written, m.finish(id, epoch, &finish), "{}: written", at());
+            }
+            Op::Approve(n) => {
+                let Some(id) = pick(&ids, *n) else { continue };
+                let decision = Decision {
+                    approved: true,
+                    payload_json: payload,
+                    prepared_sha256: "sha",
+                    channel: "main",
+                    decided_by: "model",
+                    reason: None,
+                    expires_at_utc: m.now + TimeDelta::days(1),
+                };
+                let done = d.action_decide(id, &decision, m.now, &log).await.unwrap().is_some();
+                let r = m.rows.get_mut(&id).unwrap();
+                assert_eq!(done, r.status == "AWAITING_APPROVAL", "{}: approved", at());
+                if done {
+                    r.status = "PENDING";
+                    r.not_before = m.now;
+                }
             }
             Op::Cancel(n) | Op::Requeue(n) => {
                 let Some(id) = pick(&ids, *n) else { continue };

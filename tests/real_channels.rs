@@ -9,7 +9,7 @@ mod fake_platform;
 
 use std::time::Duration;
 
-use aol::engine::adapters::{ChannelLookup, Job, SendGate};
+use aol::engine::adapters::{ChannelLookup, Job, SendGate, Verdict};
 use aol::engine::channels::{webhook, ChannelRequest, HttpTimeouts, Platforms};
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
 use aol::model::{Action, FlagCommand};
@@ -47,6 +47,9 @@ async fn setup(ctx: &TestCtx, kind: &str, path: &str) -> Setup {
     };
     engine.channel_add(&request, &OPS).await.unwrap();
     engine.channel_arm("brand", true, &OPS).await.unwrap();
+    // These tests are about sending: the channel posts without asking
+    // (tests/approval.rs is about asking).
+    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
     engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
     Setup { engine, platform, dir }
 }
@@ -80,8 +83,8 @@ struct Closed;
 
 #[async_trait::async_trait]
 impl SendGate for Closed {
-    async fn open(&self, _: &str) -> bool {
-        false
+    async fn open(&self, _: &aol::model::Channel, _: &str) -> Verdict {
+        Verdict::Closed("a PROOF run never opens the gate".into())
     }
 }
 
@@ -97,7 +100,7 @@ async fn a_webhook_post_sends_the_proof_bytes_signed_once(ctx: TestCtx) {
         action: &action,
         payload: &payload,
         proof_mode: true,
-        channel: ChannelLookup::Found(channel),
+        channel: ChannelLookup::Found(Box::new(channel)),
         now: chrono::Utc::now(),
         gate: &Closed,
     };

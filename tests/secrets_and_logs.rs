@@ -131,6 +131,7 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
         "AOL_TEST_HOOK_SECRET",
     ]);
     cli(&["channel", "arm", "hook"]);
+    cli(&["policy", "set", "hook", "auto"]);
     cli(&["channel", "list", "--json"]);
     let to_hook = |key: &'static str| {
         http.post(format!("{base}/api/v1/actions"))

@@ -34,10 +34,7 @@ pub async fn measure(
     let mut rates = Vec::with_capacity(batches);
     for b in 0..batches {
         let keys: Vec<String> = (0..batch_size).map(|i| format!("batch-{rows}-{b}-{i}")).collect();
-        let items: Vec<NewItem> = keys
-            .iter()
-            .map(|key| NewItem { action_type: "POST_SOCIAL", idempotency_key: key, payload: &payload })
-            .collect();
+        let items: Vec<NewItem> = keys.iter().map(|key| NewItem::new("POST_SOCIAL", key, &payload)).collect();
         let started = Instant::now();
         let done = engine.enqueue_many(&items).await.unwrap();
         rates.push(batch_size as f64 / started.elapsed().as_secs_f64());

@@ -54,8 +54,7 @@ pub async fn run(backend: Backend, actions: usize, runs: usize, results: &mut Re
     let mut rates = Vec::new();
     for run in 0..runs {
         let keys: Vec<String> = (0..actions).map(|i| format!("noop-{run}-{i}")).collect();
-        let items: Vec<NewItem> =
-            keys.iter().map(|key| NewItem { action_type: "NOOP", idempotency_key: key, payload: &payload }).collect();
+        let items: Vec<NewItem> = keys.iter().map(|key| NewItem::new("NOOP", key, &payload)).collect();
         engine.enqueue_many(&items).await.unwrap();
         let target = (run + 1) * actions;
         let stop = CancellationToken::new();

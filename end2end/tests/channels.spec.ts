@@ -54,6 +54,7 @@ test("an UNCONFIRMED post is settled from its page: posted, or sent again", asyn
   const name = `lost-${testInfo.project.name.replace("chromium-", "")}-${Date.now() % 100000}`;
   aol(testInfo, "channel", "add", name, "--kind", "webhook", "--url", `http://127.0.0.1:${port}/hook`, "--secret-file", secret);
   aol(testInfo, "channel", "arm", name);
+  aol(testInfo, "policy", "set", name, "auto");
   const keys = [`${name}-a`, `${name}-b`];
   try {
     cliFlags(testInfo, "real");

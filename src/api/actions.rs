@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody, Json, Path, Query};
-use crate::engine::{Engine, EnqueueError};
+use crate::engine::{Engine, EnqueueError, NewItem, Window};
 use crate::model::{Action, ActionFilter, ActionStatus};
 
 /// Largest page of a list.
@@ -26,9 +26,15 @@ pub struct EnqueueRequest {
     /// (status 200) and adds nothing.
     #[schema(example = "launch-2026-11-26-morning")]
     pub idempotency_key: String,
-    /// A JSON object, at most 64 KiB; for POST_SOCIAL `{"text": "…"}`.
-    #[schema(value_type = Object, example = json!({"text": "We launch today."}))]
+    /// A JSON object, at most 64 KiB; for POST_SOCIAL `{"channel": "…", "text": "…"}`.
+    #[schema(value_type = Object, example = json!({"channel": "brand", "text": "We launch today."}))]
     pub payload: Value,
+    /// Not to be sent before this time (RFC 3339).
+    #[schema(example = "2026-11-28T09:00:00Z")]
+    pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    /// Never sent after this time (RFC 3339): it ends EXPIRED instead.
+    #[schema(example = "2026-11-28T18:00:00Z")]
+    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An action as the API shows it.
@@ -48,6 +54,17 @@ pub struct ActionView {
     pub last_error: Option<String>,
     pub created_at_utc: chrono::DateTime<chrono::Utc>,
     pub updated_at_utc: chrono::DateTime<chrono::Utc>,
+    /// The channel its payload names.
+    pub channel: Option<String>,
+    pub scheduled_for_utc: Option<chrono::DateTime<chrono::Utc>>,
+    pub not_after_utc: Option<chrono::DateTime<chrono::Utc>>,
+    /// The policy it was admitted under: `auto` or `require_approval`.
+    pub policy: Option<String>,
+    /// SHA-256 of the request prepared for it (what an approval binds to).
+    pub prepared_sha256: Option<String>,
+    /// The post on its platform, once posted.
+    pub remote_id: Option<String>,
+    pub remote_url: Option<String>,
 }
 
 impl From<Action> for ActionView {
@@ -64,6 +81,13 @@ impl From<Action> for ActionView {
             last_error: a.last_error,
             created_at_utc: a.created_at_utc,
             updated_at_utc: a.updated_at_utc,
+            channel: a.channel,
+            scheduled_for_utc: a.scheduled_for_utc,
+            not_after_utc: a.not_after_utc,
+            policy: a.policy,
+            prepared_sha256: a.prepared_sha256,
+            remote_id: a.remote_id,
+            remote_url: a.remote_url,
         }
     }
 }
@@ -103,11 +127,12 @@ pub struct ListQuery {
         (status = 200, description = "The key was known: the existing action, nothing added", body = ActionView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The channel's policy denies this action type", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 409, description = "The key belonged to an action removed by retention", body = ErrorBody),
         (status = 415, description = "Not sent as JSON", body = ErrorBody),
         (status = 422, description = "Well-formed but not acceptable: missing field, wrong type, unknown \
-            action type, bad key or payload", body = ErrorBody),
+            action type, bad key, payload or schedule", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -119,7 +144,9 @@ pub async fn enqueue(
     let Value::Object(payload) = request.payload else {
         return Err(ApiError::unprocessable("invalid payload: must be a JSON object, like {\"text\": \"…\"}"));
     };
-    match engine.enqueue(&request.action_type, &request.idempotency_key, &payload).await {
+    let window = Window { scheduled_for: request.scheduled_for, not_after: request.not_after };
+    let item = NewItem { window, ..NewItem::new(&request.action_type, &request.idempotency_key, &payload) };
+    match engine.enqueue_many(&[item]).await.and_then(|mut done| done.pop().expect("one outcome per item")) {
         Ok(done) => {
             tracing::info!(
                 action_id = done.action.id,
@@ -133,6 +160,7 @@ pub async fn enqueue(
         }
         Err(EnqueueError::Store(e)) => Err(ApiError::internal(e)),
         Err(e @ EnqueueError::KeyRetired(_)) => Err(ApiError::new(StatusCode::CONFLICT, e.to_string())),
+        Err(e @ EnqueueError::Denied(_)) => Err(ApiError::new(StatusCode::FORBIDDEN, e.to_string())),
         Err(e) => Err(ApiError::unprocessable(e.to_string())),
     }
 }

@@ -4,6 +4,7 @@
 
 mod actions;
 mod caller;
+mod decisions;
 pub mod error;
 mod flags;
 
@@ -58,7 +59,9 @@ impl utoipa::Modify for BearerAuth {
 pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::<AppState>::new()
         .routes(routes!(actions::enqueue, actions::list_actions))
-        .routes(routes!(actions::get_action))
+        .routes(routes!(actions::get_action, decisions::edit))
+        .routes(routes!(decisions::approve))
+        .routes(routes!(decisions::reject))
         .routes(routes!(flags::get_flags, flags::put_flags));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(PREFIX, v1).split_for_parts();
     (router, doc)

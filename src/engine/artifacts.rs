@@ -45,6 +45,12 @@ impl Engine {
             Some((path, sha)) => Some(check(path, sha, self.adapters().artifact_dir()).await),
             None => None,
         };
-        Ok(Some(ActionDetail { action, logs, artifact }))
+        let approvals = self.db().approvals_for(id).await?;
+        let to_send = matches!(action.status.as_str(), "PENDING" | "RETRY" | "AWAITING_APPROVAL");
+        let request = match (to_send, &action.channel) {
+            (true, Some(_)) => self.request_of(&action).await.ok().map(super::approval::preview),
+            _ => None,
+        };
+        Ok(Some(ActionDetail { action, logs, artifact, approvals, request }))
     }
 }

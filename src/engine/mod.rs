@@ -2,12 +2,15 @@
 //! task and the dashboard's server functions all go through an [`Engine`].
 
 pub mod adapters;
+pub mod approval;
 pub mod artifacts;
 mod changes;
 pub mod channels;
 mod clock;
 pub mod daemon;
 mod flags;
+mod gate;
+pub mod governor;
 pub mod lease;
 mod metrics;
 mod periodic;
@@ -17,12 +20,13 @@ mod settings;
 pub mod unconfirmed;
 
 pub use adapters::Registry;
+pub use approval::{EditError, APPROVAL_TTL};
 pub use changes::{ChangeFeed, CHANGE_POLL_INTERVAL};
 pub use clock::Clock;
 pub use daemon::{supervise, DaemonExit};
 pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};
 pub use metrics::Metrics;
-pub use queue::{EnqueueError, Enqueued, NewItem, OperatorError};
+pub use queue::{EnqueueError, Enqueued, NewItem, OperatorError, Window};
 pub use retention::{Pruned, RetentionSettings};
 pub use settings::DaemonSettings;
 
@@ -49,6 +53,8 @@ pub struct Engine {
     metrics: Arc<Metrics>,
     /// Set while this process's daemon cannot use the database.
     trouble: Arc<std::sync::Mutex<Option<DaemonTrouble>>>,
+    /// Held while a REAL request passes the gate (see `gate`).
+    gate_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Engine {
@@ -63,6 +69,7 @@ impl Engine {
             adapters,
             metrics: Arc::new(Metrics::new()),
             trouble: Arc::default(),
+            gate_lock: Arc::default(),
         })
     }
 
@@ -80,6 +87,10 @@ impl Engine {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    fn gate_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.gate_lock
     }
 
     /// `host:pid:instance`: names this process as a daemon owner.

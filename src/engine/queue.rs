@@ -7,6 +7,9 @@ use rand::Rng;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::approval::channel_named;
 use super::Engine;
 use crate::model::{Action, LogLevel};
 use crate::storage::{Inserted, NewAction, NewLog, Requeue, StoreError};
@@ -21,12 +24,63 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 /// …but never longer than this.
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
+/// How far ahead an action may be scheduled.
+pub const MAX_SCHEDULE_AHEAD: TimeDelta = TimeDelta::days(366);
+
 /// One action to enqueue.
 #[derive(Clone, Copy, Debug)]
 pub struct NewItem<'a> {
     pub action_type: &'a str,
     pub idempotency_key: &'a str,
     pub payload: &'a Map<String, Value>,
+    pub window: Window,
+}
+
+impl<'a> NewItem<'a> {
+    /// To be sent as soon as possible, with no deadline.
+    pub fn new(action_type: &'a str, idempotency_key: &'a str, payload: &'a Map<String, Value>) -> NewItem<'a> {
+        NewItem { action_type, idempotency_key, payload, window: Window::default() }
+    }
+}
+
+/// When an action may be sent: not before `scheduled_for`, never after
+/// `not_after` (then it ends EXPIRED).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub not_after: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    /// Why this window cannot be used at `now`, if it cannot.
+    fn check(&self, now: DateTime<Utc>) -> Result<(), EnqueueError> {
+        if let Some(at) = self.scheduled_for {
+            if at > now + MAX_SCHEDULE_AHEAD {
+                return Err(EnqueueError::Window(format!(
+                    "scheduled_for {} is more than {} days ahead",
+                    at.to_rfc3339(),
+                    MAX_SCHEDULE_AHEAD.num_days()
+                )));
+            }
+        }
+        if let Some(deadline) = self.not_after {
+            if deadline <= now {
+                return Err(EnqueueError::Window(format!(
+                    "not_after {} is already past (now {}): it could never be sent",
+                    deadline.to_rfc3339(),
+                    now.to_rfc3339()
+                )));
+            }
+            if let Some(at) = self.scheduled_for.filter(|at| *at >= deadline) {
+                return Err(EnqueueError::Window(format!(
+                    "not_after {} is not after scheduled_for {}: it could never be sent",
+                    deadline.to_rfc3339(),
+                    at.to_rfc3339()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The result of an enqueue.
@@ -51,6 +105,11 @@ pub enum EnqueueError {
         .0.idempotency_key, .0.action_id, .0.status, .0.retired_at_utc.format("%Y-%m-%d")
     )]
     KeyRetired(crate::storage::RetiredKey),
+    #[error("invalid schedule: {0}")]
+    Window(String),
+    /// The channel's policy refuses this action type.
+    #[error("denied: {0}")]
+    Denied(String),
     #[error("item {index}: {error}")]
     Item { index: usize, error: Box<EnqueueError> },
     #[error(transparent)]
@@ -69,6 +128,12 @@ pub enum OperatorError {
     NotFound(i64),
     #[error("action {id} is {status}: {allowed}")]
     WrongStatus { id: i64, status: String, allowed: &'static str },
+    /// The change cannot be made as asked (the reason, for the operator).
+    #[error("{0}")]
+    Refused(String),
+    /// Something the change needs is missing or malformed.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -117,7 +182,7 @@ impl Engine {
         idempotency_key: &str,
         payload: &Map<String, Value>,
     ) -> Result<Enqueued, EnqueueError> {
-        let mut done = self.enqueue_many(&[NewItem { action_type, idempotency_key, payload }]).await?;
+        let mut done = self.enqueue_many(&[NewItem::new(action_type, idempotency_key, payload)]).await?;
         done.pop().expect("one outcome per item")
     }
 
@@ -133,22 +198,44 @@ impl Engine {
         for (i, item) in items.iter().enumerate() {
             payloads.push(self.check_item(item).map_err(at(i))?);
         }
-        // Each platform's own text limit, for the items that name a channel.
-        if items.iter().any(|item| item.payload.contains_key("channel")) {
-            let channels = self.db().channels().await?;
-            for (i, item) in items.iter().enumerate() {
-                check_for_channel(item.payload, &channels).map_err(at(i))?;
-            }
-        }
         let now = self.clock().now();
+        // Each platform's own text limit, and each channel's policy, for the
+        // items that name a channel (read once per channel and type).
+        let mut admissions = Vec::with_capacity(items.len());
+        let mut admitted: std::collections::HashMap<(&str, Option<&str>), super::approval::Admission> =
+            std::collections::HashMap::new();
+        let channels = if items.iter().any(|item| channel_named(item.payload).is_some()) {
+            self.db().channels().await?
+        } else {
+            Vec::new()
+        };
+        for (i, item) in items.iter().enumerate() {
+            item.window.check(now).map_err(at(i))?;
+            check_for_channel(item.payload, &channels).map_err(at(i))?;
+            let lookup = (item.action_type, channel_named(item.payload));
+            let admission = match admitted.get(&lookup) {
+                Some(a) => *a,
+                None => {
+                    let a = self.admit(lookup.0, lookup.1, &channels).await.map_err(at(i))?;
+                    *admitted.entry(lookup).or_insert(a)
+                }
+            };
+            admissions.push(admission);
+        }
         let news: Vec<NewAction> = items
             .iter()
             .zip(&payloads)
-            .map(|(item, payload_json)| NewAction {
+            .zip(&admissions)
+            .map(|((item, payload_json), admission)| NewAction {
                 idempotency_key: item.idempotency_key,
                 action_type: item.action_type,
                 payload_json,
-                not_before_utc: now,
+                not_before_utc: item.window.scheduled_for.filter(|at| *at > now).unwrap_or(now),
+                status: admission.status.as_str(),
+                channel: channel_named(item.payload),
+                scheduled_for_utc: item.window.scheduled_for,
+                not_after_utc: item.window.not_after,
+                policy: admission.policy.map(crate::model::Policy::as_str),
             })
             .collect();
         let outcomes = self.db().actions_insert(&news, now).await?;
@@ -168,18 +255,28 @@ impl Engine {
     /// Every check of one item that needs no database; its payload as stored.
     fn check_item(&self, item: &NewItem<'_>) -> Result<String, EnqueueError> {
         check_key(item.idempotency_key)?;
-        let adapter = self.adapters().get(item.action_type).ok_or_else(|| EnqueueError::UnknownType {
-            given: item.action_type.to_string(),
+        self.check_payload(item.action_type, item.payload)
+    }
+
+    /// The checks of a payload for an action type (at enqueue, and when an
+    /// action is edited); the payload as stored.
+    pub(super) fn check_payload(
+        &self,
+        action_type: &str,
+        payload: &Map<String, Value>,
+    ) -> Result<String, EnqueueError> {
+        let adapter = self.adapters().get(action_type).ok_or_else(|| EnqueueError::UnknownType {
+            given: action_type.to_string(),
             known: self.adapters().action_types().join(", "),
         })?;
-        let payload_json = serde_json::to_string(item.payload).expect("JSON maps serialise");
+        let payload_json = serde_json::to_string(payload).expect("JSON maps serialise");
         if payload_json.len() > MAX_PAYLOAD_BYTES {
             return Err(EnqueueError::Payload(format!(
                 "{} bytes, at most {MAX_PAYLOAD_BYTES} allowed",
                 payload_json.len()
             )));
         }
-        adapter.validate(item.payload).map_err(EnqueueError::Payload)?;
+        adapter.validate(payload).map_err(EnqueueError::Payload)?;
         Ok(payload_json)
     }
 
@@ -227,7 +324,10 @@ impl Engine {
 
 /// The text of a post against the limit of the platform its channel is on
 /// (a channel that does not exist yet is checked when the post is made).
-fn check_for_channel(payload: &Map<String, Value>, channels: &[crate::model::Channel]) -> Result<(), EnqueueError> {
+pub(super) fn check_for_channel(
+    payload: &Map<String, Value>,
+    channels: &[crate::model::Channel],
+) -> Result<(), EnqueueError> {
     let (Some(Value::String(name)), Some(Value::String(text))) = (payload.get("channel"), payload.get("text")) else {
         return Ok(());
     };

@@ -7,22 +7,25 @@ use sqlx::Connection as _;
 use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD};
 use super::{group_rows, on_pool, on_read_pool, Db, Pool, StoreError};
-use crate::model::{Action, ActionFilter, StatusCount};
+use crate::model::{Action, ActionFilter, LogLevel, StatusCount};
 
 macro_rules! cols {
     () => {
         "id, idempotency_key, action_type, payload_json, status, attempts, not_before_utc, last_error, \
-         created_at_utc, updated_at_utc, lease_epoch, prepared_sha256, remote_id, remote_url"
+         created_at_utc, updated_at_utc, lease_epoch, prepared_sha256, remote_id, remote_url, channel, \
+         scheduled_for_utc, not_after_utc, policy"
     };
 }
+pub(super) use cols;
 
-/// How many actions one INSERT statement carries (5 parameters each; both
+/// How many actions one INSERT statement carries (10 parameters each; both
 /// databases allow far more parameters than this takes).
 pub const INSERT_CHUNK: usize = 500;
 /// A multi-row INSERT: `VALUES` columns are `column1`… on both databases.
 const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, \
-     attempts, not_before_utc, created_at_utc, updated_at_utc) \
-     SELECT v.column1, v.column2, v.column3, 'PENDING', 0, v.column4, v.column5, v.column5 FROM (";
+     attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy) \
+     SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, v.column7, v.column8, \
+     v.column9, v.column10 FROM (";
 const INSERT_MANY_TAIL: &str = concat!(
     ") AS v WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
@@ -46,7 +49,7 @@ macro_rules! claim_sql {
              sent_at_utc = NULL WHERE id ",
             $open,
             "SELECT id FROM aol_actions WHERE status IN ('PENDING', 'RETRY') AND not_before_utc <= $4 \
-             ORDER BY not_before_utc, id LIMIT $5",
+             AND (not_after_utc IS NULL OR not_after_utc > $4) ORDER BY not_before_utc, id LIMIT $5",
             $close
         )
     };
@@ -63,7 +66,8 @@ const CLAIM: PerDialect = PerDialect {
 /// `max_attempts` are used up; UNCLAIM hands back a claim never started
 /// without counting the attempt, and DEFER does the same with a reason and a
 /// time (a platform's "not now"); UNCONFIRMED keeps the error: the request
-/// may have been posted.
+/// may have been posted. AWAIT (an approval is needed) and EXPIRED (too late
+/// to send) send nothing and count no attempt either.
 macro_rules! finish_set {
     () => {
         "UPDATE aol_actions SET (status, attempts, last_error, not_before_utc, updated_at_utc) = ("
@@ -73,9 +77,11 @@ macro_rules! finish_set {
 macro_rules! finish_values {
     () => {
         "CASE v.column2 WHEN 'SUCCESS' THEN 'SUCCESS' WHEN 'FAILED' THEN 'FAILED' WHEN 'UNCONFIRMED' THEN 'UNCONFIRMED' \
+           WHEN 'AWAIT' THEN 'AWAITING_APPROVAL' WHEN 'EXPIRED' THEN 'EXPIRED' \
            WHEN 'RETRY' THEN CASE WHEN aol_actions.attempts >= v.column5 THEN 'DLQ' ELSE 'RETRY' END \
            ELSE CASE WHEN aol_actions.attempts <= 1 THEN 'PENDING' ELSE 'RETRY' END END, \
-         CASE WHEN v.column2 IN ('UNCLAIM', 'DEFER') THEN aol_actions.attempts - 1 ELSE aol_actions.attempts END, \
+         CASE WHEN v.column2 IN ('UNCLAIM', 'DEFER', 'AWAIT', 'EXPIRED') THEN aol_actions.attempts - 1 \
+           ELSE aol_actions.attempts END, \
          CASE v.column2 WHEN 'SUCCESS' THEN NULL WHEN 'UNCLAIM' THEN aol_actions.last_error ELSE v.column3 END, \
          CASE WHEN v.column2 IN ('RETRY', 'DEFER') THEN v.column4 ELSE aol_actions.not_before_utc END, \
          $4"
@@ -130,6 +136,32 @@ const MARK_SENDING: PerDialect = fenced!(
      WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3",
     "RETURNING id"
 );
+/// Uses approval `$1` for action `$3`'s request `$4` at `$2`: once, unexpired, unvoided.
+const USE_APPROVAL: &str = "UPDATE aol_approvals SET used_at_utc = $2 WHERE id = $1 AND action_id = $3 \
+     AND prepared_sha256 = $4 AND decision = 'approved' AND used_at_utc IS NULL AND voided_at_utc IS NULL \
+     AND expires_at_utc > $2";
+/// One REAL request out on a channel (what its rate limits count).
+const INSERT_SEND: &str = "INSERT INTO aol_channel_sends (channel, action_id, sent_at_utc) VALUES ($1, $2, $3)";
+/// The request an action waits for approval of, while the action is this term's.
+const SET_PREPARED: PerDialect = fenced!(
+    "UPDATE aol_actions SET prepared_sha256 = $6 WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3",
+    "RETURNING id"
+);
+/// Past their deadline: never sent (`$5` the reason).
+const EXPIRE_LATE: PerDialect = fenced!(
+    "UPDATE aol_actions SET status = 'EXPIRED', last_error = $5, updated_at_utc = $4 \
+     WHERE not_after_utc IS NOT NULL AND not_after_utc <= $4 AND status IN ('PENDING', 'RETRY', 'AWAITING_APPROVAL')",
+    "RETURNING id"
+);
+/// Asked for approval at or before `$6` and never answered (`$5` the reason).
+const EXPIRE_UNANSWERED: PerDialect = fenced!(
+    "UPDATE aol_actions SET status = 'EXPIRED', last_error = $5, updated_at_utc = $4 \
+     WHERE status = 'AWAITING_APPROVAL' AND updated_at_utc <= $6",
+    "RETURNING id"
+);
+/// A channel's queued actions due before `$2` wait until `$2`.
+const QUEUE_WAIT: &str = "UPDATE aol_actions SET not_before_utc = $2 \
+     WHERE channel = $1 AND status IN ('PENDING', 'RETRY') AND not_before_utc < $2";
 /// Records the post the platform made, while the action is this term's.
 const SET_REMOTE: PerDialect = fenced!(
     "UPDATE aol_actions SET remote_id = $6, remote_url = $7 \
@@ -176,6 +208,35 @@ pub struct NewAction<'a> {
     pub action_type: &'a str,
     pub payload_json: &'a str,
     pub not_before_utc: DateTime<Utc>,
+    /// PENDING, or AWAITING_APPROVAL when its policy wants a human yes first.
+    pub status: &'static str,
+    pub channel: Option<&'a str>,
+    pub scheduled_for_utc: Option<DateTime<Utc>>,
+    pub not_after_utc: Option<DateTime<Utc>>,
+    /// `auto` or `require_approval` (see [`crate::model::Policy`]).
+    pub policy: Option<&'static str>,
+}
+
+impl<'a> NewAction<'a> {
+    /// PENDING from `not_before_utc`, with no channel, window or policy.
+    pub fn pending(
+        idempotency_key: &'a str,
+        action_type: &'a str,
+        payload_json: &'a str,
+        not_before_utc: DateTime<Utc>,
+    ) -> NewAction<'a> {
+        NewAction {
+            idempotency_key,
+            action_type,
+            payload_json,
+            not_before_utc,
+            status: "PENDING",
+            channel: None,
+            scheduled_for_utc: None,
+            not_after_utc: None,
+            policy: None,
+        }
+    }
 }
 
 /// How an attempt ended, as the daemon writes it.
@@ -205,6 +266,14 @@ pub enum Finish {
     Unconfirmed {
         error: String,
     },
+    /// Its policy wants an operator's approval of this request first:
+    /// AWAITING_APPROVAL, nothing sent, attempt not counted.
+    AwaitApproval,
+    /// Too late to send it (past its deadline, or its approval ran out):
+    /// EXPIRED, nothing sent, attempt not counted.
+    Expired {
+        reason: String,
+    },
 }
 
 impl Finish {
@@ -217,6 +286,8 @@ impl Finish {
             Finish::Unclaim => "UNCLAIM",
             Finish::Defer { .. } => "DEFER",
             Finish::Unconfirmed { .. } => "UNCONFIRMED",
+            Finish::AwaitApproval => "AWAIT",
+            Finish::Expired { .. } => "EXPIRED",
         }
     }
 
@@ -226,9 +297,11 @@ impl Finish {
             Finish::Retry { error, not_before, max_attempts } => {
                 (Some(error.as_str()), Some(*not_before), Some(*max_attempts))
             }
-            Finish::Failed { error } | Finish::Unconfirmed { error } => (Some(error.as_str()), None, None),
+            Finish::Failed { error } | Finish::Unconfirmed { error } | Finish::Expired { reason: error } => {
+                (Some(error.as_str()), None, None)
+            }
             Finish::Defer { reason, not_before } => (Some(reason.as_str()), Some(*not_before), None),
-            Finish::Success | Finish::Unclaim => (None, None, None),
+            Finish::Success | Finish::Unclaim | Finish::AwaitApproval => (None, None, None),
         }
     }
 }
@@ -240,6 +313,26 @@ pub enum Resolution {
     Posted { remote_id: Option<String>, remote_url: Option<String> },
     /// It is not: send it again.
     SendAgain,
+}
+
+/// A REAL request about to leave (see [`Db::action_mark_sending`]).
+#[derive(Clone, Debug)]
+pub struct Sending<'a> {
+    pub id: i64,
+    pub sha256: &'a str,
+    /// The approval this send uses up, when its policy wants one.
+    pub approval: Option<i64>,
+    pub channel: Option<&'a str>,
+}
+
+/// What marking a send did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marked {
+    Marked,
+    /// The action is not this term's (any more): send nothing.
+    NotMine,
+    /// The approval was used, voided or expired meanwhile: send nothing.
+    ApprovalGone,
 }
 
 /// An operator's change to an action.
@@ -327,7 +420,12 @@ impl Db {
                         .push_bind(new.action_type)
                         .push_bind(new.payload_json)
                         .push_bind(new.not_before_utc)
-                        .push_bind(now);
+                        .push_bind(now)
+                        .push_bind(new.status)
+                        .push_bind(new.channel)
+                        .push_bind(new.scheduled_for_utc)
+                        .push_bind(new.not_after_utc)
+                        .push_bind(new.policy);
                 });
                 insert.push(INSERT_MANY_TAIL);
                 let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *$conn).await?;
@@ -595,14 +693,97 @@ impl Db {
     }
 
     /// Records, under this term, that a REAL request with this SHA-256 is
-    /// about to leave for action `id`; false: the action is not this term's
-    /// (send nothing).
-    pub async fn action_mark_sending(&self, fence: &Fence<'_>, id: i64, sha256: &str) -> Result<bool, StoreError> {
+    /// about to leave for action `id` on `channel`, using up `approval` (an
+    /// approval is used once) and counting the send against the channel's
+    /// rate limits; all or nothing.
+    pub async fn action_mark_sending(&self, fence: &Fence<'_>, sending: &Sending<'_>) -> Result<Marked, StoreError> {
         on_pool!(self, MARK_SENDING, |conn, sql| {
-            let marked: Option<i64> =
-                bind_fence!(sqlx::query_scalar(sql), fence).bind(id).bind(sha256).fetch_optional(&mut *conn).await?;
-            Ok(marked.is_some())
+            let mut tx = conn.begin().await?;
+            let marked: Option<i64> = bind_fence!(sqlx::query_scalar(sql), fence)
+                .bind(sending.id)
+                .bind(sending.sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if marked.is_none() {
+                return Ok(Marked::NotMine);
+            }
+            if let Some(approval) = sending.approval {
+                let used = sqlx::query(USE_APPROVAL)
+                    .bind(approval)
+                    .bind(fence.now)
+                    .bind(sending.id)
+                    .bind(sending.sha256)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if used != 1 {
+                    return Ok(Marked::ApprovalGone);
+                }
+            }
+            if let Some(channel) = sending.channel {
+                sqlx::query(INSERT_SEND).bind(channel).bind(sending.id).bind(fence.now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(Marked::Marked)
         })
+    }
+
+    /// Records the request prepared for action `id` (one that waits for an
+    /// approval of exactly these bytes), under this term.
+    pub async fn action_set_prepared(&self, fence: &Fence<'_>, id: i64, sha256: &str) -> Result<bool, StoreError> {
+        on_pool!(self, SET_PREPARED, |conn, sql| {
+            let set: Option<i64> =
+                bind_fence!(sqlx::query_scalar(sql), fence).bind(id).bind(sha256).fetch_optional(&mut *conn).await?;
+            Ok(set.is_some())
+        })
+    }
+
+    /// Ends, as EXPIRED, the actions that can no longer be sent: past their
+    /// deadline, or waiting for an approval asked before `asked_before`. Each
+    /// gets a log line with the reason; their ids.
+    pub async fn actions_expire(&self, fence: &Fence<'_>, asked_before: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+        let late = NewLog::new(LogLevel::Warning, "expired: past its deadline (not_after), so it was not sent");
+        let unanswered = NewLog::new(
+            LogLevel::Warning,
+            format!(
+                "expired: no approval or rejection since it was asked for (at or before {}), so it was not sent",
+                asked_before.to_rfc3339()
+            ),
+        );
+        let (late_sql, unanswered_sql) = match self.dialect() {
+            super::Dialect::Sqlite => (EXPIRE_LATE.sqlite, EXPIRE_UNANSWERED.sqlite),
+            super::Dialect::Postgres => (EXPIRE_LATE.postgres, EXPIRE_UNANSWERED.postgres),
+        };
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let past: Vec<i64> = bind_fence!(sqlx::query_scalar(late_sql), fence)
+                .bind(late.message.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            let unasked: Vec<i64> = bind_fence!(sqlx::query_scalar(unanswered_sql), fence)
+                .bind(unanswered.message.as_str())
+                .bind(asked_before)
+                .fetch_all(&mut *tx)
+                .await?;
+            let lines: Vec<(i64, &NewLog)> =
+                past.iter().map(|id| (*id, &late)).chain(unasked.iter().map(|id| (*id, &unanswered))).collect();
+            insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
+            tx.commit().await?;
+            Ok(past.into_iter().chain(unasked).collect())
+        })
+    }
+
+    /// Moves the due actions of `channel` that would go out before `at` to
+    /// `at`, in their order, when the channel may not post before then (its
+    /// rate limit, or its platform asked to wait): they are not claimed only to
+    /// be put off one by one. Attempts are not touched.
+    pub async fn channel_queue_wait(&self, channel: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_pool!(self, |conn| Ok(sqlx::query(QUEUE_WAIT)
+            .bind(channel)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()))
     }
 
     /// Records the post a platform made for action `id`, under this term.

@@ -13,6 +13,7 @@ const MARKER: &str = "SELECT \
        (SELECT MAX(id) FROM aol_tick_ledger) AS last_tick, \
        (SELECT MAX(id) FROM aol_flag_changes) AS last_flag_change, \
        (SELECT MAX(id) FROM aol_channel_changes) AS last_channel_change, \
+       (SELECT MAX(id) FROM aol_policies) AS last_policy, \
        (SELECT updated_at_utc FROM aol_control_flags WHERE id = 1) AS flags_updated, \
        (SELECT renewed_at_utc FROM aol_lease WHERE name = $1) AS lease_renewed, \
        (SELECT expires_at_utc FROM aol_lease WHERE name = $1) AS lease_expires";
@@ -26,6 +27,7 @@ pub struct ChangeMarker {
     pub last_tick: Option<i64>,
     pub last_flag_change: Option<i64>,
     pub last_channel_change: Option<i64>,
+    pub last_policy: Option<i64>,
     pub flags_updated: Option<DateTime<Utc>>,
     pub lease_renewed: Option<DateTime<Utc>>,
     pub lease_expires: Option<DateTime<Utc>>,

@@ -9,14 +9,14 @@ use crate::model::Channel;
 
 macro_rules! channel_cols {
     () => {
-        "name, kind, base_url, handle, secret_env, secret_file, armed, created_at_utc, updated_at_utc"
+        "name, kind, base_url, handle, secret_env, secret_file, armed, created_at_utc, updated_at_utc, max_per_hour, \
+         max_per_day, min_spacing_seconds, wait_until_utc"
     };
 }
 
 const INSERT: &str = concat!(
-    "INSERT INTO aol_channels (",
-    channel_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7) ON CONFLICT (name) DO NOTHING RETURNING ",
+    "INSERT INTO aol_channels (name, kind, base_url, handle, secret_env, secret_file, armed, created_at_utc, \
+     updated_at_utc) VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7) ON CONFLICT (name) DO NOTHING RETURNING ",
     channel_cols!()
 );
 const SELECT_ALL: &str = concat!("SELECT ", channel_cols!(), " FROM aol_channels ORDER BY name");
@@ -27,6 +27,23 @@ const SET_ARMED: &str = concat!(
     "UPDATE aol_channels SET armed = $2, updated_at_utc = $3 WHERE name = $1 AND armed <> $2 RETURNING ",
     channel_cols!()
 );
+/// The rate limits, all three at once (NULL: no such limit).
+const SET_LIMITS: &str = concat!(
+    "UPDATE aol_channels SET max_per_hour = $2, max_per_day = $3, min_spacing_seconds = $4, updated_at_utc = $5 \
+     WHERE name = $1 RETURNING ",
+    channel_cols!()
+);
+/// Never earlier than a wait already asked for.
+const SET_WAIT: &str = "UPDATE aol_channels SET wait_until_utc = $2 \
+     WHERE name = $1 AND (wait_until_utc IS NULL OR wait_until_utc < $2)";
+/// When the channel's REAL requests left since `$2`, oldest first.
+const SENDS_SINCE: &str =
+    "SELECT sent_at_utc FROM aol_channel_sends WHERE channel = $1 AND sent_at_utc >= $2 ORDER BY sent_at_utc";
+/// Per channel, its REAL requests since `$1`.
+const SEND_COUNTS: &str =
+    "SELECT channel, COUNT(*) FROM aol_channel_sends WHERE sent_at_utc >= $1 GROUP BY channel ORDER BY channel";
+/// The latest send of a channel.
+const LAST_SEND: &str = "SELECT MAX(sent_at_utc) FROM aol_channel_sends WHERE channel = $1";
 const INSERT_CHANGE: &str = "INSERT INTO aol_channel_changes (changed_at_utc, changed_by, channel, change, reason) \
      VALUES ($1, $2, $3, $4, $5)";
 
@@ -53,6 +70,14 @@ pub struct NewChannel {
     pub handle: Option<String>,
     pub secret_env: Option<String>,
     pub secret_file: Option<String>,
+}
+
+/// A channel's rate limits; `None`: no such limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub max_per_hour: Option<i64>,
+    pub max_per_day: Option<i64>,
+    pub min_spacing_seconds: Option<i64>,
 }
 
 /// What arming or disarming did.
@@ -138,5 +163,64 @@ impl Db {
             tx.commit().await?;
             Ok(outcome)
         })
+    }
+
+    /// Sets a channel's rate limits (`None`: no such limit), recorded in its
+    /// history as `limits`. `None` if there is no such channel.
+    pub async fn channel_set_limits(
+        &self,
+        name: &str,
+        limits: &RateLimits,
+        now: DateTime<Utc>,
+        actor: &Actor<'_>,
+    ) -> Result<Option<Channel>, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let changed: Option<Channel> = sqlx::query_as(SET_LIMITS)
+                .bind(name)
+                .bind(limits.max_per_hour)
+                .bind(limits.max_per_day)
+                .bind(limits.min_spacing_seconds)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if changed.is_some() {
+                record!(tx, now, actor, name, "limits").await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
+        })
+    }
+
+    /// The channel's platform asked to wait until `until` (kept if a later
+    /// wait was asked already).
+    pub async fn channel_wait_until(&self, name: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self, |conn| {
+            sqlx::query(SET_WAIT).bind(name).bind(until).execute(&mut *conn).await?;
+            Ok(())
+        })
+    }
+
+    /// When `channel`'s REAL requests left since `since`, oldest first.
+    pub async fn channel_sends_since(
+        &self,
+        channel: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_scalar(SENDS_SINCE)
+            .bind(channel)
+            .bind(since)
+            .fetch_all(&mut *conn)
+            .await?))
+    }
+
+    /// When `channel`'s latest REAL request left.
+    pub async fn channel_last_send(&self, channel: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_scalar(LAST_SEND).bind(channel).fetch_one(&mut *conn).await?))
+    }
+
+    /// How many REAL requests each channel sent since `since`.
+    pub async fn channel_send_counts(&self, since: DateTime<Utc>) -> Result<Vec<(String, i64)>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(SEND_COUNTS).bind(since).fetch_all(&mut *conn).await?))
     }
 }

@@ -6,6 +6,7 @@
 //! method spell out two arms. Methods are grouped by table, one file each.
 
 mod actions;
+mod approvals;
 mod changes;
 mod channels;
 mod counters;
@@ -15,13 +16,15 @@ mod flags;
 mod lease;
 mod ledger;
 mod logs;
+mod policies;
 mod retention;
 mod secrets;
 mod sqlite_writer;
 
-pub use actions::{Finish, Inserted, NewAction, Requeue, Resolution, RetiredKey};
+pub use actions::{Finish, Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
+pub use approvals::{Decision, Edit};
 pub use changes::ChangeMarker;
-pub use channels::{ArmOutcome, NewChannel};
+pub use channels::{ArmOutcome, NewChannel, RateLimits};
 pub use error::StoreError;
 pub use fence::Fence;
 pub use flags::Actor;

@@ -42,11 +42,8 @@ pub async fn enqueue_posts(ctx: &TestCtx, prefix: &str, n: usize) {
     let payloads: Vec<_> = (0..n)
         .map(|i| aol::engine::queue::parse_payload(&format!(r#"{{"text": "post number {i}"}}"#)).unwrap())
         .collect();
-    let items: Vec<NewItem> = keys
-        .iter()
-        .zip(&payloads)
-        .map(|(key, payload)| NewItem { action_type: "POST_SOCIAL", idempotency_key: key, payload })
-        .collect();
+    let items: Vec<NewItem> =
+        keys.iter().zip(&payloads).map(|(key, payload)| NewItem::new("POST_SOCIAL", key, payload)).collect();
     engine.enqueue_many(&items).await.unwrap();
 }
 

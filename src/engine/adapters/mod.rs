@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use super::channels::{Platforms, Remote};
+use super::channels::{Platforms, Prepared, Remote};
 use crate::model::{Action, Channel};
 pub use post_social::{PostSocial, POST_SOCIAL};
 
@@ -38,17 +38,36 @@ pub enum ChannelLookup {
     NotNamed,
     /// It names one that does not exist (any more).
     Missing(String),
-    Found(Channel),
+    Found(Box<Channel>),
 }
 
-/// The last step before a REAL request leaves: it records, under the
-/// daemon's lease, that the request is leaving. If the daemon dies after
-/// that, the action is found RUNNING with the mark and becomes UNCONFIRMED
-/// instead of being sent again.
+/// The last step before a REAL request leaves. It checks, with the request
+/// in hand, everything that may hold it back (the deadline, the channel's
+/// policy and the approval of exactly these bytes, the rate limits), then
+/// records under the daemon's lease that the request is leaving. If the
+/// daemon dies after that, the action is found RUNNING with the mark and
+/// becomes UNCONFIRMED instead of being sent again.
 #[async_trait]
 pub trait SendGate: Send + Sync {
-    /// false: the action is no longer this daemon's; send nothing.
-    async fn open(&self, prepared_sha256: &str) -> bool;
+    async fn open(&self, channel: &Channel, prepared_sha256: &str) -> Verdict;
+}
+
+/// What the gate says of a REAL request about to leave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Recorded as leaving: send it.
+    Go,
+    /// Its policy wants an operator's approval of this request first.
+    AwaitApproval,
+    /// Too late to send (past its deadline, or its approval ran out).
+    Expired(String),
+    /// Not before `at` (the channel's rate limits, or its platform asked to wait).
+    Wait { at: DateTime<Utc>, reason: String },
+    /// The channel's policy refuses it.
+    Denied(String),
+    /// The action is no longer this daemon's, or the mark could not be
+    /// written: send nothing.
+    Closed(String),
 }
 
 /// A successful attempt.
@@ -84,6 +103,17 @@ pub enum AdapterError {
     /// never retried automatically (UNCONFIRMED).
     #[error("{0}")]
     Unconfirmed(String),
+    /// The channel's platform asked it to wait until `at` (a 429, a
+    /// rate-limit reset): this post and the channel's others wait; the
+    /// attempt does not count.
+    #[error("{reason}")]
+    ChannelWait { channel: String, at: DateTime<Utc>, reason: String },
+    /// Its policy wants an operator's approval of this request (SHA-256) first.
+    #[error("waiting for an approval of the request with SHA-256 {0}")]
+    AwaitApproval(String),
+    /// Too late to send it: EXPIRED, nothing sent.
+    #[error("{0}")]
+    Expired(String),
 }
 
 #[async_trait]
@@ -97,6 +127,13 @@ pub trait Adapter: Send + Sync {
     /// Runs one attempt. It may be cancelled (dropped) at any await point when
     /// the tick runs out of time or the operator kills the daemon.
     async fn execute(&self, job: &Job<'_>) -> Result<Done, AdapterError>;
+
+    /// The exact request a REAL attempt would send for `action` on `channel`
+    /// (what an approval binds to); `Err` says why there is none.
+    fn prepare(&self, action: &Action, channel: &Channel) -> Result<Prepared, String> {
+        let _ = (action, channel);
+        Err(format!("{} sends nothing to a channel", self.action_type()))
+    }
 }
 
 /// The adapters of this process, by action type.

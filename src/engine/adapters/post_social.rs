@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Adapter, AdapterError, Artifact, ChannelLookup, Done, Job};
-use crate::engine::channels::{resolve_secret, Platform, Platforms, Post, Sent};
-use crate::model::Channel;
+use super::{Adapter, AdapterError, Artifact, ChannelLookup, Done, Job, Verdict};
+use crate::engine::channels::{resolve_secret, Platform, Platforms, Post, Prepared, Sent};
+use crate::model::{Action, Channel};
 
 pub const POST_SOCIAL: &str = "POST_SOCIAL";
 
@@ -38,6 +38,17 @@ impl PostSocial {
             AdapterError::Permanent(format!("channel {:?} has an unknown kind {:?}", channel.name, channel.kind))
         })?;
         Ok(self.platforms.get(kind))
+    }
+
+    /// The post an action asks for: built from what never changes between
+    /// attempts (its id, key, creation time) and its payload's text.
+    fn post<'a>(action: &'a Action, payload: &'a Map<String, Value>) -> Post<'a> {
+        Post {
+            action_id: action.id,
+            idempotency_key: &action.idempotency_key,
+            text: payload.get("text").and_then(Value::as_str).unwrap_or_default(),
+            created_at: action.created_at_utc,
+        }
     }
 
     /// Writes `bytes` as the action's PROOF artifact.
@@ -91,15 +102,20 @@ impl Adapter for PostSocial {
         }
     }
 
+    fn prepare(&self, action: &Action, channel: &Channel) -> Result<Prepared, String> {
+        let payload = match serde_json::from_str(&action.payload_json) {
+            Ok(Value::Object(payload)) => payload,
+            _ => return Err("the stored payload is not a JSON object".into()),
+        };
+        self.validate(&payload)?;
+        let platform = self.platform(channel).map_err(|e| e.to_string())?;
+        platform.prepare(channel, &PostSocial::post(action, &payload))
+    }
+
     async fn execute(&self, job: &Job<'_>) -> Result<Done, AdapterError> {
         self.validate(job.payload).map_err(AdapterError::Permanent)?;
-        let text = job.payload.get("text").and_then(Value::as_str).unwrap_or_default();
-        let post = Post {
-            action_id: job.action.id,
-            idempotency_key: &job.action.idempotency_key,
-            text,
-            created_at: job.action.created_at_utc,
-        };
+        let post = PostSocial::post(job.action, job.payload);
+        let text = post.text;
         let channel = match &job.channel {
             ChannelLookup::Found(channel) => Some((channel, self.platform(channel)?)),
             ChannelLookup::NotNamed | ChannelLookup::Missing(_) => None,
@@ -152,11 +168,13 @@ impl Adapter for PostSocial {
         let secret =
             resolve_secret(channel).map_err(|e| AdapterError::Permanent(format!("real run unconfigured: {e}")))?;
         let prepared = platform.prepare(channel, &post).map_err(AdapterError::Permanent)?;
-        if !job.gate.open(&prepared.sha256).await {
-            return Err(AdapterError::Transient(
-                "could not record that the request is leaving (the lease was lost or the database failed): nothing was sent"
-                    .into(),
-            ));
+        match job.gate.open(channel, &prepared.sha256).await {
+            Verdict::Go => {}
+            Verdict::AwaitApproval => return Err(AdapterError::AwaitApproval(prepared.sha256)),
+            Verdict::Expired(why) => return Err(AdapterError::Expired(why)),
+            Verdict::Wait { at, reason } => return Err(AdapterError::Deferred { at, reason }),
+            Verdict::Denied(why) => return Err(AdapterError::Permanent(why)),
+            Verdict::Closed(why) => return Err(AdapterError::Transient(format!("{why}: nothing was sent"))),
         }
         let on = format!("{} ({})", channel.name, channel.kind);
         match platform.send(channel, &secret, &post, &prepared).await {
@@ -173,7 +191,8 @@ impl Adapter for PostSocial {
                 artifact: None,
                 remote: Some(remote),
             }),
-            Sent::RetryAt { at, why } => Err(AdapterError::Deferred {
+            Sent::RetryAt { at, why } => Err(AdapterError::ChannelWait {
+                channel: channel.name.clone(),
                 at,
                 reason: format!("{on} asked to wait ({why}); next try at {}", at.to_rfc3339()),
             }),

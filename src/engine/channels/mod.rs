@@ -17,8 +17,8 @@ use std::time::Duration;
 use thiserror::Error;
 
 use super::Engine;
-use crate::model::{Channel, ChannelKind};
-use crate::storage::{Actor, ArmOutcome, NewChannel, StoreError};
+use crate::model::{Channel, ChannelKind, ChannelView};
+use crate::storage::{Actor, ArmOutcome, NewChannel, RateLimits, StoreError};
 
 /// How long a platform request may take: to connect, and in all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,5 +217,55 @@ impl Engine {
             ArmOutcome::AlreadySo(channel) => Ok((channel, false)),
             ArmOutcome::NoSuchChannel => Err(ChannelError::NotFound(name.to_string())),
         }
+    }
+
+    /// Sets a channel's rate limits (`None`: no such limit); each at least 1.
+    pub async fn channel_limits(
+        &self,
+        name: &str,
+        limits: &RateLimits,
+        actor: &Actor<'_>,
+    ) -> Result<Channel, ChannelError> {
+        let checks = [
+            ("per hour", limits.max_per_hour, 10_000),
+            ("per day", limits.max_per_day, 100_000),
+            ("minimum spacing (seconds)", limits.min_spacing_seconds, 7 * 86_400),
+        ];
+        for (what, value, most) in checks {
+            if let Some(v) = value.filter(|v| !(1..=most).contains(v)) {
+                return Err(ChannelError::Invalid(format!("invalid limit {what} {v}: from 1 to {most}")));
+            }
+        }
+        let channel = self
+            .db()
+            .channel_set_limits(name, limits, self.clock().now(), actor)
+            .await?
+            .ok_or_else(|| ChannelError::NotFound(name.to_string()))?;
+        tracing::info!(channel = name, ?limits, by = actor.who, "channel rate limits set");
+        Ok(channel)
+    }
+
+    /// Every channel as the dashboard shows it: its policy for POST_SOCIAL,
+    /// today's REAL posts, and when the next may go out.
+    pub async fn channel_views(&self) -> Result<Vec<ChannelView>, StoreError> {
+        use super::governor;
+        let now = self.clock().now();
+        let mut views = Vec::new();
+        for channel in self.db().channels().await? {
+            let (policy, _) = self.policy_of(&channel.name, crate::engine::adapters::POST_SOCIAL).await?;
+            let sent = governor::Sent {
+                since_window_start: self.db().channel_sends_since(&channel.name, governor::window_start(now)).await?,
+                last: self.db().channel_last_send(&channel.name).await?,
+            };
+            let hold = governor::hold(&channel, &sent, now);
+            views.push(ChannelView {
+                policy: policy.as_str().to_string(),
+                sent_today: governor::sent_today(&sent, now),
+                next_post_utc: hold.as_ref().map(|h| h.until),
+                waiting_why: hold.map(|h| h.why),
+                channel,
+            });
+        }
+        Ok(views)
     }
 }

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use futures::FutureExt;
 use serde_json::{Map, Value};
 
-use crate::engine::adapters::{AdapterError, ChannelLookup, Done, Job, SendGate};
+use crate::engine::adapters::{AdapterError, ChannelLookup, Done, Job, SendGate, Verdict};
 use crate::engine::lease::Term;
 use crate::engine::queue::backoff;
 use crate::engine::Engine;
-use crate::model::{Action, LogLevel};
+use crate::model::{Action, Channel, LogLevel};
 use crate::storage::{Finish, NewLog, StoreError};
 
 use super::TickScope;
@@ -55,7 +55,7 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
         "attempt started"
     );
 
-    let gate = Gate { engine, epoch: term.epoch, id: action.id, opened: AtomicBool::new(false) };
+    let gate = Gate { engine, epoch: term.epoch, action, opened: AtomicBool::new(false) };
     let outcome = match (engine.adapters().get(&action.action_type), serde_json::from_str(&action.payload_json)) {
         (None, _) => Ok(Err(AdapterError::Permanent(format!("no adapter handles {:?}", action.action_type)))),
         (Some(adapter), Ok(Value::Object(payload))) => {
@@ -122,6 +122,27 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             let log = NewLog::new(LogLevel::Error, format!("unconfirmed: {e}"));
             (Finish::Unconfirmed { error: e }, log)
         }
+        Ok(Err(AdapterError::ChannelWait { channel, at, reason })) => {
+            // The channel's other posts wait too, keeping their order.
+            engine.db().channel_wait_until(&channel, at).await?;
+            engine.db().channel_queue_wait(&channel, at).await?;
+            let log = NewLog::new(LogLevel::Warning, format!("deferred, the attempt not counted: {reason}"));
+            (Finish::Defer { reason, not_before: at }, log)
+        }
+        Ok(Err(AdapterError::AwaitApproval(sha256))) => {
+            if !engine.db().action_set_prepared(&engine.fence(term.epoch), action.id, &sha256).await? {
+                return Ok(AttemptEnd::LeaseLost);
+            }
+            let message = format!(
+                "waiting for an operator's approval of this request (SHA-256 {sha256}) on channel {}; nothing was sent",
+                action.channel.as_deref().unwrap_or("?")
+            );
+            (Finish::AwaitApproval, NewLog::new(LogLevel::Info, message))
+        }
+        Ok(Err(AdapterError::Expired(reason))) => {
+            let log = NewLog::new(LogLevel::Warning, reason.clone());
+            (Finish::Expired { reason }, log)
+        }
         Err(Interrupted::CutOff) => {
             interrupted(&format!("cut off: the tick ran past MAX_TICK_SECONDS ({:?})", settings.max_tick), max_attempts)
         }
@@ -134,7 +155,8 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     let end = match finish {
         Finish::Success => AttemptEnd::Succeeded,
         Finish::Failed { .. } | Finish::Unconfirmed { .. } => AttemptEnd::Failed,
-        Finish::Retry { .. } | Finish::Unclaim | Finish::Defer { .. } => AttemptEnd::Retrying,
+        Finish::Retry { .. } | Finish::Unclaim | Finish::Defer { .. } | Finish::AwaitApproval => AttemptEnd::Retrying,
+        Finish::Expired { .. } => AttemptEnd::Failed,
     };
     let written = writer.finished(action.id, finish, log).await?;
     match written {
@@ -157,35 +179,28 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
 async fn channel_of(engine: &Engine, payload: &Map<String, Value>) -> Result<ChannelLookup, StoreError> {
     Ok(match payload.get("channel") {
         Some(Value::String(name)) => match engine.db().channel_get(name).await? {
-            Some(channel) => ChannelLookup::Found(channel),
+            Some(channel) => ChannelLookup::Found(Box::new(channel)),
             None => ChannelLookup::Missing(name.clone()),
         },
         _ => ChannelLookup::NotNamed,
     })
 }
 
-/// Marks the action as sending, under this term (see [`SendGate`]).
+/// The engine's gate for this attempt, under this term (see [`SendGate`]);
+/// remembers whether it let the request go.
 struct Gate<'a> {
     engine: &'a Engine,
     epoch: i64,
-    id: i64,
+    action: &'a Action,
     opened: AtomicBool,
 }
 
 #[async_trait]
 impl SendGate for Gate<'_> {
-    async fn open(&self, prepared_sha256: &str) -> bool {
-        let fence = self.engine.fence(self.epoch);
-        match self.engine.db().action_mark_sending(&fence, self.id, prepared_sha256).await {
-            Ok(marked) => {
-                self.opened.store(marked, Ordering::SeqCst);
-                marked
-            }
-            Err(e) => {
-                tracing::warn!(action_id = self.id, error = %e, "cannot record that a REAL request is leaving; not sending it");
-                false
-            }
-        }
+    async fn open(&self, channel: &Channel, prepared_sha256: &str) -> Verdict {
+        let verdict = self.engine.open_gate(self.epoch, self.action, channel, prepared_sha256).await;
+        self.opened.store(verdict == Verdict::Go, Ordering::SeqCst);
+        verdict
     }
 }
 

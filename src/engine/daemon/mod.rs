@@ -168,6 +168,7 @@ struct Tally {
     failed: i64,
     returned: i64,
     rescued: usize,
+    expired: usize,
     stop_reason: Option<&'static str>,
 }
 
@@ -204,6 +205,9 @@ impl Tally {
         if self.rescued > 0 {
             parts.push(format!("{} rescued from an earlier daemon", self.rescued));
         }
+        if self.expired > 0 {
+            parts.push(format!("{} expired", self.expired));
+        }
         parts.join("; ")
     }
 }
@@ -230,6 +234,12 @@ async fn tick(
     tally.rescued = db.actions_rescue(&engine.fence(term.epoch), max_attempts).await?.len();
     if tally.rescued > 0 {
         tracing::warn!(count = tally.rescued, "rescued actions left RUNNING by an earlier daemon");
+    }
+    // What can no longer be sent ends EXPIRED before anything is claimed.
+    let asked_before = started_at_utc - super::APPROVAL_TTL;
+    tally.expired = db.actions_expire(&engine.fence(term.epoch), asked_before).await?.len();
+    if tally.expired > 0 {
+        tracing::info!(count = tally.expired, "actions expired: past their deadline or never approved");
     }
     // Reading posts back is a request to a platform: REAL mode only, and
     // within the tick's time (what is not read back now is next tick).

@@ -1,6 +1,7 @@
 //! One action: payload, attempts, logs, its PROOF artifact re-checked against
 //! the logged SHA-256, and the operator's re-queue / cancel.
 
+mod forms;
 mod server;
 
 use crate::web::show::show;
@@ -10,15 +11,17 @@ use leptos::prelude::*;
 use crate::model::{ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::live::{use_live, LiveRegion};
 use crate::web::time_text;
-use server::{get_action_page, ActionChange, ActionPageData, ChangeAction, ShownAction};
+use forms::{Changes, DecideForm, EditForm, ResolveForm};
+use server::{get_action_page, ActionPageData, ShownAction};
+pub use server::{ActionChange, ChangeAction};
 
 /// `id`: from the path; `None` when it is not a number.
 #[component]
 pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     let live = use_live();
-    let change = ServerAction::<ChangeAction>::new();
+    let change = Changes { id: id.unwrap_or_default(), action: ServerAction::new() };
     let data = Resource::new(
-        move || (live.changes.get(), change.version().get()),
+        move || (live.changes.get(), change.action.version().get()),
         move |_| async move {
             match id {
                 Some(id) => get_action_page(id).await,
@@ -28,16 +31,31 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     );
     let error = move || {
         let failed = |v: Option<Result<crate::model::Action, ServerFnError>>| v.and_then(Result::err);
-        failed(change.value().get()).map(|e| e.to_string())
+        failed(change.action.value().get()).map(|e| e.to_string())
     };
 
     // One `<Transition>` reads the resource; the parts that show data redraw
-    // at every change, while the settle form is built once while the action
-    // is UNCONFIRMED, so what the operator types there stays put.
-    let unconfirmed = move || {
-        data.with(|d| {
-            matches!(d, Some(Ok(ActionPageData { detail: Some(s), operator: true }))
-                if s.detail.action.status == "UNCONFIRMED")
+    // at every change, while each form is built once while the action's
+    // status allows it, so what the operator types there stays put.
+    let operator_sees = move |statuses: &'static [&'static str]| {
+        move || {
+            data.with(|d| {
+                matches!(d, Some(Ok(ActionPageData { detail: Some(s), operator: true }))
+                    if statuses.contains(&s.detail.action.status.as_str()))
+            })
+        }
+    };
+    // The request shown now: an approval binds to it.
+    let shown_sha = move || {
+        data.with_untracked(|d| match d {
+            Some(Ok(ActionPageData { detail: Some(s), .. })) => s.detail.request.as_ref().map(|r| r.sha256.clone()),
+            _ => None,
+        })
+    };
+    let shown_text = move || {
+        data.with_untracked(|d| match d {
+            Some(Ok(ActionPageData { detail: Some(s), .. })) => s.text.clone(),
+            _ => None,
         })
     };
     let shown = move || {
@@ -65,52 +83,52 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {shown}
-            {show(unconfirmed, move || view! { <ResolveForm id=id.unwrap_or_default() change/> })}
+            {show(operator_sees(&["AWAITING_APPROVAL"]), move || view! { <DecideForm change sha=Signal::derive(shown_sha)/> })}
+            {show(operator_sees(&["PENDING", "RETRY", "AWAITING_APPROVAL"]), move || view! {
+                <EditForm change text=shown_text().unwrap_or_default()/>
+            })}
+            {show(operator_sees(&["UNCONFIRMED"]), move || view! { <ResolveForm change/> })}
         </Transition>
         </LiveRegion>
     }
 }
 
-/// "It was posted" (with an optional link) or "send it again", with a reason.
 #[component]
-fn ResolveForm(id: i64, change: ServerAction<ChangeAction>) -> impl IntoView {
-    let (url, reason) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let send = move |posted: bool| {
-        let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
-        let url = if posted { optional(url) } else { None };
-        let how = if posted { ActionChange::Posted } else { ActionChange::SendAgain };
-        change.dispatch(ChangeAction { id, change: how, url, reason: optional(reason) });
-    };
-    view! {
-        <section class="card" aria-label="Settle" data-testid="resolve">
-            <h2>"Was it posted?"</h2>
-            <p class="meta">
-                "The request may have reached the platform and its answer was lost, so AOL does not send it again by itself. "
-                "Check the account, then say what you found."
-            </p>
-            <div class="controls">
-                <input type="url" class="link" data-testid="resolve-url" placeholder="Link to the post (optional)"
-                    prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
-                <input type="text" class="reason" data-testid="resolve-reason" placeholder="Reason (optional, recorded)" maxlength="200"
-                    prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
-                <button class="btn" data-testid="resolve-posted" disabled=move || change.pending().get()
-                    on:click=move |_| send(true)>"It was posted"</button>
-                <button class="btn btn-danger" data-testid="resolve-resend" disabled=move || change.pending().get()
-                    on:click=move |_| send(false)>"Send it again"</button>
-            </div>
-        </section>
-    }
-}
-
-#[component]
-fn Detail(shown: ShownAction, operator: bool, change: ServerAction<ChangeAction>) -> impl IntoView {
-    let ShownAction { detail, payload_pretty: payload } = shown;
+fn Detail(shown: ShownAction, operator: bool, change: Changes) -> impl IntoView {
+    let ShownAction { detail, payload_pretty: payload, .. } = shown;
     let a = detail.action;
     let id = a.id;
     let status = a.status.clone();
     let can_requeue = matches!(status.as_str(), "FAILED" | "DLQ");
     let can_cancel = matches!(status.as_str(), "PENDING" | "RETRY");
     let time = |t: chrono::DateTime<chrono::Utc>| format!("{} {} UTC", time_text::date(t), time_text::hms_millis(t));
+    // Where, under which policy and in which window it may be sent, in one line.
+    let route = a.channel.clone().map(|channel| {
+        let mut parts = vec![channel, format!("policy {}", a.policy.as_deref().unwrap_or("-"))];
+        parts.extend(a.scheduled_for_utc.map(|t| format!("not before {}", time(t))));
+        parts.extend(a.not_after_utc.map(|t| format!("not after {}", time(t))));
+        parts.join(" · ")
+    });
+    let decisions: Vec<String> = detail
+        .approvals
+        .iter()
+        .map(|d| {
+            let state = match (d.used_at_utc, d.voided_at_utc) {
+                (Some(t), _) => format!("used {}", time(t)),
+                (_, Some(t)) => format!("voided by an edit {}", time(t)),
+                _ if d.decision == "approved" => format!("valid until {}", time(d.expires_at_utc)),
+                _ => String::new(),
+            };
+            let why = d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            format!(
+                "{} by {} {}{why} · SHA-256 {} {state}",
+                d.decision,
+                d.decided_by,
+                time(d.decided_at_utc),
+                d.prepared_sha256
+            )
+        })
+        .collect();
     view! {
         <section class="card" aria-label="Action">
             <h2>"#" {id} " · " <span class="key">{a.idempotency_key.clone()}</span></h2>
@@ -132,6 +150,9 @@ fn Detail(shown: ShownAction, operator: bool, change: ServerAction<ChangeAction>
                 {a.prepared_sha256.clone().map(|sha| view! {
                     <div class="wide"><dt>"Request SHA-256"</dt><dd class="key" data-testid="prepared-sha256">{sha}</dd></div>
                 })}
+                {route.map(|route| view! {
+                    <div class="wide"><dt>"Channel"</dt><dd data-testid="action-route">{route}</dd></div>
+                })}
             </dl>
             {a.last_error.clone().map(|e| view! { <p class="error-text" data-testid="last-error">"Last error: " {e}</p> })}
             {if !operator {
@@ -140,12 +161,12 @@ fn Detail(shown: ShownAction, operator: bool, change: ServerAction<ChangeAction>
                 Either::Right(view! {
                     <div class="controls">
                         {can_requeue.then(|| view! {
-                            <button class="btn" data-testid="requeue" on:click=move |_| { change.dispatch(ChangeAction { id, change: ActionChange::Requeue, url: None, reason: None }); }>
+                            <button class="btn" data-testid="requeue" on:click=move |_| change.send(ActionChange::Requeue, None, None)>
                                 "Re-queue"
                             </button>
                         })}
                         {can_cancel.then(|| view! {
-                            <button class="btn btn-danger" data-testid="cancel" on:click=move |_| { change.dispatch(ChangeAction { id, change: ActionChange::Cancel, url: None, reason: None }); }>
+                            <button class="btn btn-danger" data-testid="cancel" on:click=move |_| change.send(ActionChange::Cancel, None, None)>
                                 "Cancel"
                             </button>
                         })}
@@ -157,6 +178,22 @@ fn Detail(shown: ShownAction, operator: bool, change: ServerAction<ChangeAction>
             <h2>"Payload"</h2>
             <pre class="code" data-testid="payload">{payload}</pre>
         </section>
+        {detail.request.map(|r| view! {
+            <section class="card" aria-label="Request">
+                <h2>"What REAL would send"</h2>
+                <p class="meta">"POST " <span class="key">{r.url}</span></p>
+                <pre class="code" data-testid="request-body">{r.body}</pre>
+                <p class="key" data-testid="request-sha">"SHA-256 " {r.sha256}</p>
+            </section>
+        })}
+        {(!decisions.is_empty()).then(|| view! {
+            <section class="card" aria-label="Decisions">
+                <h2>"Approvals"</h2>
+                <ul class="decisions">
+                    {decisions.into_iter().map(|d| view! { <li data-testid="decision">{d}</li> }).collect_view()}
+                </ul>
+            </section>
+        })}
         {detail.artifact.map(|check| view! { <Artifact check/> })}
         <section class="card" aria-label="Execution log">
             <h2>"Execution log"</h2>

@@ -11,6 +11,8 @@ pub struct ShownAction {
     /// The payload indented, done here so that the browser's code carries no
     /// JSON printer of its own.
     pub payload_pretty: String,
+    /// The payload's text, if it has one (what the edit form starts from).
+    pub text: Option<String>,
 }
 
 /// What the action page shows, read in one call.
@@ -26,10 +28,14 @@ pub struct ActionPageData {
 pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
     let detail = crate::web::state::engine().action_detail(id).await.map_err(crate::web::state::internal_error)?;
     let detail = detail.map(|detail| {
-        let payload_pretty = serde_json::from_str::<serde_json::Value>(&detail.action.payload_json)
-            .and_then(|v| serde_json::to_string_pretty(&v))
-            .unwrap_or_else(|_| detail.action.payload_json.clone());
-        ShownAction { detail, payload_pretty }
+        let payload = serde_json::from_str::<serde_json::Value>(&detail.action.payload_json);
+        let payload_pretty = payload
+            .as_ref()
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(v).ok())
+            .unwrap_or_else(|| detail.action.payload_json.clone());
+        let text = payload.ok().and_then(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_string));
+        ShownAction { detail, payload_pretty, text }
     });
     Ok(ActionPageData { detail, operator: crate::web::auth::ssr::has_operator_cookie() })
 }
@@ -46,17 +52,26 @@ pub enum ActionChange {
     Posted,
     /// UNCONFIRMED → RETRY: "send it again".
     SendAgain,
+    /// AWAITING_APPROVAL → PENDING: its request (`sha`, as shown) may go out once.
+    Approve,
+    /// AWAITING_APPROVAL → CANCELLED, with a reason.
+    Reject,
+    /// A new `text` for an action not yet running (any approval no longer holds).
+    Edit,
 }
 
-/// One server function for every change made on the page (each one the
-/// browser calls costs its wasm code of its own). `url` goes with `posted`
-/// only; `reason` is recorded when settling an UNCONFIRMED post.
+/// One server function for every change made to an action from the
+/// dashboard (each one the browser calls costs its wasm code of its own).
+/// `url` goes with `posted` only, `sha` with `approve`, `text` with `edit`;
+/// `reason` is recorded with settling, approving, rejecting and editing.
 #[server(prefix = "/ui", endpoint = "action_change", output = crate::web::codec::JsonText)]
 pub async fn change_action(
     id: i64,
     change: ActionChange,
     url: Option<String>,
     reason: Option<String>,
+    sha: Option<String>,
+    text: Option<String>,
 ) -> Result<Action, ServerFnError> {
     use crate::storage::Resolution;
     crate::web::auth::ssr::require_operator()?;
@@ -75,6 +90,7 @@ pub async fn change_action(
         }
     }
     let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let actor = crate::storage::Actor { who: "dashboard", reason };
     let changed = match change {
         ActionChange::Requeue => engine.requeue(id, "dashboard").await,
         ActionChange::Cancel => engine.cancel(id, "dashboard").await,
@@ -83,6 +99,9 @@ pub async fn change_action(
             engine.resolve_unconfirmed(id, &posted, "dashboard", reason).await
         }
         ActionChange::SendAgain => engine.resolve_unconfirmed(id, &Resolution::SendAgain, "dashboard", reason).await,
+        ActionChange::Approve => engine.approve(id, sha.as_deref(), &actor).await,
+        ActionChange::Reject => engine.reject(id, &actor).await,
+        ActionChange::Edit => return ssr::edit_text(id, text.unwrap_or_default(), &actor).await,
     };
     changed.map_err(ssr::operator_error)
 }
@@ -92,20 +111,38 @@ mod ssr {
     use http::StatusCode;
     use leptos::prelude::ServerFnError;
 
-    use crate::engine::OperatorError;
+    use crate::engine::{EditError, EnqueueError, OperatorError};
+    use crate::model::Action;
+    use crate::storage::Actor;
     use crate::web::auth::ssr::set_status;
 
-    /// 404 / 409 with the engine's words; database trouble stays on the server.
+    /// 404 / 409 / 400 with the engine's words; database trouble stays on the server.
     pub fn operator_error(e: OperatorError) -> ServerFnError {
-        match e {
-            OperatorError::Store(e) => crate::web::state::internal_error(e),
-            OperatorError::NotFound(_) => {
-                set_status(StatusCode::NOT_FOUND);
-                ServerFnError::new(e.to_string())
-            }
-            OperatorError::WrongStatus { .. } => {
-                set_status(StatusCode::CONFLICT);
-                ServerFnError::new(e.to_string())
+        let status = match e {
+            OperatorError::Store(e) => return crate::web::state::internal_error(e),
+            OperatorError::NotFound(_) => StatusCode::NOT_FOUND,
+            OperatorError::WrongStatus { .. } | OperatorError::Refused(_) => StatusCode::CONFLICT,
+            OperatorError::Invalid(_) => StatusCode::BAD_REQUEST,
+        };
+        set_status(status);
+        ServerFnError::new(e.to_string())
+    }
+
+    /// The action's payload with a new text (its channel kept).
+    pub async fn edit_text(id: i64, text: String, actor: &Actor<'_>) -> Result<Action, ServerFnError> {
+        let engine = crate::web::state::engine();
+        let action = engine.db().action_get(id).await.map_err(crate::web::state::internal_error)?;
+        let Some(action) = action else { return Err(operator_error(OperatorError::NotFound(id))) };
+        let mut payload: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&action.payload_json).unwrap_or_default();
+        payload.insert("text".into(), serde_json::Value::String(text));
+        match engine.edit(id, &payload, actor).await {
+            Ok(action) => Ok(action),
+            Err(EditError::Operator(e)) => Err(operator_error(e)),
+            Err(EditError::Invalid(EnqueueError::Store(e))) => Err(crate::web::state::internal_error(e)),
+            Err(EditError::Invalid(e)) => {
+                set_status(StatusCode::BAD_REQUEST);
+                Err(ServerFnError::new(e.to_string()))
             }
         }
     }

@@ -1,5 +1,6 @@
-//! The channels card: where REAL posts go, whether each is armed, and (for
-//! the operator) adding, arming, disarming and removing them. A channel's
+//! The channels card: where REAL posts go, whether each is armed, its policy,
+//! today's posts and when the next may go out; and (for the operator) adding,
+//! arming, disarming, removing them and setting their policy. A channel's
 //! secret is only ever named here (an env var or a file on the server).
 
 use crate::web::show::show;
@@ -7,7 +8,8 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::reading::Reading;
-use crate::model::{Channel, ChannelKind};
+use crate::model::{Channel, ChannelKind, ChannelView, Policy};
+use crate::web::time_text;
 
 /// What the add form sent; errors come back with the reason.
 #[server(prefix = "/ui", endpoint = "channel_add", output = crate::web::codec::JsonText)]
@@ -32,20 +34,34 @@ pub enum ChannelChange {
     Arm,
     Disarm,
     Remove,
+    /// Its policy for POST_SOCIAL becomes `policy`.
+    Policy,
 }
 
-/// One server function for a row's buttons (each one the browser calls
-/// costs its wasm code of its own).
+/// One server function for a row's controls (each one the browser calls
+/// costs its wasm code of its own); `reason` is recorded with the change.
 #[server(prefix = "/ui", endpoint = "channel_change", output = crate::web::codec::JsonText)]
-pub async fn change_channel(name: String, change: ChannelChange) -> Result<(), ServerFnError> {
+pub async fn change_channel(
+    name: String,
+    change: ChannelChange,
+    #[server(default)] policy: Option<Policy>,
+    #[server(default)] reason: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::engine::channels::ChannelError;
     crate::web::auth::ssr::require_operator()?;
-    let actor = crate::storage::Actor { who: "dashboard", reason: None };
+    let actor = crate::storage::Actor::with_typed_reason("dashboard", reason.as_deref());
     let engine = crate::web::state::engine();
-    match change {
-        ChannelChange::Arm | ChannelChange::Disarm => {
+    match (change, policy) {
+        (ChannelChange::Arm | ChannelChange::Disarm, _) => {
             engine.channel_arm(&name, change == ChannelChange::Arm, &actor).await.map(|_| ())
         }
-        ChannelChange::Remove => engine.channel_remove(&name, &actor).await,
+        (ChannelChange::Remove, _) => engine.channel_remove(&name, &actor).await,
+        (ChannelChange::Policy, Some(policy)) => {
+            engine.policy_set(&name, crate::engine::adapters::POST_SOCIAL, policy, &actor).await.map(|_| ())
+        }
+        (ChannelChange::Policy, None) => {
+            Err(ChannelError::Invalid("which policy? auto, require_approval or deny".into()))
+        }
     }
     .map_err(ssr::channel_error)
 }
@@ -123,7 +139,12 @@ impl ChannelState {
 }
 
 #[component]
-pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelState) -> impl IntoView {
+pub fn ChannelsCard(
+    reading: Reading,
+    operator: Signal<bool>,
+    state: ChannelState,
+    reason: RwSignal<String>,
+) -> impl IntoView {
     let error = move || {
         let failed =
             |v: Option<Result<_, ServerFnError>>| v.and_then(Result::err).map(|e: ServerFnError| e.to_string());
@@ -132,8 +153,11 @@ pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelStat
     crate::web::erase(view! {
         <section class="card" aria-label="Channels">
             <h2>"Channels"</h2>
-            <p class="meta">"Where REAL posts go. A new channel starts disarmed: its REAL posts wait until it is armed."</p>
-            {move || reading.map(|d| view! { <ChannelTable channels=d.channels.clone() operator=operator.get_untracked() state/> })}
+            <p class="meta">
+                "Where REAL posts go. A new channel starts disarmed: its REAL posts wait until it is armed. "
+                "Policy: auto posts freely, require_approval waits for an operator's yes (the default), deny refuses."
+            </p>
+            {move || reading.map(|d| view! { <ChannelTable channels=d.channels.clone() operator=operator.get_untracked() state reason/> })}
             {move || error().map(|e| view! { <p class="error-text" role="alert" data-testid="channel-error">{e}</p> })}
             {show(move || operator.get(), move || view! { <AddChannelForm state/> })}
         </section>
@@ -141,7 +165,12 @@ pub fn ChannelsCard(reading: Reading, operator: Signal<bool>, state: ChannelStat
 }
 
 #[component]
-fn ChannelTable(channels: Vec<Channel>, operator: bool, state: ChannelState) -> impl IntoView {
+fn ChannelTable(
+    channels: Vec<ChannelView>,
+    operator: bool,
+    state: ChannelState,
+    reason: RwSignal<String>,
+) -> impl IntoView {
     if channels.is_empty() {
         return Either::Left(
             view! { <p class="empty" data-testid="no-channels">"No channel yet: REAL posts have nowhere to go."</p> },
@@ -149,11 +178,20 @@ fn ChannelTable(channels: Vec<Channel>, operator: bool, state: ChannelState) -> 
     }
     Either::Right(view! {
         <table class="table" data-testid="channels">
-            <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Server"</th><th>"Account"</th><th>"Secret from"</th><th>"REAL"</th><th></th></tr></thead>
+            <thead><tr>
+                <th>"Name"</th><th>"Kind"</th><th>"Server"</th><th>"Account"</th><th>"Secret from"</th><th>"REAL"</th>
+                <th>"Policy"</th><th>"Posts today · limits"</th><th>"Next post"</th><th></th>
+            </tr></thead>
             <tbody>
-                {channels.into_iter().map(|c| {
+                {channels.into_iter().map(|v| {
+                    let c = &v.channel;
                     let (name, armed) = (c.name.clone(), c.armed);
-                    let (arm_name, remove_name) = (name.clone(), name.clone());
+                    let (arm_name, remove_name, policy_name) = (name.clone(), name.clone(), name.clone());
+                    let current = v.policy.clone();
+                    let next = match v.next_post_utc {
+                        Some(t) => format!("{} UTC ({})", time_text::date_hms(t), v.waiting_why.clone().unwrap_or_default()),
+                        None => "now".to_string(),
+                    };
                     view! {
                         <tr data-testid="channel-row" data-channel=name.clone()>
                             <td class="key">{name.clone()}</td>
@@ -167,17 +205,28 @@ fn ChannelTable(channels: Vec<Channel>, operator: bool, state: ChannelState) -> 
                                 </span>
                             </td>
                             <td>
+                                <select data-testid="channel-policy" disabled=!operator on:change=move |ev| {
+                                    let policy = event_target_value(&ev).parse().ok();
+                                    let reason = Some(reason.get_untracked());
+                                    state.change.dispatch(ChangeChannel { name: policy_name.clone(), change: ChannelChange::Policy, policy, reason });
+                                }>
+                                    {Policy::ALL.map(|p| view! { <option value=p.as_str() selected=p.as_str() == current>{p.as_str()}</option> })}
+                                </select>
+                            </td>
+                            <td data-testid="channel-rate">{v.sent_today} " · " {c.limits_text()}</td>
+                            <td data-testid="channel-next">{next}</td>
+                            <td>
                                 {operator.then(|| view! {
                                     <button class="btn-link" data-testid="channel-arm-toggle"
                                         on:click=move |_| {
                                             let change = if armed { ChannelChange::Disarm } else { ChannelChange::Arm };
-                                            state.change.dispatch(ChangeChannel { name: arm_name.clone(), change });
+                                            state.change.dispatch(ChangeChannel { name: arm_name.clone(), change, policy: None, reason: None });
                                         }>
                                         {if armed { "Disarm" } else { "Arm" }}
                                     </button>
                                     <button class="btn-link" data-testid="channel-remove"
                                         on:click=move |_| {
-                                            state.change.dispatch(ChangeChannel { name: remove_name.clone(), change: ChannelChange::Remove });
+                                            state.change.dispatch(ChangeChannel { name: remove_name.clone(), change: ChannelChange::Remove, policy: None, reason: None });
                                         }>
                                         "Remove"
                                     </button>

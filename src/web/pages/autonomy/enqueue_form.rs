@@ -12,6 +12,10 @@ pub struct EnqueueState {
     pub action: ServerAction<EnqueuePost>,
     pub key: RwSignal<String>,
     pub text: RwSignal<String>,
+    pub channel: RwSignal<String>,
+    /// Times as typed: RFC 3339, or "2026-11-28 09:00" (UTC); blank for none.
+    pub scheduled_for: RwSignal<String>,
+    pub not_after: RwSignal<String>,
 }
 
 impl EnqueueState {
@@ -20,6 +24,9 @@ impl EnqueueState {
             action: ServerAction::new(),
             key: RwSignal::new(String::new()),
             text: RwSignal::new(String::new()),
+            channel: RwSignal::new(String::new()),
+            scheduled_for: RwSignal::new(String::new()),
+            not_after: RwSignal::new(String::new()),
         }
     }
 }
@@ -42,22 +49,28 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
             Err(e) => EitherOf3::C(view! { <p class="error-text" role="alert" data-testid="enqueue-result">{e.to_string()}</p> }),
         })
     };
+    let text = move |signal: RwSignal<String>, testid: &'static str, placeholder: &'static str| {
+        view! {
+            <input type="text" data-testid=testid placeholder=placeholder
+                prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
+        }
+    };
+    let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
     crate::web::erase(view! {
         <form class="enqueue-form" data-testid="enqueue-form" on:submit=move |ev| {
             ev.prevent_default();
-            state.action.dispatch(EnqueuePost { key: state.key.get_untracked(), text: state.text.get_untracked() });
+            state.action.dispatch(EnqueuePost {
+                key: state.key.get_untracked(),
+                text: state.text.get_untracked(),
+                channel: optional(state.channel),
+                scheduled_for: optional(state.scheduled_for),
+                not_after: optional(state.not_after),
+            });
         }>
-            <label class="field">
-                <span>"Idempotency key"</span>
-                <input
-                    data-testid="enqueue-key"
-                    type="text"
-                    maxlength="200"
-                    placeholder="e.g. launch-post-1"
-                    prop:value=move || state.key.get()
-                    on:input=move |ev| state.key.set(event_target_value(&ev))
-                />
-            </label>
+            <label class="field"><span>"Idempotency key"</span>{text(state.key, "enqueue-key", "e.g. launch-post-1")}</label>
+            <label class="field"><span>"Channel (blank: none)"</span>{text(state.channel, "enqueue-channel", "e.g. brand")}</label>
+            <label class="field"><span>"Not before (UTC)"</span>{text(state.scheduled_for, "enqueue-scheduled-for", "2026-11-28 09:00")}</label>
+            <label class="field"><span>"Not after (UTC)"</span>{text(state.not_after, "enqueue-not-after", "2026-11-28 18:00")}</label>
             <label class="field field-wide">
                 <span>"Text to post"</span>
                 <textarea

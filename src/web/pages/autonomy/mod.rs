@@ -5,6 +5,7 @@ mod channels;
 mod chart;
 mod controls;
 mod enqueue_form;
+mod inbox;
 mod queue;
 mod reading;
 mod server;
@@ -21,6 +22,7 @@ use channels::{ChannelState, ChannelsCard};
 use chart::ActivityChart;
 use controls::{ControlState, Controls};
 use enqueue_form::EnqueueState;
+use inbox::{InboxCard, InboxState};
 use queue::{QueueCard, QueueState};
 use reading::Reading;
 use server::get_dashboard;
@@ -34,9 +36,15 @@ pub fn AutonomyPage() -> impl IntoView {
     let signed = move || (state.login.version().get(), state.logout.version().get());
     let queue = QueueState::new();
     let channel_state = ChannelState::new();
+    let inbox = InboxState::new();
     let reading = Reading(Resource::new(
         move || {
-            let own = (command.version().get(), enqueue.action.version().get(), channel_state.changes());
+            let own = (
+                command.version().get(),
+                enqueue.action.version().get(),
+                channel_state.changes(),
+                inbox.decide.version().get(),
+            );
             (live.changes.get(), own, signed(), queue.filter())
         },
         |(.., filter)| get_dashboard(filter),
@@ -55,7 +63,7 @@ pub fn AutonomyPage() -> impl IntoView {
                 </p>
             })}
             {show(move || reading.map(|_| ()).is_some(), move || view! {
-                <Dashboard reading state enqueue queue channel_state live/>
+                <Dashboard reading state enqueue queue channel_state inbox live/>
             })}
         </Transition>
         </LiveRegion>
@@ -74,6 +82,7 @@ fn Dashboard(
     enqueue: EnqueueState,
     queue: QueueState,
     channel_state: ChannelState,
+    inbox: InboxState,
     live: Live,
 ) -> impl IntoView {
     let operator = reading.memo(|d| d.operator);
@@ -92,12 +101,13 @@ fn Dashboard(
     crate::web::erase(view! {
         {trouble}
         <StatusCard reading operator state live/>
+        <InboxCard reading operator state=inbox/>
         <section class="card" aria-label="Flag changes">
             <h2>"Recent flag changes"</h2>
             {move || reading.map(|d| view! { <FlagChanges changes=d.changes.clone()/> })}
         </section>
         <QueueCard reading operator enqueue queue/>
-        <ChannelsCard reading operator state=channel_state/>
+        <ChannelsCard reading operator state=channel_state reason=state.reason/>
         <section class="card" aria-label="Recent ticks">
             <h2>"Recent ticks"</h2>
             {move || reading.map(|d| view! {

@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Action, ActionFilter, Channel, ControlFlags, FlagChange, FlagCommand, Overview, TickBucket};
+use crate::model::{
+    Action, ActionFilter, ChannelView, ControlFlags, FlagChange, FlagCommand, InboxItem, Overview, TickBucket,
+};
 
 /// How many actions a page of the queue shows.
 pub const PAGE_SIZE: i64 = 20;
@@ -30,8 +32,14 @@ pub struct DashboardData {
     /// A page of the queue, newest first (see `ActionFilter`).
     pub actions: Vec<Action>,
     /// Where REAL posts go, by name.
-    pub channels: Vec<Channel>,
+    pub channels: Vec<ChannelView>,
+    /// The actions awaiting approval, oldest first (the first [`INBOX_SIZE`]).
+    pub inbox: Vec<InboxItem>,
 }
+
+/// How many actions awaiting approval the page lists (the header counts them all).
+#[cfg(feature = "ssr")]
+const INBOX_SIZE: i64 = 20;
 
 #[server(prefix = "/ui", endpoint = "dashboard", output = crate::web::codec::JsonText)]
 pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<DashboardData, ServerFnError> {
@@ -50,7 +58,8 @@ pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<Da
         },
         activity: engine.tick_activity().await.map_err(internal_error)?,
         actions: engine.db().actions_page(&filter, PAGE_SIZE).await.map_err(internal_error)?,
-        channels: engine.db().channels().await.map_err(internal_error)?,
+        channels: engine.channel_views().await.map_err(internal_error)?,
+        inbox: engine.inbox(INBOX_SIZE).await.map_err(internal_error)?,
     })
 }
 
@@ -82,13 +91,36 @@ pub struct Enqueued {
     pub duplicate: bool,
 }
 
-/// Enqueues a POST_SOCIAL by hand, through the same checks as every agent.
+/// Enqueues a POST_SOCIAL by hand, through the same checks as every agent:
+/// on `channel` if one is named, in the window `scheduled_for` … `not_after`
+/// (times as `aol enqueue` takes them; blank: none).
 #[server(prefix = "/ui", endpoint = "enqueue", output = crate::web::codec::JsonText)]
-pub async fn enqueue_post(key: String, text: String) -> Result<Enqueued, ServerFnError> {
+pub async fn enqueue_post(
+    key: String,
+    text: String,
+    #[server(default)] channel: Option<String>,
+    #[server(default)] scheduled_for: Option<String>,
+    #[server(default)] not_after: Option<String>,
+) -> Result<Enqueued, ServerFnError> {
+    use crate::engine::{NewItem, Window};
     crate::web::auth::ssr::require_operator()?;
+    let bad_request = |message: String| {
+        crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
+        ServerFnError::new(message)
+    };
+    let time = |t: Option<String>, what: &str| match t.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => crate::model::parse_utc(t).map(Some).map_err(|e| bad_request(format!("{what}: {e}"))),
+        None => Ok(None),
+    };
+    let window = Window { scheduled_for: time(scheduled_for, "not before")?, not_after: time(not_after, "not after")? };
     let mut payload = serde_json::Map::new();
+    if let Some(channel) = channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        payload.insert("channel".into(), serde_json::Value::String(channel.to_string()));
+    }
     payload.insert("text".into(), serde_json::Value::String(text));
-    match crate::web::state::engine().enqueue("POST_SOCIAL", key.trim(), &payload).await {
+    let item = NewItem { window, ..NewItem::new("POST_SOCIAL", key.trim(), &payload) };
+    let engine = crate::web::state::engine();
+    match engine.enqueue_many(&[item]).await.and_then(|mut done| done.pop().expect("one outcome per item")) {
         Ok(e) => Ok(Enqueued { action: e.action, duplicate: e.duplicate }),
         Err(crate::engine::EnqueueError::Store(e)) => Err(crate::web::state::internal_error(e)),
         Err(e) => {

@@ -1,0 +1,283 @@
+//! Who decides whether a REAL post goes out: each channel's policy per action
+//! type (`auto`, `require_approval`, `deny`; REAL posts need approval unless
+//! a policy says otherwise, PROOF runs never do), and the operator's
+//! approvals, each bound to the exact request shown (its SHA-256) and to the
+//! channel, used once, and expiring.
+
+use chrono::TimeDelta;
+use serde_json::{Map, Value};
+
+use super::channels::{ChannelError, Prepared};
+use super::queue::{check_for_channel, EnqueueError, OperatorError};
+use super::Engine;
+use crate::model::{Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview};
+use crate::storage::{Actor, Decision, Edit, NewLog, StoreError};
+
+/// How long an approval holds, and how long a request for one waits for an
+/// answer, before the action ends EXPIRED.
+pub const APPROVAL_TTL: TimeDelta = TimeDelta::hours(24);
+
+/// How an action enters the queue: its first status and the policy it is under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Admission {
+    /// PENDING, or AWAITING_APPROVAL (REAL mode, and its policy wants a yes).
+    pub status: ActionStatus,
+    /// `None`: the action names no channel.
+    pub policy: Option<Policy>,
+}
+
+/// The channel a payload names, if it names one.
+pub fn channel_named(payload: &Map<String, Value>) -> Option<&str> {
+    payload.get("channel").and_then(Value::as_str)
+}
+
+impl Engine {
+    /// The policy of `channel` for `action_type`: the one set, or the default.
+    pub async fn policy_of(&self, channel: &str, action_type: &str) -> Result<(Policy, Option<PolicyRow>), StoreError> {
+        let row = self.db().policy_get(channel, action_type).await?;
+        let policy = row.as_ref().and_then(|r| r.mode.parse().ok()).unwrap_or(Policy::DEFAULT);
+        Ok((policy, row))
+    }
+
+    /// Sets the policy of `channel` for `action_type` (the channel may be
+    /// added later; the action type must be one AOL knows).
+    pub async fn policy_set(
+        &self,
+        channel: &str,
+        action_type: &str,
+        policy: Policy,
+        actor: &Actor<'_>,
+    ) -> Result<PolicyRow, ChannelError> {
+        let valid_name = !channel.is_empty()
+            && channel.len() <= 64
+            && channel.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !valid_name {
+            return Err(ChannelError::Invalid(format!(
+                "invalid channel name {channel:?}: 1-64 lowercase letters, digits, '-' or '_'"
+            )));
+        }
+        if self.adapters().get(action_type).is_none() {
+            return Err(ChannelError::Invalid(format!(
+                "unknown action type {action_type:?}: expected one of {}",
+                self.adapters().action_types().join(", ")
+            )));
+        }
+        let row = self.db().policy_set(channel, action_type, policy, self.clock().now(), actor).await?;
+        tracing::info!(
+            channel,
+            action_type,
+            policy = policy.as_str(),
+            by = actor.who,
+            reason = actor.reason,
+            "policy set"
+        );
+        Ok(row)
+    }
+
+    /// How an action of `action_type` on `channel` enters the queue now, or
+    /// why it may not (`deny`). A channel that does not exist (in
+    /// `channels`) has no request to approve: its post goes to the queue,
+    /// and fails there as "real run unconfigured" if REAL comes to send it.
+    pub(super) async fn admit(
+        &self,
+        action_type: &str,
+        channel: Option<&str>,
+        channels: &[crate::model::Channel],
+    ) -> Result<Admission, EnqueueError> {
+        let Some(channel) = channel else {
+            return Ok(Admission { status: ActionStatus::Pending, policy: None });
+        };
+        let exists = channels.iter().any(|c| c.name == channel);
+        let (policy, row) = self.policy_of(channel, action_type).await?;
+        let status = match policy {
+            Policy::Deny => {
+                let by = row.map(|r| {
+                    format!(" (set by {}{})", r.set_by, r.reason.map(|w| format!(": {w}")).unwrap_or_default())
+                });
+                return Err(EnqueueError::Denied(format!(
+                    "the policy of channel {channel:?} for {action_type} is deny{}",
+                    by.unwrap_or_default()
+                )));
+            }
+            Policy::RequireApproval if exists && !self.flags_now().proof_mode => ActionStatus::AwaitingApproval,
+            Policy::RequireApproval | Policy::Auto => ActionStatus::Pending,
+        };
+        Ok(Admission { status, policy: Some(policy) })
+    }
+
+    /// The exact request a REAL attempt would send for `action` now (what an
+    /// approval binds to), or why there is none.
+    pub async fn request_of(&self, action: &Action) -> Result<Prepared, String> {
+        let adapter = self
+            .adapters()
+            .get(&action.action_type)
+            .ok_or_else(|| format!("no adapter handles {:?}", action.action_type))?;
+        let name = action.channel.as_deref().ok_or("it names no channel")?;
+        let channel = self
+            .db()
+            .channel_get(name)
+            .await
+            .map_err(|e| format!("cannot read channel {name:?}: {e}"))?
+            .ok_or_else(|| format!("there is no channel named {name:?}"))?;
+        adapter.prepare(action, &channel)
+    }
+
+    /// The actions awaiting approval, oldest first, each with the request
+    /// an approval would bind to.
+    pub async fn inbox(&self, limit: i64) -> Result<Vec<InboxItem>, StoreError> {
+        let filter =
+            ActionFilter { status: Some(ActionStatus::AwaitingApproval.as_str().into()), ..Default::default() };
+        let mut waiting = self.db().actions_page(&filter, limit).await?;
+        waiting.reverse();
+        let mut items = Vec::with_capacity(waiting.len());
+        for action in waiting {
+            let (request, problem) = match self.request_of(&action).await {
+                Ok(p) => (Some(preview(p)), None),
+                Err(why) => (None, Some(why)),
+            };
+            items.push(InboxItem { action, request, problem });
+        }
+        Ok(items)
+    }
+
+    /// An operator's yes to the request of an action AWAITING_APPROVAL. With
+    /// `shown_sha256`, the yes holds only if the request is still the one the
+    /// operator saw. The action goes back to the queue (not before its
+    /// schedule) with an approval of exactly this request on this channel,
+    /// valid for [`APPROVAL_TTL`].
+    pub async fn approve(
+        &self,
+        id: i64,
+        shown_sha256: Option<&str>,
+        actor: &Actor<'_>,
+    ) -> Result<Action, OperatorError> {
+        self.decide(id, true, shown_sha256, actor).await
+    }
+
+    /// An operator's no: the action ends CANCELLED with the reason (one is needed).
+    pub async fn reject(&self, id: i64, actor: &Actor<'_>) -> Result<Action, OperatorError> {
+        if actor.reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(OperatorError::Invalid("a rejection needs a reason".into()));
+        }
+        self.decide(id, false, None, actor).await
+    }
+
+    async fn decide(
+        &self,
+        id: i64,
+        approved: bool,
+        shown_sha256: Option<&str>,
+        actor: &Actor<'_>,
+    ) -> Result<Action, OperatorError> {
+        const ALLOWED: &str = "only an action AWAITING_APPROVAL can be approved or rejected";
+        let action = self.db().action_get(id).await?.ok_or(OperatorError::NotFound(id))?;
+        if action.status() != Some(ActionStatus::AwaitingApproval) {
+            return Err(OperatorError::WrongStatus { id, status: action.status, allowed: ALLOWED });
+        }
+        let prepared = self.request_of(&action).await;
+        let sha = match (&prepared, approved) {
+            (Ok(p), _) => p.sha256.clone(),
+            (Err(why), true) => return Err(OperatorError::Refused(format!("action {id} cannot be approved: {why}"))),
+            (Err(_), false) => "-".to_string(),
+        };
+        if let Some(shown) = shown_sha256.map(str::trim).filter(|s| !s.is_empty()) {
+            if shown != sha {
+                return Err(OperatorError::Refused(format!(
+                    "the request of action {id} changed since it was shown (SHA-256 {shown}, now {sha}): look at it again"
+                )));
+            }
+        }
+        let now = self.clock().now();
+        let expires_at_utc = now + APPROVAL_TTL;
+        let channel = action.channel.clone().unwrap_or_default();
+        let reason = actor.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        let message = if approved {
+            format!(
+                "approved by {}{reason}; the request with SHA-256 {sha} may go to {channel} once, until {}",
+                actor.who,
+                expires_at_utc.to_rfc3339()
+            )
+        } else {
+            format!("rejected by {}{reason}; nothing was sent", actor.who)
+        };
+        let decision = Decision {
+            approved,
+            payload_json: &action.payload_json,
+            prepared_sha256: &sha,
+            channel: &channel,
+            decided_by: actor.who,
+            reason: actor.reason,
+            expires_at_utc,
+        };
+        let log = NewLog::new(LogLevel::Info, message);
+        match self.db().action_decide(id, &decision, now, &log).await? {
+            Some(action) => {
+                tracing::info!(action_id = id, approved, by = actor.who, sha256 = %sha, "approval decided");
+                Ok(action)
+            }
+            None => match self.db().action_get(id).await? {
+                Some(a) if a.status() == Some(ActionStatus::AwaitingApproval) => Err(OperatorError::Refused(format!(
+                    "action {id} was edited while it was being decided: look at its request again"
+                ))),
+                _ => Err(self.refusal(id, ALLOWED).await),
+            },
+        }
+    }
+
+    /// A new payload for an action not yet running (PENDING, RETRY or
+    /// AWAITING_APPROVAL), checked like an enqueue. Its approvals not yet
+    /// used are voided: in REAL mode, a policy that wants approval wants it
+    /// again, for the new request.
+    pub async fn edit(&self, id: i64, payload: &Map<String, Value>, actor: &Actor<'_>) -> Result<Action, EditError> {
+        let action = self.db().action_get(id).await?.ok_or(OperatorError::NotFound(id))?;
+        let payload_json = self.check_payload(&action.action_type, payload).map_err(EditError::Invalid)?;
+        let channel = channel_named(payload);
+        let channels = match channel {
+            Some(_) => self.db().channels().await?,
+            None => Vec::new(),
+        };
+        check_for_channel(payload, &channels).map_err(EditError::Invalid)?;
+        let admission = self.admit(&action.action_type, channel, &channels).await.map_err(EditError::Invalid)?;
+        let edit = Edit {
+            payload_json: &payload_json,
+            channel,
+            status: admission.status.as_str(),
+            policy: admission.policy.map(Policy::as_str),
+        };
+        let reason = actor.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        let log = NewLog::new(
+            LogLevel::Info,
+            format!("payload changed by {}{reason}; any approval not yet used no longer holds", actor.who),
+        );
+        match self.db().action_edit(id, &edit, self.clock().now(), &log).await? {
+            Some(action) => {
+                tracing::info!(action_id = id, by = actor.who, status = %action.status, "action edited");
+                Ok(action)
+            }
+            None => {
+                Err(self.refusal(id, "only PENDING, RETRY or AWAITING_APPROVAL actions can be edited").await.into())
+            }
+        }
+    }
+}
+
+/// Why an edit wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// The new payload is refused, as an enqueue would refuse it.
+    #[error(transparent)]
+    Invalid(EnqueueError),
+    #[error(transparent)]
+    Operator(#[from] OperatorError),
+}
+
+impl From<StoreError> for EditError {
+    fn from(e: StoreError) -> EditError {
+        EditError::Operator(OperatorError::Store(e))
+    }
+}
+
+/// A prepared request as people are shown it.
+pub fn preview(p: Prepared) -> RequestPreview {
+    RequestPreview { url: p.url, body: String::from_utf8_lossy(&p.body).into_owned(), sha256: p.sha256 }
+}

@@ -1,0 +1,145 @@
+//! `aol_approvals`, and the changes of an action that decisions and edits
+//! make: each written with its approval row and its log line in one
+//! transaction, and each only from the status that allows it.
+
+use chrono::{DateTime, Utc};
+use sqlx::Connection as _;
+
+use super::logs::{insert_logs, NewLog};
+use super::{on_pool, on_read_pool, Db, StoreError};
+use crate::model::{Action, Approval};
+
+macro_rules! approval_cols {
+    () => {
+        "id, action_id, decision, prepared_sha256, channel, decided_by, reason, decided_at_utc, expires_at_utc, \
+         used_at_utc, voided_at_utc"
+    };
+}
+
+const FOR_ACTION: &str = concat!("SELECT ", approval_cols!(), " FROM aol_approvals WHERE action_id = $1 ORDER BY id");
+const INSERT: &str = "INSERT INTO aol_approvals (action_id, decision, prepared_sha256, channel, decided_by, reason, \
+     decided_at_utc, expires_at_utc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// The approved action goes back to the queue, not before its schedule. The
+/// payload must still be the one the decision was made on.
+const APPROVE: &str = concat!(
+    "UPDATE aol_actions SET status = 'PENDING', not_before_utc = CASE WHEN scheduled_for_utc > $2 \
+       THEN scheduled_for_utc ELSE $2 END, last_error = NULL, updated_at_utc = $2 \
+     WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
+    crate::storage::actions::cols!()
+);
+const REJECT: &str = concat!(
+    "UPDATE aol_actions SET status = 'CANCELLED', last_error = $4, updated_at_utc = $2 \
+     WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
+    crate::storage::actions::cols!()
+);
+/// A new payload (and channel) for an action not yet running, admitted again
+/// (`$5`: PENDING or AWAITING_APPROVAL; `$6`: its policy).
+const EDIT: &str = concat!(
+    "UPDATE aol_actions SET payload_json = $3, channel = $4, status = $5, policy = $6, prepared_sha256 = NULL, \
+       last_error = NULL, updated_at_utc = $2 \
+     WHERE id = $1 AND status IN ('PENDING', 'RETRY', 'AWAITING_APPROVAL') RETURNING ",
+    crate::storage::actions::cols!()
+);
+const VOID: &str = "UPDATE aol_approvals SET voided_at_utc = $2 \
+     WHERE action_id = $1 AND decision = 'approved' AND used_at_utc IS NULL AND voided_at_utc IS NULL";
+
+/// An operator's decision, as it is recorded.
+#[derive(Clone, Debug)]
+pub struct Decision<'a> {
+    pub approved: bool,
+    /// The payload the decision was made on: it holds only if unchanged.
+    pub payload_json: &'a str,
+    pub prepared_sha256: &'a str,
+    pub channel: &'a str,
+    pub decided_by: &'a str,
+    pub reason: Option<&'a str>,
+    pub expires_at_utc: DateTime<Utc>,
+}
+
+/// A new payload for an action, as checked and admitted by the engine.
+#[derive(Clone, Debug)]
+pub struct Edit<'a> {
+    pub payload_json: &'a str,
+    pub channel: Option<&'a str>,
+    /// PENDING or AWAITING_APPROVAL.
+    pub status: &'static str,
+    pub policy: Option<&'static str>,
+}
+
+impl Db {
+    /// Every decision on an action, oldest first.
+    pub async fn approvals_for(&self, action_id: i64) -> Result<Vec<Approval>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(FOR_ACTION).bind(action_id).fetch_all(&mut *conn).await?))
+    }
+
+    /// Records an operator's decision on an action AWAITING_APPROVAL whose
+    /// payload is still `decision.payload_json`: approved → PENDING, rejected
+    /// → CANCELLED. `None`: it is not (any more); nothing written.
+    pub async fn action_decide(
+        &self,
+        id: i64,
+        decision: &Decision<'_>,
+        now: DateTime<Utc>,
+        log: &NewLog,
+    ) -> Result<Option<Action>, StoreError> {
+        let rejected = match (decision.approved, decision.reason) {
+            (true, _) => None,
+            (false, Some(reason)) => Some(format!("rejected by {}: {reason}", decision.decided_by)),
+            (false, None) => Some(format!("rejected by {}", decision.decided_by)),
+        };
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let updated: Option<Action> = match &rejected {
+                None => sqlx::query_as(APPROVE).bind(id).bind(now).bind(decision.payload_json),
+                Some(error) => sqlx::query_as(REJECT).bind(id).bind(now).bind(decision.payload_json).bind(error),
+            }
+            .fetch_optional(&mut *tx)
+            .await?;
+            if updated.is_some() {
+                sqlx::query(INSERT)
+                    .bind(id)
+                    .bind(if decision.approved { "approved" } else { "rejected" })
+                    .bind(decision.prepared_sha256)
+                    .bind(decision.channel)
+                    .bind(decision.decided_by)
+                    .bind(decision.reason)
+                    .bind(now)
+                    .bind(decision.expires_at_utc)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
+            }
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+
+    /// Gives an action not yet running a new payload; its approvals not yet
+    /// used are voided. `None`: it is running or finished; nothing written.
+    pub async fn action_edit(
+        &self,
+        id: i64,
+        edit: &Edit<'_>,
+        now: DateTime<Utc>,
+        log: &NewLog,
+    ) -> Result<Option<Action>, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let updated: Option<Action> = sqlx::query_as(EDIT)
+                .bind(id)
+                .bind(now)
+                .bind(edit.payload_json)
+                .bind(edit.channel)
+                .bind(edit.status)
+                .bind(edit.policy)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if updated.is_some() {
+                sqlx::query(VOID).bind(id).bind(now).execute(&mut *tx).await?;
+                insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
+            }
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The approval inbox: each REAL post its channel's policy holds for an
+//! operator's yes, with exactly the request that would leave (the bytes and
+//! SHA-256 an approval binds to), and approve / reject with a reason.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use super::reading::Reading;
+use crate::model::InboxItem;
+use crate::web::pages::action::{ActionChange, ChangeAction};
+use crate::web::time_text;
+
+/// The inbox's state, owned by the page: the reason field is built once, so
+/// what is typed there survives the refreshes.
+#[derive(Clone, Copy)]
+pub struct InboxState {
+    pub decide: ServerAction<ChangeAction>,
+    reason: RwSignal<String>,
+}
+
+impl InboxState {
+    pub fn new() -> InboxState {
+        InboxState { decide: ServerAction::new(), reason: RwSignal::new(String::new()) }
+    }
+
+    fn send(self, id: i64, change: ActionChange, sha: Option<String>) {
+        let reason = Some(self.reason.get_untracked()).filter(|r| !r.trim().is_empty());
+        self.decide.dispatch(ChangeAction { id, change, url: None, reason, sha, text: None });
+    }
+}
+
+#[component]
+pub fn InboxCard(reading: Reading, operator: Signal<bool>, state: InboxState) -> impl IntoView {
+    let waiting =
+        reading.memo(|d| d.overview.counts.iter().find(|c| c.status == "AWAITING_APPROVAL").map_or(0, |c| c.count));
+    let error = move || state.decide.value().get().and_then(Result::err).map(|e| e.to_string());
+    crate::web::erase(view! {
+        <section class="card" aria-label="Approvals" id="approvals">
+            <h2>"Waiting for approval " <span class="pill status-awaiting_approval" data-testid="inbox-count">
+                {move || waiting.get().unwrap_or(0)}
+            </span></h2>
+            <p class="meta">"REAL posts their channel's policy holds for a yes. Each approval holds for exactly the request shown, once, for 24 hours."</p>
+            <input type="text" class="reason" data-testid="inbox-reason" placeholder="Reason (recorded; needed to reject)" maxlength="200"
+                prop:value=move || state.reason.get() on:input=move |ev| state.reason.set(event_target_value(&ev))/>
+            {move || error().map(|e| view! { <p class="error-text" role="alert" data-testid="inbox-error">{e}</p> })}
+            {move || reading.map(|d| view! { <InboxList items=d.inbox.clone() operator=operator.get_untracked() state/> })}
+        </section>
+    })
+}
+
+#[component]
+fn InboxList(items: Vec<InboxItem>, operator: bool, state: InboxState) -> impl IntoView {
+    if items.is_empty() {
+        return Either::Left(view! { <p class="empty" data-testid="inbox-empty">"Nothing waits for approval."</p> });
+    }
+    Either::Right(view! {
+        <ul class="inbox" data-testid="inbox">
+            {items.into_iter().map(|item| {
+                let a = item.action;
+                let id = a.id;
+                let sha = item.request.as_ref().map(|r| r.sha256.clone());
+                view! {
+                    <li class="inbox-item" data-testid="inbox-item" data-key=a.idempotency_key.clone()>
+                        <p>
+                            <a href=format!("/actions/{id}")>"#" {id}</a> " "
+                            <span class="key">{a.idempotency_key.clone()}</span>
+                            " on " <strong>{a.channel.clone().unwrap_or_default()}</strong>
+                            " · asked " {time_text::date_hms(a.updated_at_utc)} " UTC"
+                        </p>
+                        {item.request.map(|r| view! {
+                            <p class="meta">"POST " <span class="key">{r.url}</span></p>
+                            <pre class="code" data-testid="inbox-request">{r.body}</pre>
+                            <p class="key" data-testid="inbox-sha">"SHA-256 " {r.sha256}</p>
+                        })}
+                        {item.problem.map(|p| view! { <p class="error-text">"Cannot be approved: " {p}</p> })}
+                        {operator.then(|| view! {
+                            <div class="controls">
+                                <button class="btn" data-testid="inbox-approve"
+                                    on:click=move |_| state.send(id, ActionChange::Approve, sha.clone())>"Approve"</button>
+                                <button class="btn btn-danger" data-testid="inbox-reject"
+                                    on:click=move |_| state.send(id, ActionChange::Reject, None)>"Reject"</button>
+                            </div>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    })
+}
