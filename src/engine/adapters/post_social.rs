@@ -191,11 +191,16 @@ impl Adapter for PostSocial {
                 artifact: None,
                 remote: Some(remote),
             }),
-            Sent::RetryAt { at, why } => Err(AdapterError::ChannelWait {
-                channel: channel.name.clone(),
-                at,
-                reason: format!("{on} asked to wait ({why}); next try at {}", at.to_rfc3339()),
-            }),
+            Sent::RetryAt { at, why } => {
+                // The platform's wait, on the engine's clock (the system's,
+                // but in tests that move time by hand).
+                let at = job.now + (at - chrono::Utc::now()).max(chrono::TimeDelta::zero());
+                Err(AdapterError::ChannelWait {
+                    channel: channel.name.clone(),
+                    at,
+                    reason: format!("{on} asked to wait ({why}); next try at {}", at.to_rfc3339()),
+                })
+            }
             Sent::NotSent(e) => Err(AdapterError::Transient(format!("not posted to {on}: {e}"))),
             Sent::Rejected(e) => Err(AdapterError::Permanent(format!("{on} refused the post: {e}"))),
             Sent::Unknown(e) => Err(AdapterError::Unconfirmed(format!(
