@@ -52,12 +52,15 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
             _ => None,
         })
     };
-    let shown_text = move || {
-        data.with_untracked(|d| match d {
+    // The text the edit form starts from. A memo, not a read of the resource
+    // in the form's `show`: reading a resource there, even untracked, makes
+    // the form be built again at every refresh, losing what was typed.
+    let shown_text = Memo::new(move |_| {
+        data.with(|d| match d {
             Some(Ok(ActionPageData { detail: Some(s), .. })) => s.text.clone(),
             _ => None,
         })
-    };
+    });
     let shown = move || {
         data.with(|d| match d {
             Some(Ok(ActionPageData { detail: Some(shown), operator })) => {
@@ -85,7 +88,7 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
             {shown}
             {show(operator_sees(&["AWAITING_APPROVAL"]), move || view! { <DecideForm change sha=Signal::derive(shown_sha)/> })}
             {show(operator_sees(&["PENDING", "RETRY", "AWAITING_APPROVAL"]), move || view! {
-                <EditForm change text=shown_text().unwrap_or_default()/>
+                <EditForm change text=shown_text.get_untracked().unwrap_or_default()/>
             })}
             {show(operator_sees(&["UNCONFIRMED"]), move || view! { <ResolveForm change/> })}
         </Transition>
