@@ -56,10 +56,10 @@ pub fn DecideForm(change: Changes, sha: Signal<Option<String>>) -> impl IntoView
             <h2>"Approve this request?"</h2>
             <p class="meta">
                 "Its channel's policy wants a yes before it goes out. The approval holds for exactly the request "
-                "shown below (its SHA-256), once, for 24 hours; changing the text voids it."
+                "shown above (its SHA-256), once, for 24 hours; changing the text voids it."
             </p>
             <div class="controls">
-                {field(reason, "decide-reason", "Reason (recorded; needed to reject)")}
+                {field(reason, "decide-reason", "Why (needed to reject)")}
                 <button class="btn" data-testid="approve" disabled=move || change.busy() on:click=move |_| decide(true)>"Approve"</button>
                 <button class="btn btn-danger" data-testid="reject" disabled=move || change.busy() on:click=move |_| decide(false)>"Reject"</button>
             </div>
