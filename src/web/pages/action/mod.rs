@@ -41,14 +41,14 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
         move || {
             data.with(|d| {
                 matches!(d, Some(Ok(ActionPageData { detail: Some(s), operator: true }))
-                    if statuses.contains(&s.detail.action.status.as_str()))
+                    if statuses.contains(&s.action.status.as_str()))
             })
         }
     };
     // The request shown now: an approval binds to it.
     let shown_sha = move || {
         data.with_untracked(|d| match d {
-            Some(Ok(ActionPageData { detail: Some(s), .. })) => s.detail.request.as_ref().map(|r| r.sha256.clone()),
+            Some(Ok(ActionPageData { detail: Some(s), .. })) => s.request.as_ref().map(|r| r.sha256.clone()),
             _ => None,
         })
     };
@@ -98,8 +98,7 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
 
 #[component]
 fn Detail(shown: ShownAction, operator: bool, change: Changes) -> impl IntoView {
-    let ShownAction { detail, payload_pretty: payload, .. } = shown;
-    let a = detail.action;
+    let ShownAction { action: a, logs, artifact, request, decisions, payload_pretty: payload, .. } = shown;
     let id = a.id;
     let status = a.status.clone();
     let can_requeue = matches!(status.as_str(), "FAILED" | "DLQ");
@@ -112,26 +111,6 @@ fn Detail(shown: ShownAction, operator: bool, change: Changes) -> impl IntoView 
         parts.extend(a.not_after_utc.map(|t| format!("not after {}", time(t))));
         parts.join(" · ")
     });
-    let decisions: Vec<String> = detail
-        .approvals
-        .iter()
-        .map(|d| {
-            let state = match (d.used_at_utc, d.voided_at_utc) {
-                (Some(t), _) => format!("used {}", time(t)),
-                (_, Some(t)) => format!("voided by an edit {}", time(t)),
-                _ if d.decision == "approved" => format!("valid until {}", time(d.expires_at_utc)),
-                _ => String::new(),
-            };
-            let why = d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-            format!(
-                "{} by {} {}{why} · SHA-256 {} {state}",
-                d.decision,
-                d.decided_by,
-                time(d.decided_at_utc),
-                d.prepared_sha256
-            )
-        })
-        .collect();
     view! {
         <section class="card" aria-label="Action">
             <h2>"#" {id} " · " <span class="key">{a.idempotency_key.clone()}</span></h2>
@@ -181,7 +160,7 @@ fn Detail(shown: ShownAction, operator: bool, change: Changes) -> impl IntoView 
             <h2>"Payload"</h2>
             <pre class="code" data-testid="payload">{payload}</pre>
         </section>
-        {detail.request.map(|r| view! {
+        {request.map(|r| view! {
             <section class="card" aria-label="Request">
                 <h2>"What REAL would send"</h2>
                 <p class="meta">"POST " <span class="key">{r.url}</span></p>
@@ -197,10 +176,10 @@ fn Detail(shown: ShownAction, operator: bool, change: Changes) -> impl IntoView 
                 </ul>
             </section>
         })}
-        {detail.artifact.map(|check| view! { <Artifact check/> })}
+        {artifact.map(|check| view! { <Artifact check/> })}
         <section class="card" aria-label="Execution log">
             <h2>"Execution log"</h2>
-            <LogTable logs=detail.logs/>
+            <LogTable logs/>
         </section>
     }
 }

@@ -2,14 +2,20 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Action, ActionDetail};
+use crate::model::{Action, ArtifactCheck, ExecutionLog, RequestPreview};
 
-/// One action as the page shows it.
+/// One action as the page shows it. What only needs showing comes as text
+/// made here (the payload indented, each approval as a line), so that the
+/// browser's code carries no decoder or printer for it.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ShownAction {
-    pub detail: ActionDetail,
-    /// The payload indented, done here so that the browser's code carries no
-    /// JSON printer of its own.
+    pub action: Action,
+    pub logs: Vec<ExecutionLog>,
+    pub artifact: Option<ArtifactCheck>,
+    /// What a REAL attempt would send now (for an action still to be sent).
+    pub request: Option<RequestPreview>,
+    /// Each approval or rejection, oldest first, as a line of text.
+    pub decisions: Vec<String>,
     pub payload_pretty: String,
     /// The payload's text, if it has one (what the edit form starts from).
     pub text: Option<String>,
@@ -35,7 +41,9 @@ pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
             .and_then(|v| serde_json::to_string_pretty(v).ok())
             .unwrap_or_else(|| detail.action.payload_json.clone());
         let text = payload.ok().and_then(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_string));
-        ShownAction { detail, payload_pretty, text }
+        let decisions = detail.approvals.iter().map(ssr::decision_line).collect();
+        let crate::model::ActionDetail { action, logs, artifact, request, .. } = detail;
+        ShownAction { action, logs, artifact, request, decisions, payload_pretty, text }
     });
     Ok(ActionPageData { detail, operator: crate::web::auth::ssr::has_operator_cookie() })
 }
@@ -126,6 +134,26 @@ mod ssr {
         };
         set_status(status);
         ServerFnError::new(e.to_string())
+    }
+
+    /// An approval or rejection as one line: who, when, why, the request
+    /// it holds for, and whether it was used or voided.
+    pub fn decision_line(d: &crate::model::Approval) -> String {
+        let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        let state = match (d.used_at_utc, d.voided_at_utc) {
+            (Some(t), _) => format!("used {}", time(t)),
+            (_, Some(t)) => format!("voided by an edit {}", time(t)),
+            _ if d.decision == "approved" => format!("valid until {}", time(d.expires_at_utc)),
+            _ => String::new(),
+        };
+        let why = d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        format!(
+            "{} by {} {}{why} · SHA-256 {} {state}",
+            d.decision,
+            d.decided_by,
+            time(d.decided_at_utc),
+            d.prepared_sha256
+        )
     }
 
     /// The action's payload with a new text (its channel kept).

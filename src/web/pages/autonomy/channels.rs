@@ -8,8 +8,46 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::reading::Reading;
-use crate::model::{Channel, ChannelKind, ChannelView, Policy};
-use crate::web::time_text;
+use crate::model::{Channel, ChannelKind, Policy};
+
+/// A channel as its row shows it, all but `armed` as text made on the server
+/// (the browser's code needs no decoder for a whole channel, nor its dates).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ChannelRow {
+    pub name: String,
+    pub kind: String,
+    pub server: String,
+    pub account: String,
+    pub secret_from: String,
+    pub armed: bool,
+    pub policy: String,
+    /// "3 · 10/hour, 50/day": posts today, and the limits.
+    pub rate: String,
+    /// "now", or when the next post may go and why not before.
+    pub next: String,
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::model::ChannelView> for ChannelRow {
+    fn from(v: crate::model::ChannelView) -> ChannelRow {
+        let c = v.channel;
+        let next = match v.next_post_utc {
+            Some(t) => format!("{} ({})", t.format("%Y-%m-%d %H:%M:%S UTC"), v.waiting_why.unwrap_or_default()),
+            None => "now".to_string(),
+        };
+        ChannelRow {
+            rate: format!("{} · {}", v.sent_today, c.limits_text()),
+            secret_from: c.secret_source(),
+            account: c.handle.unwrap_or_default(),
+            name: c.name,
+            kind: c.kind,
+            server: c.base_url,
+            armed: c.armed,
+            policy: v.policy,
+            next,
+        }
+    }
+}
 
 /// What the add form sent; errors come back with the reason.
 #[server(prefix = "/ui", endpoint = "channel_add", output = crate::web::codec::JsonText)]
@@ -166,7 +204,7 @@ pub fn ChannelsCard(
 
 #[component]
 fn ChannelTable(
-    channels: Vec<ChannelView>,
+    channels: Vec<ChannelRow>,
     operator: bool,
     state: ChannelState,
     reason: RwSignal<String>,
@@ -183,22 +221,17 @@ fn ChannelTable(
                 <th>"Policy"</th><th>"Posts today · limits"</th><th>"Next post"</th><th></th>
             </tr></thead>
             <tbody>
-                {channels.into_iter().map(|v| {
-                    let c = &v.channel;
+                {channels.into_iter().map(|c| {
                     let (name, armed) = (c.name.clone(), c.armed);
                     let (arm_name, remove_name, policy_name) = (name.clone(), name.clone(), name.clone());
-                    let current = v.policy.clone();
-                    let next = match v.next_post_utc {
-                        Some(t) => format!("{} UTC ({})", time_text::date_hms(t), v.waiting_why.clone().unwrap_or_default()),
-                        None => "now".to_string(),
-                    };
+                    let current = c.policy;
                     view! {
                         <tr data-testid="channel-row" data-channel=name.clone()>
                             <td class="key">{name.clone()}</td>
-                            <td>{c.kind.clone()}</td>
-                            <td class="key">{c.base_url.clone()}</td>
-                            <td>{c.handle.clone().unwrap_or_default()}</td>
-                            <td class="key">{c.secret_source()}</td>
+                            <td>{c.kind}</td>
+                            <td class="key">{c.server}</td>
+                            <td>{c.account}</td>
+                            <td class="key">{c.secret_from}</td>
                             <td>
                                 <span class=if armed { "pill status-success" } else { "pill status-cancelled" } data-testid="channel-armed">
                                     {if armed { "armed" } else { "disarmed" }}
@@ -213,8 +246,8 @@ fn ChannelTable(
                                     {Policy::ALL.map(|p| view! { <option value=p.as_str() selected=p.as_str() == current>{p.as_str()}</option> })}
                                 </select>
                             </td>
-                            <td data-testid="channel-rate">{v.sent_today} " · " {c.limits_text()}</td>
-                            <td data-testid="channel-next">{next}</td>
+                            <td data-testid="channel-rate">{c.rate}</td>
+                            <td data-testid="channel-next">{c.next}</td>
                             <td>
                                 {operator.then(|| view! {
                                     <button class="btn-link" data-testid="channel-arm-toggle"

@@ -3,9 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::model::{
-    Action, ActionFilter, ChannelView, ControlFlags, FlagChange, FlagCommand, InboxItem, Overview, TickBucket,
-};
+use super::channels::ChannelRow;
+use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, InboxItem, Overview, TickBucket};
 
 /// How many actions a page of the queue shows.
 pub const PAGE_SIZE: i64 = 20;
@@ -32,7 +31,7 @@ pub struct DashboardData {
     /// A page of the queue, newest first (see `ActionFilter`).
     pub actions: Vec<Action>,
     /// Where REAL posts go, by name.
-    pub channels: Vec<ChannelView>,
+    pub channels: Vec<ChannelRow>,
     /// The actions awaiting approval, oldest first (the first [`INBOX_SIZE`]).
     pub inbox: Vec<InboxItem>,
 }
@@ -58,7 +57,7 @@ pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<Da
         },
         activity: engine.tick_activity().await.map_err(internal_error)?,
         actions: engine.db().actions_page(&filter, PAGE_SIZE).await.map_err(internal_error)?,
-        channels: engine.channel_views().await.map_err(internal_error)?,
+        channels: engine.channel_views().await.map_err(internal_error)?.into_iter().map(ChannelRow::from).collect(),
         inbox: engine.inbox(INBOX_SIZE).await.map_err(internal_error)?,
     })
 }
