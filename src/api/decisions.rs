@@ -27,11 +27,11 @@ pub struct ApproveRequest {
 }
 
 /// The operator's no.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     /// Why: recorded, and shown as the action's last error.
-    pub reason: String,
+    pub reason: Option<String>,
 }
 
 /// A new payload for an action not yet running.
@@ -96,7 +96,6 @@ pub async fn approve(
         (status = 403, description = "Not the operator token", body = ErrorBody),
         (status = 404, description = "No such action", body = ErrorBody),
         (status = 409, description = "Not AWAITING_APPROVAL", body = ErrorBody),
-        (status = 422, description = "No reason given", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -108,7 +107,7 @@ pub async fn reject(
 ) -> Result<Json<ActionView>, ApiError> {
     caller.require_operator()?;
     let who = caller.who();
-    let actor = Actor::with_typed_reason(&who, Some(&request.reason));
+    let actor = Actor::with_typed_reason(&who, request.reason.as_deref());
     let action = engine.reject(id, &actor).await.map_err(operator_error)?;
     Ok(Json(action.into()))
 }

@@ -154,11 +154,8 @@ impl Engine {
         self.decide(id, true, shown_sha256, actor).await
     }
 
-    /// An operator's no: the action ends CANCELLED with the reason (one is needed).
+    /// An operator's no: the action ends CANCELLED (with the reason, if given).
     pub async fn reject(&self, id: i64, actor: &Actor<'_>) -> Result<Action, OperatorError> {
-        if actor.reason.is_none_or(|r| r.trim().is_empty()) {
-            return Err(OperatorError::Invalid("a rejection needs a reason".into()));
-        }
         self.decide(id, false, None, actor).await
     }
 

@@ -59,7 +59,7 @@ pub fn DecideForm(change: Changes, sha: Signal<Option<String>>) -> impl IntoView
                 "shown above (its SHA-256), once, for 24 hours; changing the text voids it."
             </p>
             <div class="controls">
-                {field(reason, "decide-reason", "Why (needed to reject)")}
+                {field(reason, "decide-reason", "Reason (optional, recorded)")}
                 <button class="btn" data-testid="approve" disabled=move || change.busy() on:click=move |_| decide(true)>"Approve"</button>
                 <button class="btn btn-danger" data-testid="reject" disabled=move || change.busy() on:click=move |_| decide(false)>"Reject"</button>
             </div>
