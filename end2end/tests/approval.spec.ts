@@ -49,6 +49,7 @@ test("approval inbox: approve → posted once; reject → never sent; an edit af
     await expect(item(keys.yes).getByTestId("inbox-request")).toContainText(`Post to yes (${run})`);
     await expect(item(keys.yes).getByTestId("inbox-sha")).toContainText(/SHA-256 [0-9a-f]{64}/);
     expect(Number(await page.getByTestId("inbox-count").textContent())).toBeGreaterThanOrEqual(3);
+    await expect(page.getByTestId("header-inbox-count")).toHaveText(await page.getByTestId("inbox-count").textContent() ?? "");
     await page.locator("#approvals").scrollIntoViewIfNeeded();
     await testInfo.attach("inbox", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 

@@ -153,6 +153,7 @@ fn Facts(overview: Overview, llm_configured: bool, live: Live) -> impl IntoView 
     };
     let lease = overview.lease.clone();
     let lease = move || lease_text(lease.as_ref(), now());
+    let awaiting = overview.counts.iter().find(|c| c.status == "AWAITING_APPROVAL").map_or(0, |c| c.count);
 
     view! {
         <dl class="facts">
@@ -188,6 +189,10 @@ fn Facts(overview: Overview, llm_configured: bool, live: Live) -> impl IntoView 
             <div>
                 <dt>"Last tick"</dt>
                 <dd data-testid="last-tick">{last_tick}</dd>
+            </div>
+            <div>
+                <dt>"Awaiting approval"</dt>
+                <dd><a href="#approvals" data-testid="header-inbox-count">{awaiting}</a></dd>
             </div>
         </dl>
     }
