@@ -660,19 +660,7 @@ async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
         println!("          {}", r.body);
     }
     for d in &approvals {
-        let state = match (&d.used_at_utc, &d.voided_at_utc) {
-            (Some(t), _) => format!("used {}", time(*t)),
-            (_, Some(t)) => format!("voided by an edit {}", time(*t)),
-            _ => format!("valid until {}", time(d.expires_at_utc)),
-        };
-        let why = d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-        println!(
-            "{}: by {} {}{why} (SHA-256 {}; {state})",
-            d.decision,
-            d.decided_by,
-            time(d.decided_at_utc),
-            d.prepared_sha256
-        );
+        println!("{}", d.summary());
     }
     println!("log:");
     for l in &logs {

@@ -429,6 +429,28 @@ pub struct Approval {
     pub voided_at_utc: Option<DateTime<Utc>>,
 }
 
+impl Approval {
+    /// The decision as one line, for people: who, when, why, the request it
+    /// holds for, and (an approval) whether it was used, voided or is valid.
+    pub fn summary(&self) -> String {
+        let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        let state = match (self.used_at_utc, self.voided_at_utc) {
+            (Some(t), _) => format!("used {}", time(t)),
+            (_, Some(t)) => format!("voided by an edit {}", time(t)),
+            _ if self.decision == "approved" => format!("valid until {}", time(self.expires_at_utc)),
+            _ => String::new(),
+        };
+        let why = self.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        format!(
+            "{} by {} {}{why} · SHA-256 {} {state}",
+            self.decision,
+            self.decided_by,
+            time(self.decided_at_utc),
+            self.prepared_sha256
+        )
+    }
+}
+
 /// Which actions to list: every field narrows; pages go back from `before_id`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionFilter {

@@ -48,14 +48,7 @@ impl Engine {
         policy: Policy,
         actor: &Actor<'_>,
     ) -> Result<PolicyRow, ChannelError> {
-        let valid_name = !channel.is_empty()
-            && channel.len() <= 64
-            && channel.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !valid_name {
-            return Err(ChannelError::Invalid(format!(
-                "invalid channel name {channel:?}: 1-64 lowercase letters, digits, '-' or '_'"
-            )));
-        }
+        super::channels::check_channel_name(channel)?;
         if self.adapters().get(action_type).is_none() {
             return Err(ChannelError::Invalid(format!(
                 "unknown action type {action_type:?}: expected one of {}",
@@ -90,15 +83,7 @@ impl Engine {
         let exists = channels.iter().any(|c| c.name == channel);
         let (policy, row) = self.policy_of(channel, action_type).await?;
         let status = match policy {
-            Policy::Deny => {
-                let by = row.map(|r| {
-                    format!(" (set by {}{})", r.set_by, r.reason.map(|w| format!(": {w}")).unwrap_or_default())
-                });
-                return Err(EnqueueError::Denied(format!(
-                    "the policy of channel {channel:?} for {action_type} is deny{}",
-                    by.unwrap_or_default()
-                )));
-            }
+            Policy::Deny => return Err(EnqueueError::Denied(denial(channel, action_type, row.as_ref()))),
             Policy::RequireApproval if exists && !self.flags_now().proof_mode => ActionStatus::AwaitingApproval,
             Policy::RequireApproval | Policy::Auto => ActionStatus::Pending,
         };
@@ -122,8 +107,8 @@ impl Engine {
         adapter.prepare(action, &channel)
     }
 
-    /// The actions awaiting approval, oldest first, each with the request
-    /// an approval would bind to.
+    /// The newest `limit` actions awaiting approval, listed oldest first,
+    /// each with the request an approval would bind to.
     pub async fn inbox(&self, limit: i64) -> Result<Vec<InboxItem>, StoreError> {
         let filter =
             ActionFilter { status: Some(ActionStatus::AwaitingApproval.as_str().into()), ..Default::default() };
@@ -272,6 +257,14 @@ impl From<StoreError> for EditError {
     fn from(e: StoreError) -> EditError {
         EditError::Operator(OperatorError::Store(e))
     }
+}
+
+/// Why a `deny` policy refuses an action: the policy and who set it, why.
+pub(super) fn denial(channel: &str, action_type: &str, row: Option<&PolicyRow>) -> String {
+    let by = row.map(|r| {
+        format!(" (set by {}{})", r.set_by, r.reason.as_deref().map(|w| format!(": {w}")).unwrap_or_default())
+    });
+    format!("the policy of channel {channel:?} for {action_type} is deny{}", by.unwrap_or_default())
 }
 
 /// A prepared request as people are shown it.

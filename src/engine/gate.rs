@@ -7,7 +7,8 @@
 //! room for one more.
 
 use super::adapters::Verdict;
-use super::governor::{self, Sent};
+use super::approval::denial;
+use super::governor;
 use super::Engine;
 use crate::model::{Action, Approval, Channel, Policy};
 use crate::storage::{Marked, Sending, StoreError};
@@ -37,11 +38,8 @@ impl Engine {
         let (policy, row) = self.policy_of(&channel.name, &action.action_type).await?;
         let approval = match policy {
             Policy::Deny => {
-                let by = row.map(|r| format!(" (set by {})", r.set_by)).unwrap_or_default();
-                return Ok(Verdict::Denied(format!(
-                    "denied: the policy of channel {:?} for {} is deny{by}; nothing was sent",
-                    channel.name, action.action_type
-                )));
+                let why = denial(&channel.name, &action.action_type, row.as_ref());
+                return Ok(Verdict::Denied(format!("denied: {why}; nothing was sent")));
             }
             Policy::Auto => None,
             Policy::RequireApproval => {
@@ -60,10 +58,7 @@ impl Engine {
             }
         };
         if governor::has_limits(channel) || channel.wait_until_utc.is_some_and(|t| t > now) {
-            let sent = Sent {
-                since_window_start: self.db().channel_sends_since(&channel.name, governor::window_start(now)).await?,
-                last: self.db().channel_last_send(&channel.name).await?,
-            };
+            let sent = self.channel_sent(&channel.name, now).await?;
             if let Some(hold) = governor::hold(channel, &sent, now) {
                 // The channel's other due posts wait too, in their order.
                 self.db().channel_queue_wait(&channel.name, hold.until).await?;

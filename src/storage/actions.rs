@@ -750,10 +750,7 @@ impl Db {
                 asked_before.to_rfc3339()
             ),
         );
-        let (late_sql, unanswered_sql) = match self.dialect() {
-            super::Dialect::Sqlite => (EXPIRE_LATE.sqlite, EXPIRE_UNANSWERED.sqlite),
-            super::Dialect::Postgres => (EXPIRE_LATE.postgres, EXPIRE_UNANSWERED.postgres),
-        };
+        let (late_sql, unanswered_sql) = (EXPIRE_LATE.on(self.dialect()), EXPIRE_UNANSWERED.on(self.dialect()));
         on_pool!(self, |conn| {
             let mut tx = conn.begin().await?;
             let past: Vec<i64> = bind_fence!(sqlx::query_scalar(late_sql), fence)

@@ -24,6 +24,16 @@ pub(crate) struct PerDialect {
     pub postgres: &'static str,
 }
 
+impl PerDialect {
+    /// The spelling for `dialect`.
+    pub fn on(self, dialect: super::Dialect) -> &'static str {
+        match dialect {
+            super::Dialect::Sqlite => self.sqlite,
+            super::Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
 /// The lease check itself, as a literal; `$lock` is `""` or `" FOR SHARE"`.
 macro_rules! lease_check {
     ($lock:literal) => {

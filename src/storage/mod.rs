@@ -82,10 +82,7 @@ macro_rules! on_pool {
         }
     };
     ($db:expr, $stmt:expr, |$conn:ident, $sql:ident| $body:expr) => {{
-        let $sql: &'static str = match $db.dialect() {
-            $crate::storage::Dialect::Sqlite => $stmt.sqlite,
-            $crate::storage::Dialect::Postgres => $stmt.postgres,
-        };
+        let $sql: &'static str = $stmt.on($db.dialect());
         $crate::storage::on_pool!($db, |$conn| $body)
     }};
 }

@@ -14,6 +14,8 @@ pub use secret::{resolve_secret, SecretError};
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use thiserror::Error;
 
 use super::Engine;
@@ -108,12 +110,7 @@ impl ChannelRequest {
     pub fn check(&self) -> Result<NewChannel, ChannelError> {
         let invalid = |m: String| ChannelError::Invalid(m);
         let name = self.name.trim();
-        if name.is_empty()
-            || name.len() > 64
-            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
-            return Err(invalid(format!("invalid channel name {name:?}: 1-64 lowercase letters, digits, '-' or '_'")));
-        }
+        check_channel_name(name)?;
         let kind: ChannelKind = self.kind.trim().parse().map_err(invalid)?;
         let base_url = check_url(self.url.trim()).map_err(invalid)?;
         let handle = self.handle.as_deref().map(str::trim).filter(|h| !h.is_empty()).map(str::to_string);
@@ -155,6 +152,19 @@ impl ChannelRequest {
             }
         }
         Ok(NewChannel { name: name.to_string(), kind, base_url, handle, secret_env, secret_file })
+    }
+}
+
+/// A channel's name, as payloads and policies name it: 1-64 lowercase
+/// letters, digits, '-' or '_'.
+pub fn check_channel_name(name: &str) -> Result<(), ChannelError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ChannelError::Invalid(format!("invalid channel name {name:?}: 1-64 lowercase letters, digits, '-' or '_'")))
     }
 }
 
@@ -245,6 +255,18 @@ impl Engine {
         Ok(channel)
     }
 
+    /// What `channel`'s rate limits count at `now` (see [`governor::Sent`]).
+    pub(super) async fn channel_sent(
+        &self,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<super::governor::Sent, StoreError> {
+        Ok(super::governor::Sent {
+            since_window_start: self.db().channel_sends_since(channel, super::governor::window_start(now)).await?,
+            last: self.db().channel_last_send(channel).await?,
+        })
+    }
+
     /// Every channel as the dashboard shows it: its policy for POST_SOCIAL,
     /// today's REAL posts, and when the next may go out.
     pub async fn channel_views(&self) -> Result<Vec<ChannelView>, StoreError> {
@@ -253,10 +275,7 @@ impl Engine {
         let mut views = Vec::new();
         for channel in self.db().channels().await? {
             let (policy, _) = self.policy_of(&channel.name, crate::engine::adapters::POST_SOCIAL).await?;
-            let sent = governor::Sent {
-                since_window_start: self.db().channel_sends_since(&channel.name, governor::window_start(now)).await?,
-                last: self.db().channel_last_send(&channel.name).await?,
-            };
+            let sent = self.channel_sent(&channel.name, now).await?;
             let hold = governor::hold(&channel, &sent, now);
             views.push(ChannelView {
                 policy: policy.as_str().to_string(),

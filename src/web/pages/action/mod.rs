@@ -11,7 +11,8 @@ use leptos::prelude::*;
 use crate::model::{ArtifactCheck, ArtifactState, ExecutionLog};
 use crate::web::live::{use_live, LiveRegion};
 use crate::web::time_text;
-use forms::{Changes, DecideForm, EditForm, ResolveForm};
+pub use forms::Changes;
+use forms::{DecideForm, EditForm, ResolveForm};
 use server::{get_action_page, ActionPageData, ShownAction};
 pub use server::{ActionChange, ChangeAction};
 

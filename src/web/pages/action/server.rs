@@ -41,7 +41,7 @@ pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
             .and_then(|v| serde_json::to_string_pretty(v).ok())
             .unwrap_or_else(|| detail.action.payload_json.clone());
         let text = payload.ok().and_then(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_string));
-        let decisions = detail.approvals.iter().map(ssr::decision_line).collect();
+        let decisions = detail.approvals.iter().map(crate::model::Approval::summary).collect();
         let crate::model::ActionDetail { action, logs, artifact, request, .. } = detail;
         ShownAction { action, logs, artifact, request, decisions, payload_pretty, text }
     });
@@ -134,26 +134,6 @@ mod ssr {
         };
         set_status(status);
         ServerFnError::new(e.to_string())
-    }
-
-    /// An approval or rejection as one line: who, when, why, the request
-    /// it holds for, and whether it was used or voided.
-    pub fn decision_line(d: &crate::model::Approval) -> String {
-        let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-        let state = match (d.used_at_utc, d.voided_at_utc) {
-            (Some(t), _) => format!("used {}", time(t)),
-            (_, Some(t)) => format!("voided by an edit {}", time(t)),
-            _ if d.decision == "approved" => format!("valid until {}", time(d.expires_at_utc)),
-            _ => String::new(),
-        };
-        let why = d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-        format!(
-            "{} by {} {}{why} · SHA-256 {} {state}",
-            d.decision,
-            d.decided_by,
-            time(d.decided_at_utc),
-            d.prepared_sha256
-        )
     }
 
     /// The action's payload with a new text (its channel kept).

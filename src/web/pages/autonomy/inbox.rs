@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::reading::Reading;
 use crate::model::InboxItem;
-use crate::web::pages::action::{ActionChange, ChangeAction};
+use crate::web::pages::action::{ActionChange, ChangeAction, Changes};
 use crate::web::time_text;
 
 /// The inbox's state, owned by the page: the reason field is built once, so
@@ -23,9 +23,9 @@ impl InboxState {
         InboxState { decide: ServerAction::new(), reason: RwSignal::new(String::new()) }
     }
 
+    /// Approves (the request as shown: `sha`) or rejects action `id`, with the reason typed.
     fn send(self, id: i64, change: ActionChange, sha: Option<String>) {
-        let reason = Some(self.reason.get_untracked()).filter(|r| !r.trim().is_empty());
-        self.decide.dispatch(ChangeAction { id, change, url: None, reason, sha, text: None });
+        Changes { id, action: self.decide }.send(change, Some(self.reason.get_untracked()), sha);
     }
 }
 
