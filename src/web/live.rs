@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use crate::web::show::show;
-use chrono::{DateTime, TimeDelta, Utc};
 use leptos::prelude::*;
 
 /// Where the events come from.
@@ -53,12 +52,12 @@ pub fn use_live() -> Live {
 }
 
 impl Live {
-    /// The server's clock now, given its time `read_at` when the data was read
-    /// (call in the component that renders that data): the browser's own clock
-    /// may be wrong, its count of seconds is not.
-    pub fn server_now(self, read_at: DateTime<Utc>) -> impl Fn() -> DateTime<Utc> + Copy {
+    /// Seconds since this call (make it in the component that renders a
+    /// reading): the browser's own clock may be wrong, its count of seconds
+    /// is not.
+    pub fn since_now(self) -> impl Fn() -> i64 + Copy {
         let born = self.seconds.get_untracked();
-        move || read_at + TimeDelta::seconds(self.seconds.get() - born)
+        move || self.seconds.get() - born
     }
 }
 

@@ -6,9 +6,11 @@ mod codec;
 pub mod events;
 pub mod live;
 mod pages;
+mod server_html;
 mod show;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
 mod time_text;
 
 use leptos::either::EitherOf3;
@@ -63,8 +65,8 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The CSS class of a status word's pill: `pill status-success`. The words
-/// are ASCII, so no Unicode case tables are needed in the browser.
+/// The CSS class of a status word's pill: `pill status-success`.
+#[cfg(feature = "ssr")]
 pub(crate) fn pill_class(kind: &str, word: &str) -> String {
     format!("pill {kind}-{}", word.to_ascii_lowercase())
 }

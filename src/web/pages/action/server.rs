@@ -2,21 +2,20 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Action, ArtifactCheck, ExecutionLog, RequestPreview};
+use crate::web::server_html::Html;
 
-/// One action as the page shows it. What only needs showing comes as text
-/// made here (the payload indented, each approval as a line), so that the
-/// browser's code carries no decoder or printer for it.
+/// One action as the page shows it: what only needs showing comes drawn by
+/// the server (see `web::server_html`); the rest is what the forms need.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ShownAction {
-    pub action: Action,
-    pub logs: Vec<ExecutionLog>,
-    pub artifact: Option<ArtifactCheck>,
-    /// What a REAL attempt would send now (for an action still to be sent).
-    pub request: Option<RequestPreview>,
-    /// Each approval or rejection, oldest first, as a line of text.
-    pub decisions: Vec<String>,
-    pub payload_pretty: String,
+    pub id: i64,
+    pub status: String,
+    /// The heading, the facts and the last error.
+    pub facts: Html,
+    /// The payload, the request, the approvals, the artifact and the log.
+    pub record: Html,
+    /// The SHA-256 of what a REAL attempt would send now (an approval binds to it).
+    pub sha: Option<String>,
     /// The payload's text, if it has one (what the edit form starts from).
     pub text: Option<String>,
 }
@@ -34,16 +33,25 @@ pub struct ActionPageData {
 pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
     let detail = crate::web::state::engine().action_detail(id).await.map_err(crate::web::state::internal_error)?;
     let detail = detail.map(|detail| {
-        let payload = serde_json::from_str::<serde_json::Value>(&detail.action.payload_json);
-        let payload_pretty = payload
-            .as_ref()
-            .ok()
-            .and_then(|v| serde_json::to_string_pretty(v).ok())
-            .unwrap_or_else(|| detail.action.payload_json.clone());
+        use super::drawn::{facts, record, Record};
+        let a = &detail.action;
+        let payload = serde_json::from_str::<serde_json::Value>(&a.payload_json);
+        let pretty = payload.as_ref().ok().and_then(|v| serde_json::to_string_pretty(v).ok());
         let text = payload.ok().and_then(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_string));
-        let decisions = detail.approvals.iter().map(crate::model::Approval::summary).collect();
-        let crate::model::ActionDetail { action, logs, artifact, request, .. } = detail;
-        ShownAction { action, logs, artifact, request, decisions, payload_pretty, text }
+        ShownAction {
+            id: a.id,
+            status: a.status.clone(),
+            facts: facts(a),
+            record: record(Record {
+                payload: pretty.as_deref().unwrap_or(&a.payload_json),
+                request: detail.request.as_ref(),
+                decisions: detail.approvals.iter().map(crate::model::Approval::summary).collect(),
+                artifact: detail.artifact.as_ref(),
+                logs: &detail.logs,
+            }),
+            sha: detail.request.as_ref().map(|r| r.sha256.clone()),
+            text,
+        }
     });
     Ok(ActionPageData { detail, operator: crate::web::auth::ssr::has_operator_cookie() })
 }
@@ -80,7 +88,7 @@ pub async fn change_action(
     reason: Option<String>,
     sha: Option<String>,
     text: Option<String>,
-) -> Result<Action, ServerFnError> {
+) -> Result<(), ServerFnError> {
     use crate::storage::Resolution;
     crate::web::auth::ssr::require_operator()?;
     let engine = crate::web::state::engine();
@@ -109,9 +117,9 @@ pub async fn change_action(
         ActionChange::SendAgain => engine.resolve_unconfirmed(id, &Resolution::SendAgain, "dashboard", reason).await,
         ActionChange::Approve => engine.approve(id, sha.as_deref(), &actor).await,
         ActionChange::Reject => engine.reject(id, &actor).await,
-        ActionChange::Edit => return ssr::edit_text(id, text.unwrap_or_default(), &actor).await,
+        ActionChange::Edit => return ssr::edit_text(id, text.unwrap_or_default(), &actor).await.map(|_| ()),
     };
-    changed.map_err(ssr::operator_error)
+    changed.map(|_| ()).map_err(ssr::operator_error)
 }
 
 #[cfg(feature = "ssr")]

@@ -8,7 +8,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::reading::Reading;
-use crate::model::{Channel, ChannelKind, Policy};
+use crate::model::{ChannelKind, Policy};
 
 /// A channel as its row shows it, all but `armed` as text made on the server
 /// (the browser's code needs no decoder for a whole channel, nor its dates).
@@ -58,11 +58,11 @@ pub async fn add_channel(
     handle: Option<String>,
     secret_env: Option<String>,
     secret_file: Option<String>,
-) -> Result<Channel, ServerFnError> {
+) -> Result<(), ServerFnError> {
     crate::web::auth::ssr::require_operator()?;
     let request = crate::engine::channels::ChannelRequest { name, kind, url, handle, secret_env, secret_file };
     let actor = crate::storage::Actor { who: "dashboard", reason: None };
-    crate::web::state::engine().channel_add(&request, &actor).await.map_err(ssr::channel_error)
+    crate::web::state::engine().channel_add(&request, &actor).await.map(|_| ()).map_err(ssr::channel_error)
 }
 
 /// What the operator does to one channel from its row.
@@ -186,7 +186,7 @@ pub fn ChannelsCard(
     let error = move || {
         let failed =
             |v: Option<Result<_, ServerFnError>>| v.and_then(Result::err).map(|e: ServerFnError| e.to_string());
-        failed(state.add.value().get().map(|r| r.map(|_| ()))).or_else(|| failed(state.change.value().get()))
+        failed(state.add.value().get()).or_else(|| failed(state.change.value().get()))
     };
     crate::web::erase(view! {
         <section class="card" aria-label="Channels">

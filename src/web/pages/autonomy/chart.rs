@@ -1,16 +1,15 @@
-//! Actions attempted and succeeded per minute over the last hour: inline SVG,
-//! no chart library.
+//! Actions attempted and succeeded per minute over the last hour: inline SVG
+//! drawn by the server, no chart library.
 
 use leptos::prelude::*;
 
 use crate::model::TickBucket;
 
-// Whole-number coordinates: printing floats would ship float formatting in the wasm.
+// Whole-number coordinates: the bars are whole pixels of the view box.
 const WIDTH: i64 = 600;
 const HEIGHT: i64 = 120;
 
-#[component]
-pub fn ActivityChart(buckets: Vec<TickBucket>) -> impl IntoView {
+pub fn activity_chart(buckets: &[TickBucket]) -> impl IntoView {
     let peak = buckets.iter().map(|b| b.attempted).max().unwrap_or(0).max(1);
     let slot = WIDTH / (buckets.len() as i64).max(1);
     let bar = |value: i64| value * (HEIGHT - 14) / peak;

@@ -9,7 +9,8 @@ use leptos::prelude::*;
 
 use super::reading::Reading;
 use super::server::RunFlagCommand;
-use crate::model::{ControlFlags, FlagCommand};
+use super::status::StatusFacts;
+use crate::model::FlagCommand;
 use crate::web::auth::{Login, Logout};
 
 /// UI state that must survive re-renders.
@@ -46,11 +47,11 @@ impl ControlState {
 
 #[component]
 pub fn Controls(reading: Reading, operator: Signal<bool>, state: ControlState) -> impl IntoView {
-    let flag = move |f: fn(&ControlFlags) -> bool| {
-        let flag = reading.memo(move |d| f(&d.overview.flags));
+    let flag = move |f: fn(&StatusFacts) -> bool| {
+        let flag = reading.memo(move |d| f(&d.status));
         Signal::derive(move || flag.get().unwrap_or_default())
     };
-    let flags = Flags { paused: flag(|f| f.paused), killed: flag(|f| f.killed), proof: flag(|f| f.proof_mode) };
+    let flags = Flags { paused: flag(|f| f.paused), killed: flag(|f| f.killed), proof: flag(|f| f.proof) };
     view! {
         {show_or(move || operator.get(), move || view! { <OperatorControls flags state/> }, move || view! { <TokenForm state/> })}
     }

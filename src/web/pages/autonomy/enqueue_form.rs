@@ -38,15 +38,17 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
             Ok(e) if e.duplicate => EitherOf3::A(view! {
                 <p class="meta" data-testid="enqueue-result">
                     "Duplicate key: nothing added. The existing action is "
-                    <a href=format!("/actions/{}", e.action.id)>"#" {e.action.id}</a> " (" {e.action.status} ")."
+                    <a href=format!("/actions/{}", e.id)>"#" {e.id}</a> " (" {e.status} ")."
                 </p>
             }),
             Ok(e) => EitherOf3::B(view! {
                 <p class="meta" data-testid="enqueue-result">
-                    "Enqueued " <a href=format!("/actions/{}", e.action.id) data-testid="enqueued-link">"#" {e.action.id}</a> "."
+                    "Enqueued " <a href=format!("/actions/{}", e.id) data-testid="enqueued-link">"#" {e.id}</a> "."
                 </p>
             }),
-            Err(e) => EitherOf3::C(view! { <p class="error-text" role="alert" data-testid="enqueue-result">{e.to_string()}</p> }),
+            Err(e) => EitherOf3::C(
+                view! { <p class="error-text" role="alert" data-testid="enqueue-result">{e.to_string()}</p> },
+            ),
         })
     };
     let text = move |signal: RwSignal<String>, testid: &'static str, placeholder: &'static str| {

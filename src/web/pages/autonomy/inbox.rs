@@ -6,9 +6,8 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::reading::Reading;
-use crate::model::InboxItem;
 use crate::web::pages::action::{ActionChange, ChangeAction, Changes};
-use crate::web::time_text;
+use crate::web::server_html::Html;
 
 /// The inbox's state, owned by the page: the reason field is built once, so
 /// what is typed there survives the refreshes.
@@ -31,8 +30,7 @@ impl InboxState {
 
 #[component]
 pub fn InboxCard(reading: Reading, operator: Signal<bool>, state: InboxState) -> impl IntoView {
-    let waiting =
-        reading.memo(|d| d.overview.counts.iter().find(|c| c.status == "AWAITING_APPROVAL").map_or(0, |c| c.count));
+    let waiting = reading.memo(|d| d.status.awaiting);
     let error = move || state.decide.value().get().and_then(Result::err).map(|e| e.to_string());
     crate::web::erase(view! {
         <section class="card" aria-label="Approvals" id="approvals">
@@ -48,41 +46,60 @@ pub fn InboxCard(reading: Reading, operator: Signal<bool>, state: InboxState) ->
     })
 }
 
+/// One action awaiting approval: what it would send, drawn by the server
+/// (see `web::server_html`), and the SHA-256 an approval from here binds to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InboxEntry {
+    pub id: i64,
+    pub key: String,
+    pub sha: Option<String>,
+    pub shown: Html,
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::model::InboxItem> for InboxEntry {
+    fn from(item: crate::model::InboxItem) -> InboxEntry {
+        use crate::web::time_text;
+        let a = item.action;
+        let id = a.id;
+        let sha = item.request.as_ref().map(|r| r.sha256.clone());
+        let shown = Html::render(view! {
+            <p>
+                <a href=format!("/actions/{id}")>"#" {id}</a> " "
+                <span class="key">{a.idempotency_key.clone()}</span>
+                " on " <strong>{a.channel.clone().unwrap_or_default()}</strong>
+                " · asked " {time_text::date_hms(a.updated_at_utc)} " UTC"
+            </p>
+            {item.request.map(|r| view! {
+                <p class="meta">"POST " <span class="key">{r.url}</span></p>
+                <pre class="code" data-testid="inbox-request">{r.body}</pre>
+                <p class="key" data-testid="inbox-sha">"SHA-256 " {r.sha256}</p>
+            })}
+            {item.problem.map(|p| view! { <p class="error-text">"Cannot be approved: " {p}</p> })}
+        });
+        InboxEntry { id, key: a.idempotency_key, sha, shown }
+    }
+}
+
 #[component]
-fn InboxList(items: Vec<InboxItem>, operator: bool, state: InboxState) -> impl IntoView {
+fn InboxList(items: Vec<InboxEntry>, operator: bool, state: InboxState) -> impl IntoView {
     if items.is_empty() {
         return Either::Left(view! { <p class="empty" data-testid="inbox-empty">"Nothing waits for approval."</p> });
     }
     Either::Right(view! {
         <ul class="inbox" data-testid="inbox">
-            {items.into_iter().map(|item| {
-                let a = item.action;
-                let id = a.id;
-                let sha = item.request.as_ref().map(|r| r.sha256.clone());
-                view! {
-                    <li class="inbox-item" data-testid="inbox-item" data-key=a.idempotency_key.clone()>
-                        <p>
-                            <a href=format!("/actions/{id}")>"#" {id}</a> " "
-                            <span class="key">{a.idempotency_key.clone()}</span>
-                            " on " <strong>{a.channel.clone().unwrap_or_default()}</strong>
-                            " · asked " {time_text::date_hms(a.updated_at_utc)} " UTC"
-                        </p>
-                        {item.request.map(|r| view! {
-                            <p class="meta">"POST " <span class="key">{r.url}</span></p>
-                            <pre class="code" data-testid="inbox-request">{r.body}</pre>
-                            <p class="key" data-testid="inbox-sha">"SHA-256 " {r.sha256}</p>
-                        })}
-                        {item.problem.map(|p| view! { <p class="error-text">"Cannot be approved: " {p}</p> })}
-                        {operator.then(|| view! {
-                            <div class="controls">
-                                <button class="btn" data-testid="inbox-approve"
-                                    on:click=move |_| state.send(id, ActionChange::Approve, sha.clone())>"Approve"</button>
-                                <button class="btn btn-danger" data-testid="inbox-reject"
-                                    on:click=move |_| state.send(id, ActionChange::Reject, None)>"Reject"</button>
-                            </div>
-                        })}
-                    </li>
-                }
+            {items.into_iter().map(|InboxEntry { id, key, sha, shown }| view! {
+                <li class="inbox-item" data-testid="inbox-item" data-key=key>
+                    {shown.view()}
+                    {operator.then(|| view! {
+                        <div class="controls">
+                            <button class="btn" data-testid="inbox-approve"
+                                on:click=move |_| state.send(id, ActionChange::Approve, sha.clone())>"Approve"</button>
+                            <button class="btn btn-danger" data-testid="inbox-reject"
+                                on:click=move |_| state.send(id, ActionChange::Reject, None)>"Reject"</button>
+                        </div>
+                    })}
+                </li>
             }).collect_view()}
         </ul>
     })

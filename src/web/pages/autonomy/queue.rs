@@ -2,13 +2,18 @@
 //! type or exact key, a page at a time (keyset paging: fast at any size).
 
 use crate::web::show::show;
+#[cfg(feature = "ssr")]
 use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::enqueue_form::{EnqueueForm, EnqueueState};
 use super::reading::Reading;
+#[cfg(feature = "ssr")]
 use super::server::PAGE_SIZE;
-use crate::model::{Action, ActionFilter, ActionStatus, StatusCount};
+#[cfg(feature = "ssr")]
+use crate::model::{Action, StatusCount};
+use crate::model::{ActionFilter, ActionStatus};
+use crate::web::server_html::{drawn, Html};
 
 /// The filter and the page, owned by the page so refreshes keep them.
 #[derive(Clone, Copy)]
@@ -42,39 +47,67 @@ impl QueueState {
     }
 }
 
+/// The queue as one reading shows it: the depths and a page of actions
+/// drawn by the server (see `web::server_html`), and where the older page starts.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueueView {
+    pub counts: Html,
+    pub actions: Html,
+    /// The page's oldest action: the next page starts before it.
+    pub oldest: Option<i64>,
+    /// A whole page: there may be older actions.
+    pub full: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl QueueView {
+    pub fn draw(counts: &[StatusCount], actions: &[Action]) -> QueueView {
+        QueueView {
+            counts: Html::render(queue_counts(counts)),
+            actions: Html::render(actions_table(actions)),
+            oldest: actions.last().map(|a| a.id),
+            full: actions.len() as i64 == PAGE_SIZE,
+        }
+    }
+}
+
 #[component]
 pub fn QueueCard(reading: Reading, operator: Signal<bool>, enqueue: EnqueueState, queue: QueueState) -> impl IntoView {
-    let action_types = reading.memo(|d| d.info.action_types.clone());
+    let action_types = reading.memo(|d| d.action_types.clone());
+    let page = reading.memo(|d| (d.queue.oldest, d.queue.full));
     crate::web::erase(view! {
         <section class="card" aria-label="Queue">
             <h2>"Queue"</h2>
-            {move || reading.map(|d| view! { <QueueCounts counts=d.overview.counts.clone()/> })}
+            {drawn(move || reading.map(|d| d.queue.counts.clone()))}
             {show(move || operator.get(), move || view! {
                 <h3>"Try a POST_SOCIAL by hand"</h3>
                 <EnqueueForm state=enqueue/>
             })}
             <h3>"Actions"</h3>
             <QueueFilter state=queue action_types=Signal::derive(move || action_types.get().unwrap_or_default())/>
-            {move || reading.map(|d| view! { <ActionsTable actions=d.actions.clone() state=queue/> })}
+            {drawn(move || reading.map(|d| d.queue.actions.clone()))}
+            <Pager state=queue page=Signal::derive(move || page.get().unwrap_or((None, false)))/>
         </section>
     })
 }
 
-#[component]
-fn QueueCounts(counts: Vec<StatusCount>) -> impl IntoView {
+#[cfg(feature = "ssr")]
+fn queue_counts(counts: &[StatusCount]) -> impl IntoView {
     if counts.is_empty() {
         return Either::Left(view! { <p class="empty">"The queue is empty."</p> });
     }
-    Either::Right(view! {
-        <ul class="counts" data-testid="queue-counts">
-            {counts.into_iter().map(|c| view! {
+    let items = counts
+        .iter()
+        .map(|c| {
+            view! {
                 <li>
                     <span class=crate::web::pill_class("status", &c.status)>{c.status.clone()}</span>
                     " " <strong>{c.count}</strong>
                 </li>
-            }).collect_view()}
-        </ul>
-    })
+            }
+        })
+        .collect_view();
+    Either::Right(view! { <ul class="counts" data-testid="queue-counts">{items}</ul> })
 }
 
 #[component]
@@ -112,41 +145,46 @@ fn QueueFilter(state: QueueState, action_types: Signal<Vec<String>>) -> impl Int
     })
 }
 
-#[component]
-fn ActionsTable(actions: Vec<Action>, state: QueueState) -> impl IntoView {
-    let oldest = actions.last().map(|a| a.id);
-    let full_page = actions.len() as i64 == PAGE_SIZE;
-    let on_first_page = move || state.pages.with(Vec::is_empty);
-    let body = if actions.is_empty() {
-        Either::Left(view! { <p class="empty" data-testid="no-actions">"No action matches."</p> })
-    } else {
-        Either::Right(view! {
-            <table class="table table-actions" data-testid="actions">
-                <thead>
-                    <tr><th>"#"</th><th>"Type"</th><th>"Key"</th><th>"Status"</th><th>"Attempts"</th><th>"Last error"</th></tr>
-                </thead>
-                <tbody>
-                    {actions.into_iter().map(|a| view! {
-                        <tr>
-                            <td><a href=format!("/actions/{}", a.id) data-testid="action-link">{a.id}</a></td>
-                            <td>{a.action_type.clone()}</td>
-                            <td class="key">{a.idempotency_key.clone()}</td>
-                            <td><span class=crate::web::pill_class("status", &a.status)>{a.status.clone()}</span></td>
-                            <td>{a.attempts}</td>
-                            <td class="error-text">{a.last_error.clone().unwrap_or_default()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+#[cfg(feature = "ssr")]
+fn actions_table(actions: &[Action]) -> impl IntoView {
+    if actions.is_empty() {
+        return Either::Left(view! { <p class="empty" data-testid="no-actions">"No action matches."</p> });
+    }
+    let rows = actions
+        .iter()
+        .map(|a| {
+            view! {
+                <tr>
+                    <td><a href=format!("/actions/{}", a.id) data-testid="action-link">{a.id}</a></td>
+                    <td>{a.action_type.clone()}</td>
+                    <td class="key">{a.idempotency_key.clone()}</td>
+                    <td><span class=crate::web::pill_class("status", &a.status)>{a.status.clone()}</span></td>
+                    <td>{a.attempts}</td>
+                    <td class="error-text">{a.last_error.clone().unwrap_or_default()}</td>
+                </tr>
+            }
         })
-    };
+        .collect_view();
+    Either::Right(view! {
+        <table class="table table-actions" data-testid="actions">
+            <thead>
+                <tr><th>"#"</th><th>"Type"</th><th>"Key"</th><th>"Status"</th><th>"Attempts"</th><th>"Last error"</th></tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    })
+}
+
+/// Newest and older pages: `page` is the shown page's (oldest id, whole page).
+#[component]
+fn Pager(state: QueueState, page: Signal<(Option<i64>, bool)>) -> impl IntoView {
+    let on_first_page = move || state.pages.with(Vec::is_empty);
     view! {
-        {body}
         <div class="pager">
             <button class="btn-link" data-testid="page-newest" disabled=on_first_page
                 on:click=move |_| state.pages.set(Vec::new())>"← Newest"</button>
-            <button class="btn-link" data-testid="page-older" disabled=move || !full_page
-                on:click=move |_| if let Some(id) = oldest { state.pages.update(|p| p.push(id)) }>"Older →"</button>
+            <button class="btn-link" data-testid="page-older" disabled=move || !page.get().1
+                on:click=move |_| if let Some(id) = page.get_untracked().0 { state.pages.update(|p| p.push(id)) }>"Older →"</button>
         </div>
     }
 }

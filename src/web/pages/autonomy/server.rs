@@ -4,36 +4,38 @@
 use leptos::prelude::*;
 
 use super::channels::ChannelRow;
-use crate::model::{Action, ActionFilter, ControlFlags, FlagChange, FlagCommand, InboxItem, Overview, TickBucket};
+#[cfg(feature = "ssr")]
+use super::history;
+use super::inbox::InboxEntry;
+use super::queue::QueueView;
+use super::status::StatusFacts;
+use crate::model::{ActionFilter, FlagCommand};
+use crate::web::server_html::Html;
 
 /// How many actions a page of the queue shows.
+#[cfg(feature = "ssr")]
 pub const PAGE_SIZE: i64 = 20;
 
-/// What this server offers, for the page's labels and choices.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct SiteInfo {
-    /// Whether OPENAI_API_KEY is set (the key never leaves the server).
-    pub llm_configured: bool,
-    pub action_types: Vec<String>,
-}
-
 /// Everything the Autonomy page shows, read in one call: one request per
-/// refresh, and one resource in the browser's code instead of six.
+/// refresh, and one resource in the browser's code. What only needs showing
+/// comes drawn by the server (`Html`, see `web::server_html`).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DashboardData {
-    pub overview: Overview,
-    pub changes: Vec<FlagChange>,
+    pub status: StatusFacts,
     /// Whether this browser holds the operator's session.
     pub operator: bool,
-    pub info: SiteInfo,
-    /// The last hour of ticks, a bucket a minute.
-    pub activity: Vec<TickBucket>,
-    /// A page of the queue, newest first (see `ActionFilter`).
-    pub actions: Vec<Action>,
+    /// The action types this server can run, for the queue's filter.
+    pub action_types: Vec<String>,
+    /// The latest flag changes.
+    pub changes: Html,
+    /// The depths and a page of the queue (see `ActionFilter`).
+    pub queue: QueueView,
     /// Where REAL posts go, by name.
     pub channels: Vec<ChannelRow>,
     /// The actions awaiting approval, oldest first (the first [`INBOX_SIZE`]).
-    pub inbox: Vec<InboxItem>,
+    pub inbox: Vec<InboxEntry>,
+    /// The last hour of ticks (a bar a minute) and the latest ticks.
+    pub ticks: Html,
 }
 
 /// How many actions awaiting approval the page lists (the header counts them all).
@@ -47,18 +49,19 @@ pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<Da
     const RECENT_FLAG_CHANGES: i64 = 10;
     let state = leptos::prelude::expect_context::<crate::web::state::AppState>();
     let engine = &state.engine;
+    let overview = engine.overview().await.map_err(internal_error)?;
+    let changes = engine.db().flag_changes_recent(RECENT_FLAG_CHANGES).await.map_err(internal_error)?;
+    let actions = engine.db().actions_page(&filter, PAGE_SIZE).await.map_err(internal_error)?;
+    let activity = engine.tick_activity().await.map_err(internal_error)?;
     Ok(DashboardData {
-        overview: engine.overview().await.map_err(internal_error)?,
-        changes: engine.db().flag_changes_recent(RECENT_FLAG_CHANGES).await.map_err(internal_error)?,
+        status: StatusFacts::read(&overview, state.llm_configured),
         operator: crate::web::auth::ssr::has_operator_cookie(),
-        info: SiteInfo {
-            llm_configured: state.llm_configured,
-            action_types: engine.adapters().action_types().into_iter().map(str::to_string).collect(),
-        },
-        activity: engine.tick_activity().await.map_err(internal_error)?,
-        actions: engine.db().actions_page(&filter, PAGE_SIZE).await.map_err(internal_error)?,
+        action_types: engine.adapters().action_types().into_iter().map(str::to_string).collect(),
+        changes: history::flag_changes(&changes),
+        queue: QueueView::draw(&overview.counts, &actions),
         channels: engine.channel_views().await.map_err(internal_error)?.into_iter().map(ChannelRow::from).collect(),
-        inbox: engine.inbox(INBOX_SIZE).await.map_err(internal_error)?,
+        inbox: engine.inbox(INBOX_SIZE).await.map_err(internal_error)?.into_iter().map(InboxEntry::from).collect(),
+        ticks: history::ticks(&activity, &overview.recent_ticks),
     })
 }
 
@@ -69,24 +72,23 @@ pub async fn run_flag_command(
     command: FlagCommand,
     reason: Option<String>,
     confirm: bool,
-) -> Result<ControlFlags, ServerFnError> {
+) -> Result<(), ServerFnError> {
     crate::web::auth::ssr::require_operator()?;
     if command == FlagCommand::Real && !confirm {
         crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
         return Err(ServerFnError::new("switching to REAL must be confirmed"));
     }
     let actor = crate::storage::Actor::with_typed_reason("dashboard", reason.as_deref());
-    let outcome = crate::web::state::engine()
-        .apply_flag_command(command, &actor)
-        .await
-        .map_err(crate::web::state::internal_error)?;
-    Ok(outcome.flags)
+    crate::web::state::engine().apply_flag_command(command, &actor).await.map_err(crate::web::state::internal_error)?;
+    Ok(())
 }
 
-/// What the enqueue form got back.
+/// What the enqueue form got back: the action added, or the one that
+/// already had the key.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Enqueued {
-    pub action: Action,
+    pub id: i64,
+    pub status: String,
     pub duplicate: bool,
 }
 
@@ -120,7 +122,7 @@ pub async fn enqueue_post(
     let item = NewItem { window, ..NewItem::new("POST_SOCIAL", key.trim(), &payload) };
     let engine = crate::web::state::engine();
     match engine.enqueue_many(&[item]).await.and_then(|mut done| done.pop().expect("one outcome per item")) {
-        Ok(e) => Ok(Enqueued { action: e.action, duplicate: e.duplicate }),
+        Ok(e) => Ok(Enqueued { id: e.action.id, status: e.action.status, duplicate: e.duplicate }),
         Err(crate::engine::EnqueueError::Store(e)) => Err(crate::web::state::internal_error(e)),
         Err(e) => {
             crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);

@@ -1,0 +1,140 @@
+//! The action page's parts that only show data, drawn by the server (see
+//! `web::server_html`): the action's facts, and below its card the payload,
+//! the request, the approvals, the PROOF artifact and the execution log.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use crate::model::{Action, ArtifactCheck, ArtifactState, ExecutionLog, RequestPreview};
+use crate::web::server_html::Html;
+use crate::web::time_text;
+
+/// The action card's heading, facts and last error.
+pub fn facts(a: &Action) -> Html {
+    let time = |t: chrono::DateTime<chrono::Utc>| format!("{} {} UTC", time_text::date(t), time_text::hms_millis(t));
+    // Where, under which policy and in which window it may be sent, in one line.
+    let route = a.channel.clone().map(|channel| {
+        let mut parts = vec![channel, format!("policy {}", a.policy.as_deref().unwrap_or("-"))];
+        parts.extend(a.scheduled_for_utc.map(|t| format!("not before {}", time(t))));
+        parts.extend(a.not_after_utc.map(|t| format!("not after {}", time(t))));
+        parts.join(" · ")
+    });
+    let remote = a.remote_id.clone().or_else(|| a.remote_url.clone()).map(|remote| {
+        let link = match a.remote_url.clone() {
+            Some(url) => Either::Left(
+                view! { <a href=url rel="noopener noreferrer" target="_blank" data-testid="remote-link">{remote}</a> },
+            ),
+            None => Either::Right(view! { <span class="key" data-testid="remote-link">{remote}</span> }),
+        };
+        view! { <div class="wide"><dt>"Posted"</dt><dd>{link}</dd></div> }
+    });
+    Html::render(view! {
+        <h2>"#" {a.id} " · " <span class="key">{a.idempotency_key.clone()}</span></h2>
+        <dl class="facts">
+            <div><dt>"Status"</dt><dd data-testid="action-status" class=crate::web::pill_class("status", &a.status)>{a.status.clone()}</dd></div>
+            <div><dt>"Type"</dt><dd>{a.action_type.clone()}</dd></div>
+            <div><dt>"Attempts"</dt><dd data-testid="action-attempts">{a.attempts}</dd></div>
+            <div><dt>"Not before"</dt><dd>{time(a.not_before_utc)}</dd></div>
+            <div><dt>"Created"</dt><dd>{time(a.created_at_utc)}</dd></div>
+            <div><dt>"Updated"</dt><dd>{time(a.updated_at_utc)}</dd></div>
+            {remote}
+            {a.prepared_sha256.clone().map(|sha| view! {
+                <div class="wide"><dt>"Request SHA-256"</dt><dd class="key" data-testid="prepared-sha256">{sha}</dd></div>
+            })}
+            {route.map(|route| view! {
+                <div class="wide"><dt>"Channel"</dt><dd data-testid="action-route">{route}</dd></div>
+            })}
+        </dl>
+        {a.last_error.clone().map(|e| view! { <p class="error-text" data-testid="last-error">"Last error: " {e}</p> })}
+    })
+}
+
+/// What an action's page shows below its card.
+pub struct Record<'a> {
+    pub payload: &'a str,
+    pub request: Option<&'a RequestPreview>,
+    /// Each approval or rejection, as a line.
+    pub decisions: Vec<String>,
+    pub artifact: Option<&'a ArtifactCheck>,
+    pub logs: &'a [ExecutionLog],
+}
+
+pub fn record(r: Record<'_>) -> Html {
+    let request = r.request.map(|r| {
+        view! {
+            <section class="card" aria-label="Request">
+                <h2>"What REAL would send"</h2>
+                <p class="meta">"POST " <span class="key">{r.url.clone()}</span></p>
+                <pre class="code" data-testid="request-body">{r.body.clone()}</pre>
+                <p class="key" data-testid="request-sha">"SHA-256 " {r.sha256.clone()}</p>
+            </section>
+        }
+    });
+    let decisions = (!r.decisions.is_empty()).then(|| {
+        let lines = r.decisions.into_iter().map(|d| view! { <li data-testid="decision">{d}</li> }).collect_view();
+        view! {
+            <section class="card" aria-label="Decisions">
+                <h2>"Approvals"</h2>
+                <ul class="decisions">{lines}</ul>
+            </section>
+        }
+    });
+    Html::render(view! {
+        <section class="card" aria-label="Payload">
+            <h2>"Payload"</h2>
+            <pre class="code" data-testid="payload">{r.payload.to_string()}</pre>
+        </section>
+        {request}
+        {decisions}
+        {r.artifact.map(artifact)}
+        <section class="card" aria-label="Execution log">
+            <h2>"Execution log"</h2>
+            {log_table(r.logs)}
+        </section>
+    })
+}
+
+fn artifact(check: &ArtifactCheck) -> impl IntoView {
+    let (word, class, note) = match &check.state {
+        ArtifactState::Verified => ("verified", "status-success", "The file's SHA-256 matches the log.".to_string()),
+        ArtifactState::Changed { actual_sha256 } => (
+            "changed",
+            "status-failed",
+            format!("The file changed since it was logged: its SHA-256 is now {actual_sha256}."),
+        ),
+        ArtifactState::Missing => ("missing", "status-failed", "The file is gone.".to_string()),
+        ArtifactState::Elsewhere => {
+            ("not here", "status-cancelled", "The file is not under this server's AOL_ARTIFACT_DIR.".to_string())
+        }
+    };
+    view! {
+        <section class="card" aria-label="PROOF artifact">
+            <h2>"PROOF artifact " <span class=format!("pill {class}") data-testid="artifact-state">{word}</span></h2>
+            <p class="meta">{note}</p>
+            <p class="key" data-testid="artifact-path">{check.path.clone()}</p>
+            <p class="key">"SHA-256 " {check.logged_sha256.clone()}</p>
+            {check.preview.clone().map(|p| view! { <pre class="code" data-testid="artifact-preview">{p}</pre> })}
+        </section>
+    }
+}
+
+fn log_table(logs: &[ExecutionLog]) -> impl IntoView {
+    let rows = logs
+        .iter()
+        .map(|l| {
+            view! {
+                <tr>
+                    <td>{time_text::hms_millis(l.ts_utc)}</td>
+                    <td><span class=crate::web::pill_class("level", &l.level)>{l.level.clone()}</span></td>
+                    <td>{l.message.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="table" data-testid="logs">
+            <thead><tr><th>"Time (UTC)"</th><th>"Level"</th><th>"Message"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
