@@ -49,6 +49,22 @@ test("enqueue by hand → PROOF artifact shown verified, then changed, then miss
   await expect(page.getByTestId("artifact-state")).toHaveText("missing", { timeout: 3_000 });
 });
 
+test("markup in an action's text shows as text, never as markup (the server draws these parts)", async ({ page }, testInfo) => {
+  await openSignedIn(page);
+  const key = uniqueKey(testInfo, "markup");
+  const text = `<img src=x onerror="document.body.dataset.injected='yes'"><b>bold</b> & more`;
+  await enqueueByHand(page, key, text);
+  await openAction(page, key);
+  await expect(page.getByTestId("action-status")).toHaveText("SUCCESS", { timeout: 5_000 });
+  await expect(page.getByTestId("payload")).toContainText(text.replaceAll('"', '\\"'));
+  await expect(page.getByTestId("artifact-preview")).toContainText("<b>bold</b> & more");
+  await expect(page.locator("main img, main b")).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId("payload")).toContainText("<b>bold</b> & more");
+  await expect(page.locator("main img, main b")).toHaveCount(0);
+  await expect(page.locator("body[data-injected]")).toHaveCount(0);
+});
+
 test("a bad enqueue is refused with the reason, and a known key is a duplicate", async ({ page }, testInfo) => {
   await openSignedIn(page);
   await page.getByTestId("enqueue-key").fill(uniqueKey(testInfo, "empty"));
