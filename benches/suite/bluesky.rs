@@ -34,6 +34,9 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     };
     engine.channel_add(&channel, &OPS).await.unwrap();
     engine.channel_arm("bench", true, &OPS).await.unwrap();
+    // Posts go out without waiting for an operator's approval (the policy a
+    // Bluesky channel starts with is require_approval).
+    engine.policy_set("bench", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
     let db = crate::db_name(backend);
     let mut medians = Vec::new();
     for (mode, command) in [("PROOF", FlagCommand::Proof), ("REAL", FlagCommand::Real)] {
