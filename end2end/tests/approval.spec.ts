@@ -73,6 +73,7 @@ test("approval inbox: approve → posted once; reject → never sent; an edit af
     await page.goto(`/actions/${id}`);
     await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
     await expect(page.getByTestId("request-body")).toContainText(`Post to edit (${run})`);
+    await expect(page.getByTestId("no-logs")).toHaveText("Nothing logged yet.");
     await page.getByTestId("approve").click();
     await expect(page.getByTestId("action-status")).toHaveText("PENDING");
     await page.getByTestId("edit-text").fill(`Edited post (${run})`);

@@ -119,6 +119,9 @@ fn artifact(check: &ArtifactCheck) -> impl IntoView {
 }
 
 fn log_table(logs: &[ExecutionLog]) -> impl IntoView {
+    if logs.is_empty() {
+        return Either::Left(view! { <p class="empty" data-testid="no-logs">"Nothing logged yet."</p> });
+    }
     let rows = logs
         .iter()
         .map(|l| {
@@ -131,10 +134,10 @@ fn log_table(logs: &[ExecutionLog]) -> impl IntoView {
             }
         })
         .collect_view();
-    view! {
+    Either::Right(view! {
         <table class="table" data-testid="logs">
             <thead><tr><th>"Time (UTC)"</th><th>"Level"</th><th>"Message"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
-    }
+    })
 }
