@@ -754,12 +754,10 @@ async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {
     println!("paused:  {}", if f.paused { "yes" } else { "no" });
     println!("killed:  {}", if f.killed { "yes" } else { "no" });
     println!("changed: {} by {}", f.updated_at_utc.to_rfc3339(), f.updated_by);
-    match &overview.lease {
-        Some(l) if l.expires_at_utc > overview.read_at_utc => {
-            println!("lease:   {} (epoch {}) until {}", l.owner, l.epoch, l.expires_at_utc.to_rfc3339())
-        }
-        Some(l) => println!("lease:   free (last: {}, epoch {})", l.owner, l.epoch),
-        None => println!("lease:   never taken"),
+    match (overview.lease_holder(), &overview.lease) {
+        (Some(l), _) => println!("lease:   {} (epoch {}) until {}", l.owner, l.epoch, l.expires_at_utc.to_rfc3339()),
+        (None, Some(l)) => println!("lease:   free (last: {}, epoch {})", l.owner, l.epoch),
+        (None, None) => println!("lease:   never taken"),
     }
     let queue: Vec<String> = overview.counts.iter().map(|c| format!("{} {}", c.status, c.count)).collect();
     println!("queue:   {}", if queue.is_empty() { "empty".to_string() } else { queue.join(", ") });

@@ -661,13 +661,22 @@ impl Overview {
         if f.killed {
             return (DaemonState::Killed, format!("the kill flag is set, {by}"));
         }
-        let holder = self.lease.as_ref().filter(|l| l.expires_at_utc > self.read_at_utc);
-        match holder {
+        match self.lease_holder() {
             None => (DaemonState::Stopped, "no daemon holds the lease".to_string()),
             Some(_) if f.paused => (DaemonState::Paused, format!("the pause flag is set, {by}")),
             Some(l) if l.owner == self.observer => (DaemonState::Running, "this server holds the lease".to_string()),
             Some(l) => (DaemonState::Standby, format!("the lease is held by {}; this server's daemon waits", l.owner)),
         }
+    }
+
+    /// The lease while a daemon held it at the reading.
+    pub fn lease_holder(&self) -> Option<&Lease> {
+        self.lease.as_ref().filter(|l| l.expires_at_utc > self.read_at_utc)
+    }
+
+    /// How many actions were in `status` at the reading.
+    pub fn count_of(&self, status: ActionStatus) -> i64 {
+        self.counts.iter().find(|c| c.status == status.as_str()).map_or(0, |c| c.count)
     }
 }
 

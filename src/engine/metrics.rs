@@ -97,8 +97,7 @@ impl Engine {
         let o = self.overview().await?;
         let m = self.metrics();
         for status in ActionStatus::ALL {
-            let n = o.counts.iter().find(|c| c.status == status.as_str()).map_or(0, |c| c.count);
-            m.queue_depth.with_label_values(&[status.as_str()]).set(n);
+            m.queue_depth.with_label_values(&[status.as_str()]).set(o.count_of(status));
         }
         for (name, on) in [("paused", o.flags.paused), ("killed", o.flags.killed), ("proof_mode", o.flags.proof_mode)] {
             m.flag.with_label_values(&[name]).set(i64::from(on));
@@ -106,10 +105,10 @@ impl Engine {
         m.lease_holder.reset();
         if let Some(lease) = &o.lease {
             m.lease_epoch.set(lease.epoch);
-            if lease.expires_at_utc > o.read_at_utc {
-                let mine = if lease.owner == self.identity() { "true" } else { "false" };
-                m.lease_holder.with_label_values(&[lease.owner.as_str(), mine]).set(1);
-            }
+        }
+        if let Some(lease) = o.lease_holder() {
+            let mine = if lease.owner == self.identity() { "true" } else { "false" };
+            m.lease_holder.with_label_values(&[lease.owner.as_str(), mine]).set(1);
         }
         let age = o.last_tick.as_ref().map_or(-1.0, |t| (o.read_at_utc - t.finished_at_utc).as_seconds_f64());
         m.last_tick_age.set(age);

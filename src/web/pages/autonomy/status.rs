@@ -44,7 +44,7 @@ impl StatusFacts {
     pub fn read(o: &crate::model::Overview, llm_configured: bool) -> StatusFacts {
         use crate::web::time_text::date_hms;
         let (state, why) = o.daemon_state();
-        let held = o.lease.as_ref().filter(|l| l.expires_at_utc > o.read_at_utc);
+        let held = o.lease_holder();
         StatusFacts {
             state: state.as_str().to_string(),
             why,
@@ -61,7 +61,7 @@ impl StatusFacts {
                 Some(l) => format!("free (last held by {}, epoch {})", l.owner, l.epoch),
                 None => "never taken".to_string(),
             },
-            awaiting: o.counts.iter().find(|c| c.status == "AWAITING_APPROVAL").map_or(0, |c| c.count),
+            awaiting: o.count_of(crate::model::ActionStatus::AwaitingApproval),
             flags_changed: format!(
                 "Flags last changed {} UTC by {}",
                 date_hms(o.flags.updated_at_utc),
