@@ -429,6 +429,12 @@ pub struct Approval {
     pub voided_at_utc: Option<DateTime<Utc>>,
 }
 
+/// An optional reason as it follows what was done in a message (": off
+/// brand"), or nothing.
+pub fn reason_suffix(reason: Option<&str>) -> String {
+    reason.map(|r| format!(": {r}")).unwrap_or_default()
+}
+
 impl Approval {
     /// The decision as one line, for people: who, when, why, the request it
     /// holds for, and (an approval) whether it was used, voided or is valid.
@@ -440,7 +446,7 @@ impl Approval {
             _ if self.decision == "approved" => format!("valid until {}", time(self.expires_at_utc)),
             _ => String::new(),
         };
-        let why = self.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        let why = reason_suffix(self.reason.as_deref());
         format!(
             "{} by {} {}{why} · SHA-256 {} {state}",
             self.decision,

@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 use super::channels::{ChannelError, Prepared};
 use super::queue::{check_for_channel, EnqueueError, OperatorError};
 use super::Engine;
-use crate::model::{Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview};
+use crate::model::{
+    reason_suffix, Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview,
+};
 use crate::storage::{Actor, Decision, Edit, NewLog, StoreError};
 
 /// How long an approval holds, and how long a request for one waits for an
@@ -172,7 +174,7 @@ impl Engine {
         let now = self.clock().now();
         let expires_at_utc = now + APPROVAL_TTL;
         let channel = action.channel.clone().unwrap_or_default();
-        let reason = actor.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        let reason = reason_suffix(actor.reason);
         let message = if approved {
             format!(
                 "approved by {}{reason}; the request with SHA-256 {sha} may go to {channel} once, until {}",
@@ -226,7 +228,7 @@ impl Engine {
             status: admission.status.as_str(),
             policy: admission.policy.map(Policy::as_str),
         };
-        let reason = actor.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        let reason = reason_suffix(actor.reason);
         let log = NewLog::new(
             LogLevel::Info,
             format!("payload changed by {}{reason}; any approval not yet used no longer holds", actor.who),
@@ -261,9 +263,7 @@ impl From<StoreError> for EditError {
 
 /// Why a `deny` policy refuses an action: the policy and who set it, why.
 pub(super) fn denial(channel: &str, action_type: &str, row: Option<&PolicyRow>) -> String {
-    let by = row.map(|r| {
-        format!(" (set by {}{})", r.set_by, r.reason.as_deref().map(|w| format!(": {w}")).unwrap_or_default())
-    });
+    let by = row.map(|r| format!(" (set by {}{})", r.set_by, reason_suffix(r.reason.as_deref())));
     format!("the policy of channel {channel:?} for {action_type} is deny{}", by.unwrap_or_default())
 }
 

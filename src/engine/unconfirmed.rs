@@ -97,7 +97,7 @@ impl Engine {
             Resolution::Posted { .. } => "marked as posted".to_string(),
             Resolution::SendAgain => "sent again".to_string(),
         };
-        let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+        let why = crate::model::reason_suffix(reason);
         let log = NewLog::new(LogLevel::Warning, format!("{what} by {who}{why}"));
         match self.db().action_resolve(id, resolution, self.clock().now(), &log).await? {
             Some(action) => {

@@ -82,11 +82,8 @@ impl Db {
         now: DateTime<Utc>,
         log: &NewLog,
     ) -> Result<Option<Action>, StoreError> {
-        let rejected = match (decision.approved, decision.reason) {
-            (true, _) => None,
-            (false, Some(reason)) => Some(format!("rejected by {}: {reason}", decision.decided_by)),
-            (false, None) => Some(format!("rejected by {}", decision.decided_by)),
-        };
+        let rejected = (!decision.approved)
+            .then(|| format!("rejected by {}{}", decision.decided_by, crate::model::reason_suffix(decision.reason)));
         on_pool!(self, |conn| {
             let mut tx = conn.begin().await?;
             let updated: Option<Action> = match &rejected {
