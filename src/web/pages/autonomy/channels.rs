@@ -32,7 +32,7 @@ impl From<crate::model::ChannelView> for ChannelRow {
     fn from(v: crate::model::ChannelView) -> ChannelRow {
         let c = v.channel;
         let next = match v.next_post_utc {
-            Some(t) => format!("{} ({})", t.format("%Y-%m-%d %H:%M:%S UTC"), v.waiting_why.unwrap_or_default()),
+            Some(t) => format!("{} UTC ({})", crate::web::time_text::date_hms(t), v.waiting_why.unwrap_or_default()),
             None => "now".to_string(),
         };
         ChannelRow {
