@@ -19,10 +19,6 @@ impl Html {
         Html(view.into_view().to_html())
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// A `<div class="drawn">` (laid out as if absent) holding this HTML.
     pub fn view(self) -> impl IntoView {
         view! { <div class="drawn" inner_html=self.0></div> }
@@ -44,12 +40,12 @@ mod tests {
     fn data_is_escaped_not_markup() {
         let text = "<script>alert(1)</script> & \"quoted\"";
         let html = Html::render(view! { <p title=text>{text}</p> });
-        assert!(!html.as_str().contains("<script>"), "{}", html.as_str());
-        assert!(html.as_str().contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp;"), "{}", html.as_str());
+        assert!(!html.0.contains("<script>"), "{}", html.0);
+        assert!(html.0.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp;"), "{}", html.0);
         assert!(
-            html.as_str().contains("title=\"&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;\""),
+            html.0.contains("title=\"&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;\""),
             "{}",
-            html.as_str()
+            html.0
         );
     }
 }
