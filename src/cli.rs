@@ -471,7 +471,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Backup(cmd) => backup(cmd).await,
         Command::Channel(cmd) => channel(cmd).await,
         Command::Resolve(cmd) => resolve(cmd).await,
-        Command::Approve(cmd) => decide(cmd.db, cmd.id, cmd.sha, Some(cmd.reason).flatten(), true).await,
+        Command::Approve(cmd) => decide(cmd.db, cmd.id, cmd.sha, cmd.reason, true).await,
         Command::Reject(cmd) => decide(cmd.db, cmd.id, None, Some(cmd.reason), false).await,
         Command::Edit(cmd) => edit(cmd).await,
         Command::Policy(cmd) => policy(cmd).await,
