@@ -10,6 +10,7 @@ mod fake_platform;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use common::{Backend, TestCtx};
 use serde_json::{json, Value};
 
@@ -144,6 +145,9 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
     let real = json!({ "mode": "REAL", "confirm_real": true });
     let r = http.put(format!("{base}/api/v1/flags")).bearer_auth(OPERATOR).json(&real).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // A switch to REAL applies from the next tick: a tick that began in PROOF
+    // may still claim a post enqueued now and run it in PROOF.
+    wait_for_tick_after(&url, Utc::now()).await;
     served += &to_hook("hook-real").await.unwrap().text().await.unwrap();
     served += &wait_for_success(&http, &base, 4).await;
     let sent = hook.received();
@@ -208,6 +212,21 @@ async fn wait_for_success(http: &reqwest::Client, base: &str, n: usize) -> Strin
         }
         assert!(started.elapsed() < Duration::from_secs(20), "the actions did not run: {body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Until the daemon has started a tick after `after` (read with `aol status`).
+async fn wait_for_tick_after(url: &str, after: DateTime<Utc>) {
+    let started = Instant::now();
+    loop {
+        let out = Command::new(env!("CARGO_BIN_EXE_aol")).args(["status", "--json"]).env("DATABASE_URL", url).output();
+        let status: Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
+        let tick_start = status["last_tick"]["started_at_utc"].as_str().and_then(|t| t.parse::<DateTime<Utc>>().ok());
+        if tick_start.is_some_and(|t| t > after) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no tick started after {after}: {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
