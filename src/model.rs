@@ -241,6 +241,15 @@ pub struct Action {
     pub not_after_utc: Option<DateTime<Utc>>,
     /// The policy it was admitted under: `auto` or `require_approval`.
     pub policy: Option<String>,
+    /// What was looked up once to build its request (Bluesky: the DIDs of
+    /// the handles it mentions), kept so its bytes never change.
+    pub facts_json: Option<String>,
+    /// When a REAL request of it first left: its payload is fixed from then on.
+    pub first_sent_at_utc: Option<DateTime<Utc>>,
+    /// When a REAL request of it first may have reached the platform while
+    /// its outcome stayed unknown (a 5xx answer): a repeat relies on the
+    /// platform still keeping its Idempotency-Key.
+    pub reached_at_utc: Option<DateTime<Utc>>,
 }
 
 impl Action {
@@ -248,6 +257,20 @@ impl Action {
     pub fn status(&self) -> Option<ActionStatus> {
         self.status.parse().ok()
     }
+}
+
+/// A file AOL holds (uploaded media), named by the SHA-256 of its bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct MediaInfo {
+    pub sha256: String,
+    pub size: i64,
+    /// The type read from its bytes: image/png, image/jpeg, image/webp or image/gif.
+    pub mime: String,
+    /// In pixels.
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub created_at_utc: DateTime<Utc>,
 }
 
 /// A platform AOL can post to (SPEC §7).
@@ -307,6 +330,14 @@ pub struct Channel {
     pub min_spacing_seconds: Option<i64>,
     /// The platform asked to wait until then (a 429 or a rate-limit reset).
     pub wait_until_utc: Option<DateTime<Utc>>,
+    /// Every image posted here needs alt text (on unless turned off).
+    pub require_alt: bool,
+    /// The server's own limits, where it states them (Mastodon's
+    /// `/api/v2/instance`); `None`: the platform's usual ones.
+    pub max_characters: Option<i64>,
+    pub chars_per_url: Option<i64>,
+    pub max_media: Option<i64>,
+    pub max_image_bytes: Option<i64>,
 }
 
 impl Channel {
@@ -567,6 +598,8 @@ pub struct ActionDetail {
     /// What a REAL attempt would send now, for an action still to be sent
     /// on a channel: exactly the bytes an approval binds to.
     pub request: Option<RequestPreview>,
+    /// The post as people will see it (POST_SOCIAL).
+    pub post: Option<PostView>,
 }
 
 /// A channel as the dashboard shows it.
@@ -587,17 +620,65 @@ pub struct ChannelView {
 pub struct InboxItem {
     pub action: Action,
     pub request: Option<RequestPreview>,
+    /// The post as people will see it.
+    pub post: Option<PostView>,
     /// Why there is no request to approve (e.g. its channel is gone).
     pub problem: Option<String>,
 }
 
-/// A REAL request as it would leave (no secret is in it).
+/// A REAL post's requests as they would leave (no secret is in them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestPreview {
+    /// Where the post goes (its last request's URL).
     pub url: String,
-    /// The body, as text.
+    /// The document listing every request, as text (PROOF's artifact).
     pub body: String,
     pub sha256: String,
+    /// How many requests.
+    pub requests: usize,
+}
+
+/// A post as people will see it: each post of the thread with its text
+/// (links, tags and mentions marked), images and card.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostView {
+    pub parts: Vec<PartView>,
+    pub langs: Vec<String>,
+    /// Things people should know before approving it (a mention that stays
+    /// plain text, a link added to the text, …).
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartView {
+    pub spans: Vec<TextSpan>,
+    pub images: Vec<ImageView>,
+    pub card: Option<CardView>,
+}
+
+/// A piece of a post's text; `href` set where it is a live link, tag or mention.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSpan {
+    pub text: String,
+    /// `text`, `link`, `tag` or `mention`.
+    pub kind: String,
+    pub href: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageView {
+    pub sha256: String,
+    pub alt: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardView {
+    pub url: String,
+    pub title: String,
+    pub description: String,
+    pub thumb: Option<String>,
 }
 
 /// What the Autonomy page shows at the top: the flags and the daemon's pulse.

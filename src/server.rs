@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ops::router())
         .merge(crate::api::router())
         .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))
+        .route(&format!("{}/{{sha256}}", crate::web::MEDIA_URL), get(crate::web::media_file))
         .leptos_routes(&state, pages, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

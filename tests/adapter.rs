@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use aol::engine::adapters::{Adapter, AdapterError, ChannelLookup, Job, PostSocial, SendGate, Verdict};
-use aol::engine::channels::Platforms;
+use aol::engine::adapters::{Adapter, AdapterError, ChannelLookup, Job, PostSocial, Resources, SendGate, Verdict};
+use aol::engine::channels::{Files, MediaMap, Platforms};
 use aol::engine::queue::parse_payload;
 use aol::model::Action;
 use chrono::Utc;
@@ -25,13 +25,34 @@ impl SendGate for Closed {
     }
 }
 
+/// A store with no files: these posts have none.
+struct NoFiles;
+
+#[async_trait::async_trait]
+impl Files for NoFiles {
+    async fn bytes(&self, sha256: &str) -> Result<Vec<u8>, String> {
+        Err(format!("no file {sha256} here"))
+    }
+}
+
+#[async_trait::async_trait]
+impl Resources for NoFiles {
+    async fn media(&self, _: &[String]) -> Result<MediaMap, String> {
+        Ok(MediaMap::new())
+    }
+
+    async fn keep_facts(&self, _: &Action, _: &str) -> Result<Option<String>, String> {
+        Err("nothing is kept here".into())
+    }
+}
+
 fn job<'a>(
     action: &'a Action,
     payload: &'a serde_json::Map<String, serde_json::Value>,
     proof_mode: bool,
     channel: ChannelLookup,
 ) -> Job<'a> {
-    Job { action, payload, proof_mode, channel, now: Utc::now(), gate: &Closed }
+    Job { action, payload, proof_mode, channel, now: Utc::now(), gate: &Closed, resources: &NoFiles }
 }
 
 fn action(key: &str) -> Action {
@@ -54,6 +75,9 @@ fn action(key: &str) -> Action {
         scheduled_for_utc: None,
         not_after_utc: None,
         policy: None,
+        facts_json: None,
+        first_sent_at_utc: None,
+        reached_at_utc: None,
     }
 }
 

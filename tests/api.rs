@@ -335,10 +335,12 @@ async fn the_openapi_document_describes_every_route(ctx: TestCtx) {
         "post /api/v1/actions/{id}/reject",
         "get /api/v1/flags",
         "put /api/v1/flags",
+        "post /api/v1/media",
+        "get /api/v1/media/{sha256}",
     ] {
         assert!(operations.contains(&want.to_string()), "{want} missing from {operations:?}");
     }
-    assert_eq!(paths.len(), 5);
+    assert_eq!(paths.len(), 7);
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let enqueue = &doc["components"]["schemas"]["EnqueueRequest"];
     assert_eq!(enqueue["required"], json!(["action_type", "idempotency_key", "payload"]));

@@ -16,7 +16,6 @@ use aol::model::{Action, FlagCommand};
 use aol::storage::{Actor, Resolution};
 use common::TestCtx;
 use fake_platform::{Answer, FakePlatform};
-use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 const OPS: Actor<'static> = Actor { who: "test", reason: None };
@@ -96,6 +95,7 @@ async fn a_webhook_post_sends_the_proof_bytes_signed_once(ctx: TestCtx) {
     let adapter = s.engine.adapters().get("POST_SOCIAL").unwrap().clone();
     let channel = s.engine.db().channel_get("brand").await.unwrap().unwrap();
     let payload = serde_json::from_str(&action.payload_json).unwrap();
+    let resources = s.engine.resources();
     let job = Job {
         action: &action,
         payload: &payload,
@@ -103,6 +103,7 @@ async fn a_webhook_post_sends_the_proof_bytes_signed_once(ctx: TestCtx) {
         channel: ChannelLookup::Found(Box::new(channel)),
         now: chrono::Utc::now(),
         gate: &Closed,
+        resources: &resources,
     };
     let proof = adapter.execute(&job).await.unwrap().artifact.unwrap();
 
@@ -113,9 +114,17 @@ async fn a_webhook_post_sends_the_proof_bytes_signed_once(ctx: TestCtx) {
     assert_eq!(received.len(), 1, "posted once");
     let sent = &received[0];
     assert_eq!(sent.path, "/hooks/aol");
-    let sent_sha = hex::encode(Sha256::digest(&sent.body));
-    assert_eq!(sent_sha, proof.sha256, "REAL sent exactly the PROOF artifact's bytes");
-    assert_eq!(done.prepared_sha256.as_deref(), Some(sent_sha.as_str()));
+    let artifact = std::fs::read_to_string(&proof.path).unwrap();
+    let body = std::str::from_utf8(&sent.body).unwrap();
+    assert!(
+        artifact.contains(&format!(",\"body\":{body}}}")),
+        "REAL sent exactly the body in the PROOF artifact:\n{artifact}\n{body}"
+    );
+    assert_eq!(
+        done.prepared_sha256.as_deref(),
+        Some(proof.sha256.as_str()),
+        "the request approved is the PROOF artifact"
+    );
     assert_eq!(sent.headers["idempotency-key"], "hook-1");
 
     // The signature: t=<unix time>,v1=HMAC-SHA256(secret, "<t>.<body>").

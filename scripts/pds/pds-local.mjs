@@ -1,7 +1,8 @@
 // A Bluesky reference server (PDS) and its PLC directory in one process, on
 // 127.0.0.1 only, with an in-memory PLC and the PDS's state in $STATE. Makes
-// one account with an app password and prints, on one line of stdout:
-//   {"url":…, "handle":…, "did":…, "app_password":…}
+// one account with an app password (and one per OTHER_HANDLES) and prints,
+// on one line of stdout:
+//   {"url":…, "handle":…, "did":…, "app_password":…, "others": {handle: did}}
 // then serves until SIGTERM or SIGINT. See ../../docs/testing-bluesky.md.
 import events from 'node:events'
 import { createHttpTerminator } from 'http-terminator'
@@ -44,7 +45,17 @@ const account = await xrpc('com.atproto.server.createAccount', {
   password: process.env.ACCOUNT_PASSWORD || 'account-password-not-for-aol',
 })
 const appPassword = await xrpc('com.atproto.server.createAppPassword', { name: 'aol' }, account.accessJwt)
-console.log(JSON.stringify({ url, handle, did: account.did, app_password: appPassword.password }))
+// Other accounts, for posts that mention them.
+const others = {}
+for (const other of (process.env.OTHER_HANDLES || '').split(',').filter(Boolean)) {
+  const made = await xrpc('com.atproto.server.createAccount', {
+    handle: other,
+    email: `${other}@example.com`,
+    password: 'other-account-password',
+  })
+  others[other] = made.did
+}
+console.log(JSON.stringify({ url, handle, did: account.did, app_password: appPassword.password, others }))
 
 let stopping = false
 async function stop() {

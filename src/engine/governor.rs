@@ -97,6 +97,11 @@ mod tests {
             max_per_day: per_day,
             min_spacing_seconds: spacing,
             wait_until_utc: None,
+            require_alt: true,
+            max_characters: None,
+            chars_per_url: None,
+            max_media: None,
+            max_image_bytes: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod flags;
 mod gate;
 pub mod governor;
 pub mod lease;
+pub mod media;
 mod metrics;
 mod periodic;
 pub mod queue;

@@ -199,8 +199,11 @@ impl Engine {
             payloads.push(self.check_item(item).map_err(at(i))?);
         }
         let now = self.clock().now();
-        // Each platform's own text limit, and each channel's policy, for the
-        // items that name a channel (read once per channel and type).
+        // The files each item names must be stored; each platform's own
+        // limits, and each channel's policy, for the items that name a
+        // channel (read once per channel and type).
+        let media: Vec<Vec<String>> = items.iter().map(|item| self.media_named(item)).collect();
+        let stored = self.media_info(&media.concat()).await?;
         let mut admissions = Vec::with_capacity(items.len());
         let mut admitted: std::collections::HashMap<(&str, Option<&str>), super::approval::Admission> =
             std::collections::HashMap::new();
@@ -211,7 +214,8 @@ impl Engine {
         };
         for (i, item) in items.iter().enumerate() {
             item.window.check(now).map_err(at(i))?;
-            check_for_channel(item.payload, &channels).map_err(at(i))?;
+            check_stored(&media[i], &stored).map_err(at(i))?;
+            self.check_for_channel(item.action_type, item.payload, &channels, &stored).map_err(at(i))?;
             let lookup = (item.action_type, channel_named(item.payload));
             let admission = match admitted.get(&lookup) {
                 Some(a) => *a,
@@ -226,7 +230,8 @@ impl Engine {
             .iter()
             .zip(&payloads)
             .zip(&admissions)
-            .map(|((item, payload_json), admission)| NewAction {
+            .zip(&media)
+            .map(|(((item, payload_json), admission), media)| NewAction {
                 idempotency_key: item.idempotency_key,
                 action_type: item.action_type,
                 payload_json,
@@ -236,6 +241,7 @@ impl Engine {
                 scheduled_for_utc: item.window.scheduled_for,
                 not_after_utc: item.window.not_after,
                 policy: admission.policy.map(crate::model::Policy::as_str),
+                media,
             })
             .collect();
         let outcomes = self.db().actions_insert(&news, now).await?;
@@ -322,20 +328,37 @@ impl Engine {
     }
 }
 
-/// The text of a post against the limit of the platform its channel is on
-/// (a channel that does not exist yet is checked when the post is made).
-pub(super) fn check_for_channel(
-    payload: &Map<String, Value>,
-    channels: &[crate::model::Channel],
-) -> Result<(), EnqueueError> {
-    let (Some(Value::String(name)), Some(Value::String(text))) = (payload.get("channel"), payload.get("text")) else {
-        return Ok(());
-    };
-    let Some(kind) = channels.iter().find(|c| &c.name == name).and_then(crate::model::Channel::kind) else {
-        return Ok(());
-    };
-    match super::channels::text_limit(kind) {
-        Some(limit) => limit.check(text, kind.as_str()).map_err(EnqueueError::Payload),
+impl Engine {
+    /// The stored files a (valid) payload of `item` names.
+    pub(super) fn media_named(&self, item: &NewItem<'_>) -> Vec<String> {
+        self.adapters().get(item.action_type).map(|a| a.media(item.payload)).unwrap_or_default()
+    }
+
+    /// A payload against the platform of the channel it names (a channel
+    /// that does not exist yet is checked when the post is made).
+    pub(super) fn check_for_channel(
+        &self,
+        action_type: &str,
+        payload: &Map<String, Value>,
+        channels: &[crate::model::Channel],
+        stored: &super::channels::MediaMap,
+    ) -> Result<(), EnqueueError> {
+        let Some(name) = channel_named(payload) else { return Ok(()) };
+        let (Some(channel), Some(adapter)) =
+            (channels.iter().find(|c| c.name == name), self.adapters().get(action_type))
+        else {
+            return Ok(());
+        };
+        adapter.check_for_channel(payload, channel, stored).map_err(EnqueueError::Payload)
+    }
+}
+
+/// Every file in `named` is stored.
+pub(super) fn check_stored(named: &[String], stored: &super::channels::MediaMap) -> Result<(), EnqueueError> {
+    match named.iter().find(|sha| !stored.contains_key(*sha)) {
+        Some(sha) => Err(EnqueueError::Payload(format!(
+            "the media {sha} is not a file uploaded to AOL (upload it first: `aol media add FILE` or POST /api/v1/media)"
+        ))),
         None => Ok(()),
     }
 }

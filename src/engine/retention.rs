@@ -3,7 +3,8 @@
 //! older than the configured ages, in small batches with pauses between them
 //! so the daemon's writes never queue behind it.
 //!
-//! Never pruned: actions still to run or waiting for someone (PENDING, RETRY,
+//! Media files are removed once no action refers to them and they are older
+//! than a week. Never pruned: actions still to run or waiting for someone (PENDING, RETRY,
 //! RUNNING, AWAITING_APPROVAL, UNCONFIRMED), and DLQ actions unless a DLQ age
 //! is set. A pruned action's key is retired, never accepted again.
 
@@ -58,11 +59,13 @@ pub struct Pruned {
     pub ticks: u64,
     pub logs: u64,
     pub actions: u64,
+    /// Media files no action refers to any more (see `engine::media`).
+    pub media: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.ticks + self.logs + self.actions
+        self.ticks + self.logs + self.actions + self.media
     }
 }
 
@@ -110,6 +113,10 @@ impl Engine {
         if let Some(age) = settings.logs {
             pruned.logs += drain(|| db.logs_prune(cutoff(now, age), BATCH)).await?;
         }
+        // Files go once no action refers to them, and not before an agent
+        // that uploaded one has had time to enqueue the post naming it.
+        let unused_before = now - super::media::UNUSED_MEDIA_KEPT;
+        pruned.media += drain(|| db.blobs_prune(unused_before, BATCH)).await?;
         Ok(pruned)
     }
 

@@ -4,9 +4,8 @@
 //! wait for the operator, who says "it was posted" or "send it again".
 
 use chrono::TimeDelta;
-use serde_json::Value;
 
-use super::channels::{Found, Post, Prepared};
+use super::channels::Found;
 use super::queue::OperatorError;
 use super::Engine;
 use crate::model::{Action, LogLevel};
@@ -44,6 +43,13 @@ impl Engine {
                      so it cannot post twice"
                         .to_string(),
                 ),
+                Found::Incomplete { present, total } => (
+                    Resolution::SendAgain,
+                    format!(
+                        "reconciled: {present} of the thread's {total} posts are on the platform; sending it again \
+                         writes the same record keys, so only the missing ones are made"
+                    ),
+                ),
                 Found::Unknown(e) => {
                     tracing::warn!(action_id = action.id, error = %e, "cannot read an UNCONFIRMED post back; trying later");
                     self.db().action_recheck_at(action.id, now + RECHECK_AFTER_TROUBLE).await?;
@@ -62,24 +68,10 @@ impl Engine {
     /// What the platform says about `action`'s post; `None` when it cannot
     /// be read back (no channel, or a platform that does not allow it).
     async fn read_back(&self, action: &Action) -> Result<Option<Found>, StoreError> {
-        let Ok(Value::Object(payload)) = serde_json::from_str::<Value>(&action.payload_json) else { return Ok(None) };
-        let (Some(Value::String(name)), Some(Value::String(text))) = (payload.get("channel"), payload.get("text"))
-        else {
-            return Ok(None);
-        };
+        let Some(name) = action.channel.as_deref() else { return Ok(None) };
         let Some(channel) = self.db().channel_get(name).await? else { return Ok(None) };
-        let Some(kind) = channel.kind() else { return Ok(None) };
-        let platform = self.adapters().platforms().get(kind);
-        let post = Post {
-            action_id: action.id,
-            idempotency_key: &action.idempotency_key,
-            text,
-            created_at: action.created_at_utc,
-        };
-        let prepared: Prepared = match platform.prepare(&channel, &post) {
-            Ok(p) => p,
-            Err(_) => return Ok(None),
-        };
+        let Ok(platform) = self.adapters().platforms().of(&channel) else { return Ok(None) };
+        let Ok(prepared) = self.request_of(action).await else { return Ok(None) };
         Ok(platform.find(&channel, &prepared).await)
     }
 

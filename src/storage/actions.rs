@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
+use super::blobs::insert_action_media;
 use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD};
 use super::{group_rows, on_pool, on_read_pool, Db, Pool, StoreError};
@@ -13,7 +14,7 @@ macro_rules! cols {
     () => {
         "id, idempotency_key, action_type, payload_json, status, attempts, not_before_utc, last_error, \
          created_at_utc, updated_at_utc, lease_epoch, prepared_sha256, remote_id, remote_url, channel, \
-         scheduled_for_utc, not_after_utc, policy"
+         scheduled_for_utc, not_after_utc, policy, facts_json, first_sent_at_utc, reached_at_utc"
     };
 }
 pub(super) use cols;
@@ -132,7 +133,7 @@ const RESCUE: PerDialect = fenced!(
 );
 /// Records that a REAL request is about to leave, while the action is this term's.
 const MARK_SENDING: PerDialect = fenced!(
-    "UPDATE aol_actions SET sent_at_utc = $4, prepared_sha256 = $6 \
+    "UPDATE aol_actions SET sent_at_utc = $4, prepared_sha256 = $6, first_sent_at_utc = COALESCE(first_sent_at_utc, $4) \
      WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3",
     "RETURNING id"
 );
@@ -147,6 +148,18 @@ const SET_PREPARED: PerDialect = fenced!(
     "UPDATE aol_actions SET prepared_sha256 = $6 WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3",
     "RETURNING id"
 );
+/// The request may have reached the platform (the first time counts), while
+/// the action is this term's.
+const SET_REACHED: PerDialect = fenced!(
+    "UPDATE aol_actions SET reached_at_utc = COALESCE(reached_at_utc, $4) \
+     WHERE id = $5 AND status = 'RUNNING' AND lease_epoch = $3",
+    "RETURNING id"
+);
+/// What was looked up for the request of action `$1` (payload `$2`), kept
+/// once: a second lookup, or one made for a payload since edited, keeps nothing.
+const SET_FACTS: &str =
+    "UPDATE aol_actions SET facts_json = $3 WHERE id = $1 AND payload_json = $2 AND facts_json IS NULL";
+const FACTS: &str = "SELECT facts_json FROM aol_actions WHERE id = $1 AND payload_json = $2";
 /// Past their deadline: never sent (`$5` the reason).
 const EXPIRE_LATE: PerDialect = fenced!(
     "UPDATE aol_actions SET status = 'EXPIRED', last_error = $5, updated_at_utc = $4 \
@@ -181,9 +194,11 @@ const RESOLVE_POSTED: &str = concat!(
      remote_url = COALESCE($4, remote_url), updated_at_utc = $2 WHERE id = $1 AND status = 'UNCONFIRMED' RETURNING ",
     cols!()
 );
-/// An UNCONFIRMED action found not posted: to be sent again, now.
+/// An UNCONFIRMED action found not posted: to be sent again, now (what an
+/// earlier request may have left on the platform no longer counts).
 const RESOLVE_RESEND: &str = concat!(
-    "UPDATE aol_actions SET status = 'RETRY', not_before_utc = $2, updated_at_utc = $2, sent_at_utc = NULL \
+    "UPDATE aol_actions SET status = 'RETRY', not_before_utc = $2, updated_at_utc = $2, sent_at_utc = NULL, \
+       reached_at_utc = NULL \
      WHERE id = $1 AND status = 'UNCONFIRMED' RETURNING ",
     cols!()
 );
@@ -215,6 +230,8 @@ pub struct NewAction<'a> {
     pub not_after_utc: Option<DateTime<Utc>>,
     /// `auto` or `require_approval` (see [`crate::model::Policy`]).
     pub policy: Option<&'static str>,
+    /// The stored files its payload names (SHA-256 each): kept while it exists.
+    pub media: &'a [String],
 }
 
 impl<'a> NewAction<'a> {
@@ -235,6 +252,7 @@ impl<'a> NewAction<'a> {
             scheduled_for_utc: None,
             not_after_utc: None,
             policy: None,
+            media: &[],
         }
     }
 }
@@ -443,6 +461,19 @@ impl Db {
                         sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *$conn).await?;
                     }
                 }
+                // The new actions' media, in the same transaction.
+                if chunk.iter().any(|n| !n.media.is_empty()) {
+                    let media: HashMap<&str, &[String]> = chunk.iter().map(|n| (n.idempotency_key, n.media)).collect();
+                    let pairs: Vec<(i64, &str)> = inserted
+                        .iter()
+                        .filter(|a| !retired.iter().any(|r| r.idempotency_key == a.idempotency_key))
+                        .flat_map(|a| {
+                            let shas = media.get(a.idempotency_key.as_str()).copied().unwrap_or_default();
+                            shas.iter().map(move |sha| (a.id, sha.as_str()))
+                        })
+                        .collect();
+                    insert_action_media!($conn, &pairs).await?;
+                }
                 for r in retired {
                     found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
                 }
@@ -470,7 +501,8 @@ impl Db {
         }
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
-            if self.dialect() == super::Dialect::Sqlite && news.len() <= INSERT_CHUNK {
+            let media = news.iter().any(|n| !n.media.is_empty());
+            if self.dialect() == super::Dialect::Sqlite && news.len() <= INSERT_CHUNK && !media {
                 // One INSERT is atomic by itself, and every statement is a trip
                 // to SQLite's thread: BEGIN and COMMIT would make a single
                 // enqueue three. (The reads that follow, if a key was known,
@@ -725,6 +757,33 @@ impl Db {
             }
             tx.commit().await?;
             Ok(Marked::Marked)
+        })
+    }
+
+    /// Records, under this term, that a REAL request of action `id` may have
+    /// reached its platform at `fence.now` (kept if an earlier one did).
+    pub async fn action_set_reached(&self, fence: &Fence<'_>, id: i64) -> Result<bool, StoreError> {
+        on_pool!(self, SET_REACHED, |conn, sql| {
+            let set: Option<i64> =
+                bind_fence!(sqlx::query_scalar(sql), fence).bind(id).fetch_optional(&mut *conn).await?;
+            Ok(set.is_some())
+        })
+    }
+
+    /// Keeps what was looked up for action `id`'s request, unless something
+    /// is kept already or its payload is no longer `payload_json`; what is
+    /// kept now (`None`: the payload changed).
+    pub async fn action_keep_facts(
+        &self,
+        id: i64,
+        payload_json: &str,
+        facts_json: &str,
+    ) -> Result<Option<String>, StoreError> {
+        on_pool!(self, |conn| {
+            sqlx::query(SET_FACTS).bind(id).bind(payload_json).bind(facts_json).execute(&mut *conn).await?;
+            let kept: Option<Option<String>> =
+                sqlx::query_scalar(FACTS).bind(id).bind(payload_json).fetch_optional(&mut *conn).await?;
+            Ok(kept.flatten())
         })
     }
 

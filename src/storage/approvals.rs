@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
+use super::blobs::insert_action_media;
 use super::logs::{insert_logs, NewLog};
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{Action, Approval};
@@ -34,12 +35,14 @@ const REJECT: &str = concat!(
 );
 /// A new payload (and channel) for an action not yet running, admitted again
 /// (`$5`: PENDING or AWAITING_APPROVAL; `$6`: its policy).
+/// Never once a request of it has left: the platform may hold that post.
 const EDIT: &str = concat!(
     "UPDATE aol_actions SET payload_json = $3, channel = $4, status = $5, policy = $6, prepared_sha256 = NULL, \
-       last_error = NULL, updated_at_utc = $2 \
-     WHERE id = $1 AND status IN ('PENDING', 'RETRY', 'AWAITING_APPROVAL') RETURNING ",
+       facts_json = NULL, last_error = NULL, updated_at_utc = $2 \
+     WHERE id = $1 AND status IN ('PENDING', 'RETRY', 'AWAITING_APPROVAL') AND first_sent_at_utc IS NULL RETURNING ",
     crate::storage::actions::cols!()
 );
+const FORGET_MEDIA: &str = "DELETE FROM aol_action_media WHERE action_id = $1";
 const VOID: &str = "UPDATE aol_approvals SET voided_at_utc = $2 \
      WHERE action_id = $1 AND decision = 'approved' AND used_at_utc IS NULL AND voided_at_utc IS NULL";
 
@@ -64,6 +67,8 @@ pub struct Edit<'a> {
     /// PENDING or AWAITING_APPROVAL.
     pub status: &'static str,
     pub policy: Option<&'static str>,
+    /// The stored files the new payload names (SHA-256 each).
+    pub media: &'a [String],
 }
 
 impl Db {
@@ -133,6 +138,9 @@ impl Db {
                 .await?;
             if updated.is_some() {
                 sqlx::query(VOID).bind(id).bind(now).execute(&mut *tx).await?;
+                sqlx::query(FORGET_MEDIA).bind(id).execute(&mut *tx).await?;
+                let pairs: Vec<(i64, &str)> = edit.media.iter().map(|sha| (id, sha.as_str())).collect();
+                insert_action_media!(&mut *tx, &pairs).await?;
                 insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
             }
             tx.commit().await?;

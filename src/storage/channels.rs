@@ -10,13 +10,15 @@ use crate::model::Channel;
 macro_rules! channel_cols {
     () => {
         "name, kind, base_url, handle, secret_env, secret_file, armed, created_at_utc, updated_at_utc, max_per_hour, \
-         max_per_day, min_spacing_seconds, wait_until_utc"
+         max_per_day, min_spacing_seconds, wait_until_utc, require_alt, max_characters, chars_per_url, max_media, \
+         max_image_bytes"
     };
 }
 
 const INSERT: &str = concat!(
     "INSERT INTO aol_channels (name, kind, base_url, handle, secret_env, secret_file, armed, created_at_utc, \
-     updated_at_utc) VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7) ON CONFLICT (name) DO NOTHING RETURNING ",
+     updated_at_utc, max_characters, chars_per_url, max_media, max_image_bytes) \
+     VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7, $8, $9, $10, $11) ON CONFLICT (name) DO NOTHING RETURNING ",
     channel_cols!()
 );
 const SELECT_ALL: &str = concat!("SELECT ", channel_cols!(), " FROM aol_channels ORDER BY name");
@@ -31,6 +33,10 @@ const SET_ARMED: &str = concat!(
 const SET_LIMITS: &str = concat!(
     "UPDATE aol_channels SET max_per_hour = $2, max_per_day = $3, min_spacing_seconds = $4, updated_at_utc = $5 \
      WHERE name = $1 RETURNING ",
+    channel_cols!()
+);
+const SET_REQUIRE_ALT: &str = concat!(
+    "UPDATE aol_channels SET require_alt = $2, updated_at_utc = $3 WHERE name = $1 RETURNING ",
     channel_cols!()
 );
 /// Never earlier than a wait already asked for.
@@ -70,6 +76,17 @@ pub struct NewChannel {
     pub handle: Option<String>,
     pub secret_env: Option<String>,
     pub secret_file: Option<String>,
+    /// What its server says of its limits (Mastodon).
+    pub limits: ServerLimits,
+}
+
+/// What a platform's server says of its limits (`None`: it does not say).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub max_characters: Option<i64>,
+    pub chars_per_url: Option<i64>,
+    pub max_media: Option<i64>,
+    pub max_image_bytes: Option<i64>,
 }
 
 /// A channel's rate limits; `None`: no such limit.
@@ -106,6 +123,10 @@ impl Db {
                 .bind(&new.secret_env)
                 .bind(&new.secret_file)
                 .bind(now)
+                .bind(new.limits.max_characters)
+                .bind(new.limits.chars_per_url)
+                .bind(new.limits.max_media)
+                .bind(new.limits.max_image_bytes)
                 .fetch_optional(&mut *tx)
                 .await?;
             if added.is_some() {
@@ -162,6 +183,27 @@ impl Db {
             };
             tx.commit().await?;
             Ok(outcome)
+        })
+    }
+
+    /// Whether images on the channel need alt text, recorded in its history.
+    /// `None` if there is no such channel.
+    pub async fn channel_set_require_alt(
+        &self,
+        name: &str,
+        required: bool,
+        now: DateTime<Utc>,
+        actor: &Actor<'_>,
+    ) -> Result<Option<Channel>, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let changed: Option<Channel> =
+                sqlx::query_as(SET_REQUIRE_ALT).bind(name).bind(required).bind(now).fetch_optional(&mut *tx).await?;
+            if changed.is_some() {
+                record!(tx, now, actor, name, if required { "alt_required" } else { "alt_optional" }).await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
         })
     }
 

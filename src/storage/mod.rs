@@ -7,6 +7,7 @@
 
 mod actions;
 mod approvals;
+mod blobs;
 mod changes;
 mod channels;
 mod counters;
@@ -23,8 +24,9 @@ mod sqlite_writer;
 
 pub use actions::{Finish, Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
 pub use approvals::{Decision, Edit};
+pub use blobs::NewBlob;
 pub use changes::ChangeMarker;
-pub use channels::{ArmOutcome, NewChannel, RateLimits};
+pub use channels::{ArmOutcome, NewChannel, RateLimits, ServerLimits};
 pub use error::StoreError;
 pub use fence::Fence;
 pub use flags::Actor;

@@ -6,6 +6,8 @@ mod codec;
 pub mod events;
 pub mod live;
 mod pages;
+#[cfg(feature = "ssr")]
+mod post_html;
 mod server_html;
 mod show;
 #[cfg(feature = "ssr")]
@@ -18,6 +20,22 @@ use leptos::prelude::*;
 use pages::action::ActionPage;
 use pages::autonomy::AutonomyPage;
 pub use pages::route::{Page, PAGE_PATHS};
+
+/// Where the dashboard reads stored media files: `MEDIA_URL/<sha256>`.
+pub const MEDIA_URL: &str = "/ui/media";
+
+/// A stored media file, for the pages (served under the same rule as their data).
+#[cfg(feature = "ssr")]
+pub async fn media_file(
+    axum::extract::State(engine): axum::extract::State<crate::engine::Engine>,
+    axum::extract::Path(sha256): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match crate::api::media::file_response(&engine, &sha256).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
 
 /// The HTML document around the app (server-side only). The title and the
 /// style sheet are the same on every page, so they are written here, not by

@@ -19,7 +19,10 @@ use tokio::sync::mpsc;
 pub struct LocalPds {
     pub url: String,
     pub handle: String,
+    pub did: String,
     pub app_password: String,
+    /// Other accounts on the server, by handle: their DIDs (`bob.test`).
+    pub others: std::collections::HashMap<String, String>,
     child: Child,
     _state: tempfile::TempDir,
 }
@@ -37,6 +40,7 @@ impl LocalPds {
             .env("PDS_PORT", free_port().to_string())
             .env("PLC_PORT", free_port().to_string())
             .env("STATE", state.path())
+            .env("OTHER_HANDLES", "bob.test")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -46,7 +50,44 @@ impl LocalPds {
         let ready: serde_json::Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("the local Bluesky server did not start ({e}): {line:?}"));
         let text = |k: &str| ready[k].as_str().unwrap().to_string();
-        LocalPds { url: text("url"), handle: text("handle"), app_password: text("app_password"), child, _state: state }
+        let others = ready["others"]
+            .as_object()
+            .map(|o| o.iter().map(|(h, d)| (h.clone(), d.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default();
+        LocalPds {
+            url: text("url"),
+            handle: text("handle"),
+            did: text("did"),
+            app_password: text("app_password"),
+            others,
+            child,
+            _state: state,
+        }
+    }
+
+    /// The record at `rkey` as the server holds it (`{"uri", "cid", "value"}`).
+    pub async fn record(&self, rkey: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}/xrpc/com.atproto.repo.getRecord", self.url))
+            .query(&[("repo", self.handle.as_str()), ("collection", "app.bsky.feed.post"), ("rkey", rkey)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A blob's bytes, as `com.atproto.sync.getBlob` serves them.
+    pub async fn blob(&self, cid: &str) -> Vec<u8> {
+        let answer = reqwest::Client::new()
+            .get(format!("{}/xrpc/com.atproto.sync.getBlob", self.url))
+            .query(&[("did", self.did.as_str()), ("cid", cid)])
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "getBlob {cid}: {}", answer.status());
+        answer.bytes().await.unwrap().to_vec()
     }
 
     /// The account's posts, as the server lists them.
@@ -74,11 +115,13 @@ impl Drop for LocalPds {
 
 /// A relay to the server, recording the XRPC methods called. With `hold`
 /// set, a `putRecord` is forwarded, its answer reported on `posts`, and then
-/// never passed on; with `expire_next` set, the next `putRecord` is answered
+/// never passed on (after the first `pass` of them, which go through);
+/// with `expire_next` set, the next `putRecord` is answered
 /// `400 ExpiredToken` without reaching the server.
 pub struct Relay {
     pub url: String,
     pub hold: Arc<Mutex<bool>>,
+    pub pass: Arc<Mutex<usize>>,
     pub expire_next: Arc<Mutex<bool>>,
     pub calls: Arc<Mutex<Vec<String>>>,
     pub posts: mpsc::UnboundedReceiver<(u16, String)>,
@@ -87,6 +130,7 @@ pub struct Relay {
 #[derive(Clone)]
 struct Knobs {
     hold: Arc<Mutex<bool>>,
+    pass: Arc<Mutex<usize>>,
     expire_next: Arc<Mutex<bool>>,
     calls: Arc<Mutex<Vec<String>>>,
 }
@@ -95,7 +139,8 @@ impl Relay {
     pub async fn start(target: &str) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let knobs = Knobs { hold: Arc::default(), expire_next: Arc::default(), calls: Arc::default() };
+        let knobs =
+            Knobs { hold: Arc::default(), pass: Arc::default(), expire_next: Arc::default(), calls: Arc::default() };
         let (tx, posts) = mpsc::unbounded_channel();
         let (target, shared) = (target.to_string(), knobs.clone());
         tokio::spawn(async move {
@@ -103,7 +148,7 @@ impl Relay {
                 tokio::spawn(relay(stream, target.clone(), shared.clone(), tx.clone()));
             }
         });
-        Relay { url, hold: knobs.hold, expire_next: knobs.expire_next, calls: knobs.calls, posts }
+        Relay { url, hold: knobs.hold, pass: knobs.pass, expire_next: knobs.expire_next, calls: knobs.calls, posts }
     }
 
     /// How many times `method` was called.
@@ -132,7 +177,13 @@ async fn relay(mut stream: TcpStream, target: String, knobs: Knobs, posts: mpsc:
     let text = answer.text().await.unwrap_or_default();
     if path.contains("com.atproto.repo.putRecord") {
         let _ = posts.send((status, text.clone()));
-        if *knobs.hold.lock().unwrap() {
+        let passes = {
+            let mut pass = knobs.pass.lock().unwrap();
+            let passes = *pass > 0;
+            *pass = pass.saturating_sub(1);
+            passes
+        };
+        if *knobs.hold.lock().unwrap() && !passes {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return;
         }

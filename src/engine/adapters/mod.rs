@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use super::channels::{Platforms, Prepared, Remote};
+use super::channels::{Files, MediaMap, Platforms, Prepared, Remote};
 use crate::model::{Action, Channel};
-pub use post_social::{PostSocial, POST_SOCIAL};
+pub use post_social::{is_sha256, PostSocial, POST_SOCIAL};
 
 /// What an adapter is given for one attempt.
 pub struct Job<'a> {
@@ -29,6 +29,21 @@ pub struct Job<'a> {
     pub now: DateTime<Utc>,
     /// Must open before a REAL request leaves (see [`SendGate`]).
     pub gate: &'a dyn SendGate,
+    /// The stored files and kept lookups the request is built from.
+    pub resources: &'a dyn Resources,
+}
+
+/// What an adapter may ask of AOL's store while it builds a request: what
+/// is known of stored files (and their bytes, through [`Files`]), and a
+/// place to keep what it looked up for an action, once.
+#[async_trait]
+pub trait Resources: Files {
+    /// What is known of the stored files among `shas` (missing ones are absent).
+    async fn media(&self, shas: &[String]) -> Result<MediaMap, String>;
+
+    /// Keeps `facts_json` with `action` unless something is kept already or
+    /// its payload changed; what is kept now (`None`: the payload changed).
+    async fn keep_facts(&self, action: &Action, facts_json: &str) -> Result<Option<String>, String>;
 }
 
 /// The channel a payload names.
@@ -95,6 +110,11 @@ pub enum AdapterError {
     /// Trying again later may work.
     #[error("{0}")]
     Transient(String),
+    /// Trying again later may work, but the request may have reached the
+    /// platform: the time is recorded, and a repeat goes out only while the
+    /// platform still keeps its Idempotency-Key.
+    #[error("{0}")]
+    Reached(String),
     /// Not now, and not the action's fault (a platform's "slow down", a
     /// disarmed channel): try at `at`; the attempt does not count.
     #[error("{reason}")]
@@ -124,14 +144,44 @@ pub trait Adapter: Send + Sync {
     /// Checks a payload at enqueue, so what cannot be sent is never queued.
     fn validate(&self, payload: &Map<String, Value>) -> Result<(), String>;
 
+    /// The stored files a valid payload names (SHA-256 each): they must
+    /// exist at enqueue, and are kept while the action does.
+    fn media(&self, payload: &Map<String, Value>) -> Vec<String> {
+        let _ = payload;
+        Vec::new()
+    }
+
+    /// Checks a valid payload against the channel it names (its platform's
+    /// limits), at enqueue; `media` holds what is known of its files.
+    fn check_for_channel(
+        &self,
+        payload: &Map<String, Value>,
+        channel: &Channel,
+        media: &MediaMap,
+    ) -> Result<(), String> {
+        let _ = (payload, channel, media);
+        Ok(())
+    }
+
     /// Runs one attempt. It may be cancelled (dropped) at any await point when
     /// the tick runs out of time or the operator kills the daemon.
     async fn execute(&self, job: &Job<'_>) -> Result<Done, AdapterError>;
 
-    /// The exact request a REAL attempt would send for `action` on `channel`
-    /// (what an approval binds to); `Err` says why there is none.
-    fn prepare(&self, action: &Action, channel: &Channel) -> Result<Prepared, String> {
-        let _ = (action, channel);
+    /// `action`'s post as people will see it on `channel` (actions that post).
+    async fn post_view(
+        &self,
+        action: &Action,
+        channel: Option<&Channel>,
+        resources: &dyn Resources,
+    ) -> Option<crate::model::PostView> {
+        let _ = (action, channel, resources);
+        None
+    }
+
+    /// The exact requests a REAL attempt would send for `action` on
+    /// `channel` (what an approval binds to); `Err` says why there are none.
+    async fn prepare(&self, action: &Action, channel: &Channel, resources: &dyn Resources) -> Result<Prepared, String> {
+        let _ = (action, channel, resources);
         Err(format!("{} sends nothing to a channel", self.action_type()))
     }
 }

@@ -3,13 +3,19 @@
 //! needed, and records every change with who made it.
 
 mod bluesky;
-mod mastodon;
+pub mod limits;
+pub mod mastodon;
 mod platform;
+pub mod post;
+pub mod request;
 mod secret;
 pub mod webhook;
 
-pub use bluesky::record_key;
-pub use platform::{Found, Platform, Post, Prepared, Remote, Sent, TextLimit};
+pub use bluesky::facets::{detect, Feature};
+pub use bluesky::{is_handle, part_key, record_key};
+pub use platform::{Files, Found, Platform, Remote, Sent};
+pub use post::{Facts, Image, Link, MediaMap, Outgoing, Part, SocialPost};
+pub use request::{Body, FileRef, Prepared, Request};
 pub use secret::{resolve_secret, SecretError};
 
 use std::time::Duration;
@@ -41,7 +47,7 @@ impl Default for HttpTimeouts {
 /// redirected could post twice, or somewhere else).
 pub struct Platforms {
     bluesky: bluesky::Bluesky,
-    mastodon: mastodon::Mastodon,
+    pub(crate) mastodon: mastodon::Mastodon,
     webhook: webhook::Webhook,
 }
 
@@ -68,15 +74,13 @@ impl Platforms {
             ChannelKind::Webhook => &self.webhook,
         }
     }
-}
 
-/// The most text a post may carry on a platform, checked at enqueue:
-/// Bluesky counts graphemes (300), Mastodon characters (500 on most servers).
-pub fn text_limit(kind: ChannelKind) -> Option<TextLimit> {
-    match kind {
-        ChannelKind::Bluesky => Some(TextLimit::Graphemes(300)),
-        ChannelKind::Mastodon => Some(TextLimit::Chars(500)),
-        ChannelKind::Webhook => None,
+    /// The platform of `channel`'s kind, or why there is none.
+    pub fn of(&self, channel: &Channel) -> Result<&dyn Platform, String> {
+        let kind = channel
+            .kind()
+            .ok_or_else(|| format!("channel {:?} has an unknown kind {:?}", channel.name, channel.kind))?;
+        Ok(self.get(kind))
     }
 }
 
@@ -151,7 +155,15 @@ impl ChannelRequest {
                 }
             }
         }
-        Ok(NewChannel { name: name.to_string(), kind, base_url, handle, secret_env, secret_file })
+        Ok(NewChannel {
+            name: name.to_string(),
+            kind,
+            base_url,
+            handle,
+            secret_env,
+            secret_file,
+            limits: Default::default(),
+        })
     }
 }
 
@@ -196,11 +208,39 @@ fn check_url(raw: &str) -> Result<String, String> {
 }
 
 impl Engine {
+    /// Adds a channel, disarmed. A Mastodon server is asked for its limits
+    /// (`/api/v2/instance`); if it cannot be asked, Mastodon's usual ones hold.
     pub async fn channel_add(&self, request: &ChannelRequest, actor: &Actor<'_>) -> Result<Channel, ChannelError> {
-        let new = request.check()?;
+        let mut new = request.check()?;
+        if new.kind == ChannelKind::Mastodon {
+            match self.adapters().platforms().mastodon.server_limits(&new.base_url).await {
+                Ok(limits) => new.limits = limits,
+                Err(e) => tracing::warn!(
+                    channel = %new.name,
+                    error = %e,
+                    "cannot read the server's limits from /api/v2/instance; using Mastodon's usual ones (500 characters)"
+                ),
+            }
+        }
         let added = self.db().channel_add(&new, self.clock().now(), actor).await?;
         let channel = added.ok_or_else(|| ChannelError::Exists(new.name.clone()))?;
         tracing::info!(channel = %channel.name, kind = %channel.kind, by = actor.who, "channel added (disarmed)");
+        Ok(channel)
+    }
+
+    /// Whether every image posted on channel `name` needs alt text.
+    pub async fn channel_alt_text(
+        &self,
+        name: &str,
+        required: bool,
+        actor: &Actor<'_>,
+    ) -> Result<Channel, ChannelError> {
+        let channel = self
+            .db()
+            .channel_set_require_alt(name, required, self.clock().now(), actor)
+            .await?
+            .ok_or_else(|| ChannelError::NotFound(name.to_string()))?;
+        tracing::info!(channel = name, required, by = actor.who, "channel alt-text setting changed");
         Ok(channel)
     }
 

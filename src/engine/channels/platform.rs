@@ -1,44 +1,17 @@
-//! What every platform does (SPEC §7's adapter contract): `prepare` turns a
-//! post into the exact request REAL sends, deterministically and without
-//! secrets; `send` sends it and says how it went, in terms the engine acts on.
+//! What every platform does (SPEC §7's adapter contract): `check` a post's
+//! limits at enqueue; `prepare` the exact requests REAL sends,
+//! deterministically and without secrets; `send` them and say how it went,
+//! in terms the engine acts on.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::TimeDelta;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 
+use super::post::{Facts, MediaMap, Outgoing, SocialPost};
+use super::request::Prepared;
 use crate::model::Channel;
 
-/// A post to make: what the action says, and what of the action the request
-/// is built from (never anything that changes between attempts).
-#[derive(Clone, Copy, Debug)]
-pub struct Post<'a> {
-    pub action_id: i64,
-    pub idempotency_key: &'a str,
-    pub text: &'a str,
-    pub created_at: DateTime<Utc>,
-}
-
-/// The request for one post: PROOF writes `body` as its artifact and REAL
-/// sends exactly these bytes, so both have the same SHA-256.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Prepared {
-    /// Where the body is POSTed (no secret in it).
-    pub url: String,
-    pub body: Vec<u8>,
-    pub sha256: String,
-    /// Bluesky's record key, when there is one (`at://…/<rkey>`).
-    pub record_key: Option<String>,
-}
-
-impl Prepared {
-    pub fn new(url: String, body: Vec<u8>, record_key: Option<String>) -> Prepared {
-        let sha256 = hex::encode(Sha256::digest(&body));
-        Prepared { url, body, sha256, record_key }
-    }
-}
-
-/// The post on the platform.
+/// The post on the platform (a thread's first post).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Remote {
     pub id: String,
@@ -54,11 +27,17 @@ pub enum Sent {
     /// The platform said "not now" (429, 503 with Retry-After): try at `at`,
     /// the attempt not counted.
     RetryAt {
-        at: DateTime<Utc>,
+        at: chrono::DateTime<chrono::Utc>,
         why: String,
     },
-    /// It failed before the request could have reached the platform: safe to retry.
+    /// It failed before the request could have reached the platform, or the
+    /// platform cannot post it twice (a record key): safe to retry.
     NotSent(String),
+    /// The platform answered with an error after it may have acted on the
+    /// request (a 502 from a proxy can follow a post that was made): a repeat
+    /// is safe only while the platform keeps its Idempotency-Key (see
+    /// [`Platform::repeat_window`]).
+    Reached(String),
     /// The platform refused it; sending it again cannot help.
     Rejected(String),
     /// The request may have reached the platform and the answer was lost
@@ -72,68 +51,92 @@ pub enum Found {
     Posted(Remote),
     /// Nothing is there: sending it (again) posts it once.
     Absent,
+    /// Some posts of a thread are there, not all: sending it again writes
+    /// only the missing ones.
+    Incomplete {
+        present: usize,
+        total: usize,
+    },
     /// The platform could not be asked: try later.
     Unknown(String),
 }
 
+/// The bytes of stored files, for the requests that upload them.
+#[async_trait]
+pub trait Files: Send + Sync {
+    async fn bytes(&self, sha256: &str) -> Result<Vec<u8>, String>;
+}
+
 #[async_trait]
 pub trait Platform: Send + Sync {
-    /// The request for `post` on `channel`, or why there can be none.
-    fn prepare(&self, channel: &Channel, post: &Post<'_>) -> Result<Prepared, String>;
+    /// Why `post` cannot go to `channel`, checked at enqueue (text length,
+    /// images, cards, options); `media` holds what is known of its files.
+    fn check(&self, channel: &Channel, post: &SocialPost, media: &MediaMap) -> Result<(), String>;
 
-    /// Sends `prepared` with `secret`. `post` gives the idempotency key.
-    async fn send(&self, channel: &Channel, secret: &SecretString, post: &Post<'_>, prepared: &Prepared) -> Sent;
+    /// Whether `post`'s request needs something looked up first (kept with
+    /// the action, see [`Facts`]).
+    fn needs_lookup(&self, _post: &SocialPost) -> bool {
+        false
+    }
+
+    /// Looks up what `post`'s request needs; `Err` when the server cannot
+    /// be asked now (try later), not when a name is unknown.
+    async fn look_up(&self, _channel: &Channel, _post: &SocialPost) -> Result<Facts, String> {
+        Ok(Facts::default())
+    }
+
+    /// Every request of the post, deterministically and without secrets, or
+    /// why there can be none.
+    fn prepare(&self, channel: &Channel, out: &Outgoing<'_>) -> Result<Prepared, String>;
+
+    /// Sends `prepared` with `secret`, in order, reading files from `files`.
+    async fn send(
+        &self,
+        channel: &Channel,
+        secret: &SecretString,
+        out: &Outgoing<'_>,
+        prepared: &Prepared,
+        files: &dyn Files,
+    ) -> Sent;
 
     /// Reads the post back, if the platform allows it (Bluesky: by record key).
     async fn find(&self, _channel: &Channel, _prepared: &Prepared) -> Option<Found> {
         None
     }
-}
 
-/// A platform's limit on a post's text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TextLimit {
-    Graphemes(usize),
-    Chars(usize),
-}
-
-impl TextLimit {
-    /// Why `text` is too long, if it is.
-    pub fn check(self, text: &str, platform: &str) -> Result<(), String> {
-        use unicode_segmentation::UnicodeSegmentation;
-        let (count, max, unit) = match self {
-            TextLimit::Graphemes(max) => (text.graphemes(true).count(), max, "graphemes"),
-            TextLimit::Chars(max) => (text.chars().count(), max, "characters"),
-        };
-        if count > max {
-            return Err(format!("\"text\" is {count} {unit}; {platform} takes at most {max}"));
-        }
-        Ok(())
+    /// How long after a request may have reached the platform a repeat of it
+    /// still cannot post twice: the time the platform keeps its
+    /// Idempotency-Key. `None`: always (Bluesky's record keys).
+    fn repeat_window(&self) -> Option<TimeDelta> {
+        None
     }
 }
 
 /// When a "slow down" answer says to come back: `Retry-After` (seconds or an
 /// HTTP date), else a rate-limit reset (Unix seconds), else in a minute.
-pub fn retry_at(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn retry_at(
+    headers: &reqwest::header::HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(v) = text("retry-after") {
         if let Ok(secs) = v.parse::<i64>() {
             return now + chrono::TimeDelta::seconds(secs.clamp(0, 86_400));
         }
-        if let Ok(at) = DateTime::parse_from_rfc2822(v) {
-            return at.with_timezone(&Utc).max(now);
+        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
+            return at.with_timezone(&chrono::Utc).max(now);
         }
     }
     for name in ["ratelimit-reset", "x-ratelimit-reset"] {
         if let Some(v) = text(name) {
             if let Ok(secs) = v.parse::<i64>() {
-                if let Some(at) = DateTime::from_timestamp(secs, 0) {
+                if let Some(at) = chrono::DateTime::from_timestamp(secs, 0) {
                     return at.max(now);
                 }
             }
             // Mastodon sends an ISO 8601 time.
-            if let Ok(at) = DateTime::parse_from_rfc3339(v) {
-                return at.with_timezone(&Utc).max(now);
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(v) {
+                return at.with_timezone(&chrono::Utc).max(now);
             }
         }
     }
@@ -194,6 +197,16 @@ impl Answer {
     pub fn field(&self, key: &str) -> Option<String> {
         let v: serde_json::Value = serde_json::from_str(&self.text).ok()?;
         v.get(key).and_then(|x| x.as_str()).map(str::to_string)
+    }
+
+    /// What an unsuccessful answer means on a platform that keeps a
+    /// request's Idempotency-Key for a while: as [`Answer::failure`], but a
+    /// server error may have come after the post was made.
+    pub fn failure_keyed(&self) -> Sent {
+        match self.failure() {
+            Sent::NotSent(why) => Sent::Reached(why),
+            other => other,
+        }
     }
 
     /// What an unsuccessful answer means on a platform where a repeat cannot

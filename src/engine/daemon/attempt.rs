@@ -60,7 +60,16 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
         (None, _) => Ok(Err(AdapterError::Permanent(format!("no adapter handles {:?}", action.action_type)))),
         (Some(adapter), Ok(Value::Object(payload))) => {
             let channel = channel_of(engine, &payload).await?;
-            let job = Job { action, payload: &payload, proof_mode, channel, now: engine.clock().now(), gate: &gate };
+            let resources = engine.resources();
+            let job = Job {
+                action,
+                payload: &payload,
+                proof_mode,
+                channel,
+                now: engine.clock().now(),
+                gate: &gate,
+                resources: &resources,
+            };
             let mut flags = engine.subscribe_flags();
             let run = AssertUnwindSafe(adapter.execute(&job)).catch_unwind();
             tokio::select! {
@@ -114,6 +123,13 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             (Finish::Failed { error: e }, log)
         }
         Ok(Err(AdapterError::Transient(e))) => retry(e, max_attempts),
+        Ok(Err(AdapterError::Reached(e))) => {
+            // Remembered, so that no repeat goes out once the platform may have forgotten its key.
+            if !engine.db().action_set_reached(&engine.fence(term.epoch), action.id).await? {
+                return Ok(AttemptEnd::LeaseLost);
+            }
+            retry(e, max_attempts)
+        }
         Ok(Err(AdapterError::Deferred { at, reason })) => {
             let log = NewLog::new(LogLevel::Warning, format!("deferred, the attempt not counted: {reason}"));
             (Finish::Defer { reason, not_before: at }, log)

@@ -5,7 +5,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::model::{Action, ArtifactCheck, ArtifactState, ExecutionLog, RequestPreview};
+use crate::model::{Action, ArtifactCheck, ArtifactState, ExecutionLog, PostView, RequestPreview};
 use crate::web::server_html::Html;
 use crate::web::time_text;
 
@@ -53,6 +53,8 @@ pub fn facts(a: &Action) -> Html {
 pub struct Record<'a> {
     pub payload: &'a str,
     pub request: Option<&'a RequestPreview>,
+    /// The post as people will see it.
+    pub post: Option<&'a PostView>,
     /// Each approval or rejection, as a line.
     pub decisions: Vec<String>,
     pub artifact: Option<&'a ArtifactCheck>,
@@ -60,12 +62,22 @@ pub struct Record<'a> {
 }
 
 pub fn record(r: Record<'_>) -> Html {
+    let post = r.post.map(|p| {
+        view! {
+            <section class="card" aria-label="Post">
+                <h2>"The post"</h2>
+                {crate::web::post_html::post(p)}
+            </section>
+        }
+    });
     let request = r.request.map(|r| {
+        let count =
+            if r.requests == 1 { "one request".to_string() } else { format!("{} requests, in order", r.requests) };
         view! {
             <section class="card" aria-label="Request">
                 <h2>"What REAL would send"</h2>
-                <p class="meta">"POST " <span class="key">{r.url.clone()}</span></p>
-                <pre class="code" data-testid="request-body">{r.body.clone()}</pre>
+                <p class="meta">{count} ", to " <span class="key">{r.url.clone()}</span></p>
+                <pre class="code" data-testid="request-body">{crate::web::post_html::pretty(&r.body)}</pre>
                 <p class="key" data-testid="request-sha">"SHA-256 " {r.sha256.clone()}</p>
             </section>
         }
@@ -84,6 +96,7 @@ pub fn record(r: Record<'_>) -> Html {
             <h2>"Payload"</h2>
             <pre class="code" data-testid="payload">{r.payload.to_string()}</pre>
         </section>
+        {post}
         {request}
         {decisions}
         {r.artifact.map(artifact)}

@@ -70,9 +70,12 @@ impl From<crate::model::InboxItem> for InboxEntry {
                 " on " <strong>{a.channel.clone().unwrap_or_default()}</strong>
                 " · asked " {time_text::date_hms(a.updated_at_utc)} " UTC"
             </p>
+            {item.post.as_ref().map(crate::web::post_html::post)}
             {item.request.map(|r| view! {
-                <p class="meta">"POST " <span class="key">{r.url}</span></p>
-                <pre class="code" data-testid="inbox-request">{r.body}</pre>
+                <details class="requests">
+                    <summary>{format!("The exact request{} ({}), to ", if r.requests == 1 { "" } else { "s" }, r.requests)} <span class="key">{r.url}</span></summary>
+                    <pre class="code" data-testid="inbox-request">{crate::web::post_html::pretty(&r.body)}</pre>
+                </details>
                 <p class="key" data-testid="inbox-sha">"SHA-256 " {r.sha256}</p>
             })}
             {item.problem.map(|p| view! { <p class="error-text">"Cannot be approved: " {p}</p> })}

@@ -1,0 +1,235 @@
+//! `aol channel` and `aol policy`: where REAL posts go, and who decides.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::{cli_actor, open_engine};
+use crate::config::DbArgs;
+use crate::engine::Engine;
+use crate::storage::{Actor, RateLimits};
+
+#[derive(Args, Debug)]
+pub(super) struct ChannelCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: ChannelAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum ChannelAction {
+    /// Add a channel; it starts disarmed (REAL posts wait until it is armed).
+    Add {
+        /// 1-64 lowercase letters, digits, '-' or '_'; payloads name it as "channel".
+        name: String,
+        /// bluesky | mastodon | webhook
+        #[arg(long)]
+        kind: String,
+        /// The server: https://bsky.social, https://mastodon.social, or the webhook's URL.
+        #[arg(long)]
+        url: String,
+        /// The account (Bluesky: its handle, e.g. brand.bsky.social).
+        #[arg(long)]
+        handle: Option<String>,
+        /// The env var that holds the secret (app password, access token or signing key).
+        #[arg(long, value_name = "VAR", conflicts_with = "secret_file", required_unless_present = "secret_file")]
+        secret_env: Option<String>,
+        /// The file that holds the secret (absolute path).
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<String>,
+    },
+    /// List the channels.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a channel (its actions then fail as "real run unconfigured" in REAL mode).
+    Remove { name: String },
+    /// Let REAL posts go out on this channel.
+    Arm {
+        name: String,
+        /// Why; recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Stop REAL posts on this channel (they wait; PROOF runs go on).
+    Disarm {
+        name: String,
+        /// Why; recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Set how often REAL posts may go out here: the limits given replace the
+    /// channel's, and those not given are lifted.
+    Limits {
+        name: String,
+        /// At most N posts in any hour.
+        #[arg(long, value_name = "N")]
+        per_hour: Option<i64>,
+        /// At most N posts per day (UTC).
+        #[arg(long, value_name = "N")]
+        per_day: Option<i64>,
+        /// At least this long between two posts.
+        #[arg(long, value_name = "SECONDS")]
+        min_spacing_seconds: Option<i64>,
+    },
+    /// Whether every image posted here needs alt text (required unless turned off).
+    AltText {
+        name: String,
+        /// required | optional
+        #[arg(value_parser = ["required", "optional"])]
+        setting: String,
+        /// Why; recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(super) struct PolicyCmd {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: PolicyAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyAction {
+    /// Set a channel's policy (REAL posts need approval until one is set; PROOF runs never do).
+    Set {
+        /// The channel (it may be added later).
+        channel: String,
+        /// auto | require_approval | deny
+        #[arg(value_parser = |s: &str| s.parse::<crate::model::Policy>())]
+        mode: crate::model::Policy,
+        /// The action type it applies to.
+        #[arg(long = "type", value_name = "ACTION_TYPE", default_value = "POST_SOCIAL")]
+        action_type: String,
+        /// Why; recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The policies in force (channels without one: require_approval).
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
+    use crate::engine::channels::ChannelRequest;
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
+    let result = async {
+        match cmd.command {
+            ChannelAction::Add { name, kind, url, handle, secret_env, secret_file } => {
+                let request = ChannelRequest { name, kind, url, handle, secret_env, secret_file };
+                let c = engine.channel_add(&request, &Actor { who: &who, reason: None }).await?;
+                println!(
+                    "added channel {} ({} at {}), disarmed: arm it with `aol channel arm {}`",
+                    c.name, c.kind, c.base_url, c.name
+                );
+            }
+            ChannelAction::List { json } => {
+                let channels = engine.db().channels().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&channels)?);
+                } else if channels.is_empty() {
+                    println!("no channels (add one with `aol channel add NAME --kind K --url URL ...`)");
+                } else {
+                    println!(
+                        "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  LIMITS",
+                        "NAME", "KIND", "ARMED", "URL", "HANDLE", "SECRET"
+                    );
+                    for c in channels {
+                        println!(
+                            "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  {}",
+                            c.name,
+                            c.kind,
+                            if c.armed { "armed" } else { "disarmed" },
+                            c.base_url,
+                            c.handle.as_deref().unwrap_or("-"),
+                            c.secret_source(),
+                            c.limits_text()
+                        );
+                    }
+                }
+            }
+            ChannelAction::Remove { name } => {
+                engine.channel_remove(&name, &Actor { who: &who, reason: None }).await?;
+                println!("removed channel {name}");
+            }
+            ChannelAction::Arm { name, reason } => arm(&engine, &who, &name, reason, true).await?,
+            ChannelAction::Disarm { name, reason } => arm(&engine, &who, &name, reason, false).await?,
+            ChannelAction::Limits { name, per_hour, per_day, min_spacing_seconds } => {
+                let limits = RateLimits { max_per_hour: per_hour, max_per_day: per_day, min_spacing_seconds };
+                let c = engine.channel_limits(&name, &limits, &Actor { who: &who, reason: None }).await?;
+                println!("channel {}: {}", c.name, c.limits_text());
+            }
+            ChannelAction::AltText { name, setting, reason } => {
+                let actor = Actor::with_typed_reason(&who, reason.as_deref());
+                let c = engine.channel_alt_text(&name, setting == "required", &actor).await?;
+                let state = if c.require_alt { "every image needs alt text" } else { "alt text is optional" };
+                println!("channel {}: {state}", c.name);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    engine.db().close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn arm(engine: &Engine, who: &str, name: &str, reason: Option<String>, armed: bool) -> anyhow::Result<()> {
+    let actor = Actor::with_typed_reason(who, reason.as_deref());
+    let (_, changed) = engine.channel_arm(name, armed, &actor).await?;
+    let state = if armed { "armed" } else { "disarmed" };
+    if changed {
+        println!("channel {name} is now {state}");
+    } else {
+        println!("channel {name} was {state} already, nothing changed");
+    }
+    Ok(())
+}
+
+pub(super) async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(&cmd.db).await?;
+    let who = cli_actor();
+    let result = async {
+        match cmd.command {
+            PolicyAction::Set { channel, mode, action_type, reason } => {
+                let actor = Actor::with_typed_reason(&who, reason.as_deref());
+                let row = engine.policy_set(&channel, &action_type, mode, &actor).await?;
+                println!("policy of channel {} for {}: {}", row.channel, row.action_type, row.mode);
+            }
+            PolicyAction::List { json } => {
+                let rows = engine.db().policies().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else if rows.is_empty() {
+                    println!("no policy set: REAL posts on every channel need approval");
+                } else {
+                    println!("{:<20}  {:<12}  {:<16}  {:<24}  SET BY", "CHANNEL", "TYPE", "POLICY", "SINCE (UTC)");
+                    for r in rows {
+                        println!(
+                            "{:<20}  {:<12}  {:<16}  {:<24}  {}{}",
+                            r.channel,
+                            r.action_type,
+                            r.mode,
+                            r.set_at_utc.format("%Y-%m-%d %H:%M:%S"),
+                            r.set_by,
+                            r.reason.map(|w| format!(" ({w})")).unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    engine.db().close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}

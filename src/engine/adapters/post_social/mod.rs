@@ -1,0 +1,224 @@
+//! POST_SOCIAL: a post to a social account, on the channel its payload
+//! names: text with its links, tags and mentions, images, a link card, a
+//! thread (`payload`). PROOF writes the exact requests REAL would send as
+//! one document (or, without a channel, the post itself); REAL sends them
+//! once, on an armed channel (`real`).
+
+mod payload;
+mod real;
+mod view;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Adapter, AdapterError, Artifact, ChannelLookup, Done, Job, Resources};
+use crate::engine::channels::{Facts, MediaMap, Outgoing, Platform, Platforms, Prepared, SocialPost};
+use crate::model::{Action, Channel};
+
+pub use payload::is_sha256;
+
+pub const POST_SOCIAL: &str = "POST_SOCIAL";
+
+pub struct PostSocial {
+    artifact_dir: PathBuf,
+    platforms: Arc<Platforms>,
+}
+
+/// What a post's requests are built from, besides the post: its files and
+/// what was looked up for it.
+struct Materials {
+    media: MediaMap,
+    facts: Facts,
+}
+
+impl PostSocial {
+    pub fn new(artifact_dir: PathBuf, platforms: Arc<Platforms>) -> PostSocial {
+        PostSocial { artifact_dir, platforms }
+    }
+
+    /// The platform of `channel`'s kind.
+    fn platform(&self, channel: &Channel) -> Result<&dyn Platform, AdapterError> {
+        self.platforms.of(channel).map_err(AdapterError::Permanent)
+    }
+
+    /// What is known of the post's files, and what its request needs looked
+    /// up: kept with the action since an earlier look, or looked up now and
+    /// kept (so the request's bytes never change afterwards). `Err` when
+    /// something could not be had now (try later).
+    async fn materials(
+        action: &Action,
+        post: &SocialPost,
+        channel: &Channel,
+        platform: &dyn Platform,
+        resources: &dyn Resources,
+    ) -> Result<Materials, String> {
+        let media = resources.media(&post.media()).await?;
+        let facts = match &action.facts_json {
+            Some(kept) => {
+                serde_json::from_str(kept).map_err(|e| format!("the action's kept lookups are unreadable: {e}"))?
+            }
+            None if platform.needs_lookup(post) => {
+                let found = platform.look_up(channel, post).await?;
+                let text = serde_json::to_string(&found).expect("facts serialise");
+                let kept = resources
+                    .keep_facts(action, &text)
+                    .await?
+                    .ok_or("the action's payload changed while its request was being built")?;
+                serde_json::from_str(&kept).map_err(|e| format!("the action's kept lookups are unreadable: {e}"))?
+            }
+            None => Facts::default(),
+        };
+        Ok(Materials { media, facts })
+    }
+
+    /// The requests for `post` of `action` on `channel`, with what they were built from.
+    async fn requests(
+        &self,
+        action: &Action,
+        post: &SocialPost,
+        channel: &Channel,
+        resources: &dyn Resources,
+    ) -> Result<(Prepared, Materials), AdapterError> {
+        let platform = self.platform(channel)?;
+        let materials = PostSocial::materials(action, post, channel, platform, resources)
+            .await
+            .map_err(|e| AdapterError::Transient(format!("cannot build the request yet: {e}")))?;
+        let out = outgoing(action, post, &materials);
+        let prepared = platform.prepare(channel, &out).map_err(AdapterError::Permanent)?;
+        Ok((prepared, materials))
+    }
+
+    /// Writes `bytes` as the action's PROOF artifact.
+    async fn write_proof(&self, job: &Job<'_>, bytes: &[u8], what: &str) -> Result<Done, AdapterError> {
+        let path = self.artifact_path(&job.action.idempotency_key);
+        write_atomically(&path, bytes)
+            .await
+            .map_err(|e| AdapterError::Transient(format!("cannot write the PROOF artifact {}: {e}", path.display())))?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        Ok(Done {
+            message: format!("PROOF: wrote {what} ({} bytes) to the artifact", bytes.len()),
+            artifact: Some(Artifact { path: path.display().to_string(), sha256 }),
+            remote: None,
+        })
+    }
+
+    /// `ARTIFACT_DIR/proof_social/<key, made file-safe>-<hash of key>.json`: the
+    /// same key always names the same file, and different keys never share one.
+    pub fn artifact_path(&self, idempotency_key: &str) -> PathBuf {
+        let safe: String = idempotency_key
+            .chars()
+            .take(64)
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
+        let hash = hex::encode(Sha256::digest(idempotency_key.as_bytes()));
+        self.artifact_dir.join("proof_social").join(format!("{safe}-{}.json", &hash[..16]))
+    }
+}
+
+/// The post as its platform builds requests from it.
+fn outgoing<'a>(action: &'a Action, post: &'a SocialPost, materials: &'a Materials) -> Outgoing<'a> {
+    Outgoing {
+        action_id: action.id,
+        idempotency_key: &action.idempotency_key,
+        created_at: action.created_at_utc,
+        post,
+        media: &materials.media,
+        facts: &materials.facts,
+    }
+}
+
+#[async_trait]
+impl Adapter for PostSocial {
+    fn action_type(&self) -> &'static str {
+        POST_SOCIAL
+    }
+
+    fn validate(&self, payload: &Map<String, Value>) -> Result<(), String> {
+        payload::parse(payload).map(|_| ())
+    }
+
+    fn media(&self, payload: &Map<String, Value>) -> Vec<String> {
+        payload::parse(payload).map(|post| post.media()).unwrap_or_default()
+    }
+
+    fn check_for_channel(
+        &self,
+        payload: &Map<String, Value>,
+        channel: &Channel,
+        media: &MediaMap,
+    ) -> Result<(), String> {
+        let post = payload::parse(payload)?;
+        self.platform(channel).map_err(|e| e.to_string())?.check(channel, &post, media)
+    }
+
+    async fn post_view(
+        &self,
+        action: &Action,
+        channel: Option<&Channel>,
+        resources: &dyn Resources,
+    ) -> Option<crate::model::PostView> {
+        let Ok(Value::Object(payload)) = serde_json::from_str(&action.payload_json) else { return None };
+        let post = payload::parse(&payload).ok()?;
+        let media = resources.media(&post.media()).await.unwrap_or_default();
+        let facts: Option<Facts> = action.facts_json.as_deref().and_then(|f| serde_json::from_str(f).ok());
+        Some(view::view(&post, channel, &media, facts.as_ref()))
+    }
+
+    async fn prepare(&self, action: &Action, channel: &Channel, resources: &dyn Resources) -> Result<Prepared, String> {
+        let payload = match serde_json::from_str(&action.payload_json) {
+            Ok(Value::Object(payload)) => payload,
+            _ => return Err("the stored payload is not a JSON object".into()),
+        };
+        let post = payload::parse(&payload)?;
+        self.requests(action, &post, channel, resources).await.map(|(p, _)| p).map_err(|e| e.to_string())
+    }
+
+    async fn execute(&self, job: &Job<'_>) -> Result<Done, AdapterError> {
+        let post = payload::parse(job.payload).map_err(AdapterError::Permanent)?;
+        let channel = match &job.channel {
+            ChannelLookup::Found(channel) => Some(channel.as_ref()),
+            ChannelLookup::NotNamed | ChannelLookup::Missing(_) => None,
+        };
+        if !job.proof_mode {
+            return real::send(self, job, &post).await;
+        }
+        match channel {
+            Some(channel) => {
+                let (prepared, _) = self.requests(job.action, &post, channel, job.resources).await?;
+                let what = format!(
+                    "the {} request{} REAL would send to {} ({})",
+                    prepared.requests.len(),
+                    if prepared.requests.len() == 1 { "" } else { "s" },
+                    channel.name,
+                    prepared.url()
+                );
+                self.write_proof(job, &prepared.artifact, &what).await
+            }
+            None => {
+                // Deterministic bytes: a re-run of the same action rewrites the same file.
+                let record = json!({
+                    "mode": "PROOF",
+                    "action_type": POST_SOCIAL,
+                    "idempotency_key": job.action.idempotency_key,
+                    "would_post": job.payload,
+                });
+                let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON values serialise");
+                bytes.push(b'\n');
+                self.write_proof(job, &bytes, "what would be posted").await
+            }
+        }
+    }
+}
+
+/// Writes via a temporary file and a rename, so a reader never sees half a file.
+async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("artifact paths have a parent");
+    tokio::fs::create_dir_all(dir).await?;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, path).await
+}

@@ -1,0 +1,235 @@
+//! Rich posts on Mastodon and webhooks, and every platform's limits
+//! (issue 19), against the stand-in server: each limit refused at enqueue
+//! with its reason and nothing written; a Mastodon thread with an image,
+//! its alt text and its language; and the Idempotency-Key's window: a 502
+//! that came after the status was made is retried while Mastodon still
+//! keeps the key, and past that the post is UNCONFIRMED, never made twice.
+
+mod common;
+mod fake_platform;
+
+use std::time::Duration;
+
+use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::model::{Action, FlagCommand, Policy};
+use aol::storage::Actor;
+use chrono::{TimeDelta, TimeZone, Utc};
+use common::TestCtx;
+use fake_platform::{Answer, FakePlatform};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+const OPS: Actor<'static> = Actor { who: "test", reason: None };
+const CHART: &[u8] = include_bytes!("fixtures/chart.png");
+
+struct Setup {
+    engine: Engine,
+    clock: Clock,
+    platform: FakePlatform,
+    _dir: tempfile::TempDir,
+}
+
+/// REAL mode on a manual clock; armed channels on the stand-in, posting
+/// without asking: `masto` (a server of 100 characters, 2 images), `hook`
+/// (a webhook), and `bsky` (Bluesky; nothing is sent to it here).
+async fn setup(ctx: &TestCtx) -> Setup {
+    let platform = FakePlatform::start().await;
+    platform.set_instance(100, 2, 2_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "rich-posts-test-secret\n").unwrap();
+    let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
+    let registry = Registry::with_platforms(dir.path().join("artifacts"), Platforms::new(timeouts));
+    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
+    for (name, kind, url, handle) in [
+        ("masto", "mastodon", platform.base.clone(), None),
+        ("hook", "webhook", format!("{}/hook", platform.base), None),
+        ("bsky", "bluesky", "https://bsky.example".to_string(), Some("brand.bsky.example".to_string())),
+    ] {
+        let request = ChannelRequest {
+            name: name.into(),
+            kind: kind.into(),
+            url,
+            handle,
+            secret_file: Some(secret.display().to_string()),
+            ..Default::default()
+        };
+        engine.channel_add(&request, &OPS).await.unwrap();
+        engine.channel_arm(name, true, &OPS).await.unwrap();
+        engine.policy_set(name, "POST_SOCIAL", Policy::Auto, &OPS).await.unwrap();
+    }
+    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    Setup { engine, clock, platform, _dir: dir }
+}
+
+async fn tick(engine: &Engine) {
+    let settings = DaemonSettings {
+        max_ticks: Some(1),
+        tick_interval: Duration::from_millis(1),
+        max_tick: Duration::from_secs(10),
+        ..Default::default()
+    };
+    daemon::run(engine, &settings, &CancellationToken::new()).await;
+}
+
+async fn enqueue(engine: &Engine, key: &str, payload: Value) -> Result<Action, String> {
+    engine.enqueue("POST_SOCIAL", key, payload.as_object().unwrap()).await.map(|e| e.action).map_err(|e| e.to_string())
+}
+
+async fn reread(engine: &Engine, id: i64) -> Action {
+    engine.db().action_get(id).await.unwrap().unwrap()
+}
+
+async fn every_limit_is_checked_at_enqueue_with_its_reason_and_nothing_is_written(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    let chart = s.engine.media_add(CHART).await.unwrap().info.sha256;
+    // The same PNG with 1,000,001 bytes after its end: an image, over Bluesky's 1,000,000.
+    let mut big = CHART.to_vec();
+    big.extend(std::iter::repeat_n(0u8, 1_000_001));
+    let big = s.engine.media_add(&big).await.unwrap().info.sha256;
+    let image = |sha: &str| json!({"media": sha, "alt": "a chart"});
+    let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦"; // one grapheme, 25 bytes
+    let url = format!("https://example.com/{}", "x".repeat(200));
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"channel": "bsky", "text": "é".repeat(301)}), "\"text\" is 301 graphemes; bluesky takes at most 300"),
+        (
+            json!({"channel": "bsky", "text": family.repeat(121)}),
+            "\"text\" is 3025 bytes of UTF-8; bluesky takes at most 3000",
+        ),
+        (
+            json!({"channel": "bsky", "text": "1/2", "thread": [{"text": "x".repeat(301)}]}),
+            "thread post 2 of 2: \"text\" is 301 graphemes",
+        ),
+        (
+            json!({"channel": "bsky", "text": "x", "images": vec![image(&chart); 5]}),
+            "\"images\" has 5 images; a post has at most 4",
+        ),
+        (json!({"channel": "bsky", "text": "x", "images": [image(&big)]}), "bluesky takes images up to 1000000 bytes"),
+        (
+            json!({"channel": "bsky", "text": "x", "images": [image(&chart)], "link": {"url": "https://example.com"}}),
+            "a bluesky post carries images or a link card, not both",
+        ),
+        (
+            json!({"channel": "bsky", "text": "x", "images": [{"media": chart}]}),
+            "image 1 has no \"alt\" text, which channel \"bsky\" requires",
+        ),
+        (json!({"channel": "bsky", "text": "x", "langs": ["en", "fr", "de", "it"]}), "bluesky takes at most 3"),
+        (json!({"channel": "bsky", "text": "x", "spoiler_text": "cw"}), "are Mastodon's"),
+        (
+            json!({"channel": "masto", "text": format!("{} {url}", "a".repeat(90))}),
+            "counts 114 characters as Mastodon counts them (a link as 23); this server takes at most 100",
+        ),
+        (
+            json!({"channel": "masto", "text": "x", "images": vec![image(&chart); 3]}),
+            "3 images; mastodon takes at most 2 a post",
+        ),
+        (
+            json!({"channel": "masto", "text": "x".repeat(60), "spoiler_text": "y".repeat(50)}),
+            "with its spoiler_text counts 110",
+        ),
+        (
+            json!({"channel": "hook", "text": "x", "images": [{"media": chart, "alt": " "}]}),
+            "image 1 has no \"alt\" text",
+        ),
+        (json!({"channel": "hook", "text": "x", "images": [image(&"0".repeat(64))]}), "is not a file uploaded to AOL"),
+        (json!({"channel": "masto", "text": "x", "visibility": "everyone"}), "\"visibility\": \"everyone\" is none of"),
+    ];
+    for (i, (payload, why)) in cases.iter().enumerate() {
+        let err = enqueue(&s.engine, &format!("bad-{i}"), payload.clone()).await.unwrap_err();
+        assert!(err.contains(why), "case {i} {payload}: {err}");
+    }
+    let counted: Vec<(i64,)> = ctx.fetch_all_raw("SELECT COUNT(*) FROM aol_actions").await;
+    assert_eq!(counted[0].0, 0, "nothing written");
+
+    // What fits is taken: a long link counts 23 on Mastodon, 300 graphemes
+    // of 25 bytes are too many bytes but 120 are not, and alt text may be made optional.
+    enqueue(&s.engine, "ok-1", json!({"channel": "masto", "text": format!("{} {url}", "a".repeat(60))})).await.unwrap();
+    enqueue(&s.engine, "ok-2", json!({"channel": "bsky", "text": family.repeat(120)})).await.unwrap();
+    s.engine.channel_alt_text("bsky", false, &OPS).await.unwrap();
+    enqueue(&s.engine, "ok-3", json!({"channel": "bsky", "text": "x", "images": [{"media": chart}]})).await.unwrap();
+}
+
+async fn a_mastodon_thread_carries_its_image_alt_text_and_language(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    let chart = s.engine.media_add(CHART).await.unwrap().info.sha256;
+    let action = enqueue(
+        &s.engine,
+        "masto-thread",
+        json!({"channel": "masto", "text": "1/2 Our numbers", "langs": ["de"], "spoiler_text": "numbers",
+               "images": [{"media": chart, "alt": "the chart"}],
+               "thread": [{"text": "2/2 Read more", "link": {"url": "https://example.com/more", "title": "More"}}]}),
+    )
+    .await
+    .unwrap();
+    tick(&s.engine).await;
+    let done = reread(&s.engine, action.id).await;
+    assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
+    let uploads = s.platform.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!((uploads[0].description.as_deref(), uploads[0].mime.as_str()), (Some("the chart"), "image/png"));
+    assert_eq!(uploads[0].bytes, CHART);
+    let made = s.platform.made();
+    assert_eq!(made.len(), 2);
+    assert_eq!((made[0].key.as_str(), made[1].key.as_str()), ("masto-thread", "masto-thread#2"));
+    assert_eq!(made[0].body["media_ids"], json!([uploads[0].id]));
+    assert_eq!(
+        (made[0].body["language"].as_str(), made[0].body["spoiler_text"].as_str()),
+        (Some("de"), Some("numbers"))
+    );
+    assert!(made[0].body.get("in_reply_to_id").is_none());
+    assert_eq!(made[1].body["in_reply_to_id"], json!(made[0].id), "the reply names the post before it");
+    assert_eq!(made[1].body["status"], "2/2 Read more\n\nhttps://example.com/more", "the card's link is in the text");
+    assert_eq!(done.remote_id.as_deref(), Some(made[0].id.as_str()));
+}
+
+async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_the_key(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    // Within the window: the retry, with the same key, gets the status the first request made.
+    s.platform.script([Answer::MadeThen(502)]);
+    let soon = enqueue(&s.engine, "masto-502-soon", json!({"channel": "masto", "text": "Hello"})).await.unwrap();
+    tick(&s.engine).await;
+    let first = reread(&s.engine, soon.id).await;
+    assert_eq!(first.status, "RETRY", "{:?}", first.last_error);
+    assert!(first.reached_at_utc.is_some(), "it may have reached Mastodon: remembered");
+    s.clock.advance(TimeDelta::minutes(10));
+    tick(&s.engine).await;
+    let done = reread(&s.engine, soon.id).await;
+    assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
+    assert_eq!(s.platform.made().len(), 1, "one status");
+
+    // Past the window (the daemon was paused, say): the key may be forgotten, so it is not sent again.
+    s.platform.script([Answer::MadeThen(502)]);
+    let late = enqueue(&s.engine, "masto-502-late", json!({"channel": "masto", "text": "Hello again"})).await.unwrap();
+    tick(&s.engine).await;
+    assert_eq!(reread(&s.engine, late.id).await.status, "RETRY");
+    // Meanwhile its text cannot change: Mastodon may hold the post as it was.
+    let err = s.engine.edit(late.id, json!({"channel": "masto", "text": "x"}).as_object().unwrap(), &OPS).await;
+    let err = err.unwrap_err().to_string();
+    assert!(err.contains("already left for its platform"), "{err}");
+    s.platform.forget_keys();
+    s.clock.advance(TimeDelta::hours(2));
+    tick(&s.engine).await;
+    let unconfirmed = reread(&s.engine, late.id).await;
+    assert_eq!(unconfirmed.status, "UNCONFIRMED", "{:?}", unconfirmed.last_error);
+    assert!(unconfirmed.last_error.as_deref().unwrap().contains("keeps a request's key for a limited time only"));
+    tick(&s.engine).await;
+    let made = s.platform.made();
+    assert_eq!(made.len(), 2, "never a second status for the late post: {made:?}");
+    assert_eq!(made.iter().filter(|m| m.key == "masto-502-late").count(), 1);
+
+    // A webhook receiver keeps a key for 24 hours: the same rule, with its window.
+    s.platform.script([Answer::Raw(502, vec![], "{}".into())]);
+    let hook = enqueue(&s.engine, "hook-502", json!({"channel": "hook", "text": "Hi"})).await.unwrap();
+    tick(&s.engine).await;
+    s.clock.advance(TimeDelta::hours(25));
+    tick(&s.engine).await;
+    assert_eq!(reread(&s.engine, hook.id).await.status, "UNCONFIRMED");
+}
+
+on_both_databases!(
+    every_limit_is_checked_at_enqueue_with_its_reason_and_nothing_is_written,
+    a_mastodon_thread_carries_its_image_alt_text_and_language,
+    a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_the_key,
+);
