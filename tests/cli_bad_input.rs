@@ -239,6 +239,20 @@ const CASES: &[Case] = &[
         args: &["policy", "set", "c1", "{}"],
         bad: &[("maybe", "unknown policy"), ("", "unknown policy")],
     },
+    Case {
+        id: "setting",
+        args: &["channel", "alt-text", "c1", "{}"],
+        bad: &[("maybe", "possible values"), ("", "possible values")],
+    },
+    Case {
+        id: "image",
+        args: &["media", "add", "{}"],
+        bad: &[
+            ("/etc/hostname", "not an image AOL can post"),
+            ("/no/such/file.png", "cannot read /no/such/file.png"),
+            ("/etc", "cannot read /etc"),
+        ],
+    },
 ];
 
 /// Settings for which every value is valid.

@@ -228,7 +228,54 @@ async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_th
     assert_eq!(reread(&s.engine, hook.id).await.status, "UNCONFIRMED");
 }
 
+async fn a_webhook_gets_the_whole_post_signed_and_another_image_voids_an_approval(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    let chart = s.engine.media_add(CHART).await.unwrap().info.sha256;
+    let thumb = s.engine.media_add(include_bytes!("fixtures/thumb.png")).await.unwrap().info.sha256;
+    s.engine.policy_set("hook", "POST_SOCIAL", Policy::RequireApproval, &OPS).await.unwrap();
+    let payload = |image: &str| {
+        json!({"channel": "hook", "text": "1/2 Café ☕", "langs": ["fr"], "images": [{"media": image, "alt": "the chart"}],
+               "thread": [{"text": "2/2", "link": {"url": "https://example.com", "title": "Example"}}]})
+    };
+    let action = enqueue(&s.engine, "hook-rich", payload(&chart)).await.unwrap();
+    let shown = s.engine.inbox(20).await.unwrap().remove(0);
+    let first = shown.request.unwrap();
+    assert!(first.body.contains(&format!("{{{{aol:base64 {chart}}}}}")), "the document names the file, not its bytes");
+    let post = shown.post.unwrap();
+    assert_eq!((post.parts.len(), post.parts[0].images[0].alt.as_deref()), (2, Some("the chart")));
+    s.engine.approve(action.id, Some(&first.sha256), &OPS).await.unwrap();
+
+    // Another image: another request; the yes given for the first no longer holds.
+    s.engine.edit(action.id, payload(&thumb).as_object().unwrap(), &OPS).await.unwrap();
+    let approvals = s.engine.db().approvals_for(action.id).await.unwrap();
+    assert!(approvals[0].voided_at_utc.is_some());
+    let second = s.engine.inbox(20).await.unwrap().remove(0).request.unwrap();
+    assert_ne!(second.sha256, first.sha256);
+    tick(&s.engine).await;
+    assert!(s.platform.received().is_empty(), "nothing sent on a voided approval");
+    s.engine.approve(action.id, Some(&second.sha256), &OPS).await.unwrap();
+    tick(&s.engine).await;
+    assert_eq!(reread(&s.engine, action.id).await.status, "SUCCESS");
+
+    let received = s.platform.received();
+    assert_eq!(received.len(), 1, "one request, the whole post");
+    let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+    use base64::Engine as _;
+    let inline = base64::engine::general_purpose::STANDARD.decode(body["images"][0]["data_base64"].as_str().unwrap());
+    assert_eq!(inline.unwrap(), include_bytes!("fixtures/thumb.png"), "the image's bytes, inline");
+    assert_eq!(body["images"][0]["alt"], "the chart");
+    assert_eq!(body["images"][0]["sha256"], json!(thumb));
+    assert_eq!((body["text"].as_str(), body["langs"].clone()), (Some("1/2 Café ☕"), json!(["fr"])));
+    assert_eq!(body["thread"][0]["link"]["url"], "https://example.com");
+    let signature = &received[0].headers["x-aol-signature"];
+    let t: i64 = signature.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+    let at = chrono::DateTime::from_timestamp(t, 0).unwrap();
+    let expected = aol::engine::channels::webhook::signature(b"rich-posts-test-secret", at, &received[0].body);
+    assert_eq!(signature, &expected, "signed over the bytes sent, images included");
+}
+
 on_both_databases!(
+    a_webhook_gets_the_whole_post_signed_and_another_image_voids_an_approval,
     every_limit_is_checked_at_enqueue_with_its_reason_and_nothing_is_written,
     a_mastodon_thread_carries_its_image_alt_text_and_language,
     a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_the_key,

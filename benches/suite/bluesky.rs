@@ -1,7 +1,10 @@
-//! What a REAL post to Bluesky adds over PROOF: one POST_SOCIAL per tick on a
-//! Bluesky channel, through the daemon, in PROOF (the prepared request written
-//! as the artifact) and in REAL (putRecord to the reference server on this
-//! machine, `scripts/pds/run.sh`, with its session kept between posts).
+//! What a REAL post to Bluesky adds over PROOF, and what an image adds to a
+//! REAL post: one POST_SOCIAL per tick on a Bluesky channel, through the
+//! daemon, in PROOF (the prepared requests written as the artifact) and in
+//! REAL (putRecord to the reference server on this machine,
+//! `scripts/pds/run.sh`, with its session kept between posts); then REAL
+//! text posts and posts with one 200 KB image (uploadBlob, then putRecord),
+//! taken in turn so both see the same machine.
 
 use std::time::{Duration, Instant};
 
@@ -42,10 +45,10 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     for (mode, command) in [("PROOF", FlagCommand::Proof), ("REAL", FlagCommand::Real)] {
         engine.apply_flag_command(command, &OPS).await.unwrap();
         // One post first (REAL: the session is made then, and kept).
-        post_one(&engine, &format!("warm-{mode}")).await;
+        post_one(&engine, &format!("warm-{mode}"), None).await;
         let mut samples = Vec::with_capacity(posts);
         for i in 0..posts {
-            samples.push(post_one(&engine, &format!("{mode}-{i}")).await);
+            samples.push(post_one(&engine, &format!("{mode}-{i}"), None).await);
         }
         let metric = format!("one post per tick, {mode} (bluesky channel)");
         results.add(db, &metric, None, &samples, "ms", Target::None);
@@ -59,12 +62,54 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
         "ms",
         Target::None,
     );
+
+    // Text posts and posts with one image, in turn; each image different (as posts' are).
+    let (mut text, mut image) = (Vec::with_capacity(posts), Vec::with_capacity(posts));
+    for i in 0..posts {
+        text.push(post_one(&engine, &format!("text-{i}"), None).await);
+        let sha = engine.media_add(&picture(i)).await.unwrap().info.sha256;
+        image.push(post_one(&engine, &format!("image-{i}"), Some(&sha)).await);
+    }
+    results.add(
+        db,
+        "one REAL text post per tick, beside image posts (bluesky channel)",
+        None,
+        &text,
+        "ms",
+        Target::None,
+    );
+    results.add(db, "one REAL post with one 200 KB image per tick (bluesky channel)", None, &image, "ms", Target::None);
+    let median = |v: &[f64]| crate::support::quantile(&crate::support::sorted(v), 0.5);
+    results.add(
+        db,
+        "one 200 KB image adds to a REAL post (medians)",
+        None,
+        &[median(&image) - median(&text)],
+        "ms",
+        Target::None,
+    );
     t.remove().await;
 }
 
-/// Enqueues one post and runs one tick; the tick's time in ms (checked SUCCESS).
-async fn post_one(engine: &Engine, key: &str) -> f64 {
-    let payload = serde_json::json!({ "channel": "bench", "text": format!("Benchmark post {key}") });
+/// A PNG of about 200 KB, different for each `i` (a small image, then bytes
+/// after its end, as a photo's metadata would be).
+fn picture(i: usize) -> Vec<u8> {
+    let mut bytes = include_bytes!("../../tests/fixtures/chart.png").to_vec();
+    let mut x = i as u64 + 1;
+    bytes.extend((0..200_000).map(|_| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 56) as u8
+    }));
+    bytes
+}
+
+/// Enqueues one post (with the stored image `image`, if given) and runs one
+/// tick; the tick's time in ms (checked SUCCESS).
+async fn post_one(engine: &Engine, key: &str, image: Option<&str>) -> f64 {
+    let mut payload = serde_json::json!({ "channel": "bench", "text": format!("Benchmark post {key}") });
+    if let Some(sha) = image {
+        payload["images"] = serde_json::json!([{ "media": sha, "alt": "a chart" }]);
+    }
     let id = engine.enqueue("POST_SOCIAL", key, payload.as_object().unwrap()).await.unwrap().action.id;
     let settings = DaemonSettings { max_ticks: Some(1), tick_interval: Duration::ZERO, ..Default::default() };
     let started = Instant::now();

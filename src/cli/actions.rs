@@ -205,7 +205,7 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&detail)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let crate::model::ActionDetail { action: a, logs, approvals, request, .. } = detail;
+    let crate::model::ActionDetail { action: a, logs, approvals, request, post, .. } = detail;
     let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     println!("action #{}  {}  key {:?}", a.id, a.action_type, a.idempotency_key);
     println!("status:   {} after {} attempt(s)", a.status, a.attempts);
@@ -226,8 +226,12 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
     }
     println!("payload:  {}", a.payload_json);
     if let Some(r) = &request {
-        println!("request:  POST {} (SHA-256 {})", r.url, r.sha256);
-        println!("          {}", r.body);
+        let what = if r.requests == 1 { "1 request".to_string() } else { format!("{} requests", r.requests) };
+        println!("request:  {what} to {} (SHA-256 {})", r.url, r.sha256);
+        println!("          {}", r.body.trim_end());
+    }
+    for note in post.iter().flat_map(|p| &p.notes) {
+        println!("note:     {note}");
     }
     for d in &approvals {
         println!("{}", d.summary());

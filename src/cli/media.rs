@@ -22,7 +22,8 @@ enum MediaAction {
     /// Store an image (PNG, JPEG, WebP or GIF) and print its SHA-256.
     Add {
         /// The file to upload.
-        file: std::path::PathBuf,
+        #[arg(value_name = "FILE")]
+        image: std::path::PathBuf,
         /// Print {"sha256", "size", "mime"} instead of the SHA-256 alone.
         #[arg(long)]
         json: bool,
@@ -30,7 +31,7 @@ enum MediaAction {
 }
 
 pub(super) async fn media(cmd: MediaCmd) -> anyhow::Result<ExitCode> {
-    let MediaAction::Add { file, json } = cmd.command;
+    let MediaAction::Add { image: file, json } = cmd.command;
     let size = std::fs::metadata(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?.len();
     if size > MAX_MEDIA_BYTES as u64 {
         anyhow::bail!("{} is {size} bytes; AOL takes files up to {MAX_MEDIA_BYTES} bytes", file.display());

@@ -204,6 +204,20 @@ mod tests {
         assert!(is_handle("bob.test") && is_handle("a-b.c-d.example"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn spans_are_in_order_apart_and_on_character_boundaries(text in "(\\PC| |@|#|https://|\\.|\\(|\\)){0,80}") {
+            let spans = detect(&text);
+            let mut end = 0;
+            for span in &spans {
+                proptest::prop_assert!(span.start >= end && span.start < span.end && span.end <= text.len());
+                proptest::prop_assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+                end = span.end;
+            }
+            let _ = crate::engine::channels::limits::mastodon_length(&text, 23);
+        }
+    }
+
     #[test]
     fn an_unknown_handle_stays_text() {
         let f = facets("hi @known.test and @nobody.test", |h| (h == "known.test").then(|| "did:plc:k".to_string()));
