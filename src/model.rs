@@ -598,6 +598,9 @@ pub struct ActionDetail {
     /// What a REAL attempt would send now, for an action still to be sent
     /// on a channel: exactly the bytes an approval binds to.
     pub request: Option<RequestPreview>,
+    /// Why there is no request to show, for an action still to be sent on a
+    /// channel (its channel is gone, a lookup cannot be made yet, …).
+    pub request_problem: Option<String>,
     /// The post as people will see it (POST_SOCIAL).
     pub post: Option<PostView>,
 }

@@ -205,7 +205,7 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&detail)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let crate::model::ActionDetail { action: a, logs, approvals, request, post, .. } = detail;
+    let crate::model::ActionDetail { action: a, logs, approvals, request, request_problem, post, .. } = detail;
     let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     println!("action #{}  {}  key {:?}", a.id, a.action_type, a.idempotency_key);
     println!("status:   {} after {} attempt(s)", a.status, a.attempts);
@@ -229,6 +229,9 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
         let what = if r.requests == 1 { "1 request".to_string() } else { format!("{} requests", r.requests) };
         println!("request:  {what} to {} (SHA-256 {})", r.url, r.sha256);
         println!("          {}", r.body.trim_end());
+    }
+    if let Some(why) = &request_problem {
+        println!("request:  cannot be built now: {why}");
     }
     for note in post.iter().flat_map(|p| &p.notes) {
         println!("note:     {note}");

@@ -47,9 +47,12 @@ impl Engine {
         };
         let approvals = self.db().approvals_for(id).await?;
         let to_send = matches!(action.status.as_str(), "PENDING" | "RETRY" | "AWAITING_APPROVAL");
-        let request = match (to_send, &action.channel) {
-            (true, Some(_)) => self.request_of(&action).await.ok().map(super::approval::preview),
-            _ => None,
+        let (request, request_problem) = match (to_send, &action.channel) {
+            (true, Some(_)) => match self.request_of(&action).await {
+                Ok(prepared) => (Some(super::approval::preview(prepared)), None),
+                Err(why) => (None, Some(why)),
+            },
+            _ => (None, None),
         };
         // Read again: building the request may have kept what it looked up.
         let action = match request.is_some() && action.facts_json.is_none() {
@@ -57,6 +60,6 @@ impl Engine {
             false => action,
         };
         let post = self.post_view(&action).await?;
-        Ok(Some(ActionDetail { action, logs, artifact, approvals, request, post }))
+        Ok(Some(ActionDetail { action, logs, artifact, approvals, request, request_problem, post }))
     }
 }

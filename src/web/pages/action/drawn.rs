@@ -53,6 +53,8 @@ pub fn facts(a: &Action) -> Html {
 pub struct Record<'a> {
     pub payload: &'a str,
     pub request: Option<&'a RequestPreview>,
+    /// Why there is no request to show, when there should be one.
+    pub request_problem: Option<&'a str>,
     /// The post as people will see it.
     pub post: Option<&'a PostView>,
     /// Each approval or rejection, as a line.
@@ -82,6 +84,14 @@ pub fn record(r: Record<'_>) -> Html {
             </section>
         }
     });
+    let problem = r.request_problem.map(|why| {
+        view! {
+            <section class="card" aria-label="Request">
+                <h2>"What REAL would send"</h2>
+                <p class="error-text" data-testid="request-problem">"It cannot be built now: " {why.to_string()}</p>
+            </section>
+        }
+    });
     let decisions = (!r.decisions.is_empty()).then(|| {
         let lines = r.decisions.into_iter().map(|d| view! { <li data-testid="decision">{d}</li> }).collect_view();
         view! {
@@ -92,12 +102,13 @@ pub fn record(r: Record<'_>) -> Html {
         }
     });
     Html::render(view! {
+        {post}
         <section class="card" aria-label="Payload">
             <h2>"Payload"</h2>
             <pre class="code" data-testid="payload">{r.payload.to_string()}</pre>
         </section>
-        {post}
         {request}
+        {problem}
         {decisions}
         {r.artifact.map(artifact)}
         <section class="card" aria-label="Execution log">

@@ -45,6 +45,7 @@ pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
             record: record(Record {
                 payload: pretty.as_deref().unwrap_or(&a.payload_json),
                 request: detail.request.as_ref(),
+                request_problem: detail.request_problem.as_deref(),
                 post: detail.post.as_ref(),
                 decisions: detail.approvals.iter().map(crate::model::Approval::summary).collect(),
                 artifact: detail.artifact.as_ref(),
