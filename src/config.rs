@@ -276,3 +276,16 @@ mod tests {
         assert!(parse_proof_mode("yes").is_err());
     }
 }
+
+/// `aol serve`'s settings (also `aol` alone).
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    #[command(flatten)]
+    pub web: WebArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}

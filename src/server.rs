@@ -13,13 +13,30 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{OperatorAuth, TokenOrigin};
-use crate::cli::{apply_startup_mode, open_db, ServeArgs};
+use crate::config::{DbArgs, ServeArgs};
 use crate::engine::{self, Clock, Engine};
+use crate::model::FlagCommand;
+use crate::storage::{Actor, Db};
 use crate::web::shell;
 use crate::web::state::AppState;
 
 /// How long shutdown waits for the daemon to finish its tick.
 const DAEMON_STOP_LIMIT: Duration = Duration::from_secs(10);
+
+/// Connects and migrates: every command sees an up-to-date schema.
+pub async fn open_db(args: &DbArgs) -> anyhow::Result<Db> {
+    let db = Db::connect(&args.database_url).await.context("DATABASE_URL (--database-url)")?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Writes AOL_PROOF_MODE to the flag, so a restart never enters REAL silently.
+pub async fn apply_startup_mode(engine: &Engine, proof_mode: bool) -> anyhow::Result<()> {
+    let command = if proof_mode { FlagCommand::Proof } else { FlagCommand::Real };
+    let actor = Actor { who: "startup", reason: Some("AOL_PROOF_MODE at start-up") };
+    engine.apply_flag_command(command, &actor).await?;
+    Ok(())
+}
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.daemon.validate().map_err(anyhow::Error::msg)?;

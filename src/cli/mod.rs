@@ -8,14 +8,12 @@ mod run;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-use crate::config::{DaemonArgs, DbArgs, RetentionArgs, WebArgs};
+use crate::config::{DbArgs, ServeArgs};
 use crate::engine::{Clock, Engine, Registry};
 use crate::logging::LogFormat;
-use crate::model::FlagCommand;
-use crate::storage::{Actor, Db};
+use crate::server::open_db;
 
 use actions::{ActionsCmd, ApproveCmd, EditCmd, EnqueueCmd, IdCmd, RejectCmd, ResolveCmd, ShowCmd};
 use channels::{ChannelCmd, PolicyCmd};
@@ -79,18 +77,6 @@ enum Command {
     Policy(PolicyCmd),
     /// Images for posts: upload a file to AOL (named by its SHA-256), or read one back.
     Media(MediaCmd),
-}
-
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    #[command(flatten)]
-    pub db: DbArgs,
-    #[command(flatten)]
-    pub daemon: DaemonArgs,
-    #[command(flatten)]
-    pub web: WebArgs,
-    #[command(flatten)]
-    pub retention: RetentionArgs,
 }
 
 /// The command line's definition (the runbook test reads every setting from it).
@@ -203,13 +189,6 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Connects and migrates: every command sees an up-to-date schema.
-pub async fn open_db(args: &DbArgs) -> anyhow::Result<Db> {
-    let db = Db::connect(&args.database_url).await.context("DATABASE_URL (--database-url)")?;
-    db.migrate().await?;
-    Ok(db)
-}
-
 /// An engine for a one-shot command (no daemon: the artifact directory is unused).
 async fn open_engine(args: &DbArgs) -> anyhow::Result<Engine> {
     let db = open_db(args).await?;
@@ -220,12 +199,4 @@ async fn open_engine(args: &DbArgs) -> anyhow::Result<Engine> {
 fn cli_actor() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
-}
-
-/// Writes AOL_PROOF_MODE to the flag, so a restart never enters REAL silently.
-pub async fn apply_startup_mode(engine: &Engine, proof_mode: bool) -> anyhow::Result<()> {
-    let command = if proof_mode { FlagCommand::Proof } else { FlagCommand::Real };
-    let actor = Actor { who: "startup", reason: Some("AOL_PROOF_MODE at start-up") };
-    engine.apply_flag_command(command, &actor).await?;
-    Ok(())
 }

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use super::{apply_startup_mode, cli_actor, open_db, open_engine};
+use super::{cli_actor, open_engine};
 use crate::config::{DaemonArgs, DbArgs, RetentionArgs};
 use crate::engine::{self, Clock, DaemonExit, Engine};
 use crate::model::FlagCommand;
+use crate::server::{apply_startup_mode, open_db};
 use crate::storage::Actor;
 
 #[derive(Args, Debug)]

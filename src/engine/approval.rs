@@ -8,7 +8,8 @@ use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
 use super::channels::{ChannelError, Prepared};
-use super::queue::{check_stored, EnqueueError, NewItem, OperatorError};
+use super::checks::{channel_named, check_stored, EnqueueError};
+use super::operator::OperatorError;
 use super::Engine;
 use crate::model::{
     reason_suffix, Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview,
@@ -26,11 +27,6 @@ pub struct Admission {
     pub status: ActionStatus,
     /// `None`: the action names no channel.
     pub policy: Option<Policy>,
-}
-
-/// The channel a payload names, if it names one.
-pub fn channel_named(payload: &Map<String, Value>) -> Option<&str> {
-    payload.get("channel").and_then(Value::as_str)
 }
 
 impl Engine {
@@ -240,7 +236,7 @@ impl Engine {
             .into());
         }
         let payload_json = self.check_payload(&action.action_type, payload).map_err(EditError::Invalid)?;
-        let media = self.media_named(&NewItem::new(&action.action_type, &action.idempotency_key, payload));
+        let media = self.media_named(&action.action_type, payload);
         let stored = self.media_info(&media).await?;
         check_stored(&media, &stored).map_err(EditError::Invalid)?;
         let channel = channel_named(payload);

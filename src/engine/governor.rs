@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
-use crate::model::Channel;
+use super::Engine;
+use crate::model::{Channel, ChannelView};
+use crate::storage::StoreError;
 
 /// What the limits count: the channel's sends (oldest first) since
 /// [`window_start`], and its latest send.
@@ -74,6 +76,36 @@ pub fn hold(channel: &Channel, sent: &Sent, now: DateTime<Utc>) -> Option<Hold> 
         }
     }
     holds.into_iter().max_by_key(|h| h.until)
+}
+
+impl Engine {
+    /// What `channel`'s rate limits count at `now` (see [`governor::Sent`]).
+    pub(super) async fn channel_sent(&self, channel: &str, now: DateTime<Utc>) -> Result<Sent, StoreError> {
+        Ok(Sent {
+            since_window_start: self.db().channel_sends_since(channel, window_start(now)).await?,
+            last: self.db().channel_last_send(channel).await?,
+        })
+    }
+
+    /// Every channel as the dashboard shows it: its policy for POST_SOCIAL,
+    /// today's REAL posts, and when the next may go out.
+    pub async fn channel_views(&self) -> Result<Vec<ChannelView>, StoreError> {
+        let now = self.clock().now();
+        let mut views = Vec::new();
+        for channel in self.db().channels().await? {
+            let (policy, _) = self.policy_of(&channel.name, super::adapters::POST_SOCIAL).await?;
+            let sent = self.channel_sent(&channel.name, now).await?;
+            let hold = hold(&channel, &sent, now);
+            views.push(ChannelView {
+                policy: policy.as_str().to_string(),
+                sent_today: sent_today(&sent, now),
+                next_post_utc: hold.as_ref().map(|h| h.until),
+                waiting_why: hold.map(|h| h.why),
+                channel,
+            });
+        }
+        Ok(views)
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod approval;
 pub mod artifacts;
 mod changes;
 pub mod channels;
+pub mod checks;
 mod clock;
 pub mod daemon;
 mod flags;
@@ -14,6 +15,7 @@ pub mod governor;
 pub mod lease;
 pub mod media;
 mod metrics;
+pub mod operator;
 mod periodic;
 pub mod queue;
 pub mod retention;
@@ -23,11 +25,13 @@ pub mod unconfirmed;
 pub use adapters::Registry;
 pub use approval::{EditError, APPROVAL_TTL};
 pub use changes::{ChangeFeed, CHANGE_POLL_INTERVAL};
+pub use checks::EnqueueError;
 pub use clock::Clock;
 pub use daemon::{supervise, DaemonExit};
 pub use flags::{FlagOutcome, FLAG_POLL_INTERVAL};
 pub use metrics::Metrics;
-pub use queue::{EnqueueError, Enqueued, NewItem, OperatorError, Window};
+pub use operator::OperatorError;
+pub use queue::{Enqueued, NewItem, Window};
 pub use retention::{Pruned, RetentionSettings};
 pub use settings::DaemonSettings;
 
@@ -76,6 +80,11 @@ impl Engine {
 
     pub fn adapters(&self) -> &Registry {
         &self.adapters
+    }
+
+    /// The platforms REAL posts go to.
+    pub fn platforms(&self) -> &channels::Platforms {
+        self.adapters.platforms()
     }
 
     pub fn db(&self) -> &Db {

@@ -1,23 +1,22 @@
-//! The queue as agents and operators use it: enqueue with validation and
-//! idempotency, re-queue and cancel; and the retry backoff.
+//! The queue as agents and operators use it: enqueue (checked by `checks`,
+//! admitted under the channel's policy by `approval`) with idempotency,
+//! re-queue and cancel; and the retry backoff.
 
 use std::time::Duration;
 
 use rand::Rng;
 use serde_json::{Map, Value};
-use thiserror::Error;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::approval::channel_named;
+use super::approval::Admission;
+use super::checks::{channel_named, check_key, check_stored, EnqueueError};
+use super::operator::OperatorError;
 use super::Engine;
 use crate::model::{Action, LogLevel};
-use crate::storage::{Inserted, NewAction, NewLog, Requeue, StoreError};
+use crate::storage::{Inserted, NewAction, NewLog, Requeue};
 
-/// Largest payload accepted, as serialised JSON.
-pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
-/// Longest idempotency key, in characters.
-pub const MAX_KEY_CHARS: usize = 200;
+pub use super::checks::{parse_payload, MAX_KEY_CHARS, MAX_PAYLOAD_BYTES};
 
 /// First retry waits about this long; each further one twice as long…
 const BACKOFF_BASE: Duration = Duration::from_secs(2);
@@ -91,79 +90,6 @@ pub struct Enqueued {
     pub duplicate: bool,
 }
 
-#[derive(Debug, Error)]
-pub enum EnqueueError {
-    #[error("invalid idempotency key: {0}")]
-    Key(String),
-    #[error("invalid payload: {0}")]
-    Payload(String),
-    #[error("unknown action type {given:?}: expected one of {known}")]
-    UnknownType { given: String, known: String },
-    #[error(
-        "idempotency key {:?} was used by action #{} ({}), removed by retention on {}; \
-         a key is never used twice, so choose a new one",
-        .0.idempotency_key, .0.action_id, .0.status, .0.retired_at_utc.format("%Y-%m-%d")
-    )]
-    KeyRetired(crate::storage::RetiredKey),
-    #[error("invalid schedule: {0}")]
-    Window(String),
-    /// The channel's policy refuses this action type.
-    #[error("denied: {0}")]
-    Denied(String),
-    #[error("item {index}: {error}")]
-    Item { index: usize, error: Box<EnqueueError> },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl EnqueueError {
-    fn for_item(self, index: usize) -> EnqueueError {
-        EnqueueError::Item { index, error: Box::new(self) }
-    }
-}
-
-#[derive(Debug, Error)]
-pub enum OperatorError {
-    #[error("no action with id {0}")]
-    NotFound(i64),
-    #[error("action {id} is {status}: {allowed}")]
-    WrongStatus { id: i64, status: String, allowed: &'static str },
-    /// The change cannot be made as asked (the reason, for the operator).
-    #[error("{0}")]
-    Refused(String),
-    /// Something the change needs is missing or malformed.
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Parses a payload given as text (CLI, forms): it must be a JSON object.
-pub fn parse_payload(text: &str) -> Result<Map<String, Value>, EnqueueError> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(EnqueueError::Payload("must be a JSON object, like {\"text\": \"…\"}".into())),
-        Err(e) => Err(EnqueueError::Payload(format!("not valid JSON: {e}"))),
-    }
-}
-
-/// 1 to 200 characters, none of them a control character, not only spaces.
-pub fn check_key(key: &str) -> Result<(), EnqueueError> {
-    let chars = key.chars().count();
-    if chars == 0 || key.trim().is_empty() {
-        return Err(EnqueueError::Key("it is empty".into()));
-    }
-    if chars > MAX_KEY_CHARS {
-        return Err(EnqueueError::Key(format!("{chars} characters, at most {MAX_KEY_CHARS} allowed")));
-    }
-    if key.chars().any(char::is_control) {
-        return Err(EnqueueError::Key(
-            "it contains a control character (only printable characters are allowed)".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// How long to wait before attempt `attempts + 1`, after `attempts` failed:
 /// exponential from [`BACKOFF_BASE`], capped at [`BACKOFF_CAP`], with jitter
 /// (a random 50–100 % of it) so retries of many actions do not arrive together.
@@ -202,11 +128,11 @@ impl Engine {
         // The files each item names must be stored; each platform's own
         // limits, and each channel's policy, for the items that name a
         // channel (read once per channel and type).
-        let media: Vec<Vec<String>> = items.iter().map(|item| self.media_named(item)).collect();
+        let media: Vec<Vec<String>> =
+            items.iter().map(|item| self.media_named(item.action_type, item.payload)).collect();
         let stored = self.media_info(&media.concat()).await?;
         let mut admissions = Vec::with_capacity(items.len());
-        let mut admitted: std::collections::HashMap<(&str, Option<&str>), super::approval::Admission> =
-            std::collections::HashMap::new();
+        let mut admitted: std::collections::HashMap<(&str, Option<&str>), Admission> = std::collections::HashMap::new();
         let channels = if items.iter().any(|item| channel_named(item.payload).is_some()) {
             self.db().channels().await?
         } else {
@@ -264,28 +190,6 @@ impl Engine {
         self.check_payload(item.action_type, item.payload)
     }
 
-    /// The checks of a payload for an action type (at enqueue, and when an
-    /// action is edited); the payload as stored.
-    pub(super) fn check_payload(
-        &self,
-        action_type: &str,
-        payload: &Map<String, Value>,
-    ) -> Result<String, EnqueueError> {
-        let adapter = self.adapters().get(action_type).ok_or_else(|| EnqueueError::UnknownType {
-            given: action_type.to_string(),
-            known: self.adapters().action_types().join(", "),
-        })?;
-        let payload_json = serde_json::to_string(payload).expect("JSON maps serialise");
-        if payload_json.len() > MAX_PAYLOAD_BYTES {
-            return Err(EnqueueError::Payload(format!(
-                "{} bytes, at most {MAX_PAYLOAD_BYTES} allowed",
-                payload_json.len()
-            )));
-        }
-        adapter.validate(payload).map_err(EnqueueError::Payload)?;
-        Ok(payload_json)
-    }
-
     /// FAILED or DLQ → PENDING, attempts reset; recorded in the action's log.
     pub async fn requeue(&self, id: i64, who: &str) -> Result<Action, OperatorError> {
         self.operator_change(id, Requeue::Requeue, who, "only FAILED or DLQ actions can be re-queued").await
@@ -294,16 +198,6 @@ impl Engine {
     /// PENDING or RETRY → CANCELLED; recorded in the action's log.
     pub async fn cancel(&self, id: i64, who: &str) -> Result<Action, OperatorError> {
         self.operator_change(id, Requeue::Cancel, who, "only PENDING or RETRY actions can be cancelled").await
-    }
-
-    /// Why an operator's change to action `id` wrote nothing: there is no
-    /// such action, or its status does not allow the change.
-    pub(super) async fn refusal(&self, id: i64, allowed: &'static str) -> OperatorError {
-        match self.db().action_get(id).await {
-            Ok(None) => OperatorError::NotFound(id),
-            Ok(Some(action)) => OperatorError::WrongStatus { id, status: action.status, allowed },
-            Err(e) => OperatorError::Store(e),
-        }
     }
 
     async fn operator_change(
@@ -328,41 +222,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// The stored files a (valid) payload of `item` names.
-    pub(super) fn media_named(&self, item: &NewItem<'_>) -> Vec<String> {
-        self.adapters().get(item.action_type).map(|a| a.media(item.payload)).unwrap_or_default()
-    }
-
-    /// A payload against the platform of the channel it names (a channel
-    /// that does not exist yet is checked when the post is made).
-    pub(super) fn check_for_channel(
-        &self,
-        action_type: &str,
-        payload: &Map<String, Value>,
-        channels: &[crate::model::Channel],
-        stored: &super::channels::MediaMap,
-    ) -> Result<(), EnqueueError> {
-        let Some(name) = channel_named(payload) else { return Ok(()) };
-        let (Some(channel), Some(adapter)) =
-            (channels.iter().find(|c| c.name == name), self.adapters().get(action_type))
-        else {
-            return Ok(());
-        };
-        adapter.check_for_channel(payload, channel, stored).map_err(EnqueueError::Payload)
-    }
-}
-
-/// Every file in `named` is stored.
-pub(super) fn check_stored(named: &[String], stored: &super::channels::MediaMap) -> Result<(), EnqueueError> {
-    match named.iter().find(|sha| !stored.contains_key(*sha)) {
-        Some(sha) => Err(EnqueueError::Payload(format!(
-            "the media {sha} is not a file uploaded to AOL (upload it first: `aol media add FILE` or POST /api/v1/media)"
-        ))),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,24 +236,5 @@ mod tests {
         assert!(backoff(30) <= BACKOFF_CAP);
         let samples: std::collections::HashSet<_> = (0..20).map(|_| backoff(3)).collect();
         assert!(samples.len() > 1, "no jitter");
-    }
-
-    #[test]
-    fn keys_are_checked() {
-        assert!(check_key("post-2026-11-26-a").is_ok());
-        assert!(check_key("with spaces and ünïcode ✓").is_ok());
-        assert!(check_key(&"k".repeat(200)).is_ok());
-        for bad in ["", "   ", "tab\there", "new\nline"] {
-            assert!(check_key(bad).is_err(), "{bad:?} accepted");
-        }
-        assert!(check_key(&"k".repeat(201)).is_err());
-    }
-
-    #[test]
-    fn payload_must_be_a_json_object() {
-        assert!(parse_payload(r#"{"text":"hi"}"#).is_ok());
-        for bad in ["[1,2]", "\"text\"", "42", "{not json", ""] {
-            assert!(parse_payload(bad).is_err(), "{bad:?} accepted");
-        }
     }
 }

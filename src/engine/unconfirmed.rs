@@ -6,7 +6,7 @@
 use chrono::TimeDelta;
 
 use super::channels::Found;
-use super::queue::OperatorError;
+use super::operator::OperatorError;
 use super::Engine;
 use crate::model::{Action, LogLevel};
 use crate::storage::{NewLog, Resolution, StoreError};
@@ -70,7 +70,7 @@ impl Engine {
     async fn read_back(&self, action: &Action) -> Result<Option<Found>, StoreError> {
         let Some(name) = action.channel.as_deref() else { return Ok(None) };
         let Some(channel) = self.db().channel_get(name).await? else { return Ok(None) };
-        let Ok(platform) = self.adapters().platforms().of(&channel) else { return Ok(None) };
+        let Ok(platform) = self.platforms().of(&channel) else { return Ok(None) };
         let Ok(prepared) = self.request_of(action).await else { return Ok(None) };
         Ok(platform.find(&channel, &prepared).await)
     }

@@ -20,12 +20,10 @@ pub use secret::{resolve_secret, SecretError};
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use thiserror::Error;
 
 use super::Engine;
-use crate::model::{Channel, ChannelKind, ChannelView};
+use crate::model::{Channel, ChannelKind};
 use crate::storage::{Actor, ArmOutcome, NewChannel, RateLimits, StoreError};
 
 /// How long a platform request may take: to connect, and in all.
@@ -213,7 +211,7 @@ impl Engine {
     pub async fn channel_add(&self, request: &ChannelRequest, actor: &Actor<'_>) -> Result<Channel, ChannelError> {
         let mut new = request.check()?;
         if new.kind == ChannelKind::Mastodon {
-            match self.adapters().platforms().mastodon.server_limits(&new.base_url).await {
+            match self.platforms().mastodon.server_limits(&new.base_url).await {
                 Ok(limits) => new.limits = limits,
                 Err(e) => tracing::warn!(
                     channel = %new.name,
@@ -293,38 +291,5 @@ impl Engine {
             .ok_or_else(|| ChannelError::NotFound(name.to_string()))?;
         tracing::info!(channel = name, ?limits, by = actor.who, "channel rate limits set");
         Ok(channel)
-    }
-
-    /// What `channel`'s rate limits count at `now` (see [`governor::Sent`]).
-    pub(super) async fn channel_sent(
-        &self,
-        channel: &str,
-        now: DateTime<Utc>,
-    ) -> Result<super::governor::Sent, StoreError> {
-        Ok(super::governor::Sent {
-            since_window_start: self.db().channel_sends_since(channel, super::governor::window_start(now)).await?,
-            last: self.db().channel_last_send(channel).await?,
-        })
-    }
-
-    /// Every channel as the dashboard shows it: its policy for POST_SOCIAL,
-    /// today's REAL posts, and when the next may go out.
-    pub async fn channel_views(&self) -> Result<Vec<ChannelView>, StoreError> {
-        use super::governor;
-        let now = self.clock().now();
-        let mut views = Vec::new();
-        for channel in self.db().channels().await? {
-            let (policy, _) = self.policy_of(&channel.name, crate::engine::adapters::POST_SOCIAL).await?;
-            let sent = self.channel_sent(&channel.name, now).await?;
-            let hold = governor::hold(&channel, &sent, now);
-            views.push(ChannelView {
-                policy: policy.as_str().to_string(),
-                sent_today: governor::sent_today(&sent, now),
-                next_post_utc: hold.as_ref().map(|h| h.until),
-                waiting_why: hold.map(|h| h.why),
-                channel,
-            });
-        }
-        Ok(views)
     }
 }

@@ -30,7 +30,7 @@ pub const REPEAT_WINDOW: TimeDelta = TimeDelta::hours(23);
 
 const MAX_IMAGES: usize = 4;
 /// Each image inline: a request of at most a few tens of megabytes.
-const MAX_IMAGE_BYTES: i64 = super::super::media::MAX_MEDIA_BYTES as i64;
+const MAX_IMAGE_BYTES: i64 = 16 * 1024 * 1024;
 
 pub struct Webhook {
     http: reqwest::Client,
