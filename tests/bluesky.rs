@@ -7,7 +7,6 @@
 mod common;
 mod local_pds;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aol::engine::channels::ChannelRequest;
@@ -115,22 +114,6 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     assert_eq!(records_with(&pds.posts().await, "After the token expired"), 1);
 }
 
-fn start_daemon(url: &str, dir: &std::path::Path) -> Child {
-    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_aol"))
-        .args(["daemon", "--proof-mode", "0", "--tick-interval-seconds", "0.05", "--lease-ttl-seconds", "0.6"])
-        .args(["--heartbeat-seconds", "0.15", "--artifact-dir"])
-        .arg(dir.join("artifacts"))
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "info")
-        .env_remove("AOL_MAX_TICKS")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start aol daemon")
-}
-
 async fn killed_between_send_and_mark_20_times_one_record(ctx: TestCtx) {
     let pds = LocalPds::start();
     let mut relay = Relay::start(&pds.url).await;
@@ -156,7 +139,7 @@ async fn killed_between_send_and_mark_20_times_one_record(ctx: TestCtx) {
             ))
             .await;
         }
-        let mut daemon = start_daemon(&ctx.url, dir.path());
+        let mut daemon = local_pds::start_daemon(&ctx.url, dir.path());
         let answer = tokio::time::timeout(Duration::from_secs(30), relay.posts.recv())
             .await
             .unwrap_or_else(|_| {
@@ -176,7 +159,7 @@ async fn killed_between_send_and_mark_20_times_one_record(ctx: TestCtx) {
 
     // Left alone, a daemon finds the action it was sending and reads the post back.
     *relay.hold.lock().unwrap() = false;
-    let mut daemon = start_daemon(&ctx.url, dir.path());
+    let mut daemon = local_pds::start_daemon(&ctx.url, dir.path());
     let id = id.unwrap();
     let started = Instant::now();
     let done = loop {

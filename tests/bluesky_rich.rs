@@ -8,7 +8,6 @@
 mod common;
 mod local_pds;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aol::engine::channels::{part_key, ChannelRequest};
@@ -150,6 +149,34 @@ async fn a_rich_post_reads_back_with_facets_langs_images_and_a_card(ctx: TestCtx
     assert_eq!(pds.blob(external["thumb"]["ref"]["$link"].as_str().unwrap()).await, THUMB);
 }
 
+async fn a_post_awaiting_approval_has_its_mentions_looked_up_by_the_daemon(ctx: TestCtx) {
+    let pds = LocalPds::start();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = setup(&ctx, &pds, &pds.url, dir.path()).await;
+    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::RequireApproval, &OPS).await.unwrap();
+    let action = enqueue(&engine, "ask-1", json!({"channel": "brand", "text": "Thanks @bob.test!"})).await;
+    assert_eq!(action.status, "AWAITING_APPROVAL");
+
+    // A page never waits on the platform: until the daemon has looked the handle up, there is nothing to approve.
+    let before = engine.inbox(20).await.unwrap().remove(0);
+    assert!(before.request.is_none());
+    assert!(before.problem.as_deref().unwrap().contains("still to be looked up"), "{:?}", before.problem);
+    let refused = engine.approve(action.id, None, &OPS).await.unwrap_err().to_string();
+    assert!(refused.contains("still to be looked up"), "{refused}");
+
+    run(&engine, 1).await;
+    let item = engine.inbox(20).await.unwrap().remove(0);
+    let request = item.request.expect("the request, now that the handle is known");
+    assert!(request.body.contains(&pds.others["bob.test"]), "the mention's DID is in the request: {}", request.body);
+    assert_eq!(reread(&engine, action.id).await.status, "AWAITING_APPROVAL", "still waiting for a yes");
+    engine.approve(action.id, Some(&request.sha256), &OPS).await.unwrap();
+    run(&engine, 1).await;
+    let done = reread(&engine, action.id).await;
+    assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
+    let record = pds.record(&part_key(action.created_at_utc, action.id, 0)).await;
+    assert_eq!(facet_texts(&record["value"])[0].0, "@bob.test");
+}
+
 /// The records of `action`'s thread of `n` posts, as the server holds them.
 async fn thread_records(pds: &LocalPds, action: &Action, n: usize) -> Vec<Value> {
     let mut out = Vec::new();
@@ -191,22 +218,6 @@ async fn a_thread_replies_to_its_root_and_parent_by_uri_and_cid(ctx: TestCtx) {
     assert!(log.iter().any(|l| l.message.contains("(3 posts)")), "{log:?}");
 }
 
-fn start_daemon(url: &str, dir: &std::path::Path) -> Child {
-    let log = std::fs::File::options().create(true).append(true).open(dir.join("daemon.log")).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_aol"))
-        .args(["daemon", "--proof-mode", "0", "--tick-interval-seconds", "0.05", "--lease-ttl-seconds", "0.6"])
-        .args(["--heartbeat-seconds", "0.15", "--artifact-dir"])
-        .arg(dir.join("artifacts"))
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "info")
-        .env_remove("AOL_MAX_TICKS")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start aol daemon")
-}
-
 async fn a_thread_cut_by_kill_9_between_its_posts_is_made_once_in_order(ctx: TestCtx) {
     const ROUNDS: usize = 10;
     let pds = LocalPds::start();
@@ -220,7 +231,7 @@ async fn a_thread_cut_by_kill_9_between_its_posts_is_made_once_in_order(ctx: Tes
         let k = round % 3;
         *relay.pass.lock().unwrap() = k;
         *relay.hold.lock().unwrap() = true;
-        let mut daemon = start_daemon(&ctx.url, dir.path());
+        let mut daemon = local_pds::start_daemon(&ctx.url, dir.path());
         for made in 0..=k {
             let answer = tokio::time::timeout(Duration::from_secs(30), relay.posts.recv()).await;
             let (status, body) =
@@ -232,7 +243,7 @@ async fn a_thread_cut_by_kill_9_between_its_posts_is_made_once_in_order(ctx: Tes
         *relay.hold.lock().unwrap() = false;
 
         // A new daemon finds the thread it was making, reads it back, and finishes it.
-        let mut daemon = start_daemon(&ctx.url, dir.path());
+        let mut daemon = local_pds::start_daemon(&ctx.url, dir.path());
         let started = Instant::now();
         let done = loop {
             let a = reread(&engine, action.id).await;
@@ -277,6 +288,7 @@ async fn a_thread_cut_by_kill_9_between_its_posts_is_made_once_in_order(ctx: Tes
 
 on_both_databases!(
     a_rich_post_reads_back_with_facets_langs_images_and_a_card,
+    a_post_awaiting_approval_has_its_mentions_looked_up_by_the_daemon,
     a_thread_replies_to_its_root_and_parent_by_uri_and_cid,
     a_thread_cut_by_kill_9_between_its_posts_is_made_once_in_order,
 );

@@ -7,6 +7,7 @@
 use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
+use super::adapters::Lookups;
 use super::channels::{ChannelError, Prepared};
 use super::checks::{channel_named, check_stored, EnqueueError};
 use super::operator::OperatorError;
@@ -88,9 +89,32 @@ impl Engine {
         Ok(Admission { status, policy: Some(policy) })
     }
 
-    /// The exact request a REAL attempt would send for `action` now (what an
-    /// approval binds to), or why there is none.
+    /// The exact requests a REAL attempt would send for `action` now (what an
+    /// approval binds to), or why there are none; from what is kept (nothing
+    /// is asked of the platform: pages and approvals never wait on one).
     pub async fn request_of(&self, action: &Action) -> Result<Prepared, String> {
+        self.build_request(action, Lookups::KeptOnly).await
+    }
+
+    /// Builds, once, the requests of actions waiting for approval that need
+    /// something looked up first (a Bluesky mention's DID), so they can be
+    /// shown and approved; at most `limit`. How many were looked at.
+    pub async fn look_up_awaiting(&self, limit: i64) -> Result<usize, StoreError> {
+        let waiting = self.db().actions_awaiting_lookup(limit).await?;
+        for action in &waiting {
+            match self.build_request(action, Lookups::Allowed).await {
+                // Nothing (more) to look up: kept as such, so it is not looked at again.
+                Ok(_) => {
+                    self.db().action_keep_facts(action.id, &action.payload_json, "{}").await?;
+                }
+                Err(why) => tracing::info!(action_id = action.id, %why, "cannot build a request awaiting approval yet"),
+            }
+        }
+        Ok(waiting.len())
+    }
+
+    /// The requests of `action`, looking up what they need if `lookups` allows.
+    pub(crate) async fn build_request(&self, action: &Action, lookups: Lookups) -> Result<Prepared, String> {
         let adapter = self
             .adapters()
             .get(&action.action_type)
@@ -102,7 +126,7 @@ impl Engine {
             .await
             .map_err(|e| format!("cannot read channel {name:?}: {e}"))?
             .ok_or_else(|| format!("there is no channel named {name:?}"))?;
-        adapter.prepare(action, &channel, &self.resources()).await
+        adapter.prepare(action, &channel, &self.resources(), lookups).await
     }
 
     /// `action`'s post as people will see it, where it is one.

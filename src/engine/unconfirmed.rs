@@ -71,7 +71,7 @@ impl Engine {
         let Some(name) = action.channel.as_deref() else { return Ok(None) };
         let Some(channel) = self.db().channel_get(name).await? else { return Ok(None) };
         let Ok(platform) = self.platforms().of(&channel) else { return Ok(None) };
-        let Ok(prepared) = self.request_of(action).await else { return Ok(None) };
+        let Ok(prepared) = self.build_request(action, super::adapters::Lookups::Allowed).await else { return Ok(None) };
         Ok(platform.find(&channel, &prepared).await)
     }
 

@@ -182,6 +182,14 @@ const SET_REMOTE: PerDialect = fenced!(
     "RETURNING id"
 );
 
+/// Actions waiting for approval, on a channel that exists, whose requests
+/// have not been built once.
+const AWAITING_LOOKUP: &str = concat!(
+    "SELECT ",
+    cols!(),
+    " FROM aol_actions WHERE status = 'AWAITING_APPROVAL' AND facts_json IS NULL \
+     AND channel IN (SELECT name FROM aol_channels) ORDER BY id LIMIT $1"
+);
 /// UNCONFIRMED actions due for a check against their platform.
 const UNCONFIRMED_DUE: &str = concat!(
     "SELECT ",
@@ -859,6 +867,12 @@ impl Db {
                 .await?;
             Ok(set.is_some())
         })
+    }
+
+    /// Actions waiting for approval whose requests were never built (what
+    /// they need looked up is not kept yet), oldest first.
+    pub async fn actions_awaiting_lookup(&self, limit: i64) -> Result<Vec<Action>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(AWAITING_LOOKUP).bind(limit).fetch_all(&mut *conn).await?))
     }
 
     /// UNCONFIRMED actions whose next check is due at `now`, oldest first.

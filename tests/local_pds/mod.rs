@@ -190,3 +190,22 @@ async fn relay(mut stream: TcpStream, target: String, knobs: Knobs, posts: mpsc:
     }
     write_response(&mut stream, status, &[], &text).await;
 }
+
+/// `aol daemon` in REAL mode on `url`, ticking every 50 ms with a lease of
+/// 0.6 s (so a successor takes over soon after a kill), logging to
+/// `dir/daemon.log` (appended) and writing artifacts under `dir`.
+pub fn start_daemon(url: &str, dir: &std::path::Path) -> Child {
+    let log = std::fs::File::options().create(true).append(true).open(dir.join("daemon.log")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(["daemon", "--proof-mode", "0", "--tick-interval-seconds", "0.05", "--lease-ttl-seconds", "0.6"])
+        .args(["--heartbeat-seconds", "0.15", "--artifact-dir"])
+        .arg(dir.join("artifacts"))
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "info")
+        .env_remove("AOL_MAX_TICKS")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start aol daemon")
+}

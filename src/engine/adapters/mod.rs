@@ -33,6 +33,14 @@ pub struct Job<'a> {
     pub resources: &'a dyn Resources,
 }
 
+/// Whether building a request may ask the platform what it needs to know
+/// (and keep the answer with the action), or must make do with what is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookups {
+    Allowed,
+    KeptOnly,
+}
+
 /// What an adapter may ask of AOL's store while it builds a request: what
 /// is known of stored files (and their bytes, through [`Files`]), and a
 /// place to keep what it looked up for an action, once.
@@ -180,8 +188,16 @@ pub trait Adapter: Send + Sync {
 
     /// The exact requests a REAL attempt would send for `action` on
     /// `channel` (what an approval binds to); `Err` says why there are none.
-    async fn prepare(&self, action: &Action, channel: &Channel, resources: &dyn Resources) -> Result<Prepared, String> {
-        let _ = (action, channel, resources);
+    /// With [`Lookups::KeptOnly`] nothing is asked of the platform (a page
+    /// being drawn must not wait on one).
+    async fn prepare(
+        &self,
+        action: &Action,
+        channel: &Channel,
+        resources: &dyn Resources,
+        lookups: Lookups,
+    ) -> Result<Prepared, String> {
+        let _ = (action, channel, resources, lookups);
         Err(format!("{} sends nothing to a channel", self.action_type()))
     }
 }

@@ -212,6 +212,9 @@ impl Tally {
     }
 }
 
+/// Posts awaiting approval whose lookups are made per tick at most (each asks a platform).
+const LOOKUPS_PER_TICK: i64 = 20;
+
 async fn tick(
     engine: &Engine,
     settings: &DaemonSettings,
@@ -250,6 +253,14 @@ async fn tick(
             }
             Err(_) => tracing::warn!("reading UNCONFIRMED posts back took the whole tick; the rest waits"),
         }
+    }
+    // Posts waiting for approval that need something looked up (a mention's
+    // DID) get it now, so the inbox can show and approve their requests.
+    match tokio::time::timeout_at(deadline, engine.look_up_awaiting(LOOKUPS_PER_TICK)).await {
+        Ok(done) => {
+            done?;
+        }
+        Err(_) => tracing::warn!("looking up what posts awaiting approval need took the whole tick; the rest waits"),
     }
     let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
     let (writer, writing) = Writer::open(engine, term);

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Adapter, AdapterError, Artifact, ChannelLookup, Done, Job, Resources};
+use super::{Adapter, AdapterError, Artifact, ChannelLookup, Done, Job, Lookups, Resources};
 use crate::engine::channels::{Facts, MediaMap, Outgoing, Platform, Platforms, Prepared, SocialPost};
 use crate::model::{Action, Channel};
 
@@ -55,11 +55,18 @@ impl PostSocial {
         channel: &Channel,
         platform: &dyn Platform,
         resources: &dyn Resources,
+        lookups: Lookups,
     ) -> Result<Materials, String> {
         let media = resources.media(&post.media()).await?;
         let facts = match &action.facts_json {
             Some(kept) => {
                 serde_json::from_str(kept).map_err(|e| format!("the action's kept lookups are unreadable: {e}"))?
+            }
+            None if platform.needs_lookup(post) && lookups == Lookups::KeptOnly => {
+                return Err(format!(
+                    "what it names is still to be looked up on {} (the daemon does it within a tick or two)",
+                    channel.base_url
+                ))
             }
             None if platform.needs_lookup(post) => {
                 let found = platform.look_up(channel, post).await?;
@@ -82,9 +89,10 @@ impl PostSocial {
         post: &SocialPost,
         channel: &Channel,
         resources: &dyn Resources,
+        lookups: Lookups,
     ) -> Result<(Prepared, Materials), AdapterError> {
         let platform = self.platform(channel)?;
-        let materials = PostSocial::materials(action, post, channel, platform, resources)
+        let materials = PostSocial::materials(action, post, channel, platform, resources, lookups)
             .await
             .map_err(|e| AdapterError::Transient(format!("cannot build the request yet: {e}")))?;
         let out = outgoing(action, post, &materials);
@@ -168,13 +176,19 @@ impl Adapter for PostSocial {
         Some(view::view(&post, channel, &media, facts.as_ref()))
     }
 
-    async fn prepare(&self, action: &Action, channel: &Channel, resources: &dyn Resources) -> Result<Prepared, String> {
+    async fn prepare(
+        &self,
+        action: &Action,
+        channel: &Channel,
+        resources: &dyn Resources,
+        lookups: Lookups,
+    ) -> Result<Prepared, String> {
         let payload = match serde_json::from_str(&action.payload_json) {
             Ok(Value::Object(payload)) => payload,
             _ => return Err("the stored payload is not a JSON object".into()),
         };
         let post = payload::parse(&payload)?;
-        self.requests(action, &post, channel, resources).await.map(|(p, _)| p).map_err(|e| e.to_string())
+        self.requests(action, &post, channel, resources, lookups).await.map(|(p, _)| p).map_err(|e| e.to_string())
     }
 
     async fn execute(&self, job: &Job<'_>) -> Result<Done, AdapterError> {
@@ -188,7 +202,7 @@ impl Adapter for PostSocial {
         }
         match channel {
             Some(channel) => {
-                let (prepared, _) = self.requests(job.action, &post, channel, job.resources).await?;
+                let (prepared, _) = self.requests(job.action, &post, channel, job.resources, Lookups::Allowed).await?;
                 let what = format!(
                     "the {} request{} REAL would send to {} ({})",
                     prepared.requests.len(),

@@ -4,7 +4,7 @@
 //! does next.
 
 use super::{outgoing, PostSocial};
-use crate::engine::adapters::{AdapterError, ChannelLookup, Done, Job, Verdict};
+use crate::engine::adapters::{AdapterError, ChannelLookup, Done, Job, Lookups, Verdict};
 use crate::engine::channels::{resolve_secret, Sent, SocialPost};
 
 /// How long a REAL post waits on a disarmed channel before it looks again.
@@ -35,7 +35,7 @@ pub(super) async fn send(adapter: &PostSocial, job: &Job<'_>, post: &SocialPost)
     }
     let platform = adapter.platform(channel)?;
     let secret = resolve_secret(channel).map_err(|e| AdapterError::Permanent(format!("real run unconfigured: {e}")))?;
-    let (prepared, materials) = adapter.requests(job.action, post, channel, job.resources).await?;
+    let (prepared, materials) = adapter.requests(job.action, post, channel, job.resources, Lookups::Allowed).await?;
     let on = format!("{} ({})", channel.name, channel.kind);
     if let (Some(window), Some(reached)) = (platform.repeat_window(), job.action.reached_at_utc) {
         if job.now >= reached + window {
