@@ -120,7 +120,11 @@ impl Bluesky {
         files: &dyn Files,
     ) -> Result<(), Sent> {
         let bytes = files.bytes(&file.sha256).await.map_err(Sent::NotSent)?;
-        let answer = self.call(channel, secret, url, &file.mime, bytes).await?;
+        // An upload whose answer was lost made no post: it is simply done again.
+        let answer = self.call(channel, secret, url, &file.mime, bytes).await.map_err(|sent| match sent {
+            Sent::Unknown(why) => Sent::NotSent(format!("the image upload's answer was lost ({why})")),
+            other => other,
+        })?;
         if !answer.status.is_success() {
             return Err(answer.failure());
         }
