@@ -118,7 +118,26 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::map_response(bad_arguments_are_400))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Headers on every answer: no page of AOL's may be framed by another site
+/// (kill and approve are single clicks), no answer is sniffed as another
+/// type, and no address is sent to another site. An answer that sets one of
+/// them itself (a media file's sandbox) keeps its own.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use http::header::{self, HeaderValue};
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Leptos answers a server function call whose body cannot be read (not

@@ -110,7 +110,7 @@ pub async fn file_response(engine: &Engine, sha256: &str) -> Result<Response, Ap
                 (header::CONTENT_TYPE, mime),
                 (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_string()),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_string()),
+                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox; frame-ancestors 'none'".to_string()),
             ],
             bytes,
         )

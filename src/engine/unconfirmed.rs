@@ -84,6 +84,11 @@ impl Engine {
         who: &str,
         reason: Option<&str>,
     ) -> Result<Action, OperatorError> {
+        if let Resolution::Posted { remote_url: Some(url), .. } = resolution {
+            if !crate::model::is_web_link(url) {
+                return Err(OperatorError::Invalid(format!("{url:?} is not a link to the post (http:// or https://)")));
+            }
+        }
         let what = match resolution {
             Resolution::Posted { remote_url: Some(url), .. } => format!("marked as posted ({url})"),
             Resolution::Posted { .. } => "marked as posted".to_string(),

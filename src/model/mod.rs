@@ -362,6 +362,15 @@ impl Channel {
     }
 }
 
+/// Whether `url` is a link people can follow from a page: http or https,
+/// and of a sane length (never `javascript:` or `data:`).
+pub fn is_web_link(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && url.len() <= 2000
+        && !url.contains(char::is_whitespace)
+}
+
 /// A time as people and agents write it: RFC 3339 (`2026-11-28T09:00:00Z`,
 /// any offset), or `2026-11-28 09:00` / `2026-11-28T09:00[:ss]` taken as UTC.
 pub fn parse_utc(text: &str) -> Result<DateTime<Utc>, String> {

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use super::limits;
-use super::platform::{describe, exchange, Files, Platform, Remote, Sent};
+use super::platform::{describe, exchange, kept, read_capped, web_link, Files, Platform, Remote, Sent};
 use super::post::{MediaMap, Outgoing, Part, SocialPost};
 use super::request::{fill, placeholder, Body, FileRef, Prepared, Request};
 use crate::model::Channel;
@@ -70,7 +70,8 @@ impl Mastodon {
         if !answer.status().is_success() {
             return Err(format!("HTTP {}", answer.status().as_u16()));
         }
-        let v: serde_json::Value = answer.json().await.map_err(|e| describe(&e))?;
+        let text = read_capped(answer).await.map_err(|e| describe(&e))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         let number = |path: &[&str]| {
             let mut at = &v["configuration"];
             for key in path {
@@ -279,7 +280,7 @@ impl Platform for Mastodon {
                             answer.status.as_u16()
                         ));
                     };
-                    first.get_or_insert(Remote { id: id.clone(), url: answer.field("url") });
+                    first.get_or_insert(Remote { id: kept(&id), url: web_link(answer.field("url")) });
                     known.push((format!("aol:status {post}"), id));
                     (post, image) = (post + 1, 0);
                 }

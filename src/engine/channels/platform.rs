@@ -156,8 +156,8 @@ pub fn error_text(status: reqwest::StatusCode, body: &str) -> String {
                 .join(": ")
         })
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| body.chars().take(200).collect());
-    format!("HTTP {}: {detail}", status.as_u16())
+        .unwrap_or_else(|| body.to_string());
+    format!("HTTP {}: {}", status.as_u16(), kept(&detail))
 }
 
 /// A failed request, for a log line: what happened and its causes (our
@@ -227,13 +227,49 @@ impl Answer {
     }
 }
 
-/// Sends `request` and reads the whole answer. A request that failed is
-/// NotSent or Unknown (see [`lost`]); an answer lost after its status line
-/// leaves the outcome unknown too.
+/// Sends `request` and reads the answer (its first [`MAX_ANSWER_BYTES`]). A
+/// request that failed is NotSent or Unknown (see [`lost`]); an answer lost
+/// after its status line leaves the outcome unknown too.
 pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, Sent> {
     let answer = request.send().await.map_err(|e| lost(&e))?;
     let status = answer.status();
     let headers = answer.headers().clone();
-    let text = answer.text().await.map_err(|e| Sent::Unknown(format!("the answer was lost: {}", describe(&e))))?;
+    let text =
+        read_capped(answer).await.map_err(|e| Sent::Unknown(format!("the answer was lost: {}", describe(&e))))?;
     Ok(Answer { status, headers, text })
+}
+
+/// The most of a platform's answer AOL reads: its answers are small JSON
+/// documents, and an error page of 50 MB must not fill memory or the log.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The longest text of a platform's that AOL keeps (in an error, a log line).
+pub const MAX_KEPT_CHARS: usize = 500;
+
+/// An answer's body as text, at most [`MAX_ANSWER_BYTES`] of it (the rest is
+/// not read).
+pub async fn read_capped(mut answer: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = answer.chunk().await? {
+        let room = MAX_ANSWER_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// `text` cut to [`MAX_KEPT_CHARS`] characters, saying so.
+pub fn kept(text: &str) -> String {
+    match text.char_indices().nth(MAX_KEPT_CHARS) {
+        Some((at, _)) => format!("{}… (cut)", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// A link a platform gave for a post, if it is one people can follow
+/// (http or https): anything else (`javascript:`, `data:`) is dropped.
+pub fn web_link(url: Option<String>) -> Option<String> {
+    url.filter(|u| crate::model::is_web_link(u))
 }

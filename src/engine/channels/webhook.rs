@@ -18,7 +18,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use super::limits;
-use super::platform::{exchange, Files, Platform, Remote, Sent};
+use super::platform::{exchange, kept, web_link, Files, Platform, Remote, Sent};
 use super::post::{MediaMap, Outgoing, Part, SocialPost};
 use super::request::{fill, placeholder, Body, Prepared, Request};
 use crate::model::Channel;
@@ -186,8 +186,8 @@ impl Platform for Webhook {
         if !answer.status.is_success() {
             return answer.failure_keyed();
         }
-        let id = answer.field("id").unwrap_or_else(|| out.idempotency_key.to_string());
-        Sent::Posted(Remote { id, url: answer.field("url") })
+        let id = answer.field("id").map(|id| kept(&id)).unwrap_or_else(|| out.idempotency_key.to_string());
+        Sent::Posted(Remote { id, url: web_link(answer.field("url")) })
     }
 
     fn repeat_window(&self) -> Option<TimeDelta> {

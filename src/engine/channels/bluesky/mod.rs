@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 
 use super::limits;
-use super::platform::{describe, error_text, Files, Found, Platform, Remote, Sent};
+use super::platform::{describe, error_text, read_capped, Files, Found, Platform, Remote, Sent};
 use super::post::{Facts, MediaMap, Outgoing, SocialPost};
 use super::request::{Body, Prepared};
 use crate::model::Channel;
@@ -57,7 +57,7 @@ impl Bluesky {
             .await
             .map_err(|e| format!("cannot ask {} who @{handle} is: {}", channel.base_url, describe(&e)))?;
         let status = answer.status();
-        let text = answer.text().await.unwrap_or_default();
+        let text = read_capped(answer).await.unwrap_or_default();
         match status {
             StatusCode::OK => {
                 let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
@@ -151,7 +151,7 @@ impl Bluesky {
             .await
             .map_err(|e| describe(&e))?;
         let status = answer.status();
-        let text = answer.text().await.unwrap_or_default();
+        let text = read_capped(answer).await.unwrap_or_default();
         match status {
             StatusCode::OK => Ok(Some(text)),
             StatusCode::BAD_REQUEST if text.contains("RecordNotFound") => Ok(None),

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use super::{handle, xrpc, Bluesky};
-use crate::engine::channels::platform::{describe, error_text, exchange, Answer, Sent};
+use crate::engine::channels::platform::{describe, error_text, exchange, read_capped, Answer, Sent};
 use crate::model::Channel;
 
 /// The kept sessions, by channel.
@@ -52,7 +52,7 @@ impl Bluesky {
             .await
             .map_err(|e| Sent::NotSent(format!("cannot log in to {}: {}", channel.base_url, describe(&e))))?;
         let status = answer.status();
-        let text = answer.text().await.unwrap_or_default();
+        let text = read_capped(answer).await.unwrap_or_default();
         if !status.is_success() {
             return Err(Sent::NotSent(format!(
                 "logging in as {} was refused: {}",
@@ -77,7 +77,7 @@ impl Bluesky {
         if !answer.status().is_success() {
             return Err(());
         }
-        parse_session(&answer.text().await.map_err(|_| ())?).ok_or(())
+        parse_session(&read_capped(answer).await.map_err(|_| ())?).ok_or(())
     }
 
     /// POSTs `body` (of `content_type`) to `url` in a session, logging in

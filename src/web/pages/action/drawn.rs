@@ -20,7 +20,8 @@ pub fn facts(a: &Action) -> Html {
         parts.join(" · ")
     });
     let remote = a.remote_id.clone().or_else(|| a.remote_url.clone()).map(|remote| {
-        let link = match a.remote_url.clone() {
+        // Only a link people can follow becomes one (never `javascript:`).
+        let link = match a.remote_url.clone().filter(|u| crate::model::is_web_link(u)) {
             Some(url) => Either::Left(
                 view! { <a href=url rel="noopener noreferrer" target="_blank" data-testid="remote-link">{remote}</a> },
             ),

@@ -1,0 +1,118 @@
+//! Findings of the security review (issue 20) fixed so far, each shown from
+//! the outside: every answer forbids framing and sniffing; a platform's
+//! answer is read only so far and kept short wherever it is stored; a link
+//! a platform or an operator gives for a post is a link only if it is http
+//! or https. Both databases.
+
+mod common;
+mod fake_platform;
+
+use std::time::Duration;
+
+use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::model::{FlagCommand, Policy};
+use aol::storage::{Actor, Resolution};
+use common::{TestCtx, TestServer};
+use fake_platform::{Answer, FakePlatform};
+use tokio_util::sync::CancellationToken;
+
+const OPS: Actor<'static> = Actor { who: "test", reason: None };
+
+async fn every_answer_forbids_framing_and_sniffing(ctx: TestCtx) {
+    let server = TestServer::start(&ctx.db).await;
+    let http = reqwest::Client::new();
+    for path in ["/", "/actions/1", "/healthz", "/api/v1/flags", "/api/v1/openapi.json", "/no/such/page"] {
+        let answer = http.get(server.url(path)).send().await.unwrap();
+        let header = |name: &str| answer.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert!(header("content-security-policy").unwrap_or_default().contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"), "{path}");
+    }
+}
+
+/// REAL mode with an armed webhook channel `hook` on the stand-in, posting without asking.
+async fn webhook_engine(ctx: &TestCtx, platform: &FakePlatform, dir: &std::path::Path) -> Engine {
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "security-test-secret\n").unwrap();
+    let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(5) };
+    let registry = Registry::with_platforms(dir.join("artifacts"), Platforms::new(timeouts));
+    let engine = Engine::new(ctx.db.clone(), Clock::System, registry).await.unwrap();
+    let request = ChannelRequest {
+        name: "hook".into(),
+        kind: "webhook".into(),
+        url: format!("{}/hook", platform.base),
+        secret_file: Some(secret.display().to_string()),
+        ..Default::default()
+    };
+    engine.channel_add(&request, &OPS).await.unwrap();
+    engine.channel_arm("hook", true, &OPS).await.unwrap();
+    engine.policy_set("hook", "POST_SOCIAL", Policy::Auto, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine
+}
+
+async fn tick(engine: &Engine) {
+    let settings = DaemonSettings { max_ticks: Some(1), tick_interval: Duration::from_millis(1), ..Default::default() };
+    daemon::run(engine, &settings, &CancellationToken::new()).await;
+}
+
+async fn post(engine: &Engine, key: &str) -> i64 {
+    let payload = serde_json::json!({"channel": "hook", "text": "Hello"});
+    engine.enqueue("POST_SOCIAL", key, payload.as_object().unwrap()).await.unwrap().action.id
+}
+
+async fn a_platforms_huge_answer_is_read_only_so_far_and_kept_short(ctx: TestCtx) {
+    let platform = FakePlatform::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = webhook_engine(&ctx, &platform, dir.path()).await;
+    let huge = format!(r#"{{"error":"boom","message":"{}"}}"#, "x".repeat(5_000_000));
+    platform.script([Answer::Raw(400, vec![], huge), Answer::Raw(400, vec![], "y".repeat(3_000_000))]);
+    let (first, second) = (post(&engine, "huge-json").await, post(&engine, "huge-text").await);
+    tick(&engine).await;
+    for id in [first, second] {
+        let action = engine.db().action_get(id).await.unwrap().unwrap();
+        assert_eq!(action.status, "FAILED", "a 400 is a refusal");
+        let error = action.last_error.unwrap();
+        assert!(error.len() < 1_000, "kept short: {} bytes", error.len());
+        assert!(error.contains("HTTP 400") && error.contains("(cut)"), "{error}");
+        let lines = engine.db().logs_for_action(id).await.unwrap();
+        assert!(lines.iter().all(|l| l.message.len() < 1_500), "log lines kept short");
+    }
+}
+
+async fn only_an_http_link_is_ever_a_link(ctx: TestCtx) {
+    let platform = FakePlatform::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = webhook_engine(&ctx, &platform, dir.path()).await;
+    platform.script([Answer::Raw(200, vec![], r#"{"id":"p1","url":"javascript:alert(document.cookie)"}"#.into())]);
+    let id = post(&engine, "js-link").await;
+    tick(&engine).await;
+    let action = engine.db().action_get(id).await.unwrap().unwrap();
+    assert_eq!((action.status.as_str(), action.remote_id.as_deref()), ("SUCCESS", Some("p1")));
+    assert_eq!(action.remote_url, None, "a javascript: link is not kept");
+
+    // An operator's link when settling an UNCONFIRMED post: the same rule.
+    ctx.execute_raw(&format!("UPDATE aol_actions SET status = 'UNCONFIRMED' WHERE id = {id}")).await;
+    for bad in ["javascript:alert(1)", "data:text/html,<b>x</b>", "ftp://x.example/post"] {
+        let posted = Resolution::Posted { remote_id: None, remote_url: Some(bad.into()) };
+        let err = engine.resolve_unconfirmed(id, &posted, "ops", None).await.unwrap_err().to_string();
+        assert!(err.contains("is not a link to the post"), "{bad}: {err}");
+    }
+    assert_eq!(engine.db().action_get(id).await.unwrap().unwrap().status, "UNCONFIRMED", "nothing changed");
+    let posted = Resolution::Posted { remote_id: None, remote_url: Some("https://hooks.example/p1".into()) };
+    engine.resolve_unconfirmed(id, &posted, "ops", None).await.unwrap();
+
+    // And a link stored before this rule is shown as text, not as a link.
+    ctx.execute_raw(&format!("UPDATE aol_actions SET remote_url = 'javascript:alert(1)' WHERE id = {id}")).await;
+    let server = TestServer::start(&ctx.db).await;
+    let page = reqwest::get(server.url(&format!("/actions/{id}"))).await.unwrap().text().await.unwrap();
+    assert!(!page.contains("href=\"javascript:"), "no javascript: link on the page");
+}
+
+on_both_databases!(
+    every_answer_forbids_framing_and_sniffing,
+    a_platforms_huge_answer_is_read_only_so_far_and_kept_short,
+    only_an_http_link_is_ever_a_link,
+);
