@@ -2,7 +2,7 @@
 //! the outside: every answer forbids framing and sniffing; a platform's
 //! answer is read only so far and kept short wherever it is stored; a link
 //! a platform or an operator gives for a post is a link only if it is http
-//! or https. Both databases.
+//! or https; sign-in stops after ten wrong tokens in a minute. Both databases.
 
 mod common;
 mod fake_platform;
@@ -30,6 +30,23 @@ async fn every_answer_forbids_framing_and_sniffing(ctx: TestCtx) {
         assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
         assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"), "{path}");
     }
+}
+
+async fn sign_in_is_refused_for_a_minute_after_ten_wrong_tokens(ctx: TestCtx) {
+    let server = TestServer::start(&ctx.db).await;
+    let http = reqwest::Client::new();
+    let sign_in = |token: &'static str| {
+        http.post(server.url("/ui/login")).header("origin", &server.base).form(&[("token", token)]).send()
+    };
+    for _ in 0..10 {
+        assert_eq!(sign_in("a-wrong-guess").await.unwrap().status(), 401);
+    }
+    let refused = sign_in(common::OPERATOR_TOKEN).await.unwrap();
+    assert_eq!(refused.status(), 429, "even the right token waits now");
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((50..=61).contains(&wait), "{wait}");
+    assert!(refused.headers().get("set-cookie").is_none(), "no session");
+    assert!(refused.text().await.unwrap().contains("too many wrong tokens"));
 }
 
 /// REAL mode with an armed webhook channel `hook` on the stand-in, posting without asking.
@@ -113,6 +130,7 @@ async fn only_an_http_link_is_ever_a_link(ctx: TestCtx) {
 
 on_both_databases!(
     every_answer_forbids_framing_and_sniffing,
+    sign_in_is_refused_for_a_minute_after_ten_wrong_tokens,
     a_platforms_huge_answer_is_read_only_so_far_and_kept_short,
     only_an_http_link_is_ever_a_link,
 );

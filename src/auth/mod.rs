@@ -4,9 +4,11 @@
 
 mod agent;
 mod operator;
+mod sign_in;
 
 pub use agent::{AgentToken, AgentTokenError};
 pub use operator::{OperatorAuth, TokenOrigin};
+pub use sign_in::SignInLimit;
 
 use sha2::{Digest, Sha256};
 

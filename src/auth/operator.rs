@@ -15,6 +15,8 @@ const SECRET_NAME: &str = "operator_token";
 #[derive(Clone)]
 pub struct OperatorAuth {
     sha256: [u8; 32],
+    /// The dashboard's wrong sign-ins (shared by every clone).
+    sign_ins: std::sync::Arc<super::SignInLimit>,
 }
 
 impl std::fmt::Debug for OperatorAuth {
@@ -36,7 +38,12 @@ pub enum TokenOrigin {
 
 impl OperatorAuth {
     pub fn from_token(token: &str) -> OperatorAuth {
-        OperatorAuth { sha256: digest(token) }
+        OperatorAuth { sha256: digest(token), sign_ins: Default::default() }
+    }
+
+    /// The limit on the dashboard's wrong sign-ins.
+    pub fn sign_ins(&self) -> &super::SignInLimit {
+        &self.sign_ins
     }
 
     /// True when `candidate` is the operator token (constant-time).
@@ -89,7 +96,7 @@ impl OperatorAuth {
         let mut sha256 = [0u8; 32];
         hex::decode_to_slice(&hex_hash, &mut sha256)
             .map_err(|e| StoreError::Corrupt(format!("aol_secrets.{SECRET_NAME} is not a SHA-256: {e}")))?;
-        Ok(Some(OperatorAuth { sha256 }))
+        Ok(Some(OperatorAuth { sha256, sign_ins: Default::default() }))
     }
 }
 

@@ -13,7 +13,18 @@ pub const COOKIE: &str = "aol_operator";
 pub async fn login(token: String) -> Result<(), ServerFnError> {
     ssr::require_same_origin()?;
     let auth = crate::web::state::auth();
+    if let Err(wait) = auth.sign_ins().check() {
+        ssr::set_status(http::StatusCode::TOO_MANY_REQUESTS);
+        let seconds = wait.as_secs() + 1;
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+        }
+        return Err(ServerFnError::new(format!(
+            "too many wrong tokens in the last minute: try again in {seconds} s (the command line works meanwhile)"
+        )));
+    }
     if !auth.verify(token.trim()) {
+        auth.sign_ins().failed();
         ssr::set_status(http::StatusCode::UNAUTHORIZED);
         return Err(ServerFnError::new("that is not the operator token"));
     }
