@@ -77,6 +77,31 @@ pub struct WebArgs {
     /// Optional LLM key; AOL runs without it and the dashboard says whether one is set.
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub openai_api_key: Option<SecretString>,
+    /// Host names the server answers to besides IP addresses and localhost,
+    /// comma-separated (e.g. aol.example.com): a request naming any other host
+    /// is refused, so a web page cannot reach AOL through a name it controls
+    /// (DNS rebinding).
+    #[arg(long, env = "AOL_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// A host name: letters, digits, '-' and '.', as DNS has them.
+fn parse_host(s: &str) -> Result<String, String> {
+    let name = s.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if valid {
+        Ok(name)
+    } else {
+        Err(format!("{s:?} is not a host name (letters, digits, '-' and '.', like aol.example.com)"))
+    }
 }
 
 /// At least 16 characters, no spaces: a token someone cannot guess.

@@ -62,7 +62,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
 
     let llm_configured = args.web.openai_api_key.as_ref().is_some_and(|k| !k.expose_secret().trim().is_empty());
-    let app = router(AppState { leptos_options, engine, changes, auth, llm_configured });
+    let allowed_hosts = std::sync::Arc::new(args.web.allowed_hosts.clone());
+    let app = router(AppState { leptos_options, engine, changes, auth, llm_configured, allowed_hosts });
     tracing::info!("AOL dashboard on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(cancel_on_signal(shutdown.clone()))
@@ -119,7 +120,43 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::map_response(bad_arguments_are_400))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), only_allowed_hosts))
         .with_state(state)
+}
+
+/// Refuses a request whose `Host` is neither an IP address, nor localhost,
+/// nor a name in AOL_ALLOWED_HOSTS: a page on another site that makes its own
+/// name point at this machine (DNS rebinding) reaches nothing.
+async fn only_allowed_hosts(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = request.headers().get(http::header::HOST).and_then(|v| v.to_str().ok()).or(request.uri().host());
+    if host_allowed(host, &state.allowed_hosts) {
+        return next.run(request).await;
+    }
+    let message = format!(
+        "this server does not answer to the host {:?}; to reach it by that name, add it to AOL_ALLOWED_HOSTS",
+        host.unwrap_or_default()
+    );
+    crate::api::error::ApiError::new(http::StatusCode::FORBIDDEN, message).into_response()
+}
+
+/// Whether `host` (a Host header: a name or an address, maybe with a port)
+/// is one this server answers to.
+pub fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(host) = host.map(str::trim) else { return false };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host,
+        },
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.parse::<std::net::IpAddr>().is_ok() || name == "localhost" || allowed.iter().any(|a| *a == name)
 }
 
 /// Headers on every answer: no page of AOL's may be framed by another site

@@ -240,6 +240,15 @@ const CASES: &[Case] = &[
         bad: &[("maybe", "unknown policy"), ("", "unknown policy")],
     },
     Case {
+        id: "allowed_hosts",
+        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--allowed-hosts={}"],
+        bad: &[
+            ("bad host!", "is not a host name"),
+            ("a..b", "is not a host name"),
+            ("-x.example", "is not a host name"),
+        ],
+    },
+    Case {
         id: "setting",
         args: &["channel", "alt-text", "c1", "{}"],
         bad: &[("maybe", "possible values"), ("", "possible values")],

@@ -2,7 +2,9 @@
 //! the outside: every answer forbids framing and sniffing; a platform's
 //! answer is read only so far and kept short wherever it is stored; a link
 //! a platform or an operator gives for a post is a link only if it is http
-//! or https; sign-in stops after ten wrong tokens in a minute. Both databases.
+//! or https; sign-in stops after ten wrong tokens in a minute; a request
+//! naming a host that is not this server's (DNS rebinding) is refused. Both
+//! databases.
 
 mod common;
 mod fake_platform;
@@ -47,6 +49,37 @@ async fn sign_in_is_refused_for_a_minute_after_ten_wrong_tokens(ctx: TestCtx) {
     assert!((50..=61).contains(&wait), "{wait}");
     assert!(refused.headers().get("set-cookie").is_none(), "no session");
     assert!(refused.text().await.unwrap().contains("too many wrong tokens"));
+}
+
+async fn a_request_naming_another_host_is_refused(ctx: TestCtx) {
+    let server = TestServer::start(&ctx.db).await;
+    let http = reqwest::Client::new();
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    for (host, allowed) in [
+        (format!("127.0.0.1:{port}"), true),
+        (format!("localhost:{port}"), true),
+        ("LOCALHOST".to_string(), true),
+        (format!("[::1]:{port}"), true),
+        ("10.1.2.3".to_string(), true),
+        // A page's own name made to point at this machine (DNS rebinding).
+        (format!("attacker.example:{port}"), false),
+        ("localhost.attacker.example".to_string(), false),
+        ("".to_string(), false),
+    ] {
+        for path in ["/", "/ui/dashboard", "/api/v1/flags", "/healthz"] {
+            let answer = http.get(server.url(path)).header("host", &host).send().await.unwrap();
+            if allowed {
+                assert_ne!(answer.status(), 403, "{host} {path}");
+            } else {
+                assert_eq!(answer.status(), 403, "{host} {path}");
+                let body: serde_json::Value = answer.json().await.unwrap();
+                assert!(body["error"].as_str().unwrap().contains("AOL_ALLOWED_HOSTS"), "{body}");
+            }
+        }
+    }
+    // A name the operator allows is answered.
+    assert!(aol::server::host_allowed(Some("aol.example.com:443"), &["aol.example.com".to_string()]));
+    assert!(!aol::server::host_allowed(Some("aol.example.com.evil"), &["aol.example.com".to_string()]));
 }
 
 /// REAL mode with an armed webhook channel `hook` on the stand-in, posting without asking.
@@ -130,6 +163,7 @@ async fn only_an_http_link_is_ever_a_link(ctx: TestCtx) {
 
 on_both_databases!(
     every_answer_forbids_framing_and_sniffing,
+    a_request_naming_another_host_is_refused,
     sign_in_is_refused_for_a_minute_after_ten_wrong_tokens,
     a_platforms_huge_answer_is_read_only_so_far_and_kept_short,
     only_an_http_link_is_ever_a_link,

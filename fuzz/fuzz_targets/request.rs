@@ -66,6 +66,7 @@ fn world() -> &'static World {
                 changes,
                 auth: aol::auth::OperatorAuth::from_token(OPERATOR_TOKEN),
                 llm_configured: false,
+                allowed_hosts: std::sync::Arc::new(vec![HOST.to_string()]),
             };
             (aol::server::router(state), agent_token)
         });

@@ -15,6 +15,8 @@ pub struct AppState {
     pub auth: OperatorAuth,
     /// Whether OPENAI_API_KEY is set (the key itself never leaves the server).
     pub llm_configured: bool,
+    /// Host names answered besides IP addresses and localhost (AOL_ALLOWED_HOSTS).
+    pub allowed_hosts: std::sync::Arc<Vec<String>>,
 }
 
 /// The engine, from inside a server function (leptos_axum provides the state as context).

@@ -233,6 +233,7 @@ impl TestServer {
             changes,
             auth: aol::auth::OperatorAuth::from_token(OPERATOR_TOKEN),
             llm_configured: false,
+            allowed_hosts: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
