@@ -278,10 +278,12 @@ mod tests {
             bind: None,
             operator_token: Some(parse_token("op-secret-0123456789").unwrap()),
             openai_api_key: Some(parse_secret("sk-very-secret").unwrap()),
+            allowed_hosts: vec![parse_host("AOL.Example.com.").unwrap()],
         };
         let shown = format!("{args:?}");
         assert!(!shown.contains("op-secret") && !shown.contains("sk-very"), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
+        assert!(shown.contains("aol.example.com"), "host names are kept lowercase, without the last dot");
     }
 
     #[test]

@@ -156,7 +156,7 @@ pub fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
         },
     };
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    name.parse::<std::net::IpAddr>().is_ok() || name == "localhost" || allowed.iter().any(|a| *a == name)
+    name.parse::<std::net::IpAddr>().is_ok() || name == "localhost" || allowed.contains(&name)
 }
 
 /// Headers on every answer: no page of AOL's may be framed by another site
