@@ -3,7 +3,6 @@
 //! answer Ok or a clear error, never panic.
 #![no_main]
 
-use aol::engine::adapters::Adapter;
 use aol::engine::channels::MediaMap;
 use libfuzzer_sys::fuzz_target;
 
