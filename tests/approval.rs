@@ -11,16 +11,13 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
-use aol::engine::{
-    daemon, Clock, DaemonSettings, EditError, Engine, EnqueueError, NewItem, OperatorError, Registry, Window,
-};
+use aol::engine::{Clock, EditError, Engine, EnqueueError, NewItem, OperatorError, Registry, Window};
 use aol::model::{Action, FlagCommand, Policy};
 use aol::storage::{Actor, RateLimits};
 use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
-use common::TestCtx;
+use common::{run_ticks, TestCtx};
 use fake_platform::{Answer, FakePlatform};
 use sha2::{Digest, Sha256};
-use tokio_util::sync::CancellationToken;
 
 const OPS: Actor<'static> = Actor { who: "ops", reason: Some("checked") };
 
@@ -73,16 +70,6 @@ async fn reread(engine: &Engine, id: i64) -> Action {
 }
 
 /// One tick of the daemon (the clock does not move during it).
-async fn tick(engine: &Engine) {
-    let settings = DaemonSettings {
-        max_ticks: Some(1),
-        tick_interval: Duration::from_millis(1),
-        max_tick: Duration::from_secs(10),
-        ..Default::default()
-    };
-    daemon::run(engine, &settings, &CancellationToken::new()).await;
-}
-
 /// The request the platform got, as text, and its SHA-256.
 fn sent(s: &Setup) -> Vec<(String, String)> {
     s.platform
@@ -97,7 +84,7 @@ async fn a_real_post_waits_for_a_yes_and_goes_out_once(ctx: TestCtx) {
     let action = enqueue(&s.engine, "launch", "We launch today").await;
     assert_eq!(action.status, "AWAITING_APPROVAL", "REAL posts need approval by default");
     assert_eq!(action.policy.as_deref(), Some("require_approval"));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert!(sent(&s).is_empty(), "nothing sent without a yes");
 
     let inbox = s.engine.inbox(20).await.unwrap();
@@ -110,8 +97,8 @@ async fn a_real_post_waits_for_a_yes_and_goes_out_once(ctx: TestCtx) {
     let again = s.engine.approve(action.id, Some(&shown.sha256), &OPS).await.unwrap_err();
     assert!(matches!(again, OperatorError::WrongStatus { .. }), "{again}");
 
-    tick(&s.engine).await;
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
+    run_ticks(&s.engine, 1).await;
     let done = reread(&s.engine, action.id).await;
     assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
     let sent = sent(&s);
@@ -133,7 +120,7 @@ async fn a_rejected_post_is_never_sent(ctx: TestCtx) {
     let rejected = s.engine.reject(action.id, &Actor { who: "ops", reason: Some("off brand") }).await.unwrap();
     assert_eq!(rejected.status, "CANCELLED");
     assert_eq!(rejected.last_error.as_deref(), Some("rejected by ops: off brand"));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert!(sent(&s).is_empty());
     assert!(s.engine.approve(action.id, None, &OPS).await.is_err(), "a rejection is final");
     // A reason is optional (the CLI asks for one, as SPEC §7 writes it).
@@ -153,7 +140,7 @@ async fn an_edit_voids_the_approval(ctx: TestCtx) {
     assert_eq!(edited.status, "AWAITING_APPROVAL");
     let approvals = s.engine.db().approvals_for(action.id).await.unwrap();
     assert!(approvals[0].voided_at_utc.is_some(), "the old approval is voided");
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert!(sent(&s).is_empty(), "nothing sent on a voided approval");
 
     // An approval of what was shown before the edit is refused.
@@ -162,7 +149,7 @@ async fn an_edit_voids_the_approval(ctx: TestCtx) {
     let second = s.engine.inbox(20).await.unwrap()[0].request.clone().unwrap();
     assert_ne!(second.sha256, first.sha256);
     s.engine.approve(action.id, Some(&second.sha256), &OPS).await.unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let sent = sent(&s);
     assert_eq!(sent.len(), 1);
     assert!(sent[0].0.contains("Second words") && second.body.contains(&sent[0].0), "{sent:?}");
@@ -178,18 +165,18 @@ async fn an_approval_is_used_once(ctx: TestCtx) {
     let action = enqueue(&s.engine, "retried", "Try twice").await;
     let shown = s.engine.inbox(20).await.unwrap()[0].request.clone().unwrap();
     s.engine.approve(action.id, Some(&shown.sha256), &OPS).await.unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let retry = reread(&s.engine, action.id).await;
     assert_eq!(retry.status, "RETRY", "{retry:?}");
     // The retry comes due: the used approval does not let it out again.
     s.clock.advance(TimeDelta::minutes(10));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let waiting = reread(&s.engine, action.id).await;
     assert_eq!(waiting.status, "AWAITING_APPROVAL", "{waiting:?}");
     assert_eq!(waiting.attempts, 1, "asking again used no attempt");
     assert_eq!(sent(&s).len(), 1, "one request so far");
     s.engine.approve(action.id, None, &OPS).await.unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, action.id).await.status, "SUCCESS");
     assert_eq!(sent(&s).len(), 2);
 }
@@ -201,7 +188,7 @@ async fn approvals_and_requests_expire(ctx: TestCtx) {
     s.engine.approve(approved.id, None, &OPS).await.unwrap();
     // The daemon was away for a day and more.
     s.clock.advance(TimeDelta::hours(25));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let a = reread(&s.engine, approved.id).await;
     assert_eq!(a.status, "EXPIRED");
     assert!(a.last_error.as_deref().unwrap().contains("approval by ops ran out"), "{a:?}");
@@ -283,7 +270,7 @@ async fn approve_and_edit_at_once_never_send_an_unapproved_request(ctx: TestCtx)
         let edit = tokio::spawn(async move { engine_b.edit(action.id, &post(&format!("Edited {round}")), &OPS).await });
         let (approved, edited) = (approve.await.unwrap(), edit.await.unwrap());
         assert!(edited.is_ok(), "round {round}: the edit of a waiting action: {edited:?}");
-        tick(&s.engine).await;
+        run_ticks(&s.engine, 1).await;
         let after = reread(&s.engine, action.id).await;
         // Whichever came first, the edited text has no yes: it waits.
         assert_eq!(after.status, "AWAITING_APPROVAL", "round {round} (approve {approved:?}): {after:?}");
@@ -326,9 +313,9 @@ async fn deadlines_and_the_daily_limit(ctx: TestCtx) {
 
     // Paused past the short deadline: that one expires, never sent.
     s.clock.advance(TimeDelta::minutes(10));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, short_lived.id).await.status, "EXPIRED");
-    tick(&s.engine).await; // three actions a tick (MAX_ACTIONS_PER_TICK)
+    run_ticks(&s.engine, 1).await; // three actions a tick (MAX_ACTIONS_PER_TICK)
     let mut statuses = Vec::new();
     for a in &day {
         statuses.push(reread(&s.engine, a.id).await.status);
@@ -340,11 +327,11 @@ async fn deadlines_and_the_daily_limit(ctx: TestCtx) {
     assert!(fourth.last_error.as_deref().unwrap().contains("at most 3 per day"), "{fourth:?}");
     // The windowed one is not due before 10:00, and today is full anyway.
     s.clock.advance(TimeDelta::hours(1));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(sent(&s).len(), 3, "three today");
     // Tomorrow: the 4th goes; the windowed one's deadline passed overnight.
     s.clock.advance(TimeDelta::days(1));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, day[3].id).await.status, "SUCCESS");
     assert_eq!(reread(&s.engine, windowed.id).await.status, "EXPIRED");
     assert_eq!(sent(&s).len(), 4);
@@ -366,18 +353,18 @@ async fn a_platform_wait_holds_the_whole_channel(ctx: TestCtx) {
     s.platform.script([Answer::Raw(429, vec![("Retry-After".into(), "1800".into())], "{}".into())]);
     let first = enqueue(&s.engine, "first", "One").await;
     let second = enqueue(&s.engine, "second", "Two").await;
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(sent(&s).len(), 1, "the first request got the 429");
     for minute in 0..29 {
         s.clock.advance(TimeDelta::minutes(1));
-        tick(&s.engine).await;
+        run_ticks(&s.engine, 1).await;
         assert_eq!(sent(&s).len(), 1, "minute {minute}: no request before the reset");
     }
     let waiting = reread(&s.engine, second.id).await;
     assert!(waiting.not_before_utc >= reset - TimeDelta::seconds(1), "the second waits too: {waiting:?}");
     s.clock.advance(TimeDelta::minutes(2));
-    tick(&s.engine).await;
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(sent(&s).len(), 3);
     for id in [first.id, second.id] {
         let a = reread(&s.engine, id).await;
@@ -411,7 +398,7 @@ async fn after_a_48_hour_outage_the_backlog_drains_at_the_channel_rate(ctx: Test
     let restart = s.clock.now();
     // Back: a tick a minute for 16 hours.
     for _ in 0..(16 * 60) {
-        tick(&s.engine).await;
+        run_ticks(&s.engine, 1).await;
         s.clock.advance(TimeDelta::minutes(1));
     }
     let counts = s.engine.db().action_counts().await.unwrap();

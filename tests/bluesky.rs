@@ -9,47 +9,16 @@ mod local_pds;
 
 use std::time::{Duration, Instant};
 
-use aol::engine::channels::ChannelRequest;
-use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::engine::{Clock, Engine, Registry};
 use aol::model::{Action, FlagCommand};
 use aol::storage::Actor;
-use common::TestCtx;
+use common::{run_ticks, TestCtx};
 use local_pds::{LocalPds, Relay};
-use tokio_util::sync::CancellationToken;
 
 const OPS: Actor<'static> = Actor { who: "test", reason: None };
 
-/// Adds the armed channel `brand` for the server's account (at `url`, the
-/// server itself or a relay), its app password in a file under `dir`.
-async fn add_channel(engine: &Engine, pds: &LocalPds, url: &str, dir: &std::path::Path) {
-    let secret = dir.join("app-password");
-    std::fs::write(&secret, &pds.app_password).unwrap();
-    let request = ChannelRequest {
-        name: "brand".into(),
-        kind: "bluesky".into(),
-        url: url.into(),
-        handle: Some(pds.handle.clone()),
-        secret_file: Some(secret.display().to_string()),
-        ..Default::default()
-    };
-    engine.channel_add(&request, &OPS).await.unwrap();
-    engine.channel_arm("brand", true, &OPS).await.unwrap();
-    // These tests are about sending once: the channel posts without asking.
-    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
-}
-
 fn post(text: &str) -> serde_json::Map<String, serde_json::Value> {
     serde_json::json!({ "channel": "brand", "text": text }).as_object().unwrap().clone()
-}
-
-async fn run(engine: &Engine, ticks: u64) {
-    let settings = DaemonSettings {
-        max_ticks: Some(ticks),
-        tick_interval: Duration::from_millis(20),
-        max_tick: Duration::from_secs(20),
-        ..Default::default()
-    };
-    daemon::run(engine, &settings, &CancellationToken::new()).await;
 }
 
 async fn reread(engine: &Engine, id: i64) -> Action {
@@ -66,7 +35,7 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     let dir = tempfile::tempdir().unwrap();
     let engine =
         Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
-    add_channel(&engine, &pds, &relay.url, dir.path()).await;
+    pds.add_channel(&engine, "brand", &relay.url, dir.path()).await;
     engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
 
     // Bluesky's limit is 300 graphemes ("é" as e + combining accent is one).
@@ -77,7 +46,7 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
 
     let text = format!("Hello from AOL ({})", ctx.backend_name());
     let action = engine.enqueue("POST_SOCIAL", "bsky-once", &post(&text)).await.unwrap().action;
-    run(&engine, 1).await;
+    run_ticks(&engine, 1).await;
     let done = reread(&engine, action.id).await;
     assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
     let uri = done.remote_id.clone().unwrap();
@@ -94,7 +63,7 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     assert!(engine.enqueue("POST_SOCIAL", "bsky-once", &post(&text)).await.unwrap().duplicate);
     for _ in 0..3 {
         ctx.execute_raw(&format!("UPDATE aol_actions SET status = 'PENDING' WHERE id = {}", action.id)).await;
-        run(&engine, 1).await;
+        run_ticks(&engine, 1).await;
         let again = reread(&engine, action.id).await;
         assert_eq!(again.status, "SUCCESS", "{:?}", again.last_error);
         assert_eq!(again.remote_id.as_deref(), Some(uri.as_str()));
@@ -107,7 +76,7 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     assert_eq!(relay.called("com.atproto.server.createSession"), 1);
     *relay.expire_next.lock().unwrap() = true;
     let later = engine.enqueue("POST_SOCIAL", "bsky-later", &post("After the token expired")).await.unwrap().action;
-    run(&engine, 1).await;
+    run_ticks(&engine, 1).await;
     assert_eq!(reread(&engine, later.id).await.status, "SUCCESS");
     assert_eq!(relay.called("com.atproto.server.refreshSession"), 1);
     assert_eq!(relay.called("com.atproto.server.createSession"), 1);
@@ -120,7 +89,7 @@ async fn killed_between_send_and_mark_20_times_one_record(ctx: TestCtx) {
     let dir = tempfile::tempdir().unwrap();
     let engine =
         Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
-    add_channel(&engine, &pds, &relay.url, dir.path()).await;
+    pds.add_channel(&engine, "brand", &relay.url, dir.path()).await;
     let text = format!("Exactly once, whatever happens ({})", ctx.backend_name());
     *relay.hold.lock().unwrap() = true;
 

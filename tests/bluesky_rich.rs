@@ -10,14 +10,13 @@ mod local_pds;
 
 use std::time::{Duration, Instant};
 
-use aol::engine::channels::{part_key, ChannelRequest};
-use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::engine::channels::part_key;
+use aol::engine::{Clock, Engine, Registry};
 use aol::model::{Action, FlagCommand};
 use aol::storage::Actor;
-use common::TestCtx;
+use common::{run_ticks, TestCtx};
 use local_pds::{LocalPds, Relay};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
 const OPS: Actor<'static> = Actor { who: "test", reason: None };
 const CHART: &[u8] = include_bytes!("fixtures/chart.png");
@@ -27,35 +26,13 @@ const THUMB: &[u8] = include_bytes!("fixtures/thumb.png");
 /// the server's account at `url` (the server, or a relay).
 async fn setup(ctx: &TestCtx, pds: &LocalPds, url: &str, dir: &std::path::Path) -> Engine {
     let engine = Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.join("artifacts"))).await.unwrap();
-    let secret = dir.join("app-password");
-    std::fs::write(&secret, &pds.app_password).unwrap();
-    let request = ChannelRequest {
-        name: "brand".into(),
-        kind: "bluesky".into(),
-        url: url.into(),
-        handle: Some(pds.handle.clone()),
-        secret_file: Some(secret.display().to_string()),
-        ..Default::default()
-    };
-    engine.channel_add(&request, &OPS).await.unwrap();
-    engine.channel_arm("brand", true, &OPS).await.unwrap();
-    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
+    pds.add_channel(&engine, "brand", url, dir).await;
     engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
     engine
 }
 
 async fn enqueue(engine: &Engine, key: &str, payload: Value) -> Action {
     engine.enqueue("POST_SOCIAL", key, payload.as_object().unwrap()).await.unwrap().action
-}
-
-async fn run(engine: &Engine, ticks: u64) {
-    let settings = DaemonSettings {
-        max_ticks: Some(ticks),
-        tick_interval: Duration::from_millis(20),
-        max_tick: Duration::from_secs(20),
-        ..Default::default()
-    };
-    daemon::run(engine, &settings, &CancellationToken::new()).await;
 }
 
 async fn reread(engine: &Engine, id: i64) -> Action {
@@ -97,7 +74,7 @@ async fn a_rich_post_reads_back_with_facets_langs_images_and_a_card(ctx: TestCtx
                "link": {"url": "https://example.com/launch", "title": "We launched", "description": "What is new", "thumb": thumb}}),
     )
     .await;
-    run(&engine, 2).await;
+    run_ticks(&engine, 2).await;
     for id in [rich.id, card.id] {
         let done = reread(&engine, id).await;
         assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
@@ -164,13 +141,13 @@ async fn a_post_awaiting_approval_has_its_mentions_looked_up_by_the_daemon(ctx: 
     let refused = engine.approve(action.id, None, &OPS).await.unwrap_err().to_string();
     assert!(refused.contains("still to be looked up"), "{refused}");
 
-    run(&engine, 1).await;
+    run_ticks(&engine, 1).await;
     let item = engine.inbox(20).await.unwrap().remove(0);
     let request = item.request.expect("the request, now that the handle is known");
     assert!(request.body.contains(&pds.others["bob.test"]), "the mention's DID is in the request: {}", request.body);
     assert_eq!(reread(&engine, action.id).await.status, "AWAITING_APPROVAL", "still waiting for a yes");
     engine.approve(action.id, Some(&request.sha256), &OPS).await.unwrap();
-    run(&engine, 1).await;
+    run_ticks(&engine, 1).await;
     let done = reread(&engine, action.id).await;
     assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
     let record = pds.record(&part_key(action.created_at_utc, action.id, 0)).await;
@@ -207,7 +184,7 @@ async fn a_thread_replies_to_its_root_and_parent_by_uri_and_cid(ctx: TestCtx) {
     let dir = tempfile::tempdir().unwrap();
     let engine = setup(&ctx, &pds, &pds.url, dir.path()).await;
     let action = enqueue(&engine, "thread-1", thread(0)).await;
-    run(&engine, 1).await;
+    run_ticks(&engine, 1).await;
     let done = reread(&engine, action.id).await;
     assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
     let records = thread_records(&pds, &action, 3).await;

@@ -11,14 +11,13 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
-use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::engine::{Clock, Engine, Registry};
 use aol::model::{Action, FlagCommand, Policy};
 use aol::storage::Actor;
 use chrono::{TimeDelta, TimeZone, Utc};
-use common::TestCtx;
+use common::{run_ticks, TestCtx};
 use fake_platform::{Answer, FakePlatform};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
 const OPS: Actor<'static> = Actor { who: "test", reason: None };
 const CHART: &[u8] = include_bytes!("fixtures/chart.png");
@@ -62,16 +61,6 @@ async fn setup(ctx: &TestCtx) -> Setup {
     }
     engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
     Setup { engine, clock, platform, _dir: dir }
-}
-
-async fn tick(engine: &Engine) {
-    let settings = DaemonSettings {
-        max_ticks: Some(1),
-        tick_interval: Duration::from_millis(1),
-        max_tick: Duration::from_secs(10),
-        ..Default::default()
-    };
-    daemon::run(engine, &settings, &CancellationToken::new()).await;
 }
 
 async fn enqueue(engine: &Engine, key: &str, payload: Value) -> Result<Action, String> {
@@ -163,7 +152,7 @@ async fn a_mastodon_thread_carries_its_image_alt_text_and_language(ctx: TestCtx)
     )
     .await
     .unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let done = reread(&s.engine, action.id).await;
     assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
     let uploads = s.platform.uploads();
@@ -189,12 +178,12 @@ async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_th
     // Within the window: the retry, with the same key, gets the status the first request made.
     s.platform.script([Answer::MadeThen(502)]);
     let soon = enqueue(&s.engine, "masto-502-soon", json!({"channel": "masto", "text": "Hello"})).await.unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let first = reread(&s.engine, soon.id).await;
     assert_eq!(first.status, "RETRY", "{:?}", first.last_error);
     assert!(first.reached_at_utc.is_some(), "it may have reached Mastodon: remembered");
     s.clock.advance(TimeDelta::minutes(10));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let done = reread(&s.engine, soon.id).await;
     assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);
     assert_eq!(s.platform.made().len(), 1, "one status");
@@ -202,7 +191,7 @@ async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_th
     // Past the window (the daemon was paused, say): the key may be forgotten, so it is not sent again.
     s.platform.script([Answer::MadeThen(502)]);
     let late = enqueue(&s.engine, "masto-502-late", json!({"channel": "masto", "text": "Hello again"})).await.unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, late.id).await.status, "RETRY");
     // Meanwhile its text cannot change: Mastodon may hold the post as it was.
     let err = s.engine.edit(late.id, json!({"channel": "masto", "text": "x"}).as_object().unwrap(), &OPS).await;
@@ -210,11 +199,11 @@ async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_th
     assert!(err.contains("already left for its platform"), "{err}");
     s.platform.forget_keys();
     s.clock.advance(TimeDelta::hours(2));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let unconfirmed = reread(&s.engine, late.id).await;
     assert_eq!(unconfirmed.status, "UNCONFIRMED", "{:?}", unconfirmed.last_error);
     assert!(unconfirmed.last_error.as_deref().unwrap().contains("keeps a request's key for a limited time only"));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     let made = s.platform.made();
     assert_eq!(made.len(), 2, "never a second status for the late post: {made:?}");
     assert_eq!(made.iter().filter(|m| m.key == "masto-502-late").count(), 1);
@@ -222,9 +211,9 @@ async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_th
     // A webhook receiver keeps a key for 24 hours: the same rule, with its window.
     s.platform.script([Answer::Raw(502, vec![], "{}".into())]);
     let hook = enqueue(&s.engine, "hook-502", json!({"channel": "hook", "text": "Hi"})).await.unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     s.clock.advance(TimeDelta::hours(25));
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, hook.id).await.status, "UNCONFIRMED");
 }
 
@@ -251,10 +240,10 @@ async fn a_webhook_gets_the_whole_post_signed_and_another_image_voids_an_approva
     assert!(approvals[0].voided_at_utc.is_some());
     let second = s.engine.inbox(20).await.unwrap().remove(0).request.unwrap();
     assert_ne!(second.sha256, first.sha256);
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert!(s.platform.received().is_empty(), "nothing sent on a voided approval");
     s.engine.approve(action.id, Some(&second.sha256), &OPS).await.unwrap();
-    tick(&s.engine).await;
+    run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, action.id).await.status, "SUCCESS");
 
     let received = s.platform.received();

@@ -12,12 +12,11 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
-use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::engine::{Clock, Engine, Registry};
 use aol::model::{FlagCommand, Policy};
 use aol::storage::{Actor, Resolution};
-use common::{TestCtx, TestServer};
+use common::{run_ticks, TestCtx, TestServer};
 use fake_platform::{Answer, FakePlatform};
-use tokio_util::sync::CancellationToken;
 
 const OPS: Actor<'static> = Actor { who: "test", reason: None };
 
@@ -103,11 +102,6 @@ async fn webhook_engine(ctx: &TestCtx, platform: &FakePlatform, dir: &std::path:
     engine
 }
 
-async fn tick(engine: &Engine) {
-    let settings = DaemonSettings { max_ticks: Some(1), tick_interval: Duration::from_millis(1), ..Default::default() };
-    daemon::run(engine, &settings, &CancellationToken::new()).await;
-}
-
 async fn post(engine: &Engine, key: &str) -> i64 {
     let payload = serde_json::json!({"channel": "hook", "text": "Hello"});
     engine.enqueue("POST_SOCIAL", key, payload.as_object().unwrap()).await.unwrap().action.id
@@ -120,7 +114,7 @@ async fn a_platforms_huge_answer_is_read_only_so_far_and_kept_short(ctx: TestCtx
     let huge = format!(r#"{{"error":"boom","message":"{}"}}"#, "x".repeat(5_000_000));
     platform.script([Answer::Raw(400, vec![], huge), Answer::Raw(400, vec![], "y".repeat(3_000_000))]);
     let (first, second) = (post(&engine, "huge-json").await, post(&engine, "huge-text").await);
-    tick(&engine).await;
+    run_ticks(&engine, 1).await;
     for id in [first, second] {
         let action = engine.db().action_get(id).await.unwrap().unwrap();
         assert_eq!(action.status, "FAILED", "a 400 is a refusal");
@@ -138,7 +132,7 @@ async fn only_an_http_link_is_ever_a_link(ctx: TestCtx) {
     let engine = webhook_engine(&ctx, &platform, dir.path()).await;
     platform.script([Answer::Raw(200, vec![], r#"{"id":"p1","url":"javascript:alert(document.cookie)"}"#.into())]);
     let id = post(&engine, "js-link").await;
-    tick(&engine).await;
+    run_ticks(&engine, 1).await;
     let action = engine.db().action_get(id).await.unwrap().unwrap();
     assert_eq!((action.status.as_str(), action.remote_id.as_deref()), ("SUCCESS", Some("p1")));
     assert_eq!(action.remote_url, None, "a javascript: link is not kept");

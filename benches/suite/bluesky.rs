@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use aol::engine::channels::ChannelRequest;
 use aol::engine::{daemon, DaemonSettings, Engine};
 use aol::model::FlagCommand;
 use aol::storage::Actor;
@@ -25,21 +24,8 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     let t = TestDb::migrated(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let engine = crate::common::engine_in(&t.db, &dir.path().join("artifacts")).await;
-    let secret = dir.path().join("app-password");
-    std::fs::write(&secret, &pds.app_password).unwrap();
-    let channel = ChannelRequest {
-        name: "bench".into(),
-        kind: "bluesky".into(),
-        url: pds.url.clone(),
-        handle: Some(pds.handle.clone()),
-        secret_file: Some(secret.display().to_string()),
-        ..Default::default()
-    };
-    engine.channel_add(&channel, &OPS).await.unwrap();
-    engine.channel_arm("bench", true, &OPS).await.unwrap();
-    // Posts go out without waiting for an operator's approval (the policy a
-    // Bluesky channel starts with is require_approval).
-    engine.policy_set("bench", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
+    // Posts go out without waiting for an operator's approval.
+    pds.add_channel(&engine, "bench", &pds.url, dir.path()).await;
     let db = crate::db_name(backend);
     let mut medians = Vec::new();
     for (mode, command) in [("PROOF", FlagCommand::Proof), ("REAL", FlagCommand::Real)] {

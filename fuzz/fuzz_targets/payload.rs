@@ -35,8 +35,7 @@ fuzz_target!(|text: &str| {
         let adapters = aol::engine::Registry::standard(std::env::temp_dir().join("aol-fuzz-unused"));
         for action_type in adapters.action_types() {
             if let Some(adapter) = adapters.get(action_type) {
-                if adapter.validate(&payload).is_ok() {
-                    let _ = adapter.media(&payload);
+                if adapter.validate_naming_media(&payload).is_ok() {
                     for kind in ["bluesky", "mastodon", "webhook"] {
                         let _ = adapter.check_for_channel(&payload, &channel(kind), &MediaMap::new());
                     }

@@ -152,11 +152,6 @@ impl Engine {
                 Ok(p) => (Some(preview(p)), None),
                 Err(why) => (None, Some(why)),
             };
-            // Read again: building the request may have kept what it looked up.
-            let action = match request.is_some() && action.facts_json.is_none() {
-                true => self.db().action_get(action.id).await?.unwrap_or(action),
-                false => action,
-            };
             let post = self.post_view(&action).await?;
             items.push(InboxItem { action, request, post, problem });
         }
@@ -259,8 +254,7 @@ impl Engine {
             ))
             .into());
         }
-        let payload_json = self.check_payload(&action.action_type, payload).map_err(EditError::Invalid)?;
-        let media = self.media_named(&action.action_type, payload);
+        let (payload_json, media) = self.check_payload(&action.action_type, payload).map_err(EditError::Invalid)?;
         let stored = self.media_info(&media).await?;
         check_stored(&media, &stored).map_err(EditError::Invalid)?;
         let channel = channel_named(payload);

@@ -54,11 +54,6 @@ impl Engine {
             },
             _ => (None, None),
         };
-        // Read again: building the request may have kept what it looked up.
-        let action = match request.is_some() && action.facts_json.is_none() {
-            true => self.db().action_get(id).await?.unwrap_or(action),
-            false => action,
-        };
         let post = self.post_view(&action).await?;
         Ok(Some(ActionDetail { action, logs, artifact, approvals, request, request_problem, post }))
     }

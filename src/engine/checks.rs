@@ -79,12 +79,12 @@ pub fn channel_named(payload: &Map<String, Value>) -> Option<&str> {
 
 impl Engine {
     /// The checks of a payload for an action type (at enqueue, and when an
-    /// action is edited); the payload as stored.
+    /// action is edited); the payload as stored, and the stored files it names.
     pub(super) fn check_payload(
         &self,
         action_type: &str,
         payload: &Map<String, Value>,
-    ) -> Result<String, EnqueueError> {
+    ) -> Result<(String, Vec<String>), EnqueueError> {
         let adapter = self.adapters().get(action_type).ok_or_else(|| EnqueueError::UnknownType {
             given: action_type.to_string(),
             known: self.adapters().action_types().join(", "),
@@ -96,15 +96,8 @@ impl Engine {
                 payload_json.len()
             )));
         }
-        adapter.validate(payload).map_err(EnqueueError::Payload)?;
-        Ok(payload_json)
-    }
-}
-
-impl Engine {
-    /// The stored files a (valid) payload of `action_type` names.
-    pub(super) fn media_named(&self, action_type: &str, payload: &Map<String, Value>) -> Vec<String> {
-        self.adapters().get(action_type).map(|a| a.media(payload)).unwrap_or_default()
+        let media = adapter.validate_naming_media(payload).map_err(EnqueueError::Payload)?;
+        Ok((payload_json, media))
     }
 
     /// A payload against the platform of the channel it names (a channel

@@ -104,11 +104,9 @@ impl Engine {
         Ok(self.db().blobs_info(&refs).await?.into_iter().map(|m| (m.sha256.clone(), m)).collect())
     }
 
-    /// A stored file's bytes and type, if it is stored.
+    /// A stored file's bytes and type (as read from them when it was stored), if it is stored.
     pub async fn media_bytes(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
-        let Some(bytes) = self.db().blob_bytes(sha256).await? else { return Ok(None) };
-        let mime = sniff(&bytes).map(|(m, _, _)| m.to_string()).unwrap_or_else(|_| "application/octet-stream".into());
-        Ok(Some((bytes, mime)))
+        self.db().blob_bytes(sha256).await
     }
 
     /// The store as adapters use it.
@@ -124,7 +122,7 @@ pub struct Store<'a>(&'a Engine);
 impl Files for Store<'_> {
     async fn bytes(&self, sha256: &str) -> Result<Vec<u8>, String> {
         match self.0.db().blob_bytes(sha256).await {
-            Ok(Some(bytes)) => Ok(bytes),
+            Ok(Some((bytes, _))) => Ok(bytes),
             Ok(None) => Err(format!("the media file {sha256} is not in AOL's store")),
             Err(e) => Err(format!("cannot read the media file {sha256}: {e}")),
         }

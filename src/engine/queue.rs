@@ -120,16 +120,17 @@ impl Engine {
         items: &[NewItem<'_>],
     ) -> Result<Vec<Result<Enqueued, EnqueueError>>, EnqueueError> {
         let mut payloads = Vec::with_capacity(items.len());
+        let mut media: Vec<Vec<String>> = Vec::with_capacity(items.len());
         let at = |i: usize| move |e: EnqueueError| if items.len() > 1 { e.for_item(i) } else { e };
         for (i, item) in items.iter().enumerate() {
-            payloads.push(self.check_item(item).map_err(at(i))?);
+            let (payload_json, named) = self.check_item(item).map_err(at(i))?;
+            payloads.push(payload_json);
+            media.push(named);
         }
         let now = self.clock().now();
         // The files each item names must be stored; each platform's own
         // limits, and each channel's policy, for the items that name a
         // channel (read once per channel and type).
-        let media: Vec<Vec<String>> =
-            items.iter().map(|item| self.media_named(item.action_type, item.payload)).collect();
         let stored = self.media_info(&media.concat()).await?;
         let mut admissions = Vec::with_capacity(items.len());
         let mut admitted: std::collections::HashMap<(&str, Option<&str>), Admission> = std::collections::HashMap::new();
@@ -185,7 +186,7 @@ impl Engine {
     }
 
     /// Every check of one item that needs no database; its payload as stored.
-    fn check_item(&self, item: &NewItem<'_>) -> Result<String, EnqueueError> {
+    fn check_item(&self, item: &NewItem<'_>) -> Result<(String, Vec<String>), EnqueueError> {
         check_key(item.idempotency_key)?;
         self.check_payload(item.action_type, item.payload)
     }

@@ -12,7 +12,7 @@ const INFO_COLS: &str = "sha256, size, mime, width, height, created_at_utc";
 
 const INSERT: &str = "INSERT INTO aol_blobs (sha256, size, mime, width, height, bytes, created_at_utc) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING";
-const BYTES: &str = "SELECT bytes FROM aol_blobs WHERE sha256 = $1";
+const BYTES: &str = "SELECT bytes, mime FROM aol_blobs WHERE sha256 = $1";
 /// Unreferenced files uploaded before `$1`, at most `$2` of them.
 const PRUNE: &str = "DELETE FROM aol_blobs WHERE sha256 IN (SELECT b.sha256 FROM aol_blobs b \
      WHERE b.created_at_utc < $1 AND NOT EXISTS (SELECT 1 FROM aol_action_media m WHERE m.sha256 = b.sha256) \
@@ -86,9 +86,9 @@ impl Db {
         })
     }
 
-    /// A file's bytes, if it is stored.
-    pub async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        on_read_pool!(self, |conn| Ok(sqlx::query_scalar(BYTES).bind(sha256).fetch_optional(&mut *conn).await?))
+    /// A file's bytes and type, if it is stored.
+    pub async fn blob_bytes(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(BYTES).bind(sha256).fetch_optional(&mut *conn).await?))
     }
 
     /// The media an action refers to.

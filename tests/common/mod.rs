@@ -189,6 +189,18 @@ macro_rules! on_both_databases {
     };
 }
 
+/// Runs the daemon in this process for `ticks` ticks, 1 ms apart, each
+/// allowed up to 20 s.
+pub async fn run_ticks(engine: &aol::engine::Engine, ticks: u64) {
+    let settings = aol::engine::DaemonSettings {
+        max_ticks: Some(ticks),
+        tick_interval: std::time::Duration::from_millis(1),
+        max_tick: std::time::Duration::from_secs(20),
+        ..Default::default()
+    };
+    aol::engine::daemon::run(engine, &settings, &tokio_util::sync::CancellationToken::new()).await;
+}
+
 /// An engine over `db` with the standard adapters, writing artifacts under `artifact_dir`.
 pub async fn engine_in(db: &Db, artifact_dir: &std::path::Path) -> aol::engine::Engine {
     let adapters = aol::engine::Registry::standard(artifact_dir.to_path_buf());

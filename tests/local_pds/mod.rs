@@ -65,6 +65,27 @@ impl LocalPds {
         }
     }
 
+    /// Adds the armed channel `name` for this server's account at `url` (the
+    /// server itself, or a relay in front of it), its app password in a file
+    /// under `dir`, posting without asking (the policy a Bluesky channel
+    /// starts with is require_approval).
+    pub async fn add_channel(&self, engine: &aol::engine::Engine, name: &str, url: &str, dir: &std::path::Path) {
+        let ops = aol::storage::Actor { who: "test", reason: None };
+        let secret = dir.join("app-password");
+        std::fs::write(&secret, &self.app_password).unwrap();
+        let request = aol::engine::channels::ChannelRequest {
+            name: name.into(),
+            kind: "bluesky".into(),
+            url: url.into(),
+            handle: Some(self.handle.clone()),
+            secret_file: Some(secret.display().to_string()),
+            ..Default::default()
+        };
+        engine.channel_add(&request, &ops).await.unwrap();
+        engine.channel_arm(name, true, &ops).await.unwrap();
+        engine.policy_set(name, "POST_SOCIAL", aol::model::Policy::Auto, &ops).await.unwrap();
+    }
+
     /// The record at `rkey` as the server holds it (`{"uri", "cid", "value"}`).
     pub async fn record(&self, rkey: &str) -> serde_json::Value {
         reqwest::Client::new()

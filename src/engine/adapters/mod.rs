@@ -152,11 +152,11 @@ pub trait Adapter: Send + Sync {
     /// Checks a payload at enqueue, so what cannot be sent is never queued.
     fn validate(&self, payload: &Map<String, Value>) -> Result<(), String>;
 
-    /// The stored files a valid payload names (SHA-256 each): they must
-    /// exist at enqueue, and are kept while the action does.
-    fn media(&self, payload: &Map<String, Value>) -> Vec<String> {
-        let _ = payload;
-        Vec::new()
+    /// [`Adapter::validate`], and the stored files the payload names
+    /// (SHA-256 each), from one reading of it: they must exist at enqueue,
+    /// and are kept while the action does.
+    fn validate_naming_media(&self, payload: &Map<String, Value>) -> Result<Vec<String>, String> {
+        self.validate(payload).map(|()| Vec::new())
     }
 
     /// Checks a valid payload against the channel it names (its platform's

@@ -27,7 +27,6 @@ pub const DEFAULT_CHARS_PER_URL: i64 = 23;
 pub const DEFAULT_MAX_MEDIA: i64 = 4;
 pub const DEFAULT_MAX_IMAGE_BYTES: i64 = 16 * 1024 * 1024;
 const MAX_ALT_CHARS: usize = 1500;
-const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
 
 /// Mastodon keeps an Idempotency-Key for an hour after the status is made;
 /// a repeat goes out only well inside that, whatever the clocks and the
@@ -170,9 +169,6 @@ fn limit(value: Option<i64>, default: i64) -> i64 {
 #[async_trait]
 impl Platform for Mastodon {
     fn check(&self, channel: &Channel, post: &SocialPost, media: &MediaMap) -> Result<(), String> {
-        if let Some(v) = post.visibility.as_deref().filter(|v| !VISIBILITIES.contains(v)) {
-            return Err(format!("\"visibility\" {v:?} is none of {}", VISIBILITIES.join(", ")));
-        }
         let max = limit(channel.max_characters, DEFAULT_MAX_CHARACTERS) as usize;
         let per_url = limit(channel.chars_per_url, DEFAULT_CHARS_PER_URL) as usize;
         let spoiler = post.spoiler_text.as_deref().map_or(0, |s| s.chars().count());

@@ -4,7 +4,7 @@
 //! in terms the engine acts on.
 
 use async_trait::async_trait;
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::post::{Facts, MediaMap, Outgoing, SocialPost};
@@ -27,7 +27,7 @@ pub enum Sent {
     /// The platform said "not now" (429, 503 with Retry-After): try at `at`,
     /// the attempt not counted.
     RetryAt {
-        at: chrono::DateTime<chrono::Utc>,
+        at: DateTime<Utc>,
         why: String,
     },
     /// It failed before the request could have reached the platform, or the
@@ -114,29 +114,26 @@ pub trait Platform: Send + Sync {
 
 /// When a "slow down" answer says to come back: `Retry-After` (seconds or an
 /// HTTP date), else a rate-limit reset (Unix seconds), else in a minute.
-pub fn retry_at(
-    headers: &reqwest::header::HeaderMap,
-    now: chrono::DateTime<chrono::Utc>,
-) -> chrono::DateTime<chrono::Utc> {
+pub fn retry_at(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> DateTime<Utc> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(v) = text("retry-after") {
         if let Ok(secs) = v.parse::<i64>() {
             return now + chrono::TimeDelta::seconds(secs.clamp(0, 86_400));
         }
-        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
-            return at.with_timezone(&chrono::Utc).max(now);
+        if let Ok(at) = DateTime::parse_from_rfc2822(v) {
+            return at.with_timezone(&Utc).max(now);
         }
     }
     for name in ["ratelimit-reset", "x-ratelimit-reset"] {
         if let Some(v) = text(name) {
             if let Ok(secs) = v.parse::<i64>() {
-                if let Some(at) = chrono::DateTime::from_timestamp(secs, 0) {
+                if let Some(at) = DateTime::from_timestamp(secs, 0) {
                     return at.max(now);
                 }
             }
             // Mastodon sends an ISO 8601 time.
-            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(v) {
-                return at.with_timezone(&chrono::Utc).max(now);
+            if let Ok(at) = DateTime::parse_from_rfc3339(v) {
+                return at.with_timezone(&Utc).max(now);
             }
         }
     }
@@ -218,7 +215,7 @@ impl Answer {
             || (self.status == reqwest::StatusCode::SERVICE_UNAVAILABLE
                 && self.headers.contains_key(reqwest::header::RETRY_AFTER));
         if slow_down {
-            Sent::RetryAt { at: retry_at(&self.headers, chrono::Utc::now()), why }
+            Sent::RetryAt { at: retry_at(&self.headers, Utc::now()), why }
         } else if self.status.is_server_error() {
             Sent::NotSent(why)
         } else {

@@ -46,13 +46,16 @@ pub struct Prepared {
     pub sha256: String,
     /// Bluesky: each post's record key, in the thread's order.
     pub record_keys: Vec<String>,
+    /// Bluesky, a thread: each post's CID as computed here, which the server
+    /// must give it (the replies name them).
+    pub record_cids: Vec<String>,
 }
 
 impl Prepared {
     pub fn new(requests: Vec<Request>, record_keys: Vec<String>) -> Prepared {
         let artifact = document(&requests);
         let sha256 = hex::encode(Sha256::digest(&artifact));
-        Prepared { requests, artifact, sha256, record_keys }
+        Prepared { requests, artifact, sha256, record_keys, record_cids: Vec::new() }
     }
 
     /// The first request's URL (where the post goes), for messages.

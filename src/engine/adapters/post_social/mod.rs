@@ -127,6 +127,14 @@ impl PostSocial {
     }
 }
 
+/// The post an action's stored payload asks for.
+fn stored_post(action: &Action) -> Result<SocialPost, String> {
+    match serde_json::from_str(&action.payload_json) {
+        Ok(Value::Object(payload)) => payload::parse(&payload),
+        _ => Err("the stored payload is not a JSON object".into()),
+    }
+}
+
 /// The post as its platform builds requests from it.
 fn outgoing<'a>(action: &'a Action, post: &'a SocialPost, materials: &'a Materials) -> Outgoing<'a> {
     Outgoing {
@@ -149,8 +157,8 @@ impl Adapter for PostSocial {
         payload::parse(payload).map(|_| ())
     }
 
-    fn media(&self, payload: &Map<String, Value>) -> Vec<String> {
-        payload::parse(payload).map(|post| post.media()).unwrap_or_default()
+    fn validate_naming_media(&self, payload: &Map<String, Value>) -> Result<Vec<String>, String> {
+        payload::parse(payload).map(|post| post.media())
     }
 
     fn check_for_channel(
@@ -169,8 +177,7 @@ impl Adapter for PostSocial {
         channel: Option<&Channel>,
         resources: &dyn Resources,
     ) -> Option<crate::model::PostView> {
-        let Ok(Value::Object(payload)) = serde_json::from_str(&action.payload_json) else { return None };
-        let post = payload::parse(&payload).ok()?;
+        let post = stored_post(action).ok()?;
         let media = resources.media(&post.media()).await.unwrap_or_default();
         let facts: Option<Facts> = action.facts_json.as_deref().and_then(|f| serde_json::from_str(f).ok());
         Some(view::view(&post, channel, &media, facts.as_ref()))
@@ -183,11 +190,7 @@ impl Adapter for PostSocial {
         resources: &dyn Resources,
         lookups: Lookups,
     ) -> Result<Prepared, String> {
-        let payload = match serde_json::from_str(&action.payload_json) {
-            Ok(Value::Object(payload)) => payload,
-            _ => return Err("the stored payload is not a JSON object".into()),
-        };
-        let post = payload::parse(&payload)?;
+        let post = stored_post(action)?;
         self.requests(action, &post, channel, resources, lookups).await.map(|(p, _)| p).map_err(|e| e.to_string())
     }
 

@@ -73,22 +73,22 @@ impl Bluesky {
     }
 
     /// Writes one record; whether this call made it, and its URI as the
-    /// server gave it.
+    /// server gave it. `expected`: the CID a thread's post must get (the
+    /// next posts reply to it by that CID).
     async fn put(
         &self,
         channel: &Channel,
         secret: &SecretString,
         url: &str,
         body: &[u8],
-        thread: bool,
+        expected: Option<&str>,
     ) -> Result<(bool, Option<String>), Sent> {
         let answer = self.call(channel, secret, url, "application/json", body.to_vec()).await?;
-        let expected = record::expected_cid(body).map_err(Sent::Rejected)?;
         match answer.status {
             StatusCode::OK => {
                 let made = answer.text.contains("\"commit\"");
-                match answer.field("cid") {
-                    Some(cid) if cid != expected && thread => Err(Sent::Rejected(format!(
+                match (answer.field("cid"), expected) {
+                    (Some(cid), Some(expected)) if cid != expected => Err(Sent::Rejected(format!(
                         "the server stored this post as {cid}, not {expected} as AOL computed; the next posts of \
                          the thread would reply to the wrong one, so the thread stops here"
                     ))),
@@ -97,7 +97,7 @@ impl Bluesky {
             }
             // Something is at that key already: the same post from an earlier attempt, or (in a thread) another.
             StatusCode::BAD_REQUEST if answer.field("error").as_deref() == Some("InvalidSwap") => {
-                if thread && !answer.text.contains(&expected) {
+                if expected.is_some_and(|expected| !answer.text.contains(expected)) {
                     Err(Sent::Rejected(format!(
                         "a different record is already at this post's key ({}); the thread stops here",
                         error_text(answer.status, &answer.text)
@@ -226,13 +226,17 @@ impl Platform for Bluesky {
         prepared: &Prepared,
         files: &dyn Files,
     ) -> Sent {
-        let thread = out.post.is_thread();
         let mut made = 0;
         let mut first: Option<Remote> = None;
+        // The records' CIDs, in order (a thread's; a single post's is not checked).
+        let mut expected = prepared.record_cids.iter();
         for request in &prepared.requests {
             let done = match &request.body {
                 Body::File(file) => self.upload(channel, secret, &request.url, file, files).await.map(|_| None),
-                Body::Json(body) => self.put(channel, secret, &request.url, body, thread).await.map(Some),
+                Body::Json(body) => {
+                    let cid = expected.next().map(String::as_str);
+                    self.put(channel, secret, &request.url, body, cid).await.map(Some)
+                }
                 Body::Form { .. } => Err(Sent::Rejected("bluesky takes no form uploads".into())),
             };
             match done {

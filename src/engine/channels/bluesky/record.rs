@@ -168,6 +168,7 @@ pub fn prepare(channel: &Channel, handle: &str, out: &Outgoing<'_>) -> Result<Pr
     }
     let did_of = |handle: &str| out.facts.mentions.get(handle).cloned().flatten();
     let mut keys = Vec::new();
+    let mut cids = Vec::new();
     let mut root: Option<StrongRef> = None;
     let mut parent: Option<StrongRef> = None;
     for (index, Part { text, images, link }) in out.post.parts.iter().enumerate() {
@@ -189,6 +190,7 @@ pub fn prepare(channel: &Channel, handle: &str, out: &Outgoing<'_>) -> Result<Pr
             let did = out.facts.did.as_deref().ok_or("the account's DID is not known yet (it is looked up first)")?;
             let value = serde_json::to_value(&record).map_err(|e| e.to_string())?;
             let made = StrongRef { uri: format!("at://{did}/{COLLECTION}/{rkey}"), cid: cid::record(&value)? };
+            cids.push(made.cid.clone());
             root.get_or_insert_with(|| made.clone());
             parent = Some(made);
         }
@@ -200,11 +202,7 @@ pub fn prepare(channel: &Channel, handle: &str, out: &Outgoing<'_>) -> Result<Pr
         });
         keys.push(rkey);
     }
-    Ok(Prepared::new(requests, keys))
-}
-
-/// The CID the server should answer for the record in a `putRecord` body.
-pub fn expected_cid(put_record_body: &[u8]) -> Result<String, String> {
-    let body: serde_json::Value = serde_json::from_slice(put_record_body).map_err(|e| e.to_string())?;
-    cid::record(&body["record"])
+    let mut prepared = Prepared::new(requests, keys);
+    prepared.record_cids = cids;
+    Ok(prepared)
 }
