@@ -83,6 +83,10 @@ pub struct WebArgs {
     /// (DNS rebinding).
     #[arg(long, env = "AOL_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host)]
     pub allowed_hosts: Vec<String>,
+    /// Let anyone who reaches the server see the dashboard without signing
+    /// in (changes still need a person). Off: viewing needs a signed-in person.
+    #[arg(long, env = "AOL_PUBLIC_READ")]
+    pub public_read: bool,
 }
 
 /// A host name: letters, digits, '-' and '.', as DNS has them.
@@ -279,6 +283,7 @@ mod tests {
             operator_token: Some(parse_token("op-secret-0123456789").unwrap()),
             openai_api_key: Some(parse_secret("sk-very-secret").unwrap()),
             allowed_hosts: vec![parse_host("AOL.Example.com.").unwrap()],
+            public_read: false,
         };
         let shown = format!("{args:?}");
         assert!(!shown.contains("op-secret") && !shown.contains("sk-very"), "{shown}");

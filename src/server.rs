@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{OperatorAuth, TokenOrigin};
 use crate::config::{DbArgs, ServeArgs};
-use crate::engine::{self, Clock, Engine};
+use crate::engine::{self, Actor, Clock, Engine};
 use crate::model::FlagCommand;
-use crate::storage::{Actor, Db};
+use crate::storage::Db;
 use crate::web::shell;
 use crate::web::state::AppState;
 
@@ -33,7 +33,7 @@ pub async fn open_db(args: &DbArgs) -> anyhow::Result<Db> {
 /// Writes AOL_PROOF_MODE to the flag, so a restart never enters REAL silently.
 pub async fn apply_startup_mode(engine: &Engine, proof_mode: bool) -> anyhow::Result<()> {
     let command = if proof_mode { FlagCommand::Proof } else { FlagCommand::Real };
-    let actor = Actor { who: "startup", reason: Some("AOL_PROOF_MODE at start-up") };
+    let actor = Actor::system("startup").because(Some("AOL_PROOF_MODE at start-up"));
     engine.apply_flag_command(command, &actor).await?;
     Ok(())
 }
@@ -63,7 +63,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let llm_configured = args.web.openai_api_key.as_ref().is_some_and(|k| !k.expose_secret().trim().is_empty());
     let allowed_hosts = std::sync::Arc::new(args.web.allowed_hosts.clone());
-    let app = router(AppState { leptos_options, engine, changes, auth, llm_configured, allowed_hosts });
+    let public_read = args.web.public_read;
+    let app = router(AppState { leptos_options, engine, changes, auth, llm_configured, allowed_hosts, public_read });
     tracing::info!("AOL dashboard on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(cancel_on_signal(shutdown.clone()))
@@ -111,8 +112,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::ops::router())
         .merge(crate::api::router())
-        .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))
-        .route(&format!("{}/{{sha256}}", crate::web::MEDIA_URL), get(crate::web::media_file))
+        .merge(
+            Router::new()
+                .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))
+                .route(&format!("{}/{{sha256}}", crate::web::MEDIA_URL), get(crate::web::media_file))
+                .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::web::auth::ssr::viewers_only)),
+        )
         .leptos_routes(&state, pages, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

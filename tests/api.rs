@@ -6,6 +6,7 @@ mod common;
 
 use aol::api::{ActionList, ActionView, FlagsView, Mode};
 use aol::auth::AgentToken;
+use aol::engine::Actor;
 use aol::model::ActionFilter;
 use aol::storage::Db;
 use common::{TestCtx, TestServer, OPERATOR_TOKEN};
@@ -54,7 +55,7 @@ async fn read_one_and_list_by_status_with_pages(ctx: TestCtx) {
     for i in 0..5 {
         assert_eq!(post_action(&server, OPERATOR_TOKEN, post(&format!("k-{i}"), "hi")).await.status(), 201);
     }
-    let cancelled = server.engine.cancel(2, "test").await.unwrap();
+    let cancelled = server.engine.cancel(2, &Actor::system("test")).await.unwrap();
     assert_eq!(cancelled.status, "CANCELLED");
 
     let get = |path: String| client().get(server.url(&path)).bearer_auth(OPERATOR_TOKEN).send();
@@ -100,7 +101,7 @@ async fn flags_are_read_and_changed_by_the_operator_only(ctx: TestCtx) {
     let change = &ctx.db.flag_changes_recent(1).await.unwrap()[0];
     assert_eq!(
         (change.flag.as_str(), change.new_value, change.changed_by.as_str(), change.reason.as_deref()),
-        ("paused", true, "api:operator", Some("launch review"))
+        ("paused", true, "operator-token", Some("launch review"))
     );
 
     let unconfirmed = put(OPERATOR_TOKEN, json!({ "mode": "REAL" })).await.unwrap();
@@ -243,7 +244,7 @@ fn corpus() -> Vec<Bad> {
         Bad { token: Token::None, ..bad_get("list without token", "/api/v1/actions", 401, "Bearer") },
         bad_get("unknown API path", "/api/v1/jobs", 404, "no such API path"),
         Bad { method: Method::DELETE, ..bad_get("DELETE an action", "/api/v1/actions/1", 405, "not allowed") },
-        bad_flags("agent changes a flag", Token::Agent, json!({ "killed": true }), 403, "only the operator"),
+        bad_flags("agent changes a flag", Token::Agent, json!({ "killed": true }), 403, "may not control the flags"),
         bad_flags("no flag given", Token::Operator, json!({}), 422, "nothing to change"),
         bad_flags("only a reason", Token::Operator, json!({ "reason": "why not" }), 422, "nothing to change"),
         bad_flags("flag as a string", Token::Operator, json!({ "paused": "yes" }), 422, "invalid type"),

@@ -11,15 +11,18 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::Actor;
 use aol::engine::{Clock, EditError, Engine, EnqueueError, NewItem, OperatorError, Registry, Window};
 use aol::model::{Action, FlagCommand, Policy};
-use aol::storage::{Actor, RateLimits};
+use aol::storage::RateLimits;
 use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
 use common::{run_ticks, TestCtx};
 use fake_platform::{Answer, FakePlatform};
 use sha2::{Digest, Sha256};
 
-const OPS: Actor<'static> = Actor { who: "ops", reason: Some("checked") };
+fn ops() -> Actor {
+    Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)).because(Some("checked"))
+}
 
 struct Setup {
     engine: Engine,
@@ -51,9 +54,9 @@ async fn setup(ctx: &TestCtx) -> Setup {
         secret_file: Some(secret_file.display().to_string()),
         ..Default::default()
     };
-    engine.channel_add(&request, &OPS).await.unwrap();
-    engine.channel_arm("brand", true, &OPS).await.unwrap();
-    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine.channel_add(&request, &ops()).await.unwrap();
+    engine.channel_arm("brand", true, &ops()).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     Setup { engine, clock, platform, _dir: dir }
 }
 
@@ -92,9 +95,9 @@ async fn a_real_post_waits_for_a_yes_and_goes_out_once(ctx: TestCtx) {
     let shown = inbox[0].request.clone().expect("the request to approve");
     assert!(shown.body.contains("We launch today"), "{shown:?}");
     // The PROOF artifact of this action would be these very bytes.
-    let approved = s.engine.approve(action.id, Some(&shown.sha256), &OPS).await.unwrap();
+    let approved = s.engine.approve(action.id, Some(&shown.sha256), &ops()).await.unwrap();
     assert_eq!(approved.status, "PENDING");
-    let again = s.engine.approve(action.id, Some(&shown.sha256), &OPS).await.unwrap_err();
+    let again = s.engine.approve(action.id, Some(&shown.sha256), &ops()).await.unwrap_err();
     assert!(matches!(again, OperatorError::WrongStatus { .. }), "{again}");
 
     run_ticks(&s.engine, 1).await;
@@ -117,15 +120,26 @@ async fn a_real_post_waits_for_a_yes_and_goes_out_once(ctx: TestCtx) {
 async fn a_rejected_post_is_never_sent(ctx: TestCtx) {
     let s = setup(&ctx).await;
     let action = enqueue(&s.engine, "off-brand", "Something we regret").await;
-    let rejected = s.engine.reject(action.id, &Actor { who: "ops", reason: Some("off brand") }).await.unwrap();
+    let rejected = s
+        .engine
+        .reject(
+            action.id,
+            &Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)).because(Some("off brand")),
+        )
+        .await
+        .unwrap();
     assert_eq!(rejected.status, "CANCELLED");
     assert_eq!(rejected.last_error.as_deref(), Some("rejected by ops: off brand"));
     run_ticks(&s.engine, 1).await;
     assert!(sent(&s).is_empty());
-    assert!(s.engine.approve(action.id, None, &OPS).await.is_err(), "a rejection is final");
+    assert!(s.engine.approve(action.id, None, &ops()).await.is_err(), "a rejection is final");
     // A reason is optional (the CLI asks for one, as SPEC §7 writes it).
     let other = enqueue(&s.engine, "off-brand-2", "Also regrettable").await;
-    let rejected = s.engine.reject(other.id, &Actor { who: "ops", reason: None }).await.unwrap();
+    let rejected = s
+        .engine
+        .reject(other.id, &Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)))
+        .await
+        .unwrap();
     assert_eq!((rejected.status.as_str(), rejected.last_error.as_deref()), ("CANCELLED", Some("rejected by ops")));
 }
 
@@ -133,10 +147,10 @@ async fn an_edit_voids_the_approval(ctx: TestCtx) {
     let s = setup(&ctx).await;
     let action = enqueue(&s.engine, "edited", "First words").await;
     let first = s.engine.inbox(20).await.unwrap()[0].request.clone().unwrap();
-    s.engine.approve(action.id, Some(&first.sha256), &OPS).await.unwrap();
+    s.engine.approve(action.id, Some(&first.sha256), &ops()).await.unwrap();
 
     // Changed after the yes, before it went out: the yes no longer holds.
-    let edited = s.engine.edit(action.id, &post("Second words"), &OPS).await.unwrap();
+    let edited = s.engine.edit(action.id, &post("Second words"), &ops()).await.unwrap();
     assert_eq!(edited.status, "AWAITING_APPROVAL");
     let approvals = s.engine.db().approvals_for(action.id).await.unwrap();
     assert!(approvals[0].voided_at_utc.is_some(), "the old approval is voided");
@@ -144,18 +158,18 @@ async fn an_edit_voids_the_approval(ctx: TestCtx) {
     assert!(sent(&s).is_empty(), "nothing sent on a voided approval");
 
     // An approval of what was shown before the edit is refused.
-    let stale = s.engine.approve(action.id, Some(&first.sha256), &OPS).await.unwrap_err();
+    let stale = s.engine.approve(action.id, Some(&first.sha256), &ops()).await.unwrap_err();
     assert!(stale.to_string().contains("changed since it was shown"), "{stale}");
     let second = s.engine.inbox(20).await.unwrap()[0].request.clone().unwrap();
     assert_ne!(second.sha256, first.sha256);
-    s.engine.approve(action.id, Some(&second.sha256), &OPS).await.unwrap();
+    s.engine.approve(action.id, Some(&second.sha256), &ops()).await.unwrap();
     run_ticks(&s.engine, 1).await;
     let sent = sent(&s);
     assert_eq!(sent.len(), 1);
     assert!(sent[0].0.contains("Second words") && second.body.contains(&sent[0].0), "{sent:?}");
 
     // A running or finished action cannot change.
-    let late = s.engine.edit(action.id, &post("Third words"), &OPS).await.unwrap_err();
+    let late = s.engine.edit(action.id, &post("Third words"), &ops()).await.unwrap_err();
     assert!(matches!(late, EditError::Operator(OperatorError::WrongStatus { .. })), "{late}");
 }
 
@@ -164,7 +178,7 @@ async fn an_approval_is_used_once(ctx: TestCtx) {
     s.platform.script([Answer::Raw(500, vec![], "{\"error\":\"down\"}".into())]);
     let action = enqueue(&s.engine, "retried", "Try twice").await;
     let shown = s.engine.inbox(20).await.unwrap()[0].request.clone().unwrap();
-    s.engine.approve(action.id, Some(&shown.sha256), &OPS).await.unwrap();
+    s.engine.approve(action.id, Some(&shown.sha256), &ops()).await.unwrap();
     run_ticks(&s.engine, 1).await;
     let retry = reread(&s.engine, action.id).await;
     assert_eq!(retry.status, "RETRY", "{retry:?}");
@@ -175,7 +189,7 @@ async fn an_approval_is_used_once(ctx: TestCtx) {
     assert_eq!(waiting.status, "AWAITING_APPROVAL", "{waiting:?}");
     assert_eq!(waiting.attempts, 1, "asking again used no attempt");
     assert_eq!(sent(&s).len(), 1, "one request so far");
-    s.engine.approve(action.id, None, &OPS).await.unwrap();
+    s.engine.approve(action.id, None, &ops()).await.unwrap();
     run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, action.id).await.status, "SUCCESS");
     assert_eq!(sent(&s).len(), 2);
@@ -185,7 +199,7 @@ async fn approvals_and_requests_expire(ctx: TestCtx) {
     let s = setup(&ctx).await;
     let approved = enqueue(&s.engine, "approved-late", "Old news").await;
     let unanswered = enqueue(&s.engine, "never-answered", "Also old").await;
-    s.engine.approve(approved.id, None, &OPS).await.unwrap();
+    s.engine.approve(approved.id, None, &ops()).await.unwrap();
     // The daemon was away for a day and more.
     s.clock.advance(TimeDelta::hours(25));
     run_ticks(&s.engine, 1).await;
@@ -200,7 +214,7 @@ async fn approvals_and_requests_expire(ctx: TestCtx) {
 
 async fn deny_refuses_at_enqueue_and_the_api_is_held_to_it(ctx: TestCtx) {
     let s = setup(&ctx).await;
-    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Deny, &OPS).await.unwrap();
+    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Deny, &ops()).await.unwrap();
     let refused = s.engine.enqueue("POST_SOCIAL", "denied", &post("No")).await.unwrap_err();
     assert!(matches!(refused, EnqueueError::Denied(_)), "{refused}");
     assert!(refused.to_string().contains("deny"), "{refused}");
@@ -216,7 +230,7 @@ async fn deny_refuses_at_enqueue_and_the_api_is_held_to_it(ctx: TestCtx) {
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("deny"));
 
-    s.engine.policy_set("brand", "POST_SOCIAL", Policy::RequireApproval, &OPS).await.unwrap();
+    s.engine.policy_set("brand", "POST_SOCIAL", Policy::RequireApproval, &ops()).await.unwrap();
     let body =
         serde_json::json!({ "action_type": "POST_SOCIAL", "idempotency_key": "api-held", "payload": post("Hold me") });
     let r = http.post(server.url("/api/v1/actions")).bearer_auth(&agent).json(&body).send().await.unwrap();
@@ -266,8 +280,9 @@ async fn approve_and_edit_at_once_never_send_an_unapproved_request(ctx: TestCtx)
         let shown = shown.request.unwrap();
         let (engine_a, engine_b) = (s.engine.clone(), s.engine.clone());
         let sha = shown.sha256.clone();
-        let approve = tokio::spawn(async move { engine_a.approve(action.id, Some(&sha), &OPS).await });
-        let edit = tokio::spawn(async move { engine_b.edit(action.id, &post(&format!("Edited {round}")), &OPS).await });
+        let approve = tokio::spawn(async move { engine_a.approve(action.id, Some(&sha), &ops()).await });
+        let edit =
+            tokio::spawn(async move { engine_b.edit(action.id, &post(&format!("Edited {round}")), &ops()).await });
         let (approved, edited) = (approve.await.unwrap(), edit.await.unwrap());
         assert!(edited.is_ok(), "round {round}: the edit of a waiting action: {edited:?}");
         run_ticks(&s.engine, 1).await;
@@ -282,15 +297,15 @@ async fn approve_and_edit_at_once_never_send_an_unapproved_request(ctx: TestCtx)
 
 async fn deadlines_and_the_daily_limit(ctx: TestCtx) {
     let s = setup(&ctx).await;
-    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Auto, &OPS).await.unwrap();
+    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Auto, &ops()).await.unwrap();
     let limits = RateLimits { max_per_day: Some(3), ..Default::default() };
-    s.engine.channel_limits("brand", &limits, &OPS).await.unwrap();
+    s.engine.channel_limits("brand", &limits, &ops()).await.unwrap();
 
     // A deadline already past, or before the time it may go: refused.
     let payload = post("x");
     let past = Window { scheduled_for: None, not_after: Some(start() - TimeDelta::minutes(1)) };
     let item = NewItem { window: past, ..NewItem::new("POST_SOCIAL", "too-late", &payload) };
-    let refused = s.engine.enqueue_many(&[item]).await.unwrap_err();
+    let refused = s.engine.enqueue_many(&Actor::system("test"), &[item]).await.unwrap_err();
     assert!(refused.to_string().contains("already past"), "{refused}");
 
     // A window: not before 10:00, not after 10:30.
@@ -300,12 +315,13 @@ async fn deadlines_and_the_daily_limit(ctx: TestCtx) {
     };
     let payload = post("In the window");
     let item = NewItem { window, ..NewItem::new("POST_SOCIAL", "windowed", &payload) };
-    let windowed = s.engine.enqueue_many(&[item]).await.unwrap().pop().unwrap().unwrap().action;
+    let windowed = s.engine.enqueue_many(&Actor::system("test"), &[item]).await.unwrap().pop().unwrap().unwrap().action;
     assert_eq!(windowed.not_before_utc, start() + TimeDelta::hours(1));
     let payload = post("Too late anyway");
     let short = Window { scheduled_for: None, not_after: Some(start() + TimeDelta::minutes(5)) };
     let item = NewItem { window: short, ..NewItem::new("POST_SOCIAL", "short-lived", &payload) };
-    let short_lived = s.engine.enqueue_many(&[item]).await.unwrap().pop().unwrap().unwrap().action;
+    let short_lived =
+        s.engine.enqueue_many(&Actor::system("test"), &[item]).await.unwrap().pop().unwrap().unwrap().action;
     // Four posts for a channel that may post three a day.
     let day: Vec<Action> =
         enqueue_all(&s.engine, ["d1", "d2", "d3", "d4"].map(|k| (k.to_string(), format!("Post {k}")))).await;
@@ -348,7 +364,7 @@ async fn enqueue_all<const N: usize>(engine: &Engine, posts: [(String, String); 
 
 async fn a_platform_wait_holds_the_whole_channel(ctx: TestCtx) {
     let s = setup(&ctx).await;
-    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Auto, &OPS).await.unwrap();
+    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Auto, &ops()).await.unwrap();
     let reset = start() + TimeDelta::minutes(30);
     s.platform.script([Answer::Raw(429, vec![("Retry-After".into(), "1800".into())], "{}".into())]);
     let first = enqueue(&s.engine, "first", "One").await;
@@ -377,9 +393,9 @@ async fn a_platform_wait_holds_the_whole_channel(ctx: TestCtx) {
 /// posts per hour after the restart are printed (the closing note cites them).
 async fn after_a_48_hour_outage_the_backlog_drains_at_the_channel_rate(ctx: TestCtx) {
     let s = setup(&ctx).await;
-    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Auto, &OPS).await.unwrap();
+    s.engine.policy_set("brand", "POST_SOCIAL", Policy::Auto, &ops()).await.unwrap();
     let limits = RateLimits { max_per_hour: Some(10), min_spacing_seconds: Some(120), ..Default::default() };
-    s.engine.channel_limits("brand", &limits, &OPS).await.unwrap();
+    s.engine.channel_limits("brand", &limits, &ops()).await.unwrap();
     let texts: Vec<(String, serde_json::Map<String, serde_json::Value>)> =
         (0..200).map(|i| (format!("backlog-{i:03}"), post(&format!("Backlog post {i}")))).collect();
     // Every 4th has a deadline 24 h out: it cannot make it through a 48 h outage.
@@ -391,7 +407,7 @@ async fn after_a_48_hour_outage_the_backlog_drains_at_the_channel_rate(ctx: Test
             NewItem { window: Window { scheduled_for: None, not_after }, ..NewItem::new("POST_SOCIAL", key, payload) }
         })
         .collect();
-    for outcome in s.engine.enqueue_many(&items).await.unwrap() {
+    for outcome in s.engine.enqueue_many(&Actor::system("test"), &items).await.unwrap() {
         outcome.unwrap();
     }
     s.clock.advance(TimeDelta::hours(48));

@@ -4,7 +4,8 @@
 
 mod common;
 
-use aol::auth::{OperatorAuth, TokenOrigin};
+use aol::auth::{session, OperatorAuth, TokenOrigin};
+use aol::model::Principal;
 use common::TestCtx;
 
 async fn generated_once_then_stored(ctx: TestCtx) {
@@ -33,13 +34,17 @@ async fn reset_replaces_the_token(ctx: TestCtx) {
     let (_, origin) = OperatorAuth::resolve(&ctx.db, None).await.unwrap();
     let TokenOrigin::Generated(old) = origin else { panic!() };
     let (before, _) = OperatorAuth::resolve(&ctx.db, None).await.unwrap();
+    let engine = common::engine(&ctx.db).await;
+    let old_session = session::open(&engine, &before, &Principal::OperatorToken).await.unwrap();
+    assert_eq!(session::principal(&engine, &before, &old_session).await.unwrap(), Some(Principal::OperatorToken));
     let new = OperatorAuth::reset(&ctx.db).await.unwrap();
     let (auth, _) = OperatorAuth::resolve(&ctx.db, None).await.unwrap();
     assert!(auth.verify(&new));
     assert!(!auth.verify(&old));
     // Dashboard sessions opened with the old token end with it.
-    assert!(!auth.verify_session(&before.session_value()));
-    assert!(auth.verify_session(&auth.session_value()));
+    assert_eq!(session::principal(&engine, &auth, &old_session).await.unwrap(), None);
+    let new_session = session::open(&engine, &auth, &Principal::OperatorToken).await.unwrap();
+    assert_eq!(session::principal(&engine, &auth, &new_session).await.unwrap(), Some(Principal::OperatorToken));
 }
 
 async fn concurrent_first_starts_agree(ctx: TestCtx) {

@@ -9,13 +9,15 @@ mod local_pds;
 
 use std::time::{Duration, Instant};
 
+use aol::engine::Actor;
 use aol::engine::{Clock, Engine, Registry};
 use aol::model::{Action, FlagCommand};
-use aol::storage::Actor;
 use common::{run_ticks, TestCtx};
 use local_pds::{LocalPds, Relay};
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 
 fn post(text: &str) -> serde_json::Map<String, serde_json::Value> {
     serde_json::json!({ "channel": "brand", "text": text }).as_object().unwrap().clone()
@@ -36,7 +38,7 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     let engine =
         Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
     pds.add_channel(&engine, "brand", &relay.url, dir.path()).await;
-    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
 
     // Bluesky's limit is 300 graphemes ("é" as e + combining accent is one).
     let long = "e\u{301}".repeat(301);

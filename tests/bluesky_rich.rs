@@ -11,14 +11,16 @@ mod local_pds;
 use std::time::{Duration, Instant};
 
 use aol::engine::channels::part_key;
+use aol::engine::Actor;
 use aol::engine::{Clock, Engine, Registry};
 use aol::model::{Action, FlagCommand};
-use aol::storage::Actor;
 use common::{run_ticks, TestCtx};
 use local_pds::{LocalPds, Relay};
 use serde_json::{json, Value};
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 const CHART: &[u8] = include_bytes!("fixtures/chart.png");
 const THUMB: &[u8] = include_bytes!("fixtures/thumb.png");
 
@@ -27,7 +29,7 @@ const THUMB: &[u8] = include_bytes!("fixtures/thumb.png");
 async fn setup(ctx: &TestCtx, pds: &LocalPds, url: &str, dir: &std::path::Path) -> Engine {
     let engine = Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.join("artifacts"))).await.unwrap();
     pds.add_channel(&engine, "brand", url, dir).await;
-    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     engine
 }
 
@@ -58,8 +60,8 @@ async fn a_rich_post_reads_back_with_facets_langs_images_and_a_card(ctx: TestCtx
     let pds = LocalPds::start();
     let dir = tempfile::tempdir().unwrap();
     let engine = setup(&ctx, &pds, &pds.url, dir.path()).await;
-    let chart = engine.media_add(CHART).await.unwrap().info.sha256;
-    let thumb = engine.media_add(THUMB).await.unwrap().info.sha256;
+    let chart = engine.media_add(&Actor::system("test"), CHART).await.unwrap().info.sha256;
+    let thumb = engine.media_add(&Actor::system("test"), THUMB).await.unwrap().info.sha256;
     let text = "Café ☕ launch today https://example.com/launch #Launch @bob.test and @nobody.test";
     let rich = enqueue(
         &engine,
@@ -130,7 +132,7 @@ async fn a_post_awaiting_approval_has_its_mentions_looked_up_by_the_daemon(ctx: 
     let pds = LocalPds::start();
     let dir = tempfile::tempdir().unwrap();
     let engine = setup(&ctx, &pds, &pds.url, dir.path()).await;
-    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::RequireApproval, &OPS).await.unwrap();
+    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::RequireApproval, &ops()).await.unwrap();
     let action = enqueue(&engine, "ask-1", json!({"channel": "brand", "text": "Thanks @bob.test!"})).await;
     assert_eq!(action.status, "AWAITING_APPROVAL");
 
@@ -138,7 +140,7 @@ async fn a_post_awaiting_approval_has_its_mentions_looked_up_by_the_daemon(ctx: 
     let before = engine.inbox(20).await.unwrap().remove(0);
     assert!(before.request.is_none());
     assert!(before.problem.as_deref().unwrap().contains("still to be looked up"), "{:?}", before.problem);
-    let refused = engine.approve(action.id, None, &OPS).await.unwrap_err().to_string();
+    let refused = engine.approve(action.id, None, &ops()).await.unwrap_err().to_string();
     assert!(refused.contains("still to be looked up"), "{refused}");
 
     run_ticks(&engine, 1).await;
@@ -146,7 +148,7 @@ async fn a_post_awaiting_approval_has_its_mentions_looked_up_by_the_daemon(ctx: 
     let request = item.request.expect("the request, now that the handle is known");
     assert!(request.body.contains(&pds.others["bob.test"]), "the mention's DID is in the request: {}", request.body);
     assert_eq!(reread(&engine, action.id).await.status, "AWAITING_APPROVAL", "still waiting for a yes");
-    engine.approve(action.id, Some(&request.sha256), &OPS).await.unwrap();
+    engine.approve(action.id, Some(&request.sha256), &ops()).await.unwrap();
     run_ticks(&engine, 1).await;
     let done = reread(&engine, action.id).await;
     assert_eq!(done.status, "SUCCESS", "{:?}", done.last_error);

@@ -6,16 +6,19 @@ mod common;
 
 use std::time::Duration;
 
+use aol::engine::Actor;
 use aol::engine::{daemon, lease::DAEMON_LEASE, DaemonSettings, CHANGE_POLL_INTERVAL};
 use aol::model::FlagCommand;
-use aol::storage::{Actor, ChangeMarker, Db};
+use aol::storage::{ChangeMarker, Db};
 use chrono::{TimeDelta, Utc};
 use common::TestCtx;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 
 async fn marker(db: &Db) -> ChangeMarker {
     db.change_marker(DAEMON_LEASE).await.unwrap()
@@ -37,9 +40,9 @@ async fn every_visible_write_moves_the_marker(ctx: TestCtx) {
     };
     let id = engine.enqueue("POST_SOCIAL", "k-1", &payload()).await.unwrap().action.id;
     step("an enqueue").await;
-    engine.cancel(id, "test").await.unwrap();
+    engine.cancel(id, &Actor::system("test")).await.unwrap();
     step("a cancel").await;
-    engine.apply_flag_command(FlagCommand::Pause, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
     step("a flag change").await;
     let channel = aol::engine::channels::ChannelRequest {
         name: "hook".into(),
@@ -48,14 +51,14 @@ async fn every_visible_write_moves_the_marker(ctx: TestCtx) {
         secret_env: Some("HOOK_SECRET".into()),
         ..Default::default()
     };
-    engine.channel_add(&channel, &OPS).await.unwrap();
+    engine.channel_add(&channel, &ops()).await.unwrap();
     step("a channel added").await;
-    engine.channel_arm("hook", true, &OPS).await.unwrap();
+    engine.channel_arm("hook", true, &ops()).await.unwrap();
     step("a channel armed").await;
-    engine.policy_set("hook", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
+    engine.policy_set("hook", "POST_SOCIAL", aol::model::Policy::Auto, &ops()).await.unwrap();
     step("a policy set").await;
     let limits = aol::storage::RateLimits { max_per_hour: Some(5), ..Default::default() };
-    engine.channel_limits("hook", &limits, &OPS).await.unwrap();
+    engine.channel_limits("hook", &limits, &ops()).await.unwrap();
     step("rate limits set").await;
     let settings = DaemonSettings { tick_interval: Duration::from_millis(1), max_ticks: Some(1), ..Default::default() };
     daemon::run(&engine, &settings, &CancellationToken::new()).await;
@@ -91,7 +94,7 @@ async fn the_feed_reports_changes_made_by_another_process(ctx: TestCtx) {
     // Another handle on the same database stands for the CLI or another server.
     let other = Db::connect(&ctx.url).await.unwrap();
     let other_engine = common::engine(&other).await;
-    other_engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    other_engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     assert!(next_change(&mut rx, Duration::from_secs(2)).await, "a flag change made elsewhere");
     other_engine.enqueue("POST_SOCIAL", "k-2", &payload()).await.unwrap();
     assert!(next_change(&mut rx, Duration::from_secs(2)).await, "an enqueue made elsewhere");

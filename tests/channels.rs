@@ -7,11 +7,13 @@ mod common;
 use std::process::{Command, Output};
 
 use aol::engine::channels::{resolve_secret, ChannelError, ChannelRequest, SecretError};
-use aol::storage::Actor;
+use aol::engine::Actor;
 use common::TestCtx;
 use secrecy::ExposeSecret;
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 
 fn bluesky(name: &str) -> ChannelRequest {
     ChannelRequest {
@@ -30,37 +32,37 @@ async fn history(ctx: &TestCtx) -> Vec<(String, String, String, Option<String>)>
 
 async fn a_channel_starts_disarmed_and_every_change_is_recorded(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
-    let added = engine.channel_add(&bluesky("brand"), &OPS).await.unwrap();
+    let added = engine.channel_add(&bluesky("brand"), &ops()).await.unwrap();
     assert!(!added.armed, "a new channel starts disarmed");
     assert_eq!(added.base_url, "https://bsky.social", "normalised without the trailing slash");
     assert_eq!(added.secret_source(), "env AOL_TEST_BSKY_PASSWORD");
     assert_eq!(ctx.db.channels().await.unwrap(), vec![added.clone()]);
 
-    let why = Actor { who: "ops", reason: Some("launch day") };
+    let why = Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)).because(Some("launch day"));
     let (armed, changed) = engine.channel_arm("brand", true, &why).await.unwrap();
     assert!(armed.armed && changed);
     let (_, changed) = engine.channel_arm("brand", true, &why).await.unwrap();
     assert!(!changed, "arming an armed channel changes nothing");
-    let (disarmed, _) = engine.channel_arm("brand", false, &OPS).await.unwrap();
+    let (disarmed, _) = engine.channel_arm("brand", false, &ops()).await.unwrap();
     assert!(!disarmed.armed);
     assert!(!ctx.db.channel_get("brand").await.unwrap().unwrap().armed);
 
-    engine.channel_remove("brand", &OPS).await.unwrap();
+    engine.channel_remove("brand", &ops()).await.unwrap();
     assert!(ctx.db.channel_get("brand").await.unwrap().is_none());
     assert_eq!(
         history(&ctx).await,
         vec![
-            ("test".into(), "brand".into(), "added".into(), None),
+            ("aol:test".into(), "brand".into(), "added".into(), None),
             ("ops".into(), "brand".into(), "armed".into(), Some("launch day".into())),
-            ("test".into(), "brand".into(), "disarmed".into(), None),
-            ("test".into(), "brand".into(), "removed".into(), None),
+            ("aol:test".into(), "brand".into(), "disarmed".into(), None),
+            ("aol:test".into(), "brand".into(), "removed".into(), None),
         ]
     );
 }
 
 async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
-    engine.channel_add(&bluesky("brand"), &OPS).await.unwrap();
+    engine.channel_add(&bluesky("brand"), &ops()).await.unwrap();
     let cases: Vec<(ChannelRequest, &str)> = vec![
         (ChannelRequest { name: "Brand X".into(), ..bluesky("") }, "invalid channel name"),
         (ChannelRequest { name: "".into(), ..bluesky("") }, "invalid channel name"),
@@ -77,14 +79,14 @@ async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: Te
         (ChannelRequest { secret_env: None, secret_file: Some("secret.txt".into()), ..bluesky("b2") }, "absolute path"),
     ];
     for (request, expected) in cases {
-        let err = engine.channel_add(&request, &OPS).await.unwrap_err();
+        let err = engine.channel_add(&request, &ops()).await.unwrap_err();
         assert!(matches!(err, ChannelError::Invalid(_)), "{request:?}: {err:?}");
         assert!(err.to_string().contains(expected), "{request:?}: {err}");
     }
-    let err = engine.channel_add(&bluesky("brand"), &OPS).await.unwrap_err();
+    let err = engine.channel_add(&bluesky("brand"), &ops()).await.unwrap_err();
     assert!(matches!(err, ChannelError::Exists(_)), "{err:?}");
-    assert!(matches!(engine.channel_arm("nope", true, &OPS).await, Err(ChannelError::NotFound(_))));
-    assert!(matches!(engine.channel_remove("nope", &OPS).await, Err(ChannelError::NotFound(_))));
+    assert!(matches!(engine.channel_arm("nope", true, &ops()).await, Err(ChannelError::NotFound(_))));
+    assert!(matches!(engine.channel_remove("nope", &ops()).await, Err(ChannelError::NotFound(_))));
     assert_eq!(ctx.db.channels().await.unwrap().len(), 1, "only the first channel was stored");
     assert_eq!(history(&ctx).await.len(), 1, "only its addition was recorded");
 
@@ -95,7 +97,7 @@ async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: Te
         handle: None,
         ..bluesky("local")
     };
-    engine.channel_add(&local, &OPS).await.unwrap();
+    engine.channel_add(&local, &ops()).await.unwrap();
 }
 
 async fn the_secret_is_named_never_stored(ctx: TestCtx) {
@@ -112,7 +114,7 @@ async fn the_secret_is_named_never_stored(ctx: TestCtx) {
         secret_file: Some(file.display().to_string()),
         ..bluesky("masto")
     };
-    let channel = engine.channel_add(&request, &OPS).await.unwrap();
+    let channel = engine.channel_add(&request, &ops()).await.unwrap();
     let resolved = resolve_secret(&channel).unwrap();
     assert_eq!(resolved.expose_secret(), secret, "read from the file, its last newline dropped");
     assert!(!format!("{resolved:?}").contains(secret), "Debug of a secret redacts it");
@@ -125,7 +127,7 @@ async fn the_secret_is_named_never_stored(ctx: TestCtx) {
     std::fs::write(&file, "").unwrap();
     let err = resolve_secret(&channel).unwrap_err();
     assert!(matches!(err, SecretError::File(..)) && err.to_string().contains("empty"), "{err}");
-    let env = engine.channel_add(&bluesky("by-env"), &OPS).await.unwrap();
+    let env = engine.channel_add(&bluesky("by-env"), &ops()).await.unwrap();
     let err = resolve_secret(&env).unwrap_err();
     assert_eq!(err, SecretError::EnvMissing("AOL_TEST_BSKY_PASSWORD".into(), "by-env".into()));
 }

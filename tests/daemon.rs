@@ -6,13 +6,16 @@ mod common;
 
 use std::time::Duration;
 
+use aol::engine::Actor;
 use aol::engine::{daemon, supervise, DaemonExit, DaemonSettings, Engine};
 use aol::model::FlagCommand;
-use aol::storage::{Actor, Db};
+use aol::storage::Db;
 use common::TestCtx;
 use tokio_util::sync::CancellationToken;
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 
 fn settings(interval_ms: u64, max_ticks: Option<u64>) -> DaemonSettings {
     DaemonSettings { tick_interval: Duration::from_millis(interval_ms), max_ticks, ..DaemonSettings::default() }
@@ -49,7 +52,7 @@ async fn runs_two_ticks_and_exits(ctx: TestCtx) {
 
 async fn respects_the_pause_flag(ctx: TestCtx) {
     let engine = engine(&ctx.db).await;
-    engine.apply_flag_command(FlagCommand::Pause, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
     let exit = daemon::run(&engine, &settings(10, Some(2)), &CancellationToken::new()).await;
     assert_eq!(exit, DaemonExit::TickLimit);
     let ticks = ctx.db.ticks_recent(10).await.unwrap();
@@ -59,7 +62,7 @@ async fn respects_the_pause_flag(ctx: TestCtx) {
 
 async fn killed_at_start_writes_nothing(ctx: TestCtx) {
     let engine = engine(&ctx.db).await;
-    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     let exit = daemon::run(&engine, &settings(10, Some(5)), &CancellationToken::new()).await;
     assert_eq!(exit, DaemonExit::Killed);
     assert_eq!(ctx.db.ticks_count().await.unwrap(), 0);
@@ -72,7 +75,7 @@ async fn kill_ends_the_wait_between_ticks(ctx: TestCtx) {
         tokio::spawn(async move { daemon::run(&engine, &settings(60_000, None), &CancellationToken::new()).await })
     };
     wait_for_ticks(&ctx.db, 1).await;
-    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     // The tick interval is a minute: only the kill can end this run quickly.
     let exit = tokio::time::timeout(Duration::from_secs(1), run).await.expect("still running after kill");
     assert_eq!(exit.unwrap(), DaemonExit::Killed);
@@ -89,7 +92,7 @@ async fn kill_from_another_process_stops_it_within_a_second(ctx: TestCtx) {
     };
     wait_for_ticks(&ctx.db, 1).await;
     let cli_db = Db::connect(&ctx.url).await.unwrap();
-    common::engine(&cli_db).await.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    common::engine(&cli_db).await.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     let exit = tokio::time::timeout(Duration::from_secs(1), run).await.expect("still running 1 s after kill");
     assert_eq!(exit.unwrap(), DaemonExit::Killed);
     shutdown.cancel();
@@ -116,13 +119,13 @@ async fn supervisor_stops_on_kill_and_restarts_on_revive(ctx: TestCtx) {
     let task = tokio::spawn(supervise(engine.clone(), settings(20, None), shutdown.clone()));
     wait_for_ticks(&ctx.db, 2).await;
 
-    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let after_kill = ctx.db.ticks_count().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ctx.db.ticks_count().await.unwrap(), after_kill, "ticks went on while killed");
 
-    engine.apply_flag_command(FlagCommand::Revive, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Revive, &ops()).await.unwrap();
     wait_for_ticks(&ctx.db, after_kill + 2).await;
 
     shutdown.cancel();

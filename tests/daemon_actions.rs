@@ -12,16 +12,19 @@ use std::time::{Duration, Instant};
 use aol::engine::adapters::{Adapter, AdapterError, Done, Job};
 use aol::engine::lease::DAEMON_LEASE;
 use aol::engine::queue::parse_payload;
+use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonExit, DaemonSettings, Engine, Registry};
 use aol::model::{Action, FlagCommand};
-use aol::storage::{Actor, Db, Fence};
+use aol::storage::{Db, Fence};
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use common::TestCtx;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 
 /// A test adapter for action type `name`.
 struct Fake {
@@ -125,7 +128,7 @@ async fn proof_post_social_writes_artifact_with_sha256(ctx: TestCtx) {
 async fn real_mode_unconfigured_fails_and_posts_nothing(ctx: TestCtx) {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with_fakes(&ctx.db, dir.path()).await;
-    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     let id = enqueue(&engine, "POST_SOCIAL", "k", "hello").await;
     daemon::run(&engine, &fast(Some(1)), &CancellationToken::new()).await;
 
@@ -150,7 +153,7 @@ async fn kill_cancels_the_attempt_in_flight(ctx: TestCtx) {
     eventually("the slow action to start", || async { action(&ctx.db, slow).await.status == "RUNNING" }).await;
 
     let killed_at = Instant::now();
-    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     let exit = tokio::time::timeout(Duration::from_secs(1), run).await.expect("kill did not stop the daemon").unwrap();
     assert_eq!(exit, DaemonExit::Killed);
     assert!(killed_at.elapsed() < Duration::from_secs(1));
@@ -336,7 +339,7 @@ async fn concurrent_attempts_overlap_and_each_lands_once(ctx: TestCtx) {
         ctx.db.action_counts().await.unwrap().iter().any(|c| c.status == "RUNNING" && c.count == 4)
     })
     .await;
-    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     let exit = tokio::time::timeout(Duration::from_secs(2), run).await.expect("kill stops all attempts").unwrap();
     assert_eq!(exit, DaemonExit::Killed);
     for id in slow {

@@ -10,6 +10,10 @@ use aol::storage::Actor;
 use chrono::{TimeZone, Utc};
 use common::TestCtx;
 
+fn ops() -> aol::engine::Actor {
+    aol::engine::Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)).because(Some("test"))
+}
+
 fn actor(who: &str) -> Actor<'_> {
     Actor { who, reason: Some("test") }
 }
@@ -41,20 +45,20 @@ async fn every_command_sets_its_flag(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
     for command in FlagCommand::ALL {
         let (flag, value) = command.target();
-        let outcome = engine.apply_flag_command(command, &actor("ops")).await.unwrap();
+        let outcome = engine.apply_flag_command(command, &ops()).await.unwrap();
         assert_eq!(flag.value_in(&outcome.flags), value, "{command:?}");
         assert_eq!(flag.value_in(&ctx.db.flags_get().await.unwrap()), value, "{command:?} in the database");
     }
     // pause, resume, kill, revive, real (proof was already on) -> 5 changes
     assert_eq!(ctx.db.flag_changes_recent(100).await.unwrap().len(), 5);
-    let again = engine.apply_flag_command(FlagCommand::Real, &actor("ops")).await.unwrap();
+    let again = engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     assert!(!again.changed);
 }
 
 async fn in_process_subscribers_see_a_change_at_once(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
     let mut rx = engine.subscribe_flags();
-    engine.apply_flag_command(FlagCommand::Kill, &actor("ops")).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     assert!(rx.has_changed().unwrap(), "no notification after the command returned");
     assert!(rx.borrow_and_update().killed);
 }
@@ -68,7 +72,7 @@ async fn another_process_sees_a_change_within_a_second(ctx: TestCtx) {
     let watcher = there.spawn_flag_watcher(shutdown.clone());
     let mut rx = there.subscribe_flags();
 
-    here.apply_flag_command(FlagCommand::Pause, &actor("ops")).await.unwrap();
+    here.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
     let seen = tokio::time::timeout(Duration::from_secs(1), rx.wait_for(|f| f.paused)).await.is_ok();
     assert!(seen, "the other engine did not see the pause within 1 s");
 

@@ -6,14 +6,16 @@
 mod common;
 
 use aol::engine::media::MAX_MEDIA_BYTES;
+use aol::engine::Actor;
 use aol::engine::RetentionSettings;
-use aol::storage::Actor;
 use common::{TestCtx, TestServer, OPERATOR_TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 pub const CHART: &[u8] = include_bytes!("fixtures/chart.png");
 
 fn sha(bytes: &[u8]) -> String {
@@ -31,12 +33,12 @@ async fn count(ctx: &TestCtx, table: &str) -> i64 {
 
 async fn a_file_is_stored_once_under_its_sha256_with_its_type_from_the_bytes(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
-    let added = engine.media_add(CHART).await.unwrap();
+    let added = engine.media_add(&Actor::system("test"), CHART).await.unwrap();
     assert!(added.new);
     assert_eq!(added.info.sha256, sha(CHART));
     assert_eq!((added.info.mime.as_str(), added.info.size), ("image/png", CHART.len() as i64));
     assert_eq!((added.info.width, added.info.height), (Some(60), Some(48)));
-    let again = engine.media_add(CHART).await.unwrap();
+    let again = engine.media_add(&Actor::system("test"), CHART).await.unwrap();
     assert!(!again.new, "the same bytes are the same file");
     assert_eq!(count(&ctx, "aol_blobs").await, 1);
     let (bytes, mime) = engine.media_bytes(&sha(CHART)).await.unwrap().unwrap();
@@ -49,7 +51,7 @@ async fn a_file_is_stored_once_under_its_sha256_with_its_type_from_the_bytes(ctx
         (vec![0u8; MAX_MEDIA_BYTES + 1], "AOL takes files up to"),
         (b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(), "not an image AOL can post"),
     ] {
-        let err = engine.media_add(&bad).await.unwrap_err().to_string();
+        let err = engine.media_add(&Actor::system("test"), &bad).await.unwrap_err().to_string();
         assert!(err.contains(why), "{err}");
     }
     assert_eq!(count(&ctx, "aol_blobs").await, 1);
@@ -57,7 +59,7 @@ async fn a_file_is_stored_once_under_its_sha256_with_its_type_from_the_bytes(ctx
 
 async fn a_payload_names_only_stored_files_and_they_live_as_long_as_it_does(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
-    let stored = engine.media_add(CHART).await.unwrap().info.sha256;
+    let stored = engine.media_add(&Actor::system("test"), CHART).await.unwrap().info.sha256;
     let unknown = "ab".repeat(32);
 
     let err = engine
@@ -81,7 +83,7 @@ async fn a_payload_names_only_stored_files_and_they_live_as_long_as_it_does(ctx:
     assert!(futures::FutureExt::catch_unwind(deleted).await.is_err(), "the database refuses to delete a file in use");
 
     // An edit that drops the image lets it go; a fresh upload is kept a week.
-    engine.edit(action.id, &payload(json!({"text": "no picture"})), &OPS).await.unwrap();
+    engine.edit(action.id, &payload(json!({"text": "no picture"})), &ops()).await.unwrap();
     assert_eq!(count(&ctx, "aol_action_media").await, 0);
     let fresh = engine.prune(&RetentionSettings::default()).await.unwrap();
     assert_eq!(fresh.media, 0, "uploaded just now: kept for the agent to use");

@@ -4,9 +4,9 @@ mod common;
 
 use std::collections::HashMap;
 
+use aol::engine::Actor;
 use aol::engine::{daemon, DaemonSettings};
 use aol::model::FlagCommand;
-use aol::storage::Actor;
 use common::{TestCtx, TestServer};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -86,7 +86,7 @@ async fn metrics_report_the_queue_the_work_and_the_flags(ctx: TestCtx) {
         engine.enqueue("POST_SOCIAL", &format!("m-{i}"), &payload).await.unwrap();
     }
     engine.enqueue("POST_SOCIAL", "cancelled", &payload).await.unwrap();
-    engine.cancel(5, "test").await.unwrap();
+    engine.cancel(5, &Actor::system("test")).await.unwrap();
     let settings = DaemonSettings {
         max_ticks: Some(2),
         max_actions_per_tick: 3,
@@ -95,7 +95,7 @@ async fn metrics_report_the_queue_the_work_and_the_flags(ctx: TestCtx) {
     };
     // The counters are this process's: the server's own engine does the work.
     daemon::run(engine, &settings, &CancellationToken::new()).await;
-    engine.apply_flag_command(FlagCommand::Pause, &Actor { who: "test", reason: None }).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Pause, &Actor::system("test")).await.unwrap();
 
     let response = reqwest::get(server.url("/metrics")).await.unwrap();
     assert_eq!(response.status(), 200);

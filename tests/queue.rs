@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use aol::engine::lease::DAEMON_LEASE;
 use aol::engine::queue::{parse_payload, MAX_PAYLOAD_BYTES};
+use aol::engine::Actor;
 use aol::engine::{Engine, EnqueueError, NewItem, OperatorError};
 use aol::model::{ActionFilter, LogLevel};
 use aol::storage::{Fence, Finish, NewLog};
@@ -278,18 +279,18 @@ async fn operator_requeue_and_cancel(ctx: TestCtx) {
         .unwrap()
         .unwrap();
 
-    let a = engine.requeue(failed, "ops").await.unwrap();
+    let a = engine.requeue(failed, &Actor::system("ops")).await.unwrap();
     assert_eq!((a.status.as_str(), a.attempts), ("PENDING", 0));
     assert!(ctx.db.logs_for_action(failed).await.unwrap().iter().any(|l| l.message == "re-queued by ops"));
-    let a = engine.cancel(pending, "ops").await.unwrap();
+    let a = engine.cancel(pending, &Actor::system("ops")).await.unwrap();
     assert_eq!(a.status, "CANCELLED");
     assert!(ctx.db.actions_claim(&engine.fence(epoch), 5).await.unwrap().iter().all(|a| a.id != pending));
 
-    match engine.requeue(pending, "ops").await {
+    match engine.requeue(pending, &Actor::system("ops")).await {
         Err(OperatorError::WrongStatus { status, .. }) => assert_eq!(status, "CANCELLED"),
         other => panic!("re-queue of a CANCELLED action: {other:?}"),
     }
-    assert!(matches!(engine.cancel(999_999, "ops").await, Err(OperatorError::NotFound(999_999))));
+    assert!(matches!(engine.cancel(999_999, &Actor::system("ops")).await, Err(OperatorError::NotFound(999_999))));
 }
 
 async fn list_filters_and_pages(ctx: TestCtx) {
@@ -298,7 +299,7 @@ async fn list_filters_and_pages(ctx: TestCtx) {
         engine.enqueue("POST_SOCIAL", &format!("page-{i:02}"), &payload("x")).await.unwrap();
     }
     let cancelled = engine.db().action_by_key("page-07").await.unwrap().unwrap().id;
-    engine.cancel(cancelled, "ops").await.unwrap();
+    engine.cancel(cancelled, &Actor::system("ops")).await.unwrap();
     let page = |f: ActionFilter| {
         let db = ctx.db.clone();
         async move { db.actions_page(&f, 10).await.unwrap().iter().map(|a| a.idempotency_key.clone()).collect::<Vec<_>>() }
@@ -342,9 +343,9 @@ async fn counters_match_a_real_count(ctx: TestCtx) {
         ctx.db.action_finish(&engine.fence(epoch), a.id, &finish, &log).await.unwrap().unwrap();
     }
     let failed = claimed[1].id;
-    engine.requeue(failed, "ops").await.unwrap();
+    engine.requeue(failed, &Actor::system("ops")).await.unwrap();
     let pending = ctx.db.actions_recent(Some("PENDING"), 1).await.unwrap()[0].id;
-    engine.cancel(pending, "ops").await.unwrap();
+    engine.cancel(pending, &Actor::system("ops")).await.unwrap();
     engine.enqueue("POST_SOCIAL", "c0", &payload("dup")).await.unwrap();
 
     let real: Vec<(String, i64)> =
@@ -372,14 +373,18 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     engine.enqueue("POST_SOCIAL", "known", &good).await.unwrap();
     let item = |key, payload| NewItem::new("POST_SOCIAL", key, payload);
 
-    let refused = engine.enqueue_many(&[item("b-1", &good), item("b-2", &good), item("b-3", &bad)]).await;
+    let refused =
+        engine.enqueue_many(&Actor::system("test"), &[item("b-1", &good), item("b-2", &good), item("b-3", &bad)]).await;
     match refused {
         Err(EnqueueError::Item { index: 2, error }) => assert!(error.to_string().contains("\"text\""), "{error}"),
         other => panic!("expected item 2 to be refused: {other:?}"),
     }
     assert!(ctx.db.action_by_key("b-1").await.unwrap().is_none(), "nothing of a refused batch is written");
 
-    let done = engine.enqueue_many(&[item("b-1", &good), item("known", &good), item("b-2", &good)]).await.unwrap();
+    let done = engine
+        .enqueue_many(&Actor::system("test"), &[item("b-1", &good), item("known", &good), item("b-2", &good)])
+        .await
+        .unwrap();
     let outcomes: Vec<(String, bool)> =
         done.into_iter().map(|r| r.map(|e| (e.action.idempotency_key, e.duplicate)).unwrap()).collect();
     assert_eq!(outcomes, [("b-1".into(), false), ("known".into(), true), ("b-2".into(), false)]);
@@ -389,7 +394,7 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     let keys: Vec<String> = (0..1200).map(|i| format!("many-{i}")).collect();
     let mut items: Vec<NewItem> = keys.iter().map(|k| item(k, &good)).collect();
     items.insert(700, item("many-3", &good));
-    let done = engine.enqueue_many(&items).await.unwrap();
+    let done = engine.enqueue_many(&Actor::system("test"), &items).await.unwrap();
     assert_eq!(done.len(), 1201);
     let done: Vec<_> = done.into_iter().map(Result::unwrap).collect();
     assert!(done.iter().enumerate().all(|(i, d)| d.action.idempotency_key == items[i].idempotency_key));

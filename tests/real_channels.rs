@@ -11,14 +11,17 @@ use std::time::Duration;
 
 use aol::engine::adapters::{ChannelLookup, Job, SendGate, Verdict};
 use aol::engine::channels::{webhook, ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
 use aol::model::{Action, FlagCommand};
-use aol::storage::{Actor, Resolution};
+use aol::storage::Resolution;
 use common::TestCtx;
 use fake_platform::{Answer, FakePlatform};
 use tokio_util::sync::CancellationToken;
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 const SECRET: &str = "aol-test-secret-Zk42-must-never-leak";
 
 struct Setup {
@@ -44,12 +47,12 @@ async fn setup(ctx: &TestCtx, kind: &str, path: &str) -> Setup {
         secret_file: Some(secret_file.display().to_string()),
         ..Default::default()
     };
-    engine.channel_add(&request, &OPS).await.unwrap();
-    engine.channel_arm("brand", true, &OPS).await.unwrap();
+    engine.channel_add(&request, &ops()).await.unwrap();
+    engine.channel_arm("brand", true, &ops()).await.unwrap();
     // These tests are about sending: the channel posts without asking
     // (tests/approval.rs is about asking).
-    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::Auto, &OPS).await.unwrap();
-    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine.policy_set("brand", "POST_SOCIAL", aol::model::Policy::Auto, &ops()).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     Setup { engine, platform, dir }
 }
 
@@ -253,7 +256,7 @@ async fn refusals_and_missing_configuration_fail_with_the_reason(ctx: TestCtx) {
 
 async fn a_disarmed_channel_holds_real_posts(ctx: TestCtx) {
     let s = setup(&ctx, "webhook", "").await;
-    s.engine.channel_arm("brand", false, &OPS).await.unwrap();
+    s.engine.channel_arm("brand", false, &ops()).await.unwrap();
     let action = enqueue(&s.engine, "held", "Wait for me").await;
     run(&s.engine, 3).await;
     let held = reread(&s.engine, action.id).await;
@@ -301,8 +304,7 @@ async fn the_operator_settles_an_unconfirmed_post(ctx: TestCtx) {
         .resolve_unconfirmed(
             posted.id,
             &Resolution::Posted { remote_id: None, remote_url: url.clone() },
-            "ops",
-            Some("seen it"),
+            &Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)).because(Some("seen it")),
         )
         .await
         .unwrap();
@@ -310,10 +312,26 @@ async fn the_operator_settles_an_unconfirmed_post(ctx: TestCtx) {
     assert!(log_text(&s.engine, posted.id)
         .await
         .contains("marked as posted (https://social.example/@brand/42) by ops: seen it"));
-    let err = s.engine.resolve_unconfirmed(posted.id, &Resolution::SendAgain, "ops", None).await.unwrap_err();
+    let err = s
+        .engine
+        .resolve_unconfirmed(
+            posted.id,
+            &Resolution::SendAgain,
+            &Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)),
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("only UNCONFIRMED"), "{err}");
 
-    let again = s.engine.resolve_unconfirmed(resend.id, &Resolution::SendAgain, "ops", None).await.unwrap();
+    let again = s
+        .engine
+        .resolve_unconfirmed(
+            resend.id,
+            &Resolution::SendAgain,
+            &Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)),
+        )
+        .await
+        .unwrap();
     assert_eq!(again.status, "RETRY");
     run(&s.engine, 1).await;
     let sent = reread(&s.engine, resend.id).await;

@@ -5,15 +5,18 @@ mod common;
 
 use std::time::Duration;
 
+use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, EnqueueError, Registry, RetentionSettings};
 use aol::model::FlagCommand;
-use aol::storage::{Actor, Db};
+use aol::storage::Db;
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{TestCtx, TestServer, OPERATOR_TOKEN};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 
 fn payload() -> serde_json::Map<String, serde_json::Value> {
     json!({ "text": "hello" }).as_object().unwrap().clone()
@@ -55,14 +58,14 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
     enqueue(&engine, "done-1").await;
     enqueue(&engine, "done-2").await;
     ticks(&engine, 2).await;
-    engine.apply_flag_command(FlagCommand::Pause, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
     ticks(&engine, 2).await;
     // ...one still waiting, one cancelled, one in the DLQ.
     enqueue(&engine, "waiting").await;
     let cancelled = enqueue(&engine, "cancelled").await;
-    engine.cancel(cancelled, "test").await.unwrap();
+    engine.cancel(cancelled, &Actor::system("test")).await.unwrap();
     let dead = enqueue(&engine, "dead").await;
-    engine.cancel(dead, "test").await.unwrap(); // for a log line
+    engine.cancel(dead, &Actor::system("test")).await.unwrap(); // for a log line
     force_dlq(&ctx, dead).await;
     assert_eq!(ctx.db.ticks_count().await.unwrap(), 4);
 
@@ -70,7 +73,7 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
     clock.advance(TimeDelta::days(40));
     enqueue(&engine, "fresh").await;
     let recent = enqueue(&engine, "recently-cancelled").await;
-    engine.cancel(recent, "test").await.unwrap();
+    engine.cancel(recent, &Actor::system("test")).await.unwrap();
 
     let pruned = engine.prune(&RetentionSettings::default()).await.unwrap();
     assert_eq!((pruned.ticks, pruned.actions), (4, 3), "{pruned:?}");
@@ -101,7 +104,7 @@ async fn a_pruned_key_is_never_accepted_again(ctx: TestCtx) {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
     let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
     let id = enqueue(&engine, "posted-in-january").await;
-    engine.cancel(id, "test").await.unwrap();
+    engine.cancel(id, &Actor::system("test")).await.unwrap();
     clock.advance(TimeDelta::days(31));
     assert_eq!(engine.prune(&RetentionSettings::default()).await.unwrap().actions, 1);
 
@@ -131,9 +134,9 @@ async fn logs_can_go_before_their_actions(ctx: TestCtx) {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
     let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
     let finished = enqueue(&engine, "finished").await;
-    engine.cancel(finished, "test").await.unwrap();
+    engine.cancel(finished, &Actor::system("test")).await.unwrap();
     let dead = enqueue(&engine, "dead").await;
-    engine.cancel(dead, "test").await.unwrap();
+    engine.cancel(dead, &Actor::system("test")).await.unwrap();
     force_dlq(&ctx, dead).await;
     clock.advance(TimeDelta::days(10));
     let keep_actions = RetentionSettings {

@@ -11,15 +11,17 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::Actor;
 use aol::engine::{Clock, Engine, Registry};
 use aol::model::{Action, FlagCommand, Policy};
-use aol::storage::Actor;
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{run_ticks, TestCtx};
 use fake_platform::{Answer, FakePlatform};
 use serde_json::{json, Value};
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 const CHART: &[u8] = include_bytes!("fixtures/chart.png");
 
 struct Setup {
@@ -55,11 +57,11 @@ async fn setup(ctx: &TestCtx) -> Setup {
             secret_file: Some(secret.display().to_string()),
             ..Default::default()
         };
-        engine.channel_add(&request, &OPS).await.unwrap();
-        engine.channel_arm(name, true, &OPS).await.unwrap();
-        engine.policy_set(name, "POST_SOCIAL", Policy::Auto, &OPS).await.unwrap();
+        engine.channel_add(&request, &ops()).await.unwrap();
+        engine.channel_arm(name, true, &ops()).await.unwrap();
+        engine.policy_set(name, "POST_SOCIAL", Policy::Auto, &ops()).await.unwrap();
     }
-    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     Setup { engine, clock, platform, _dir: dir }
 }
 
@@ -73,11 +75,11 @@ async fn reread(engine: &Engine, id: i64) -> Action {
 
 async fn every_limit_is_checked_at_enqueue_with_its_reason_and_nothing_is_written(ctx: TestCtx) {
     let s = setup(&ctx).await;
-    let chart = s.engine.media_add(CHART).await.unwrap().info.sha256;
+    let chart = s.engine.media_add(&Actor::system("test"), CHART).await.unwrap().info.sha256;
     // The same PNG with 1,000,001 bytes after its end: an image, over Bluesky's 1,000,000.
     let mut big = CHART.to_vec();
     big.extend(std::iter::repeat_n(0u8, 1_000_001));
-    let big = s.engine.media_add(&big).await.unwrap().info.sha256;
+    let big = s.engine.media_add(&Actor::system("test"), &big).await.unwrap().info.sha256;
     let image = |sha: &str| json!({"media": sha, "alt": "a chart"});
     let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦"; // one grapheme, 25 bytes
     let url = format!("https://example.com/{}", "x".repeat(200));
@@ -136,13 +138,13 @@ async fn every_limit_is_checked_at_enqueue_with_its_reason_and_nothing_is_writte
     // of 25 bytes are too many bytes but 120 are not, and alt text may be made optional.
     enqueue(&s.engine, "ok-1", json!({"channel": "masto", "text": format!("{} {url}", "a".repeat(60))})).await.unwrap();
     enqueue(&s.engine, "ok-2", json!({"channel": "bsky", "text": family.repeat(120)})).await.unwrap();
-    s.engine.channel_alt_text("bsky", false, &OPS).await.unwrap();
+    s.engine.channel_alt_text("bsky", false, &ops()).await.unwrap();
     enqueue(&s.engine, "ok-3", json!({"channel": "bsky", "text": "x", "images": [{"media": chart}]})).await.unwrap();
 }
 
 async fn a_mastodon_thread_carries_its_image_alt_text_and_language(ctx: TestCtx) {
     let s = setup(&ctx).await;
-    let chart = s.engine.media_add(CHART).await.unwrap().info.sha256;
+    let chart = s.engine.media_add(&Actor::system("test"), CHART).await.unwrap().info.sha256;
     let action = enqueue(
         &s.engine,
         "masto-thread",
@@ -194,7 +196,7 @@ async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_th
     run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, late.id).await.status, "RETRY");
     // Meanwhile its text cannot change: Mastodon may hold the post as it was.
-    let err = s.engine.edit(late.id, json!({"channel": "masto", "text": "x"}).as_object().unwrap(), &OPS).await;
+    let err = s.engine.edit(late.id, json!({"channel": "masto", "text": "x"}).as_object().unwrap(), &ops()).await;
     let err = err.unwrap_err().to_string();
     assert!(err.contains("already left for its platform"), "{err}");
     s.platform.forget_keys();
@@ -219,9 +221,10 @@ async fn a_502_after_the_status_was_made_is_retried_only_while_mastodon_keeps_th
 
 async fn a_webhook_gets_the_whole_post_signed_and_another_image_voids_an_approval(ctx: TestCtx) {
     let s = setup(&ctx).await;
-    let chart = s.engine.media_add(CHART).await.unwrap().info.sha256;
-    let thumb = s.engine.media_add(include_bytes!("fixtures/thumb.png")).await.unwrap().info.sha256;
-    s.engine.policy_set("hook", "POST_SOCIAL", Policy::RequireApproval, &OPS).await.unwrap();
+    let chart = s.engine.media_add(&Actor::system("test"), CHART).await.unwrap().info.sha256;
+    let thumb =
+        s.engine.media_add(&Actor::system("test"), include_bytes!("fixtures/thumb.png")).await.unwrap().info.sha256;
+    s.engine.policy_set("hook", "POST_SOCIAL", Policy::RequireApproval, &ops()).await.unwrap();
     let payload = |image: &str| {
         json!({"channel": "hook", "text": "1/2 Café ☕", "langs": ["fr"], "images": [{"media": image, "alt": "the chart"}],
                "thread": [{"text": "2/2", "link": {"url": "https://example.com", "title": "Example"}}]})
@@ -232,17 +235,17 @@ async fn a_webhook_gets_the_whole_post_signed_and_another_image_voids_an_approva
     assert!(first.body.contains(&format!("{{{{aol:base64 {chart}}}}}")), "the document names the file, not its bytes");
     let post = shown.post.unwrap();
     assert_eq!((post.parts.len(), post.parts[0].images[0].alt.as_deref()), (2, Some("the chart")));
-    s.engine.approve(action.id, Some(&first.sha256), &OPS).await.unwrap();
+    s.engine.approve(action.id, Some(&first.sha256), &ops()).await.unwrap();
 
     // Another image: another request; the yes given for the first no longer holds.
-    s.engine.edit(action.id, payload(&thumb).as_object().unwrap(), &OPS).await.unwrap();
+    s.engine.edit(action.id, payload(&thumb).as_object().unwrap(), &ops()).await.unwrap();
     let approvals = s.engine.db().approvals_for(action.id).await.unwrap();
     assert!(approvals[0].voided_at_utc.is_some());
     let second = s.engine.inbox(20).await.unwrap().remove(0).request.unwrap();
     assert_ne!(second.sha256, first.sha256);
     run_ticks(&s.engine, 1).await;
     assert!(s.platform.received().is_empty(), "nothing sent on a voided approval");
-    s.engine.approve(action.id, Some(&second.sha256), &OPS).await.unwrap();
+    s.engine.approve(action.id, Some(&second.sha256), &ops()).await.unwrap();
     run_ticks(&s.engine, 1).await;
     assert_eq!(reread(&s.engine, action.id).await.status, "SUCCESS");
 

@@ -12,13 +12,16 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::Actor;
 use aol::engine::{Clock, Engine, Registry};
 use aol::model::{FlagCommand, Policy};
-use aol::storage::{Actor, Resolution};
+use aol::storage::Resolution;
 use common::{run_ticks, TestCtx, TestServer};
 use fake_platform::{Answer, FakePlatform};
 
-const OPS: Actor<'static> = Actor { who: "test", reason: None };
+fn ops() -> Actor {
+    Actor::system("test")
+}
 
 async fn every_answer_forbids_framing_and_sniffing(ctx: TestCtx) {
     let server = TestServer::start(&ctx.db).await;
@@ -37,7 +40,7 @@ async fn sign_in_is_refused_for_a_minute_after_ten_wrong_tokens(ctx: TestCtx) {
     let server = TestServer::start(&ctx.db).await;
     let http = reqwest::Client::new();
     let sign_in = |token: &'static str| {
-        http.post(server.url("/ui/login")).header("origin", &server.base).form(&[("token", token)]).send()
+        http.post(server.url("/ui/login")).header("origin", &server.base).form(&[("secret", token)]).send()
     };
     for _ in 0..10 {
         assert_eq!(sign_in("a-wrong-guess").await.unwrap().status(), 401);
@@ -47,7 +50,7 @@ async fn sign_in_is_refused_for_a_minute_after_ten_wrong_tokens(ctx: TestCtx) {
     let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((50..=61).contains(&wait), "{wait}");
     assert!(refused.headers().get("set-cookie").is_none(), "no session");
-    assert!(refused.text().await.unwrap().contains("too many wrong tokens"));
+    assert!(refused.text().await.unwrap().contains("too many wrong sign-ins"));
 }
 
 async fn a_request_naming_another_host_is_refused(ctx: TestCtx) {
@@ -95,10 +98,10 @@ async fn webhook_engine(ctx: &TestCtx, platform: &FakePlatform, dir: &std::path:
         secret_file: Some(secret.display().to_string()),
         ..Default::default()
     };
-    engine.channel_add(&request, &OPS).await.unwrap();
-    engine.channel_arm("hook", true, &OPS).await.unwrap();
-    engine.policy_set("hook", "POST_SOCIAL", Policy::Auto, &OPS).await.unwrap();
-    engine.apply_flag_command(FlagCommand::Real, &OPS).await.unwrap();
+    engine.channel_add(&request, &ops()).await.unwrap();
+    engine.channel_arm("hook", true, &ops()).await.unwrap();
+    engine.policy_set("hook", "POST_SOCIAL", Policy::Auto, &ops()).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     engine
 }
 
@@ -141,12 +144,12 @@ async fn only_an_http_link_is_ever_a_link(ctx: TestCtx) {
     ctx.execute_raw(&format!("UPDATE aol_actions SET status = 'UNCONFIRMED' WHERE id = {id}")).await;
     for bad in ["javascript:alert(1)", "data:text/html,<b>x</b>", "ftp://x.example/post"] {
         let posted = Resolution::Posted { remote_id: None, remote_url: Some(bad.into()) };
-        let err = engine.resolve_unconfirmed(id, &posted, "ops", None).await.unwrap_err().to_string();
+        let err = engine.resolve_unconfirmed(id, &posted, &Actor::system("ops")).await.unwrap_err().to_string();
         assert!(err.contains("is not a link to the post"), "{bad}: {err}");
     }
     assert_eq!(engine.db().action_get(id).await.unwrap().unwrap().status, "UNCONFIRMED", "nothing changed");
     let posted = Resolution::Posted { remote_id: None, remote_url: Some("https://hooks.example/p1".into()) };
-    engine.resolve_unconfirmed(id, &posted, "ops", None).await.unwrap();
+    engine.resolve_unconfirmed(id, &posted, &Actor::system("ops")).await.unwrap();
 
     // And a link stored before this rule is shown as text, not as a link.
     ctx.execute_raw(&format!("UPDATE aol_actions SET remote_url = 'javascript:alert(1)' WHERE id = {id}")).await;

@@ -8,16 +8,18 @@
 
 use std::time::{Duration, Instant};
 
+use aol::engine::Actor;
 use aol::engine::{daemon, DaemonSettings, Engine};
 use aol::model::FlagCommand;
-use aol::storage::Actor;
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{Backend, TestDb};
 use crate::local_pds::LocalPds;
 use crate::report::{Results, Target};
 
-const OPS: Actor<'static> = Actor { who: "bench", reason: None };
+fn ops() -> Actor {
+    Actor::system("bench")
+}
 
 pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     let pds = LocalPds::start();
@@ -29,7 +31,7 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     let db = crate::db_name(backend);
     let mut medians = Vec::new();
     for (mode, command) in [("PROOF", FlagCommand::Proof), ("REAL", FlagCommand::Real)] {
-        engine.apply_flag_command(command, &OPS).await.unwrap();
+        engine.apply_flag_command(command, &ops()).await.unwrap();
         // One post first (REAL: the session is made then, and kept).
         post_one(&engine, &format!("warm-{mode}"), None).await;
         let mut samples = Vec::with_capacity(posts);
@@ -53,7 +55,7 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     let (mut text, mut image) = (Vec::with_capacity(posts), Vec::with_capacity(posts));
     for i in 0..posts {
         text.push(post_one(&engine, &format!("text-{i}"), None).await);
-        let sha = engine.media_add(&picture(i)).await.unwrap().info.sha256;
+        let sha = engine.media_add(&Actor::system("test"), &picture(i)).await.unwrap().info.sha256;
         image.push(post_one(&engine, &format!("image-{i}"), Some(&sha)).await);
     }
     results.add(

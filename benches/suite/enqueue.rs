@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use aol::engine::Actor;
 use aol::engine::{Engine, NewItem};
 
 use crate::common::Backend;
@@ -36,7 +37,7 @@ pub async fn measure(
         let keys: Vec<String> = (0..batch_size).map(|i| format!("batch-{rows}-{b}-{i}")).collect();
         let items: Vec<NewItem> = keys.iter().map(|key| NewItem::new("POST_SOCIAL", key, &payload)).collect();
         let started = Instant::now();
-        let done = engine.enqueue_many(&items).await.unwrap();
+        let done = engine.enqueue_many(&Actor::system("test"), &items).await.unwrap();
         rates.push(batch_size as f64 / started.elapsed().as_secs_f64());
         assert!(done.iter().all(|d| d.as_ref().is_ok_and(|e| !e.duplicate)));
     }

@@ -13,16 +13,19 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aol::engine::queue::parse_payload;
+use aol::engine::Actor;
 use aol::engine::{daemon, DaemonSettings, Engine};
 use aol::model::FlagCommand;
-use aol::storage::{Actor, Db};
+use aol::storage::Db;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{Backend, TestDb};
 use crate::report::{Results, Target};
 
-const OPS: Actor<'static> = Actor { who: "bench", reason: None };
+fn ops() -> Actor {
+    Actor::system("bench")
+}
 
 pub async fn run(backend: Backend, trials: usize, results: &mut Results) {
     let t = TestDb::migrated(backend).await;
@@ -151,7 +154,7 @@ async fn trial(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Lo
     }
     let killed_at = Utc::now();
     let clock = Instant::now();
-    engine.apply_flag_command(FlagCommand::Kill, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
     match daemon {
         Daemon::Task(run) => {
             run.await.unwrap();
@@ -164,6 +167,6 @@ async fn trial(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Lo
     }
     let stopped = clock.elapsed().as_secs_f64() * 1000.0;
     let last_start = last_start_after(engine.db(), killed_at).await;
-    engine.apply_flag_command(FlagCommand::Revive, &OPS).await.unwrap();
+    engine.apply_flag_command(FlagCommand::Revive, &ops()).await.unwrap();
     (last_start, stopped)
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aol::engine::adapters::{Adapter, AdapterError, Done, Job};
+use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, NewItem, Registry, RetentionSettings};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -55,7 +56,7 @@ pub async fn run(backend: Backend, actions: usize, runs: usize, results: &mut Re
     for run in 0..runs {
         let keys: Vec<String> = (0..actions).map(|i| format!("noop-{run}-{i}")).collect();
         let items: Vec<NewItem> = keys.iter().map(|key| NewItem::new("NOOP", key, &payload)).collect();
-        engine.enqueue_many(&items).await.unwrap();
+        engine.enqueue_many(&Actor::system("test"), &items).await.unwrap();
         let target = (run + 1) * actions;
         let stop = CancellationToken::new();
         let started = Instant::now();

@@ -93,7 +93,7 @@ test("DLQ → re-queue runs the action again", async ({ page }, testInfo) => {
   fs.rmSync(blocker, { recursive: true });
   await page.getByTestId("requeue").click();
   await expect(page.getByTestId("action-status")).toHaveText("SUCCESS", { timeout: 5_000 });
-  await expect(page.getByTestId("logs")).toContainText("re-queued by dashboard");
+  await expect(page.getByTestId("logs")).toContainText("re-queued by operator-token");
   await expect(page.getByTestId("artifact-state")).toHaveText("verified");
 });
 

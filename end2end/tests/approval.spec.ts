@@ -64,7 +64,7 @@ test("approval inbox: approve → posted once; reject → never sent; an edit af
     await page.getByTestId("inbox-reason").fill("off brand");
     await item(keys.no).getByTestId("inbox-reject").click();
     await expect.poll(() => action(testInfo, keys.no).status).toBe("CANCELLED");
-    expect(action(testInfo, keys.no).last_error).toBe("rejected by dashboard: off brand");
+    expect(action(testInfo, keys.no).last_error).toBe("rejected by operator-token: off brand");
     await expect(item(keys.no)).toHaveCount(0);
 
     // Approve, then change the text before it goes (paused): it needs a yes again.
@@ -110,7 +110,7 @@ test("a channel's policy is changed from the dashboard, with the reason recorded
   await row.getByTestId("channel-policy").selectOption("auto");
   await expect.poll(() => JSON.parse(aol(testInfo, "policy", "list", "--json")).find((p: any) => p.channel === name)?.mode).toBe("auto");
   const set = JSON.parse(aol(testInfo, "policy", "list", "--json")).find((p: any) => p.channel === name);
-  expect(set).toMatchObject({ set_by: "dashboard", reason: "trusted account", action_type: "POST_SOCIAL" });
+  expect(set).toMatchObject({ set_by: "operator-token", reason: "trusted account", action_type: "POST_SOCIAL" });
   await expect(row.getByTestId("channel-policy")).toHaveValue("auto");
   await row.getByTestId("channel-policy").selectOption("deny");
   await expect.poll(() => JSON.parse(aol(testInfo, "policy", "list", "--json")).find((p: any) => p.channel === name)?.mode).toBe("deny");

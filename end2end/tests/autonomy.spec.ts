@@ -9,6 +9,11 @@ test("the page is rendered on the server, with no JavaScript", async ({ browser 
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto("/");
+  await expect(page.getByTestId("sign-in-needed")).toBeVisible();
+  await expect(page.getByTestId("daemon-state")).toHaveCount(0);
+  // Signed in (the session cookie is the context's), the page shows the state.
+  expect((await context.request.post("/ui/login", { form: { secret: OPERATOR_TOKEN } })).status()).toBe(200);
+  await page.goto("/");
   await expect(page.getByTestId("daemon-state")).toHaveText("running");
   await expect(page.getByTestId("mode")).toHaveText("PROOF");
   await expect(page.getByTestId("flag-paused")).toHaveText("no");
@@ -17,10 +22,12 @@ test("the page is rendered on the server, with no JavaScript", async ({ browser 
   await context.close();
 });
 
-test("without the token there are no controls, and a wrong token is refused", async ({ page }) => {
+test("signed out there is no data and no controls, and a wrong token is refused", async ({ page }) => {
   await openAutonomy(page);
   await expect(page.getByTestId("token-form")).toBeVisible();
+  await expect(page.getByTestId("sign-in-needed")).toBeVisible();
   await expect(page.getByTestId("pause-toggle")).toHaveCount(0);
+  await expect(page.getByTestId("actions")).toHaveCount(0);
   await page.getByTestId("token-input").fill("not-the-operator-token");
   await page.getByTestId("token-submit").click();
   await expect(page.getByTestId("token-form")).toContainText("not the operator token");
@@ -32,7 +39,7 @@ test("server functions refuse a change without the token (401) or from another s
   expect(noToken.status()).toBe(401);
   expect(dbStatus(testInfo).flags.paused).toBe(false);
 
-  const login = await request.post("/ui/login", { form: { token: OPERATOR_TOKEN } });
+  const login = await request.post("/ui/login", { form: { secret: OPERATOR_TOKEN } });
   expect(login.status()).toBe(200);
   const crossSite = await request.post("/ui/flag", {
     form: { command: "pause", confirm: "false" },
@@ -43,7 +50,7 @@ test("server functions refuse a change without the token (401) or from another s
 });
 
 test("the ledger count grows by itself, without a reload", async ({ page }, testInfo) => {
-  await openAutonomy(page);
+  await openSignedIn(page);
   const first = await ledgerRows(page);
   await expect.poll(() => ledgerRows(page), { timeout: 4_000 }).toBeGreaterThan(first);
   await expect(page.getByTestId("last-tick")).toContainText("SUCCESS");
@@ -108,7 +115,7 @@ test("Kill stops the ticks, Revive starts them again", async ({ page }, testInfo
 });
 
 test("a change made from the command line shows without a reload", async ({ page }, testInfo) => {
-  await openAutonomy(page);
+  await openSignedIn(page);
   await expect(page.getByTestId("daemon-state")).toHaveText("running");
   cliFlags(testInfo, "pause");
   await expect(page.getByTestId("daemon-state")).toHaveText("paused", { timeout: 2_500 });
@@ -117,7 +124,7 @@ test("a change made from the command line shows without a reload", async ({ page
 });
 
 test("an action enqueued from the command line runs in PROOF and shows without a reload", async ({ page }, testInfo) => {
-  await openAutonomy(page);
+  await openSignedIn(page);
   const key = `e2e-${testInfo.project.name}-${Date.now()}`;
   aol(testInfo, "enqueue", "--type", "POST_SOCIAL", "--key", key, "--payload", JSON.stringify({ text: "Hello from Playwright" }));
   const row = page.getByTestId("actions").locator("tr", { hasText: key });

@@ -83,12 +83,12 @@ test("an UNCONFIRMED post is settled from its page: posted, or sent again", asyn
   await page.getByTestId("resolve-posted").click();
   await expect(page.getByTestId("action-status")).toHaveText("SUCCESS");
   await expect(page.getByTestId("remote-link")).toHaveAttribute("href", "https://hooks.example/posts/42");
-  await expect(page.getByTestId("logs")).toContainText("marked as posted (https://hooks.example/posts/42) by dashboard: seen on the account");
+  await expect(page.getByTestId("logs")).toContainText("marked as posted (https://hooks.example/posts/42) by operator-token: seen on the account");
   await expect(page.getByTestId("resolve")).toHaveCount(0);
 
   await page.goto(`/actions/${id(keys[1])}`);
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
   await page.getByTestId("resolve-resend").click();
-  await expect(page.getByTestId("logs")).toContainText("sent again by dashboard");
+  await expect(page.getByTestId("logs")).toContainText("sent again by operator-token");
   await expect(page.getByTestId("action-status")).not.toHaveText("UNCONFIRMED");
 });

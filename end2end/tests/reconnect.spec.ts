@@ -33,6 +33,8 @@ test("the page says when the server is gone and recovers when it is back", async
     await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status ?? 0, { timeout: 15_000 }).toBe(200);
     await page.goto(`http://127.0.0.1:${port}/`);
     await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1, { timeout: 15_000 });
+    await page.getByTestId("token-input").fill("reconnect-token-0123456789");
+    await page.getByTestId("token-submit").click();
     await expect(page.getByTestId("daemon-state")).toHaveText("running");
 
     await stop(server);

@@ -11,10 +11,31 @@ export function dbStatus(testInfo: TestInfo): any {
 
 /** Runs `aol <args>` against this project's database, as an operator's shell would; returns stdout. */
 export function aol(testInfo: TestInfo, ...args: string[]): string {
+  return aolWithInput(testInfo, "", ...args);
+}
+
+/** `aol <args>` with `input` on its stdin (a password). */
+export function aolWithInput(testInfo: TestInfo, input: string, ...args: string[]): string {
   return execFileSync(aolBinary, args, {
     env: { ...process.env, DATABASE_URL: testInfo.project.metadata.databaseUrl as string },
-    stdio: ["ignore", "pipe", "pipe"],
+    input,
+    stdio: ["pipe", "pipe", "pipe"],
   }).toString();
+}
+
+/** Adds a person with `role` and `password` from the command line. */
+export function addPerson(testInfo: TestInfo, name: string, role: string, password: string): void {
+  aol(testInfo, "operator", "add", name, "--role", role);
+  aolWithInput(testInfo, password + "\n", "operator", "password", name);
+}
+
+/** Opens the Autonomy page and signs in as the person `name`. */
+export async function openAs(page: Page, name: string, password: string): Promise<void> {
+  await openAutonomy(page);
+  await page.getByTestId("sign-in-name").fill(name);
+  await page.getByTestId("token-input").fill(password);
+  await page.getByTestId("token-submit").click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(name);
 }
 
 /** `aol flags <command>`. */

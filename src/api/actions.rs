@@ -151,7 +151,11 @@ pub async fn enqueue(
     };
     let window = Window { scheduled_for: request.scheduled_for, not_after: request.not_after };
     let item = NewItem { window, ..NewItem::new(&request.action_type, &request.idempotency_key, &payload) };
-    match engine.enqueue_many(&[item]).await.and_then(|mut done| done.pop().expect("one outcome per item")) {
+    match engine
+        .enqueue_many(&caller.actor(None), &[item])
+        .await
+        .and_then(|mut done| done.pop().expect("one outcome per item"))
+    {
         Ok(done) => {
             tracing::info!(
                 action_id = done.action.id,
@@ -164,6 +168,7 @@ pub async fn enqueue(
             Ok((status, Json(done.action.into())))
         }
         Err(EnqueueError::Store(e)) => Err(ApiError::internal(e)),
+        Err(EnqueueError::Forbidden(e)) => Err(e.into()),
         Err(e @ EnqueueError::KeyRetired(_)) => Err(ApiError::new(StatusCode::CONFLICT, e.to_string())),
         Err(e @ EnqueueError::Denied(_)) => Err(ApiError::new(StatusCode::FORBIDDEN, e.to_string())),
         Err(e) => Err(ApiError::unprocessable(e.to_string())),

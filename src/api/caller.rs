@@ -1,37 +1,34 @@
 //! Who is calling: the `Authorization: Bearer …` header, checked against the
-//! operator token and the agent tokens.
+//! operator token, the people's tokens and the agents' tokens. What the
+//! caller may do is the engine's rule; a refusal is 403 with its reason.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 
 use super::error::ApiError;
-use crate::auth::AgentToken;
+use crate::engine::{Actor, Forbidden};
+use crate::model::Principal;
 use crate::web::state::AppState;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Caller {
-    Operator,
-    Agent(String),
-}
+pub struct Caller(pub Principal);
 
 impl Caller {
-    /// How the caller is named in the records it leaves (flag changes, logs).
+    /// How the caller is named in the records it leaves.
     pub fn who(&self) -> String {
-        match self {
-            Caller::Operator => "api:operator".to_string(),
-            Caller::Agent(name) => format!("api:agent:{name}"),
-        }
+        self.0.label()
     }
 
-    /// Agents may enqueue and read; only the operator changes flags.
-    pub fn require_operator(&self) -> Result<(), ApiError> {
-        match self {
-            Caller::Operator => Ok(()),
-            Caller::Agent(_) => {
-                Err(ApiError::new(StatusCode::FORBIDDEN, "only the operator token may do this; agent tokens may not"))
-            }
-        }
+    /// The caller as the engine's actor, with a reason if one was given.
+    pub fn actor(&self, reason: Option<&str>) -> Actor {
+        Actor::new(self.0.clone()).because(reason)
+    }
+}
+
+impl From<Forbidden> for ApiError {
+    fn from(e: Forbidden) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
     }
 }
 
@@ -43,14 +40,8 @@ impl FromRequestParts<AppState> for Caller {
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim) else {
             return Err(ApiError::unauthorized());
         };
-        if token.is_empty() {
-            return Err(ApiError::unauthorized());
-        }
-        if state.auth.verify(token) {
-            return Ok(Caller::Operator);
-        }
-        match AgentToken::identify(state.engine.db(), token).await {
-            Ok(Some(name)) => Ok(Caller::Agent(name)),
+        match crate::auth::identify(&state.engine, Some(&state.auth), token).await {
+            Ok(Some(who)) => Ok(Caller(who)),
             Ok(None) => Err(ApiError::unauthorized()),
             Err(e) => Err(ApiError::internal(e)),
         }

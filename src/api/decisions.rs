@@ -1,5 +1,5 @@
-//! `/api/v1/actions/{id}/approve`, `/reject` (operator token only: an agent
-//! never approves its own posts) and `PATCH /api/v1/actions/{id}` (a new
+//! `/api/v1/actions/{id}/approve`, `/reject` (an approver or an admin: an
+//! agent never approves its own posts) and `PATCH /api/v1/actions/{id}` (a new
 //! payload, which voids any approval not yet used).
 
 use axum::extract::State;
@@ -12,7 +12,6 @@ use super::actions::ActionView;
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody, Json, Path};
 use crate::engine::{EditError, Engine, EnqueueError, OperatorError};
-use crate::storage::Actor;
 
 /// The operator's yes.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -51,6 +50,7 @@ pub fn operator_error(e: OperatorError) -> ApiError {
             ApiError::new(StatusCode::CONFLICT, e.to_string())
         }
         OperatorError::Invalid(_) => ApiError::unprocessable(e.to_string()),
+        OperatorError::Forbidden(e) => e.into(),
     }
 }
 
@@ -64,7 +64,7 @@ pub fn operator_error(e: OperatorError) -> ApiError {
     responses(
         (status = 200, description = "Approved: back in the queue, to be sent once", body = ActionView),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not the operator token", body = ErrorBody),
+        (status = 403, description = "The caller's role may not decide (agents never do)", body = ErrorBody),
         (status = 404, description = "No such action", body = ErrorBody),
         (status = 409, description = "Not AWAITING_APPROVAL, or its request changed since it was shown", body = ErrorBody),
     ),
@@ -76,9 +76,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     Json(request): Json<ApproveRequest>,
 ) -> Result<Json<ActionView>, ApiError> {
-    caller.require_operator()?;
-    let who = caller.who();
-    let actor = Actor::with_typed_reason(&who, request.reason.as_deref());
+    let actor = caller.actor(request.reason.as_deref());
     let action = engine.approve(id, request.prepared_sha256.as_deref(), &actor).await.map_err(operator_error)?;
     Ok(Json(action.into()))
 }
@@ -93,7 +91,7 @@ pub async fn approve(
     responses(
         (status = 200, description = "Rejected (CANCELLED)", body = ActionView),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not the operator token", body = ErrorBody),
+        (status = 403, description = "The caller's role may not decide (agents never do)", body = ErrorBody),
         (status = 404, description = "No such action", body = ErrorBody),
         (status = 409, description = "Not AWAITING_APPROVAL", body = ErrorBody),
     ),
@@ -105,9 +103,7 @@ pub async fn reject(
     Path(id): Path<i64>,
     Json(request): Json<RejectRequest>,
 ) -> Result<Json<ActionView>, ApiError> {
-    caller.require_operator()?;
-    let who = caller.who();
-    let actor = Actor::with_typed_reason(&who, request.reason.as_deref());
+    let actor = caller.actor(request.reason.as_deref());
     let action = engine.reject(id, &actor).await.map_err(operator_error)?;
     Ok(Json(action.into()))
 }
@@ -139,11 +135,11 @@ pub async fn edit(
     let Value::Object(payload) = request.payload else {
         return Err(ApiError::unprocessable("invalid payload: must be a JSON object, like {\"text\": \"…\"}"));
     };
-    let who = caller.who();
-    match engine.edit(id, &payload, &Actor { who: &who, reason: None }).await {
+    match engine.edit(id, &payload, &caller.actor(None)).await {
         Ok(action) => Ok(Json(action.into())),
         Err(EditError::Operator(e)) => Err(operator_error(e)),
         Err(EditError::Invalid(EnqueueError::Store(e))) => Err(ApiError::internal(e)),
+        Err(EditError::Invalid(EnqueueError::Forbidden(e))) => Err(e.into()),
         Err(EditError::Invalid(e @ EnqueueError::Denied(_))) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, e.to_string()))
         }

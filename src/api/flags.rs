@@ -8,7 +8,6 @@ use super::caller::Caller;
 use super::error::{ApiError, ErrorBody, Json};
 use crate::engine::Engine;
 use crate::model::{ControlFlags, FlagCommand};
-use crate::storage::Actor;
 
 /// Longest reason kept with a change.
 const MAX_REASON_CHARS: usize = 500;
@@ -104,7 +103,7 @@ pub async fn get_flags(State(engine): State<Engine>, _caller: Caller) -> Result<
 }
 
 /// Change switches: pause/resume, kill/revive, PROOF/REAL. Each change is
-/// recorded with who (`api:operator`), when and the reason.
+/// recorded with who, when and the reason.
 #[utoipa::path(
     put,
     path = "/flags",
@@ -114,7 +113,7 @@ pub async fn get_flags(State(engine): State<Engine>, _caller: Caller) -> Result<
         (status = 200, description = "The switches after the change", body = FlagsView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "An agent token: only the operator may change flags", body = ErrorBody),
+        (status = 403, description = "The caller's role may not change flags (an admin's may)", body = ErrorBody),
         (status = 415, description = "Not sent as JSON", body = ErrorBody),
         (status = 422, description = "Nothing to change, REAL without confirm_real, a wrong type or field, \
             or a reason too long", body = ErrorBody),
@@ -126,7 +125,6 @@ pub async fn put_flags(
     caller: Caller,
     Json(change): Json<FlagsChange>,
 ) -> Result<Json<FlagsView>, ApiError> {
-    caller.require_operator()?;
     let commands = change.commands();
     if commands.is_empty() {
         return Err(ApiError::unprocessable("nothing to change: give paused, killed or mode"));
@@ -134,14 +132,14 @@ pub async fn put_flags(
     if commands.contains(&FlagCommand::Real) && !change.confirm_real {
         return Err(ApiError::unprocessable("switching to REAL must be confirmed with \"confirm_real\": true"));
     }
-    let who = caller.who();
-    let actor = Actor::with_typed_reason(&who, change.reason.as_deref());
-    if actor.reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+    let actor = caller.actor(change.reason.as_deref());
+    actor.require(crate::model::Right::Control)?;
+    if actor.reason().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
         return Err(ApiError::unprocessable("the reason is longer than 500 characters"));
     }
     let mut flags = None;
     for command in commands {
-        flags = Some(engine.apply_flag_command(command, &actor).await.map_err(ApiError::internal)?.flags);
+        flags = Some(engine.apply_flag_command(command, &actor).await.map_err(super::decisions::operator_error)?.flags);
     }
     Ok(Json(flags.expect("at least one command").into()))
 }

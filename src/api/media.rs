@@ -63,7 +63,7 @@ pub async fn upload(
         }
         status => ApiError::new(status, r.body_text()),
     })?;
-    match engine.media_add(&bytes).await {
+    match engine.media_add(&caller.actor(None), &bytes).await {
         Ok(added) => {
             tracing::info!(sha256 = %added.info.sha256, by = %caller.who(), new = added.new, "media upload over the API");
             let status = if added.new { StatusCode::CREATED } else { StatusCode::OK };
@@ -71,6 +71,7 @@ pub async fn upload(
             Ok((status, Json(MediaView { sha256: m.sha256, size: m.size, mime: m.mime })))
         }
         Err(MediaError::Store(e)) => Err(ApiError::internal(e)),
+        Err(MediaError::Forbidden(e)) => Err(e.into()),
         Err(e @ MediaError::TooLarge(_)) => Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())),
         Err(e) => Err(ApiError::unprocessable(e.to_string())),
     }

@@ -5,7 +5,7 @@
 
 use subtle::ConstantTimeEq;
 
-use super::{digest, digest_bytes, new_token};
+use super::{digest, new_token};
 use crate::storage::{Db, StoreError};
 
 /// The `aol_secrets` row of the generated token.
@@ -51,18 +51,9 @@ impl OperatorAuth {
         digest(candidate).ct_eq(&self.sha256).into()
     }
 
-    /// What the dashboard's session cookie holds: derived from the token's
-    /// hash, so the token itself never sits in a browser, and a cookie is no
-    /// API token. A new operator token ends every session.
-    pub fn session_value(&self) -> String {
-        let mut input = b"aol-dashboard-session-v1:".to_vec();
-        input.extend_from_slice(&self.sha256);
-        hex::encode(digest_bytes(&input))
-    }
-
-    /// True when `candidate` is the current session value (constant-time).
-    pub fn verify_session(&self, candidate: &str) -> bool {
-        self.session_value().as_bytes().ct_eq(candidate.as_bytes()).into()
+    /// The SHA-256 of the valid token.
+    pub(super) fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
     }
 
     /// The valid token at start-up: the configured one, else the stored one,
@@ -84,10 +75,22 @@ impl OperatorAuth {
         Ok((auth, TokenOrigin::Stored))
     }
 
-    /// Replaces the stored token with a new one and returns it (`aol token reset`).
+    /// The valid token if there is one yet (the configured one, else the
+    /// stored one), without making one: what the command line checks
+    /// AOL_TOKEN against.
+    pub async fn existing(db: &Db, configured: Option<&str>) -> Result<Option<OperatorAuth>, StoreError> {
+        match configured {
+            Some(token) => Ok(Some(OperatorAuth::from_token(token))),
+            None => Self::stored(db).await,
+        }
+    }
+
+    /// Replaces the stored token with a new one and returns it (`aol token
+    /// reset`); the dashboard sessions opened with the old one end.
     pub async fn reset(db: &Db) -> Result<String, StoreError> {
         let token = new_token();
         db.secret_hash_replace(SECRET_NAME, &hex::encode(digest(&token)), chrono::Utc::now()).await?;
+        db.sessions_of_token_delete().await?;
         Ok(token)
     }
 
@@ -97,21 +100,5 @@ impl OperatorAuth {
         hex::decode_to_slice(&hex_hash, &mut sha256)
             .map_err(|e| StoreError::Corrupt(format!("aol_secrets.{SECRET_NAME} is not a SHA-256: {e}")))?;
         Ok(Some(OperatorAuth { sha256, sign_ins: Default::default() }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_session_is_neither_the_token_nor_its_hash() {
-        let auth = OperatorAuth::from_token("operator-token-0123456789");
-        let session = auth.session_value();
-        assert!(!session.contains("operator-token") && session != hex::encode(auth.sha256));
-        assert!(auth.verify_session(&session));
-        assert!(!auth.verify("operator-token-0123456789x"));
-        assert!(!auth.verify_session("operator-token-0123456789"), "the token is not a session");
-        assert!(!OperatorAuth::from_token("another-token-0123456789").verify_session(&session));
     }
 }

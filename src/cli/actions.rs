@@ -10,7 +10,6 @@ use crate::config::DbArgs;
 use crate::engine::queue::parse_payload;
 use crate::engine::{NewItem, Window};
 use crate::model::{Action, ActionStatus};
-use crate::storage::Actor;
 
 #[derive(Args, Debug)]
 pub(super) struct EnqueueCmd {
@@ -131,7 +130,9 @@ pub(super) async fn enqueue(cmd: EnqueueCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
     let window = Window { scheduled_for: cmd.scheduled_for, not_after: cmd.not_after };
     let item = NewItem { window, ..NewItem::new(&cmd.action_type, &cmd.key, &payload) };
-    let result = engine.enqueue_many(&[item]).await.and_then(|mut done| done.pop().expect("one outcome per item"));
+    let actor = cli_actor(&engine).await?;
+    let result =
+        engine.enqueue_many(&actor, &[item]).await.and_then(|mut done| done.pop().expect("one outcome per item"));
     engine.db().close().await;
     let enqueued = result?;
     if cmd.json {
@@ -251,8 +252,8 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
 
 pub(super) async fn operator_change(cmd: IdCmd, requeue: bool) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let who = cli_actor();
-    let result = if requeue { engine.requeue(cmd.id, &who).await } else { engine.cancel(cmd.id, &who).await };
+    let actor = cli_actor(&engine).await?;
+    let result = if requeue { engine.requeue(cmd.id, &actor).await } else { engine.cancel(cmd.id, &actor).await };
     engine.db().close().await;
     let action = result?;
     println!("action #{} is now {}", action.id, action.status);
@@ -267,9 +268,8 @@ pub(super) async fn resolve(cmd: ResolveCmd) -> anyhow::Result<ExitCode> {
         _ => Resolution::SendAgain,
     };
     let engine = open_engine(&cmd.db).await?;
-    let who = cli_actor();
-    let reason = cmd.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let result = engine.resolve_unconfirmed(cmd.id, &resolution, &who, reason).await;
+    let actor = cli_actor(&engine).await?.because(cmd.reason.as_deref());
+    let result = engine.resolve_unconfirmed(cmd.id, &resolution, &actor).await;
     engine.db().close().await;
     let action = result?;
     println!("action #{} is now {}", action.id, action.status);
@@ -284,8 +284,7 @@ async fn decide(
     approved: bool,
 ) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&db).await?;
-    let who = cli_actor();
-    let actor = Actor::with_typed_reason(&who, reason.as_deref());
+    let actor = cli_actor(&engine).await?.because(reason.as_deref());
     let result =
         if approved { engine.approve(id, sha.as_deref(), &actor).await } else { engine.reject(id, &actor).await };
     engine.db().close().await;
@@ -298,8 +297,8 @@ async fn decide(
 pub(super) async fn edit(cmd: EditCmd) -> anyhow::Result<ExitCode> {
     let payload = parse_payload(&cmd.payload)?;
     let engine = open_engine(&cmd.db).await?;
-    let who = cli_actor();
-    let result = engine.edit(cmd.id, &payload, &Actor::with_typed_reason(&who, cmd.reason.as_deref())).await;
+    let actor = cli_actor(&engine).await?.because(cmd.reason.as_deref());
+    let result = engine.edit(cmd.id, &payload, &actor).await;
     engine.db().close().await;
     let action = result?;
     println!("action #{} changed: now {}", action.id, action.status);

@@ -6,8 +6,9 @@ use clap::{Args, Subcommand};
 
 use super::{cli_actor, open_engine};
 use crate::config::DbArgs;
+use crate::engine::Actor;
 use crate::engine::Engine;
-use crate::storage::{Actor, RateLimits};
+use crate::storage::RateLimits;
 
 #[derive(Args, Debug)]
 pub(super) struct ChannelCmd {
@@ -122,12 +123,12 @@ enum PolicyAction {
 pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
     use crate::engine::channels::ChannelRequest;
     let engine = open_engine(&cmd.db).await?;
-    let who = cli_actor();
     let result = async {
+        let actor = cli_actor(&engine).await?;
         match cmd.command {
             ChannelAction::Add { name, kind, url, handle, secret_env, secret_file } => {
                 let request = ChannelRequest { name, kind, url, handle, secret_env, secret_file };
-                let c = engine.channel_add(&request, &Actor { who: &who, reason: None }).await?;
+                let c = engine.channel_add(&request, &actor).await?;
                 println!(
                     "added channel {} ({} at {}), disarmed: arm it with `aol channel arm {}`",
                     c.name, c.kind, c.base_url, c.name
@@ -160,18 +161,20 @@ pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
                 }
             }
             ChannelAction::Remove { name } => {
-                engine.channel_remove(&name, &Actor { who: &who, reason: None }).await?;
+                engine.channel_remove(&name, &actor).await?;
                 println!("removed channel {name}");
             }
-            ChannelAction::Arm { name, reason } => arm(&engine, &who, &name, reason, true).await?,
-            ChannelAction::Disarm { name, reason } => arm(&engine, &who, &name, reason, false).await?,
+            ChannelAction::Arm { name, reason } => arm(&engine, actor.because(reason.as_deref()), &name, true).await?,
+            ChannelAction::Disarm { name, reason } => {
+                arm(&engine, actor.because(reason.as_deref()), &name, false).await?
+            }
             ChannelAction::Limits { name, per_hour, per_day, min_spacing_seconds } => {
                 let limits = RateLimits { max_per_hour: per_hour, max_per_day: per_day, min_spacing_seconds };
-                let c = engine.channel_limits(&name, &limits, &Actor { who: &who, reason: None }).await?;
+                let c = engine.channel_limits(&name, &limits, &actor).await?;
                 println!("channel {}: {}", c.name, c.limits_text());
             }
             ChannelAction::AltText { name, setting, reason } => {
-                let actor = Actor::with_typed_reason(&who, reason.as_deref());
+                let actor = actor.because(reason.as_deref());
                 let c = engine.channel_alt_text(&name, setting == "required", &actor).await?;
                 let state = if c.require_alt { "every image needs alt text" } else { "alt text is optional" };
                 println!("channel {}: {state}", c.name);
@@ -184,8 +187,7 @@ pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
-async fn arm(engine: &Engine, who: &str, name: &str, reason: Option<String>, armed: bool) -> anyhow::Result<()> {
-    let actor = Actor::with_typed_reason(who, reason.as_deref());
+async fn arm(engine: &Engine, actor: Actor, name: &str, armed: bool) -> anyhow::Result<()> {
     let (_, changed) = engine.channel_arm(name, armed, &actor).await?;
     let state = if armed { "armed" } else { "disarmed" };
     if changed {
@@ -198,11 +200,11 @@ async fn arm(engine: &Engine, who: &str, name: &str, reason: Option<String>, arm
 
 pub(super) async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let who = cli_actor();
     let result = async {
+        let actor = cli_actor(&engine).await?;
         match cmd.command {
             PolicyAction::Set { channel, mode, action_type, reason } => {
-                let actor = Actor::with_typed_reason(&who, reason.as_deref());
+                let actor = actor.because(reason.as_deref());
                 let row = engine.policy_set(&channel, &action_type, mode, &actor).await?;
                 println!("policy of channel {} for {}: {}", row.channel, row.action_type, row.mode);
             }

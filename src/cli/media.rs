@@ -38,7 +38,8 @@ pub(super) async fn media(cmd: MediaCmd) -> anyhow::Result<ExitCode> {
     }
     let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let engine = open_engine(&cmd.db).await?;
-    let added = engine.media_add(&bytes).await;
+    let actor = super::cli_actor(&engine).await?;
+    let added = engine.media_add(&actor, &bytes).await;
     engine.db().close().await;
     let added = added.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let m = &added.info;

@@ -4,6 +4,7 @@
 mod actions;
 mod channels;
 mod media;
+mod people;
 mod run;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ use crate::server::open_db;
 use actions::{ActionsCmd, ApproveCmd, EditCmd, EnqueueCmd, IdCmd, RejectCmd, ResolveCmd, ShowCmd};
 use channels::{ChannelCmd, PolicyCmd};
 use media::MediaCmd;
+use people::OperatorCmd;
 use run::{BackupCmd, DaemonCmd, FlagsCmd, PruneCmd, StatusCmd, TokenCmd};
 
 #[derive(Parser, Debug)]
@@ -77,6 +79,8 @@ enum Command {
     Policy(PolicyCmd),
     /// Images for posts: upload a file to AOL (named by its SHA-256), or read one back.
     Media(MediaCmd),
+    /// People: add (with a role: viewer, approver, admin), password, list, remove, role.
+    Operator(OperatorCmd),
 }
 
 /// The command line's definition (the runbook test reads every setting from it).
@@ -186,6 +190,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Edit(cmd) => actions::edit(cmd).await,
         Command::Policy(cmd) => channels::policy(cmd).await,
         Command::Media(cmd) => media::media(cmd).await,
+        Command::Operator(cmd) => people::operator(cmd).await,
     }
 }
 
@@ -195,8 +200,24 @@ async fn open_engine(args: &DbArgs) -> anyhow::Result<Engine> {
     Ok(Engine::new(db, Clock::System, Registry::standard("artifacts".into())).await?)
 }
 
-/// Who a CLI change is recorded as.
-fn cli_actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    format!("cli:{user}")
+/// The token a command acts with, if any: a person's (then the command has
+/// their role and is recorded under their name), an agent's, or the operator
+/// token. Without it, the command line acts as the console (an admin: it
+/// holds the database's address), recorded as `cli:$USER`.
+pub const TOKEN_ENV: &str = "AOL_TOKEN";
+
+/// Who a command acts as (see [`TOKEN_ENV`]); a token that is none of the
+/// valid ones is refused rather than ignored.
+async fn cli_actor(engine: &Engine) -> anyhow::Result<crate::engine::Actor> {
+    use crate::model::Principal;
+    let Some(token) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()) else {
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        return Ok(crate::engine::Actor::new(Principal::Console { user }));
+    };
+    let configured = std::env::var("AOL_OPERATOR_TOKEN").ok();
+    let operator = crate::auth::OperatorAuth::existing(engine.db(), configured.as_deref()).await?;
+    match crate::auth::identify(engine, operator.as_ref(), &token).await? {
+        Some(who) => Ok(crate::engine::Actor::new(who)),
+        None => anyhow::bail!("{TOKEN_ENV} is not a valid token (a person's, an agent's or the operator token)"),
+    }
 }

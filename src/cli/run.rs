@@ -11,7 +11,6 @@ use crate::config::{DaemonArgs, DbArgs, RetentionArgs};
 use crate::engine::{self, Clock, DaemonExit, Engine};
 use crate::model::FlagCommand;
 use crate::server::{apply_startup_mode, open_db};
-use crate::storage::Actor;
 
 #[derive(Args, Debug)]
 pub(super) struct DaemonCmd {
@@ -122,8 +121,7 @@ pub(super) async fn prune(cmd: PruneCmd) -> anyhow::Result<ExitCode> {
 
 pub(super) async fn flags(cmd: FlagsCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let who = cli_actor();
-    let actor = Actor { who: &who, reason: cmd.reason.as_deref() };
+    let actor = cli_actor(&engine).await?.because(cmd.reason.as_deref());
     let outcome = engine.apply_flag_command(cmd.command, &actor).await?;
     engine.db().close().await;
     let f = &outcome.flags;
@@ -187,8 +185,14 @@ pub(super) async fn backup(cmd: BackupCmd) -> anyhow::Result<ExitCode> {
 
 pub(super) async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
     use crate::auth::{AgentToken, OperatorAuth};
-    let db = open_db(&cmd.db).await?;
+    let engine = open_engine(&cmd.db).await?;
+    let db = engine.db().clone();
     let result = async {
+        let right = match cmd.command {
+            TokenAction::AgentList => crate::model::Right::View,
+            _ => crate::model::Right::Manage,
+        };
+        cli_actor(&engine).await?.require(right)?;
         match &cmd.command {
             TokenAction::Reset => {
                 println!("{}", OperatorAuth::reset(&db).await?);

@@ -11,11 +11,12 @@ use super::adapters::Lookups;
 use super::channels::{ChannelError, Prepared};
 use super::checks::{channel_named, check_stored, EnqueueError};
 use super::operator::OperatorError;
+use super::Actor;
 use super::Engine;
 use crate::model::{
-    reason_suffix, Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview,
+    reason_suffix, Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview, Right,
 };
-use crate::storage::{Actor, Decision, Edit, NewLog, StoreError};
+use crate::storage::{Decision, Edit, NewLog, StoreError};
 
 /// How long an approval holds, and how long a request for one waits for an
 /// answer, before the action ends EXPIRED.
@@ -45,8 +46,9 @@ impl Engine {
         channel: &str,
         action_type: &str,
         policy: Policy,
-        actor: &Actor<'_>,
+        actor: &Actor,
     ) -> Result<PolicyRow, ChannelError> {
+        actor.require(Right::Configure)?;
         super::channels::check_channel_name(channel)?;
         if self.adapters().get(action_type).is_none() {
             return Err(ChannelError::Invalid(format!(
@@ -54,13 +56,13 @@ impl Engine {
                 self.adapters().action_types().join(", ")
             )));
         }
-        let row = self.db().policy_set(channel, action_type, policy, self.clock().now(), actor).await?;
+        let row = self.db().policy_set(channel, action_type, policy, self.clock().now(), &actor.recorded()).await?;
         tracing::info!(
             channel,
             action_type,
             policy = policy.as_str(),
-            by = actor.who,
-            reason = actor.reason,
+            by = actor.who(),
+            reason = actor.reason(),
             "policy set"
         );
         Ok(row)
@@ -163,17 +165,12 @@ impl Engine {
     /// operator saw. The action goes back to the queue (not before its
     /// schedule) with an approval of exactly this request on this channel,
     /// valid for [`APPROVAL_TTL`].
-    pub async fn approve(
-        &self,
-        id: i64,
-        shown_sha256: Option<&str>,
-        actor: &Actor<'_>,
-    ) -> Result<Action, OperatorError> {
+    pub async fn approve(&self, id: i64, shown_sha256: Option<&str>, actor: &Actor) -> Result<Action, OperatorError> {
         self.decide(id, true, shown_sha256, actor).await
     }
 
     /// An operator's no: the action ends CANCELLED (with the reason, if given).
-    pub async fn reject(&self, id: i64, actor: &Actor<'_>) -> Result<Action, OperatorError> {
+    pub async fn reject(&self, id: i64, actor: &Actor) -> Result<Action, OperatorError> {
         self.decide(id, false, None, actor).await
     }
 
@@ -182,9 +179,11 @@ impl Engine {
         id: i64,
         approved: bool,
         shown_sha256: Option<&str>,
-        actor: &Actor<'_>,
+        actor: &Actor,
     ) -> Result<Action, OperatorError> {
         const ALLOWED: &str = "only an action AWAITING_APPROVAL can be approved or rejected";
+        actor.require(Right::Decide)?;
+        let who = actor.who();
         let action = self.db().action_get(id).await?.ok_or(OperatorError::NotFound(id))?;
         if action.status() != Some(ActionStatus::AwaitingApproval) {
             return Err(OperatorError::WrongStatus { id, status: action.status, allowed: ALLOWED });
@@ -205,29 +204,29 @@ impl Engine {
         let now = self.clock().now();
         let expires_at_utc = now + APPROVAL_TTL;
         let channel = action.channel.clone().unwrap_or_default();
-        let reason = reason_suffix(actor.reason);
+        let reason = reason_suffix(actor.reason());
         let message = if approved {
             format!(
                 "approved by {}{reason}; the request with SHA-256 {sha} may go to {channel} once, until {}",
-                actor.who,
+                who,
                 expires_at_utc.to_rfc3339()
             )
         } else {
-            format!("rejected by {}{reason}; nothing was sent", actor.who)
+            format!("rejected by {who}{reason}; nothing was sent")
         };
         let decision = Decision {
             approved,
             payload_json: &action.payload_json,
             prepared_sha256: &sha,
             channel: &channel,
-            decided_by: actor.who,
-            reason: actor.reason,
+            decided_by: who,
+            reason: actor.reason(),
             expires_at_utc,
         };
         let log = NewLog::new(LogLevel::Info, message);
         match self.db().action_decide(id, &decision, now, &log).await? {
             Some(action) => {
-                tracing::info!(action_id = id, approved, by = actor.who, sha256 = %sha, "approval decided");
+                tracing::info!(action_id = id, approved, by = %who, sha256 = %sha, "approval decided");
                 Ok(action)
             }
             None => match self.db().action_get(id).await? {
@@ -243,7 +242,9 @@ impl Engine {
     /// AWAITING_APPROVAL), checked like an enqueue. Its approvals not yet
     /// used are voided: in REAL mode, a policy that wants approval wants it
     /// again, for the new request.
-    pub async fn edit(&self, id: i64, payload: &Map<String, Value>, actor: &Actor<'_>) -> Result<Action, EditError> {
+    pub async fn edit(&self, id: i64, payload: &Map<String, Value>, actor: &Actor) -> Result<Action, EditError> {
+        actor.require(Right::Edit).map_err(OperatorError::from)?;
+        let who = actor.who();
         let action = self.db().action_get(id).await?.ok_or(OperatorError::NotFound(id))?;
         let editable = matches!(action.status.as_str(), "PENDING" | "RETRY" | "AWAITING_APPROVAL");
         if let Some(at) = action.first_sent_at_utc.filter(|_| editable) {
@@ -271,14 +272,14 @@ impl Engine {
             policy: admission.policy.map(Policy::as_str),
             media: &media,
         };
-        let reason = reason_suffix(actor.reason);
+        let reason = reason_suffix(actor.reason());
         let log = NewLog::new(
             LogLevel::Info,
-            format!("payload changed by {}{reason}; any approval not yet used no longer holds", actor.who),
+            format!("payload changed by {who}{reason}; any approval not yet used no longer holds"),
         );
         match self.db().action_edit(id, &edit, self.clock().now(), &log).await? {
             Some(action) => {
-                tracing::info!(action_id = id, by = actor.who, status = %action.status, "action edited");
+                tracing::info!(action_id = id, by = %who, status = %action.status, "action edited");
                 Ok(action)
             }
             None => {

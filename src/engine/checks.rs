@@ -36,6 +36,9 @@ pub enum EnqueueError {
     Denied(String),
     #[error("item {index}: {error}")]
     Item { index: usize, error: Box<EnqueueError> },
+    /// The actor's role does not allow this.
+    #[error(transparent)]
+    Forbidden(#[from] super::Forbidden),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::Actor;
 use super::Engine;
 use crate::model::{ControlFlags, FlagCommand};
-use crate::storage::{Actor, StoreError};
 
 /// How often a process re-reads the flags row to see changes made elsewhere
 /// (another server, the CLI). Well under the 1 s the SPEC allows.
@@ -24,15 +24,25 @@ pub struct FlagOutcome {
 
 impl Engine {
     /// Carries out an operator's command and tells this process's tasks at once.
-    pub async fn apply_flag_command(&self, command: FlagCommand, actor: &Actor<'_>) -> Result<FlagOutcome, StoreError> {
+    pub async fn apply_flag_command(
+        &self,
+        command: FlagCommand,
+        actor: &Actor,
+    ) -> Result<FlagOutcome, super::OperatorError> {
+        actor.require(crate::model::Right::Control)?;
         let (flag, value) = command.target();
-        let outcome = match self.db.flags_set(flag, value, self.clock.now(), actor).await? {
+        let outcome = match self.db.flags_set(flag, value, self.clock.now(), &actor.recorded()).await? {
             Some(flags) => FlagOutcome { flags, changed: true },
             None => FlagOutcome { flags: self.db.flags_get().await?, changed: false },
         };
         self.observe_flags(outcome.flags.clone());
         if outcome.changed {
-            tracing::info!(command = command.as_str(), by = actor.who, reason = actor.reason, "control flag changed");
+            tracing::info!(
+                command = command.as_str(),
+                by = actor.who(),
+                reason = actor.reason(),
+                "control flag changed"
+            );
         }
         Ok(outcome)
     }

@@ -33,6 +33,9 @@ pub enum MediaError {
     /// Not an image AOL can post (the reason names what it is).
     #[error("{0}")]
     NotAnImage(String),
+    /// The actor's role does not allow this.
+    #[error(transparent)]
+    Forbidden(#[from] super::Forbidden),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,7 +78,8 @@ impl Engine {
     /// Stores an uploaded file under its SHA-256 (the same bytes again are
     /// the same file): an image of one of [`IMAGE_TYPES`], at most
     /// [`MAX_MEDIA_BYTES`].
-    pub async fn media_add(&self, bytes: &[u8]) -> Result<Added, MediaError> {
+    pub async fn media_add(&self, actor: &super::Actor, bytes: &[u8]) -> Result<Added, MediaError> {
+        actor.require(crate::model::Right::Enqueue)?;
         if bytes.is_empty() {
             return Err(MediaError::Empty);
         }
@@ -93,7 +97,7 @@ impl Engine {
             .pop()
             .ok_or_else(|| StoreError::Corrupt(format!("the file {sha256} was stored but cannot be read back")))?;
         if new {
-            tracing::info!(sha256 = %sha256, size = bytes.len(), mime, "media stored");
+            tracing::info!(sha256 = %sha256, size = bytes.len(), mime, by = actor.who(), "media stored");
         }
         Ok(Added { info, new })
     }

@@ -1,6 +1,7 @@
 //! The engine: everything AOL does, without any web code. The CLI, the daemon
 //! task and the dashboard's server functions all go through an [`Engine`].
 
+pub mod access;
 pub mod adapters;
 pub mod approval;
 pub mod artifacts;
@@ -22,6 +23,7 @@ pub mod retention;
 mod settings;
 pub mod unconfirmed;
 
+pub use access::{Actor, Forbidden};
 pub use adapters::Registry;
 pub use approval::{EditError, APPROVAL_TTL};
 pub use changes::{ChangeFeed, CHANGE_POLL_INTERVAL};

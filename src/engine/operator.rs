@@ -17,6 +17,9 @@ pub enum OperatorError {
     /// Something the change needs is missing or malformed.
     #[error("{0}")]
     Invalid(String),
+    /// The actor's role does not allow this.
+    #[error(transparent)]
+    Forbidden(#[from] super::Forbidden),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::approval::Admission;
 use super::checks::{channel_named, check_key, check_stored, EnqueueError};
 use super::operator::OperatorError;
-use super::Engine;
+use super::{Actor, Engine};
 use crate::model::{Action, LogLevel};
 use crate::storage::{Inserted, NewAction, NewLog, Requeue};
 
@@ -100,15 +100,17 @@ pub fn backoff(attempts: i64) -> Duration {
 }
 
 impl Engine {
-    /// Adds an action to the queue, or returns the existing one for a known key.
-    /// Nothing is written unless every check passes.
+    /// Adds an action to the queue as AOL itself (tests, the bench), or
+    /// returns the existing one for a known key. Nothing is written unless
+    /// every check passes.
     pub async fn enqueue(
         &self,
         action_type: &str,
         idempotency_key: &str,
         payload: &Map<String, Value>,
     ) -> Result<Enqueued, EnqueueError> {
-        let mut done = self.enqueue_many(&[NewItem::new(action_type, idempotency_key, payload)]).await?;
+        let item = NewItem::new(action_type, idempotency_key, payload);
+        let mut done = self.enqueue_many(&Actor::system("enqueue"), &[item]).await?;
         done.pop().expect("one outcome per item")
     }
 
@@ -117,8 +119,10 @@ impl Engine {
     /// written. A retired key is refused for its item alone.
     pub async fn enqueue_many(
         &self,
+        actor: &Actor,
         items: &[NewItem<'_>],
     ) -> Result<Vec<Result<Enqueued, EnqueueError>>, EnqueueError> {
+        actor.require(crate::model::Right::Enqueue)?;
         let mut payloads = Vec::with_capacity(items.len());
         let mut media: Vec<Vec<String>> = Vec::with_capacity(items.len());
         let at = |i: usize| move |e: EnqueueError| if items.len() > 1 { e.for_item(i) } else { e };
@@ -192,30 +196,33 @@ impl Engine {
     }
 
     /// FAILED or DLQ → PENDING, attempts reset; recorded in the action's log.
-    pub async fn requeue(&self, id: i64, who: &str) -> Result<Action, OperatorError> {
-        self.operator_change(id, Requeue::Requeue, who, "only FAILED or DLQ actions can be re-queued").await
+    pub async fn requeue(&self, id: i64, actor: &Actor) -> Result<Action, OperatorError> {
+        self.operator_change(id, Requeue::Requeue, actor, "only FAILED or DLQ actions can be re-queued").await
     }
 
     /// PENDING or RETRY → CANCELLED; recorded in the action's log.
-    pub async fn cancel(&self, id: i64, who: &str) -> Result<Action, OperatorError> {
-        self.operator_change(id, Requeue::Cancel, who, "only PENDING or RETRY actions can be cancelled").await
+    pub async fn cancel(&self, id: i64, actor: &Actor) -> Result<Action, OperatorError> {
+        self.operator_change(id, Requeue::Cancel, actor, "only PENDING or RETRY actions can be cancelled").await
     }
 
     async fn operator_change(
         &self,
         id: i64,
         change: Requeue,
-        who: &str,
+        actor: &Actor,
         allowed: &'static str,
     ) -> Result<Action, OperatorError> {
+        actor.require(crate::model::Right::Decide)?;
+        let who = actor.who();
+        let why = crate::model::reason_suffix(actor.reason());
         let verb = match change {
             Requeue::Requeue => "re-queued",
             Requeue::Cancel => "cancelled",
         };
-        let log = NewLog::new(LogLevel::Info, format!("{verb} by {who}"));
+        let log = NewLog::new(LogLevel::Info, format!("{verb} by {who}{why}"));
         match self.db().action_operator_change(id, change, self.clock().now(), &log).await? {
             Some(action) => {
-                tracing::info!(action_id = id, by = who, "action {verb}");
+                tracing::info!(action_id = id, by = %who, "action {verb}");
                 Ok(action)
             }
             None => Err(self.refusal(id, allowed).await),

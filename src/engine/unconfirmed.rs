@@ -81,9 +81,10 @@ impl Engine {
         &self,
         id: i64,
         resolution: &Resolution,
-        who: &str,
-        reason: Option<&str>,
+        actor: &super::Actor,
     ) -> Result<Action, OperatorError> {
+        actor.require(crate::model::Right::Decide)?;
+        let (who, reason) = (actor.who(), actor.reason());
         if let Resolution::Posted { remote_url: Some(url), .. } = resolution {
             if !crate::model::is_web_link(url) {
                 return Err(OperatorError::Invalid(format!("{url:?} is not a link to the post (http:// or https://)")));
@@ -98,7 +99,7 @@ impl Engine {
         let log = NewLog::new(LogLevel::Warning, format!("{what} by {who}{why}"));
         match self.db().action_resolve(id, resolution, self.clock().now(), &log).await? {
             Some(action) => {
-                tracing::info!(action_id = id, by = who, "{what}");
+                tracing::info!(action_id = id, by = %who, "{what}");
                 Ok(action)
             }
             None => Err(self.refusal(id, "only UNCONFIRMED actions are resolved this way").await),

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod access;
 mod post;
+pub use access::{Me, Principal, Right, Role};
 pub use post::*;
 
 /// The operator's switches: the single row of `aol_control_flags`.

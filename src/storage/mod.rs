@@ -17,6 +17,7 @@ mod flags;
 mod lease;
 mod ledger;
 mod logs;
+mod people;
 mod policies;
 mod retention;
 mod secrets;
@@ -32,6 +33,7 @@ pub use fence::Fence;
 pub use flags::Actor;
 pub use ledger::NewTick;
 pub use logs::NewLog;
+pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
 
 use std::str::FromStr;

@@ -1,47 +1,78 @@
-//! The operator's session in the browser: the token is entered once; an
-//! HttpOnly, SameSite=Strict cookie then holds a value derived from it (see
-//! `OperatorAuth::session_value`); every mutating server function calls
-//! [`ssr::require_operator`] first.
+//! Signing in to the dashboard: a person by name and password, or the
+//! operator token alone (the break-glass admin). A session is a random value
+//! in an HttpOnly, SameSite=Strict cookie (see `auth::session`); every server
+//! function asks [`ssr::require`] for the right it needs, and the engine
+//! checks it again.
 
 use leptos::prelude::*;
 
-/// The cookie holding the operator's session.
-pub const COOKIE: &str = "aol_operator";
+use crate::model::Me;
 
-/// Checks the token and, when right, opens a session in a cookie.
+/// The session cookie over plain http (a local dashboard).
+pub const COOKIE: &str = "aol_session";
+/// The session cookie over https: the `__Host-` prefix makes the browser
+/// keep it only when Secure, for this host alone, on every path.
+pub const SECURE_COOKIE: &str = "__Host-aol_session";
+
+/// What a page's data call answers when nobody is signed in (and
+/// AOL_PUBLIC_READ is off).
+pub const SIGN_IN_TO_SEE: &str = "sign in to see AOL";
+
+/// Who this browser is signed in as, and whether AOL lets anyone look.
+#[server(prefix = "/ui", endpoint = "me", output = crate::web::codec::JsonText)]
+pub async fn get_me() -> Result<Me, ServerFnError> {
+    ssr::me().await
+}
+
+/// Checks a name and password (or, with no name, the operator token) and,
+/// when right, opens a session in a cookie.
 #[server(prefix = "/ui", endpoint = "login", output = crate::web::codec::JsonText)]
-pub async fn login(token: String) -> Result<(), ServerFnError> {
+pub async fn login(#[server(default)] name: String, secret: String) -> Result<(), ServerFnError> {
+    use crate::model::Principal;
+    use crate::web::state::internal_error;
     ssr::require_same_origin()?;
-    let auth = crate::web::state::auth();
-    if let Err(wait) = auth.sign_ins().check() {
+    let state = expect_context::<crate::web::state::AppState>();
+    if let Err(wait) = state.auth.sign_ins().check() {
         ssr::set_status(http::StatusCode::TOO_MANY_REQUESTS);
         let seconds = wait.as_secs() + 1;
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
         }
         return Err(ServerFnError::new(format!(
-            "too many wrong tokens in the last minute: try again in {seconds} s (the command line works meanwhile)"
+            "too many wrong sign-ins in the last minute: try again in {seconds} s (the command line works meanwhile)"
         )));
     }
-    if !auth.verify(token.trim()) {
-        auth.sign_ins().failed();
+    let name = name.trim().to_ascii_lowercase();
+    let who = if name.is_empty() {
+        state.auth.verify(secret.trim()).then_some(Principal::OperatorToken)
+    } else {
+        crate::auth::people::check_password(&state.engine, &name, &secret).await.map_err(internal_error)?
+    };
+    let Some(who) = who else {
+        state.auth.sign_ins().failed();
+        tracing::warn!(name = %name, "dashboard sign-in refused");
         ssr::set_status(http::StatusCode::UNAUTHORIZED);
-        return Err(ServerFnError::new("that is not the operator token"));
-    }
-    let cookie = cookie::Cookie::build((COOKIE, auth.session_value()))
-        .http_only(true)
-        .same_site(cookie::SameSite::Strict)
-        .path("/")
-        .max_age(cookie::time::Duration::days(30));
-    ssr::set_cookie(cookie.build());
+        return Err(ServerFnError::new(if name.is_empty() {
+            "that is not the operator token (a person signs in with their name and password)"
+        } else {
+            "wrong name or password"
+        }));
+    };
+    let value = crate::auth::session::open(&state.engine, &state.auth, &who).await.map_err(internal_error)?;
+    tracing::info!(who = %who, "dashboard sign-in");
+    ssr::set_cookie(ssr::session_cookie(value, crate::auth::session::LIFETIME.num_seconds()));
     Ok(())
 }
 
-/// Forgets the token in this browser.
+/// Ends this browser's session, on the server too.
 #[server(prefix = "/ui", endpoint = "logout", output = crate::web::codec::JsonText)]
 pub async fn logout() -> Result<(), ServerFnError> {
     ssr::require_same_origin()?;
-    ssr::set_cookie(cookie::Cookie::build((COOKIE, "")).path("/").max_age(cookie::time::Duration::ZERO).build());
+    if let Some(value) = ssr::cookie_value() {
+        let engine = crate::web::state::engine();
+        crate::auth::session::close(&engine, &value).await.map_err(crate::web::state::internal_error)?;
+    }
+    ssr::set_cookie(ssr::session_cookie(String::new(), 0));
     Ok(())
 }
 
@@ -49,11 +80,13 @@ pub async fn logout() -> Result<(), ServerFnError> {
 pub mod ssr {
     use http::header::{COOKIE as COOKIE_HEADER, HOST, ORIGIN, SET_COOKIE};
     use http::request::Parts;
-    use http::{HeaderValue, StatusCode};
+    use http::{HeaderMap, HeaderValue, StatusCode};
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
 
-    use super::COOKIE;
+    use super::{COOKIE, SECURE_COOKIE};
+    use crate::engine::Actor;
+    use crate::model::{Me, Principal, Right};
 
     pub fn set_status(status: StatusCode) {
         if let Some(response) = use_context::<ResponseOptions>() {
@@ -69,18 +102,77 @@ pub mod ssr {
         }
     }
 
-    /// True when the request carries the operator's session cookie.
-    pub fn has_operator_cookie() -> bool {
-        let Some(parts) = use_context::<Parts>() else { return false };
-        let auth = crate::web::state::auth();
-        parts
-            .headers
+    /// Whether the browser reached AOL over https (directly, or through a
+    /// proxy that says so).
+    fn over_https(headers: &HeaderMap) -> bool {
+        let forwarded = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok());
+        forwarded.is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+
+    /// The session cookie holding `value` for `max_age` seconds (0: delete):
+    /// `Secure` and `__Host-` over https.
+    pub fn session_cookie(value: String, max_age: i64) -> cookie::Cookie<'static> {
+        let https = use_context::<Parts>().is_some_and(|p| over_https(&p.headers));
+        cookie::Cookie::build((if https { SECURE_COOKIE } else { COOKIE }, value))
+            .http_only(true)
+            .secure(https)
+            .same_site(cookie::SameSite::Strict)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .build()
+    }
+
+    /// The session value this request carries, if any.
+    pub fn cookie_value() -> Option<String> {
+        let parts = use_context::<Parts>()?;
+        session_value(&parts.headers)
+    }
+
+    /// The session value in `headers`' cookies, if any.
+    pub fn session_value(headers: &HeaderMap) -> Option<String> {
+        headers
             .get_all(COOKIE_HEADER)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(cookie::Cookie::split_parse)
             .filter_map(Result::ok)
-            .any(|c| c.name() == COOKIE && auth.verify_session(c.value()))
+            .find(|c| (c.name() == COOKIE || c.name() == SECURE_COOKIE) && !c.value().is_empty())
+            .map(|c| c.value().to_string())
+    }
+
+    /// Who holds the session in `headers`, if it is open.
+    pub async fn principal_of(
+        state: &crate::web::state::AppState,
+        headers: &HeaderMap,
+    ) -> Result<Option<Principal>, crate::storage::StoreError> {
+        match session_value(headers) {
+            Some(value) => crate::auth::session::principal(&state.engine, &state.auth, &value).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Who this request comes from, if signed in.
+    pub async fn principal() -> Result<Option<Principal>, ServerFnError> {
+        let Some(parts) = use_context::<Parts>() else { return Ok(None) };
+        let state = expect_context::<crate::web::state::AppState>();
+        principal_of(&state, &parts.headers).await.map_err(crate::web::state::internal_error)
+    }
+
+    /// What the pages need to know about the viewer.
+    pub async fn me() -> Result<Me, ServerFnError> {
+        let public_read = expect_context::<crate::web::state::AppState>().public_read;
+        Ok(Me::of(principal().await?.as_ref(), public_read))
+    }
+
+    /// Reading the pages' data: a signed-in person, unless AOL_PUBLIC_READ
+    /// lets anyone look (401 otherwise).
+    pub async fn require_viewer() -> Result<Me, ServerFnError> {
+        let me = me().await?;
+        if !me.may(Right::View) {
+            set_status(StatusCode::UNAUTHORIZED);
+            return Err(ServerFnError::new(super::SIGN_IN_TO_SEE));
+        }
+        Ok(me)
     }
 
     /// Refuses requests a browser made on behalf of another site: the cookie
@@ -106,13 +198,43 @@ pub mod ssr {
         Ok(())
     }
 
-    /// Every mutation starts here: same origin, and the operator token (else 401).
-    pub fn require_operator() -> Result<(), ServerFnError> {
+    /// Every change starts here: same origin, signed in (else 401), and the
+    /// role holds `right` (else 403). The engine checks the right again.
+    pub async fn require(right: Right) -> Result<Actor, ServerFnError> {
         require_same_origin()?;
-        if !has_operator_cookie() {
+        let Some(who) = principal().await? else {
             set_status(StatusCode::UNAUTHORIZED);
-            return Err(ServerFnError::new("the operator token is required for this change"));
+            return Err(ServerFnError::new("sign in to change anything"));
+        };
+        let actor = Actor::new(who);
+        if let Err(e) = actor.require(right) {
+            set_status(StatusCode::FORBIDDEN);
+            return Err(ServerFnError::new(e.to_string()));
         }
-        Ok(())
+        Ok(actor)
+    }
+
+    /// For the pages' own routes outside server functions (live events,
+    /// media files): a signed-in person, unless AOL_PUBLIC_READ (401 otherwise).
+    pub async fn viewers_only(
+        axum::extract::State(state): axum::extract::State<crate::web::state::AppState>,
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let signed_in = match principal_of(&state, request.headers()).await {
+            Ok(who) => who.is_some_and(|p| p.may(Right::View)),
+            Err(e) => return crate::api::error::ApiError::internal(e).into_response(),
+        };
+        if signed_in || state.public_read {
+            return next.run(request).await;
+        }
+        crate::api::error::ApiError::new(StatusCode::UNAUTHORIZED, super::SIGN_IN_TO_SEE).into_response()
+    }
+
+    /// A refusal from the engine as the browser gets it.
+    pub fn forbidden(e: crate::engine::Forbidden) -> ServerFnError {
+        set_status(StatusCode::FORBIDDEN);
+        ServerFnError::new(e.to_string())
     }
 }

@@ -9,6 +9,7 @@ mod pages;
 #[cfg(feature = "ssr")]
 mod post_html;
 mod server_html;
+mod session_bar;
 mod show;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -68,8 +69,10 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    session_bar::Session::provide();
     view! {
         <main>
+            <session_bar::SessionBar/>
             {match Page::current() {
                 Page::Autonomy => EitherOf3::A(erase(view! { <AutonomyPage/> })),
                 Page::Action(id) => EitherOf3::B(erase(view! { <ActionPage id/> })),

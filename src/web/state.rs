@@ -14,9 +14,14 @@ pub struct AppState {
     pub changes: ChangeFeed,
     pub auth: OperatorAuth,
     /// Whether OPENAI_API_KEY is set (the key itself never leaves the server).
+    #[from_ref(skip)]
     pub llm_configured: bool,
     /// Host names answered besides IP addresses and localhost (AOL_ALLOWED_HOSTS).
     pub allowed_hosts: std::sync::Arc<Vec<String>>,
+    /// Whether anyone who reaches the server may look without signing in
+    /// (AOL_PUBLIC_READ); changes always need a person.
+    #[from_ref(skip)]
+    pub public_read: bool,
 }
 
 /// The engine, from inside a server function (leptos_axum provides the state as context).

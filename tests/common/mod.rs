@@ -212,11 +212,22 @@ pub async fn engine(db: &Db) -> aol::engine::Engine {
     engine_in(db, &std::env::temp_dir().join("aol-test-artifacts-unused")).await
 }
 
-/// Signs in at `base` with `token` as the dashboard does (same origin);
-/// returns the session's whole `Set-Cookie` header.
+/// Signs in at `base` with the operator `token` as the dashboard does (same
+/// origin); returns the session's whole `Set-Cookie` header.
 pub async fn sign_in(http: &reqwest::Client, base: &str, token: &str) -> String {
-    let login =
-        http.post(format!("{base}/ui/login")).header("origin", base).form(&[("token", token)]).send().await.unwrap();
+    sign_in_as(http, base, "", token).await
+}
+
+/// Signs in at `base` as the person `name` with `password` (no name: the
+/// operator token); returns the session's whole `Set-Cookie` header.
+pub async fn sign_in_as(http: &reqwest::Client, base: &str, name: &str, password: &str) -> String {
+    let login = http
+        .post(format!("{base}/ui/login"))
+        .header("origin", base)
+        .form(&[("name", name), ("secret", password)])
+        .send()
+        .await
+        .unwrap();
     assert!(login.status().is_success(), "sign-in: {}", login.status());
     login.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_string()
 }
@@ -235,6 +246,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(db: &Db) -> TestServer {
+        TestServer::start_with(db, false).await
+    }
+
+    /// With `public_read`, anyone may look without signing in (AOL_PUBLIC_READ).
+    pub async fn start_with(db: &Db, public_read: bool) -> TestServer {
         let artifacts = tempfile::tempdir().expect("artifact dir");
         let engine = engine_in(db, artifacts.path()).await;
         let shutdown = tokio_util::sync::CancellationToken::new();
@@ -246,6 +262,7 @@ impl TestServer {
             auth: aol::auth::OperatorAuth::from_token(OPERATOR_TOKEN),
             llm_configured: false,
             allowed_hosts: Default::default(),
+            public_read,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());

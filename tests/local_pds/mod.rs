@@ -70,7 +70,7 @@ impl LocalPds {
     /// under `dir`, posting without asking (the policy a Bluesky channel
     /// starts with is require_approval).
     pub async fn add_channel(&self, engine: &aol::engine::Engine, name: &str, url: &str, dir: &std::path::Path) {
-        let ops = aol::storage::Actor { who: "test", reason: None };
+        let ops = aol::engine::Actor::system("test");
         let secret = dir.join("app-password");
         std::fs::write(&secret, &self.app_password).unwrap();
         let request = aol::engine::channels::ChannelRequest {

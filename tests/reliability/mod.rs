@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aol::engine::Actor;
 use aol::engine::NewItem;
 use sha2::{Digest, Sha256};
 
@@ -44,7 +45,7 @@ pub async fn enqueue_posts(ctx: &TestCtx, prefix: &str, n: usize) {
         .collect();
     let items: Vec<NewItem> =
         keys.iter().zip(&payloads).map(|(key, payload)| NewItem::new("POST_SOCIAL", key, payload)).collect();
-    engine.enqueue_many(&items).await.unwrap();
+    engine.enqueue_many(&Actor::system("test"), &items).await.unwrap();
 }
 
 /// `aol daemon --proof` on `url` with these extra arguments; its output (JSON

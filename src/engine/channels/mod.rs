@@ -22,9 +22,11 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::Actor;
 use super::Engine;
+use crate::model::Right;
 use crate::model::{Channel, ChannelKind};
-use crate::storage::{Actor, ArmOutcome, NewChannel, RateLimits, StoreError};
+use crate::storage::{ArmOutcome, NewChannel, RateLimits, StoreError};
 
 /// How long a platform request may take: to connect, and in all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +104,9 @@ pub enum ChannelError {
     Exists(String),
     #[error("no channel named {0:?}")]
     NotFound(String),
+    /// The actor's role does not allow this.
+    #[error(transparent)]
+    Forbidden(#[from] crate::engine::Forbidden),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -208,7 +213,8 @@ fn check_url(raw: &str) -> Result<String, String> {
 impl Engine {
     /// Adds a channel, disarmed. A Mastodon server is asked for its limits
     /// (`/api/v2/instance`); if it cannot be asked, Mastodon's usual ones hold.
-    pub async fn channel_add(&self, request: &ChannelRequest, actor: &Actor<'_>) -> Result<Channel, ChannelError> {
+    pub async fn channel_add(&self, request: &ChannelRequest, actor: &Actor) -> Result<Channel, ChannelError> {
+        actor.require(Right::Configure)?;
         let mut new = request.check()?;
         if new.kind == ChannelKind::Mastodon {
             match self.platforms().mastodon.server_limits(&new.base_url).await {
@@ -220,46 +226,45 @@ impl Engine {
                 ),
             }
         }
-        let added = self.db().channel_add(&new, self.clock().now(), actor).await?;
+        let added = self.db().channel_add(&new, self.clock().now(), &actor.recorded()).await?;
         let channel = added.ok_or_else(|| ChannelError::Exists(new.name.clone()))?;
-        tracing::info!(channel = %channel.name, kind = %channel.kind, by = actor.who, "channel added (disarmed)");
+        tracing::info!(channel = %channel.name, kind = %channel.kind, by = actor.who(), "channel added (disarmed)");
         Ok(channel)
     }
 
     /// Whether every image posted on channel `name` needs alt text.
-    pub async fn channel_alt_text(
-        &self,
-        name: &str,
-        required: bool,
-        actor: &Actor<'_>,
-    ) -> Result<Channel, ChannelError> {
+    pub async fn channel_alt_text(&self, name: &str, required: bool, actor: &Actor) -> Result<Channel, ChannelError> {
+        actor.require(Right::Configure)?;
         let channel = self
             .db()
-            .channel_set_require_alt(name, required, self.clock().now(), actor)
+            .channel_set_require_alt(name, required, self.clock().now(), &actor.recorded())
             .await?
             .ok_or_else(|| ChannelError::NotFound(name.to_string()))?;
-        tracing::info!(channel = name, required, by = actor.who, "channel alt-text setting changed");
+        tracing::info!(channel = name, required, by = actor.who(), "channel alt-text setting changed");
         Ok(channel)
     }
 
-    pub async fn channel_remove(&self, name: &str, actor: &Actor<'_>) -> Result<(), ChannelError> {
-        if !self.db().channel_remove(name, self.clock().now(), actor).await? {
+    pub async fn channel_remove(&self, name: &str, actor: &Actor) -> Result<(), ChannelError> {
+        actor.require(Right::Configure)?;
+        if !self.db().channel_remove(name, self.clock().now(), &actor.recorded()).await? {
             return Err(ChannelError::NotFound(name.to_string()));
         }
-        tracing::info!(channel = name, by = actor.who, "channel removed");
+        tracing::info!(channel = name, by = actor.who(), "channel removed");
         Ok(())
     }
 
     /// Arms or disarms; `Ok((channel, changed))`.
-    pub async fn channel_arm(
-        &self,
-        name: &str,
-        armed: bool,
-        actor: &Actor<'_>,
-    ) -> Result<(Channel, bool), ChannelError> {
-        match self.db().channel_set_armed(name, armed, self.clock().now(), actor).await? {
+    pub async fn channel_arm(&self, name: &str, armed: bool, actor: &Actor) -> Result<(Channel, bool), ChannelError> {
+        actor.require(Right::Configure)?;
+        match self.db().channel_set_armed(name, armed, self.clock().now(), &actor.recorded()).await? {
             ArmOutcome::Changed(channel) => {
-                tracing::info!(channel = name, armed, by = actor.who, reason = actor.reason, "channel arming changed");
+                tracing::info!(
+                    channel = name,
+                    armed,
+                    by = actor.who(),
+                    reason = actor.reason(),
+                    "channel arming changed"
+                );
                 Ok((channel, true))
             }
             ArmOutcome::AlreadySo(channel) => Ok((channel, false)),
@@ -272,8 +277,9 @@ impl Engine {
         &self,
         name: &str,
         limits: &RateLimits,
-        actor: &Actor<'_>,
+        actor: &Actor,
     ) -> Result<Channel, ChannelError> {
+        actor.require(Right::Configure)?;
         let checks = [
             ("per hour", limits.max_per_hour, 10_000),
             ("per day", limits.max_per_day, 100_000),
@@ -286,10 +292,10 @@ impl Engine {
         }
         let channel = self
             .db()
-            .channel_set_limits(name, limits, self.clock().now(), actor)
+            .channel_set_limits(name, limits, self.clock().now(), &actor.recorded())
             .await?
             .ok_or_else(|| ChannelError::NotFound(name.to_string()))?;
-        tracing::info!(channel = name, ?limits, by = actor.who, "channel rate limits set");
+        tracing::info!(channel = name, ?limits, by = actor.who(), "channel rate limits set");
         Ok(channel)
     }
 }

@@ -10,6 +10,7 @@ use crate::web::show::show;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
+use crate::model::Right;
 use crate::web::live::{use_live, LiveRegion};
 pub use forms::Changes;
 use forms::{DecideForm, EditForm, ResolveForm};
@@ -21,12 +22,13 @@ pub use server::{ActionChange, ChangeAction};
 pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     let live = use_live();
     let change = Changes { id: id.unwrap_or_default(), action: ServerAction::new() };
+    let session = crate::web::session_bar::use_session();
     let data = Resource::new(
-        move || (live.changes.get(), change.action.version().get()),
+        move || (live.changes.get(), change.action.version().get(), session.version()),
         move |_| async move {
             match id {
                 Some(id) => get_action_page(id).await,
-                None => Ok(ActionPageData { detail: None, operator: false }),
+                None => Ok(ActionPageData { detail: None, me: Default::default() }),
             }
         },
     );
@@ -38,11 +40,11 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     // One `<Transition>` reads the resource; the parts that show data redraw
     // at every change, while each form is built once while the action's
     // status allows it, so what the operator types there stays put.
-    let operator_sees = move |statuses: &'static [&'static str]| {
+    let operator_sees = move |right: Right, statuses: &'static [&'static str]| {
         move || {
             data.with(|d| {
-                matches!(d, Some(Ok(ActionPageData { detail: Some(s), operator: true }))
-                    if statuses.contains(&s.status.as_str()))
+                matches!(d, Some(Ok(ActionPageData { detail: Some(s), me }))
+                    if me.may(right) && statuses.contains(&s.status.as_str()))
             })
         }
     };
@@ -64,15 +66,13 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
     });
     let shown = move || {
         data.with(|d| match d {
-            Some(Ok(ActionPageData { detail: Some(shown), operator })) => {
-                Some(EitherOf3::A(view! { <Detail shown=shown.clone() operator=*operator change/> }))
+            Some(Ok(ActionPageData { detail: Some(shown), me })) => {
+                Some(EitherOf3::A(view! { <Detail shown=shown.clone() operator=me.may(Right::Decide) change/> }))
             }
             Some(Ok(ActionPageData { detail: None, .. })) => {
                 Some(EitherOf3::B(view! { <p class="banner banner-error">"No such action."</p> }))
             }
-            Some(Err(e)) => Some(EitherOf3::C(
-                view! { <p class="banner banner-error" role="alert">"Cannot read the action: " {e.to_string()}</p> },
-            )),
+            Some(Err(e)) => Some(EitherOf3::C(crate::web::session_bar::unreadable(e.clone()))),
             None => None,
         })
     };
@@ -87,11 +87,13 @@ pub fn ActionPage(id: Option<i64>) -> impl IntoView {
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {shown}
-            {show(operator_sees(&["AWAITING_APPROVAL"]), move || view! { <DecideForm change sha=shown_sha.into()/> })}
-            {show(operator_sees(&["PENDING", "RETRY", "AWAITING_APPROVAL"]), move || view! {
+            {show(operator_sees(Right::Decide, &["AWAITING_APPROVAL"]), move || view! {
+                <DecideForm change sha=shown_sha.into()/>
+            })}
+            {show(operator_sees(Right::Edit, &["PENDING", "RETRY", "AWAITING_APPROVAL"]), move || view! {
                 <EditForm change text=shown_text.get_untracked().unwrap_or_default()/>
             })}
-            {show(operator_sees(&["UNCONFIRMED"]), move || view! { <ResolveForm change/> })}
+            {show(operator_sees(Right::Decide, &["UNCONFIRMED"]), move || view! { <ResolveForm change/> })}
         </Transition>
         </LiveRegion>
     }
@@ -105,7 +107,7 @@ fn Detail(shown: ShownAction, operator: bool, change: Changes) -> impl IntoView 
         <section class="card" aria-label="Action">
             {shown.facts.view()}
             {if !operator {
-                Either::Left(view! { <p class="meta">"Sign in on the Autonomy page to re-queue or cancel."</p> })
+                Either::Left(view! { <p class="meta">"Re-queueing and cancelling take an approver or an admin."</p> })
             } else {
                 Either::Right(view! {
                     <div class="controls">

@@ -25,12 +25,13 @@ pub struct ShownAction {
 pub struct ActionPageData {
     /// `None`: no such action.
     pub detail: Option<ShownAction>,
-    /// Whether this browser holds the operator's session.
-    pub operator: bool,
+    /// Who is looking, and so which forms the page offers.
+    pub me: crate::model::Me,
 }
 
 #[server(prefix = "/ui", endpoint = "action", output = crate::web::codec::JsonText)]
 pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
+    let me = crate::web::auth::ssr::require_viewer().await?;
     let detail = crate::web::state::engine().action_detail(id).await.map_err(crate::web::state::internal_error)?;
     let detail = detail.map(|detail| {
         use super::drawn::{facts, record, Record};
@@ -55,7 +56,7 @@ pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
             text,
         }
     });
-    Ok(ActionPageData { detail, operator: crate::web::auth::ssr::has_operator_cookie() })
+    Ok(ActionPageData { detail, me })
 }
 
 /// What the operator does to one action from its page.
@@ -92,7 +93,11 @@ pub async fn change_action(
     text: Option<String>,
 ) -> Result<(), ServerFnError> {
     use crate::storage::Resolution;
-    crate::web::auth::ssr::require_operator()?;
+    let right = match change {
+        ActionChange::Edit => crate::model::Right::Edit,
+        _ => crate::model::Right::Decide,
+    };
+    let actor = crate::web::auth::ssr::require(right).await?.because(reason.as_deref());
     let engine = crate::web::state::engine();
     let bad_request = |message: String| {
         crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
@@ -107,16 +112,14 @@ pub async fn change_action(
             return bad_request(format!("{u:?} is not a link to the post (http:// or https://)"));
         }
     }
-    let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let actor = crate::storage::Actor { who: "dashboard", reason };
     let changed = match change {
-        ActionChange::Requeue => engine.requeue(id, "dashboard").await,
-        ActionChange::Cancel => engine.cancel(id, "dashboard").await,
+        ActionChange::Requeue => engine.requeue(id, &actor).await,
+        ActionChange::Cancel => engine.cancel(id, &actor).await,
         ActionChange::Posted => {
             let posted = Resolution::Posted { remote_id: None, remote_url: url };
-            engine.resolve_unconfirmed(id, &posted, "dashboard", reason).await
+            engine.resolve_unconfirmed(id, &posted, &actor).await
         }
-        ActionChange::SendAgain => engine.resolve_unconfirmed(id, &Resolution::SendAgain, "dashboard", reason).await,
+        ActionChange::SendAgain => engine.resolve_unconfirmed(id, &Resolution::SendAgain, &actor).await,
         ActionChange::Approve => engine.approve(id, sha.as_deref(), &actor).await,
         ActionChange::Reject => engine.reject(id, &actor).await,
         ActionChange::Edit => return ssr::edit_text(id, text.unwrap_or_default(), &actor).await.map(|_| ()),
@@ -129,9 +132,9 @@ mod ssr {
     use http::StatusCode;
     use leptos::prelude::ServerFnError;
 
+    use crate::engine::Actor;
     use crate::engine::{EditError, EnqueueError, OperatorError};
     use crate::model::Action;
-    use crate::storage::Actor;
     use crate::web::auth::ssr::set_status;
 
     /// 404 / 409 / 400 with the engine's words; database trouble stays on the server.
@@ -141,13 +144,14 @@ mod ssr {
             OperatorError::NotFound(_) => StatusCode::NOT_FOUND,
             OperatorError::WrongStatus { .. } | OperatorError::Refused(_) => StatusCode::CONFLICT,
             OperatorError::Invalid(_) => StatusCode::BAD_REQUEST,
+            OperatorError::Forbidden(_) => StatusCode::FORBIDDEN,
         };
         set_status(status);
         ServerFnError::new(e.to_string())
     }
 
     /// The action's payload with a new text (its channel kept).
-    pub async fn edit_text(id: i64, text: String, actor: &Actor<'_>) -> Result<Action, ServerFnError> {
+    pub async fn edit_text(id: i64, text: String, actor: &Actor) -> Result<Action, ServerFnError> {
         let engine = crate::web::state::engine();
         let action = engine.db().action_get(id).await.map_err(crate::web::state::internal_error)?;
         let Some(action) = action else { return Err(operator_error(OperatorError::NotFound(id))) };
@@ -158,6 +162,7 @@ mod ssr {
             Ok(action) => Ok(action),
             Err(EditError::Operator(e)) => Err(operator_error(e)),
             Err(EditError::Invalid(EnqueueError::Store(e))) => Err(crate::web::state::internal_error(e)),
+            Err(EditError::Invalid(EnqueueError::Forbidden(e))) => Err(crate::web::auth::ssr::forbidden(e)),
             Err(EditError::Invalid(e)) => {
                 set_status(StatusCode::BAD_REQUEST);
                 Err(ServerFnError::new(e.to_string()))

@@ -59,9 +59,8 @@ pub async fn add_channel(
     secret_env: Option<String>,
     secret_file: Option<String>,
 ) -> Result<(), ServerFnError> {
-    crate::web::auth::ssr::require_operator()?;
+    let actor = crate::web::auth::ssr::require(crate::model::Right::Configure).await?;
     let request = crate::engine::channels::ChannelRequest { name, kind, url, handle, secret_env, secret_file };
-    let actor = crate::storage::Actor { who: "dashboard", reason: None };
     crate::web::state::engine().channel_add(&request, &actor).await.map(|_| ()).map_err(ssr::channel_error)
 }
 
@@ -86,8 +85,7 @@ pub async fn change_channel(
     #[server(default)] reason: Option<String>,
 ) -> Result<(), ServerFnError> {
     use crate::engine::channels::ChannelError;
-    crate::web::auth::ssr::require_operator()?;
-    let actor = crate::storage::Actor::with_typed_reason("dashboard", reason.as_deref());
+    let actor = crate::web::auth::ssr::require(crate::model::Right::Configure).await?.because(reason.as_deref());
     let engine = crate::web::state::engine();
     match (change, policy) {
         (ChannelChange::Arm | ChannelChange::Disarm, _) => {
@@ -120,6 +118,7 @@ mod ssr {
                 return crate::web::state::internal_error(e);
             }
             ChannelError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ChannelError::Forbidden(_) => StatusCode::FORBIDDEN,
             ChannelError::NotFound(_) => StatusCode::NOT_FOUND,
             ChannelError::Exists(_) => StatusCode::CONFLICT,
         };

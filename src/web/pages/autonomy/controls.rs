@@ -1,9 +1,9 @@
 //! The operator's controls: Pause/Resume, Kill/Revive, PROOF/REAL (REAL asks
-//! first), an optional reason, and the token form when this browser has none.
+//! first) and an optional reason, for those whose role may change the flags.
 //! Built once (see [`Reading`]); their state lives in [`ControlState`], owned
 //! by the page, so signing out and in again keeps it.
 
-use crate::web::show::{show, show_or};
+use crate::web::show::show;
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -11,16 +11,12 @@ use super::reading::Reading;
 use super::server::RunFlagCommand;
 use super::status::StatusFacts;
 use crate::model::FlagCommand;
-use crate::web::auth::{Login, Logout};
 
 /// UI state that must survive re-renders.
 #[derive(Clone, Copy)]
 pub struct ControlState {
     pub command: ServerAction<RunFlagCommand>,
-    pub login: ServerAction<Login>,
-    pub logout: ServerAction<Logout>,
     pub reason: RwSignal<String>,
-    pub token: RwSignal<String>,
     /// The "switch to REAL?" question is open.
     pub asking_real: RwSignal<bool>,
 }
@@ -29,10 +25,7 @@ impl ControlState {
     pub fn new() -> ControlState {
         ControlState {
             command: ServerAction::new(),
-            login: ServerAction::new(),
-            logout: ServerAction::new(),
             reason: RwSignal::new(String::new()),
-            token: RwSignal::new(String::new()),
             asking_real: RwSignal::new(false),
         }
     }
@@ -53,7 +46,7 @@ pub fn Controls(reading: Reading, operator: Signal<bool>, state: ControlState) -
     };
     let flags = Flags { paused: flag(|f| f.paused), killed: flag(|f| f.killed), proof: flag(|f| f.proof) };
     view! {
-        {show_or(move || operator.get(), move || view! { <OperatorControls flags state/> }, move || view! { <TokenForm state/> })}
+        {show(move || operator.get(), move || view! { <OperatorControls flags state/> })}
     }
 }
 
@@ -105,9 +98,6 @@ fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
                 prop:value=move || state.reason.get()
                 on:input=move |ev| state.reason.set(event_target_value(&ev))
             />
-            <button class="btn-link" data-testid="sign-out" on:click=move |_| { state.logout.dispatch(Logout {}); }>
-                "Sign out"
-            </button>
         </div>
         {show(move || state.asking_real.get() && proof(), move || view! {
             <div class="confirm" role="alertdialog" aria-labelledby="confirm-real-title" data-testid="confirm-real">
@@ -125,29 +115,4 @@ fn OperatorControls(flags: Flags, state: ControlState) -> impl IntoView {
             </div>
         })}
     })
-}
-
-/// Asks for the operator token once; the server keeps it in an HttpOnly cookie.
-#[component]
-fn TokenForm(state: ControlState) -> impl IntoView {
-    let error = move || state.login.value().get().and_then(Result::err).map(|e| e.to_string());
-    view! {
-        <form class="token-form" data-testid="token-form" on:submit=move |ev| {
-            ev.prevent_default();
-            state.login.dispatch(Login { token: state.token.get_untracked() });
-            state.token.set(String::new());
-        }>
-            <label for="operator-token">"Operator token, to change anything:"</label>
-            <input
-                id="operator-token"
-                data-testid="token-input"
-                type="password"
-                autocomplete="current-password"
-                prop:value=move || state.token.get()
-                on:input=move |ev| state.token.set(event_target_value(&ev))
-            />
-            <button class="btn" type="submit" data-testid="token-submit">"Sign in"</button>
-            {move || error().map(|e| view! { <span class="error-text" role="alert">{e}</span> })}
-        </form>
-    }
 }

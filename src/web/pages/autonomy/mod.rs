@@ -17,6 +17,8 @@ mod status;
 use crate::web::show::show;
 use leptos::prelude::*;
 
+use crate::model::Right;
+
 use crate::web::live::{use_live, Live, LiveRegion};
 use crate::web::server_html::drawn;
 use channels::{ChannelState, ChannelsCard};
@@ -34,7 +36,8 @@ pub fn AutonomyPage() -> impl IntoView {
     let state = ControlState::new();
     let enqueue = EnqueueState::new();
     let command = state.command;
-    let signed = move || (state.login.version().get(), state.logout.version().get());
+    let session = crate::web::session_bar::use_session();
+    let signed = move || session.version();
     let queue = QueueState::new();
     let channel_state = ChannelState::new();
     let inbox = InboxState::new();
@@ -58,11 +61,7 @@ pub fn AutonomyPage() -> impl IntoView {
         </header>
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || reading.error().map(|e| view! {
-                <p class="banner banner-error" role="alert" data-testid="state-unreadable">
-                    "Cannot read AOL's state (" {e} "). Trying again at the next change…"
-                </p>
-            })}
+            {move || reading.error().map(|e| crate::web::session_bar::unreadable(ServerFnError::new(e)))}
             {show(move || reading.map(|_| ()).is_some(), move || view! {
                 <Dashboard reading state enqueue queue channel_state inbox live/>
             })}
@@ -86,8 +85,8 @@ fn Dashboard(
     inbox: InboxState,
     live: Live,
 ) -> impl IntoView {
-    let operator = reading.memo(|d| d.operator);
-    let operator = Signal::derive(move || operator.get().unwrap_or(false));
+    let me = reading.memo(|d| d.me.clone());
+    let may = move |right: Right| Signal::derive(move || me.with(|m| m.as_ref().is_some_and(|m| m.may(right))));
     let trouble = move || {
         reading.map(|d| d.status.trouble.clone()).flatten().map(|t| {
             view! { <p class="banner banner-error" role="alert" data-testid="daemon-trouble">{t}</p> }
@@ -96,14 +95,14 @@ fn Dashboard(
 
     crate::web::erase(view! {
         {trouble}
-        <StatusCard reading operator state live/>
-        <InboxCard reading operator state=inbox/>
+        <StatusCard reading operator=may(Right::Control) state live/>
+        <InboxCard reading operator=may(Right::Decide) state=inbox/>
         <section class="card" aria-label="Flag changes">
             <h2>"Recent flag changes"</h2>
             {drawn(move || reading.map(|d| d.changes.clone()))}
         </section>
-        <QueueCard reading operator enqueue queue/>
-        <ChannelsCard reading operator state=channel_state reason=state.reason/>
+        <QueueCard reading operator=may(Right::Enqueue) enqueue queue/>
+        <ChannelsCard reading operator=may(Right::Configure) state=channel_state reason=state.reason/>
         <section class="card" aria-label="Recent ticks">
             <h2>"Recent ticks"</h2>
             {drawn(move || reading.map(|d| d.ticks.clone()))}

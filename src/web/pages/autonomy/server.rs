@@ -9,7 +9,7 @@ use super::history;
 use super::inbox::InboxEntry;
 use super::queue::QueueView;
 use super::status::StatusFacts;
-use crate::model::{ActionFilter, FlagCommand};
+use crate::model::{ActionFilter, FlagCommand, Me};
 use crate::web::server_html::Html;
 
 /// How many actions a page of the queue shows.
@@ -22,8 +22,8 @@ pub const PAGE_SIZE: i64 = 20;
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DashboardData {
     pub status: StatusFacts,
-    /// Whether this browser holds the operator's session.
-    pub operator: bool,
+    /// Who is looking, and so which buttons the page offers.
+    pub me: Me,
     /// The action types this server can run, for the queue's filter.
     pub action_types: Vec<String>,
     /// The latest flag changes.
@@ -47,6 +47,7 @@ pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<Da
     use crate::web::state::internal_error;
     /// How many flag changes the page lists.
     const RECENT_FLAG_CHANGES: i64 = 10;
+    let me = crate::web::auth::ssr::require_viewer().await?;
     let state = leptos::prelude::expect_context::<crate::web::state::AppState>();
     let engine = &state.engine;
     let overview = engine.overview().await.map_err(internal_error)?;
@@ -55,7 +56,7 @@ pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<Da
     let activity = engine.tick_activity().await.map_err(internal_error)?;
     Ok(DashboardData {
         status: StatusFacts::read(&overview, state.llm_configured),
-        operator: crate::web::auth::ssr::has_operator_cookie(),
+        me,
         action_types: engine.adapters().action_types().into_iter().map(str::to_string).collect(),
         changes: history::flag_changes(&changes),
         queue: QueueView::draw(&overview.counts, &actions),
@@ -73,14 +74,19 @@ pub async fn run_flag_command(
     reason: Option<String>,
     confirm: bool,
 ) -> Result<(), ServerFnError> {
-    crate::web::auth::ssr::require_operator()?;
+    let actor = crate::web::auth::ssr::require(crate::model::Right::Control).await?.because(reason.as_deref());
     if command == FlagCommand::Real && !confirm {
         crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
         return Err(ServerFnError::new("switching to REAL must be confirmed"));
     }
-    let actor = crate::storage::Actor::with_typed_reason("dashboard", reason.as_deref());
-    crate::web::state::engine().apply_flag_command(command, &actor).await.map_err(crate::web::state::internal_error)?;
-    Ok(())
+    match crate::web::state::engine().apply_flag_command(command, &actor).await {
+        Ok(_) => Ok(()),
+        Err(crate::engine::OperatorError::Forbidden(e)) => Err(crate::web::auth::ssr::forbidden(e)),
+        Err(e) => {
+            tracing::error!(error = %e, "flag change failed");
+            Err(ServerFnError::new("the database could not be read or written; see the server log"))
+        }
+    }
 }
 
 /// What the enqueue form got back: the action added, or the one that
@@ -104,7 +110,7 @@ pub async fn enqueue_post(
     #[server(default)] not_after: Option<String>,
 ) -> Result<Enqueued, ServerFnError> {
     use crate::engine::{NewItem, Window};
-    crate::web::auth::ssr::require_operator()?;
+    let actor = crate::web::auth::ssr::require(crate::model::Right::Enqueue).await?;
     let bad_request = |message: String| {
         crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
         ServerFnError::new(message)
@@ -121,9 +127,10 @@ pub async fn enqueue_post(
     payload.insert("text".into(), serde_json::Value::String(text));
     let item = NewItem { window, ..NewItem::new("POST_SOCIAL", key.trim(), &payload) };
     let engine = crate::web::state::engine();
-    match engine.enqueue_many(&[item]).await.and_then(|mut done| done.pop().expect("one outcome per item")) {
+    match engine.enqueue_many(&actor, &[item]).await.and_then(|mut done| done.pop().expect("one outcome per item")) {
         Ok(e) => Ok(Enqueued { id: e.action.id, status: e.action.status, duplicate: e.duplicate }),
         Err(crate::engine::EnqueueError::Store(e)) => Err(crate::web::state::internal_error(e)),
+        Err(crate::engine::EnqueueError::Forbidden(e)) => Err(crate::web::auth::ssr::forbidden(e)),
         Err(e) => {
             crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
             Err(ServerFnError::new(e.to_string()))
