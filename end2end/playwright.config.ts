@@ -29,7 +29,11 @@ export default defineConfig({
   projects: servers.map((s) => ({
     name: `chromium-${s.name}`,
     use: { browserName: "chromium" as const, baseURL: `http://127.0.0.1:${s.port}` },
-    metadata: { databaseUrl: s.databaseUrl, artifactDir: __dirname + "/.tmp/" + s.name + "/artifacts" },
+    metadata: {
+      databaseUrl: s.databaseUrl,
+      artifactDir: __dirname + "/.tmp/" + s.name + "/artifacts",
+      secretsDir: __dirname + "/.tmp/" + s.name + "/secrets",
+    },
   })),
   webServer: servers.map((s) => ({
     command: `./serve.sh ${s.name} ${s.port}`,

@@ -24,6 +24,11 @@ export RUST_LOG="${RUST_LOG:-warn}"
 # The tests sign in with this token (support.ts has the same).
 export AOL_OPERATOR_TOKEN="e2e-operator-token-0123456789"
 unset OPENAI_API_KEY
+# Channels' secret files (the tests write them there); the webhook stand-ins
+# and the local PDS run on this machine.
+mkdir -p "$dir/secrets"
+export AOL_SECRETS_DIR="$PWD/$dir/secrets"
+export AOL_ALLOW_PRIVATE_CHANNELS=1
 # One failed attempt sends an action to the DLQ, so the tests can reach it quickly.
 exec ./target/debug/aol serve --bind "127.0.0.1:$port" --tick-interval-seconds 0.3 --max-retries 1 --http-timeout-seconds 1 \
   --artifact-dir "$dir/artifacts"

@@ -53,6 +53,15 @@ pub struct DaemonArgs {
     /// most 10 s of it); past it the outcome is unknown (UNCONFIRMED).
     #[arg(long, env = "AOL_HTTP_TIMEOUT_SECONDS", default_value = "30", value_parser = parse_seconds)]
     pub http_timeout_seconds: Duration,
+    /// The folder channels' secret files are read from (a channel names a
+    /// file in it with --secret-file NAME); none: secrets come from
+    /// AOL_SECRET_* env vars only.
+    #[arg(long, env = "AOL_SECRETS_DIR", value_parser = parse_secrets_dir)]
+    pub secrets_dir: Option<PathBuf>,
+    /// 1: channels may post to this machine or a private network (a test
+    /// server); 0: only to the public internet.
+    #[arg(long, env = "AOL_ALLOW_PRIVATE_CHANNELS", default_value = "0", value_parser = parse_switch, action = clap::ArgAction::Set)]
+    pub allow_private_channels: bool,
 }
 
 impl DaemonArgs {
@@ -60,7 +69,12 @@ impl DaemonArgs {
     pub fn registry(&self, artifact_dir: PathBuf) -> crate::engine::Registry {
         let total = self.http_timeout_seconds;
         let timeouts = crate::engine::channels::HttpTimeouts { connect: total.min(Duration::from_secs(10)), total };
-        crate::engine::Registry::with_platforms(artifact_dir, crate::engine::channels::Platforms::new(timeouts))
+        let platforms = crate::engine::channels::Platforms::new(crate::engine::channels::PlatformSettings {
+            timeouts,
+            secrets_dir: self.secrets_dir.clone(),
+            private_networks: self.allow_private_channels,
+        });
+        crate::engine::Registry::with_platforms(artifact_dir, platforms)
     }
 }
 
@@ -85,7 +99,7 @@ pub struct WebArgs {
     pub allowed_hosts: Vec<String>,
     /// Let anyone who reaches the server see the dashboard without signing
     /// in (changes still need a person). Off: viewing needs a signed-in person.
-    #[arg(long, env = "AOL_PUBLIC_READ")]
+    #[arg(long, env = "AOL_PUBLIC_READ", default_value = "0", value_parser = parse_switch, action = clap::ArgAction::Set)]
     pub public_read: bool,
 }
 
@@ -214,11 +228,33 @@ fn ensure_writable_dir(dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::canonicalize(dir)
 }
 
+/// An existing folder, absolute (the server may be started from anywhere).
+fn parse_secrets_dir(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s.trim());
+    if !path.is_absolute() {
+        return Err(format!("{s:?} is not an absolute path to a folder"));
+    }
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => Ok(path),
+        Ok(_) => Err(format!("{s:?} is not a folder")),
+        Err(e) => Err(format!("cannot use {s:?} as the secrets folder: {e}")),
+    }
+}
+
 fn parse_proof_mode(s: &str) -> Result<bool, String> {
     match s.trim() {
         "1" | "true" | "proof" | "PROOF" => Ok(true),
         "0" | "false" | "real" | "REAL" => Ok(false),
         _ => Err("expected 1 (PROOF) or 0 (REAL)".into()),
+    }
+}
+
+/// 1 or 0 (true/false, yes/no, on/off): anything else is refused, not read as "on".
+pub fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected 1 (on) or 0 (off)".into()),
     }
 }
 

@@ -78,6 +78,8 @@ fn action(key: &str) -> Action {
         facts_json: None,
         first_sent_at_utc: None,
         reached_at_utc: None,
+        enqueued_by: None,
+        edited_by: None,
     }
 }
 

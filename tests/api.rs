@@ -82,7 +82,7 @@ async fn read_one_and_list_by_status_with_pages(ctx: TestCtx) {
 
 async fn flags_are_read_and_changed_by_the_operator_only(ctx: TestCtx) {
     let server = TestServer::start(&ctx.db).await;
-    let agent = AgentToken::create(&ctx.db, "writer-bot").await.unwrap();
+    let agent = AgentToken::create(&ctx.db, "writer-bot", &[]).await.unwrap();
     let flags = |token: &str| client().get(server.url("/api/v1/flags")).bearer_auth(token).send();
     let put =
         |token: &str, body: Value| client().put(server.url("/api/v1/flags")).bearer_auth(token).json(&body).send();
@@ -119,9 +119,9 @@ async fn flags_are_read_and_changed_by_the_operator_only(ctx: TestCtx) {
 
 async fn agent_tokens_enqueue_until_revoked(ctx: TestCtx) {
     let server = TestServer::start(&ctx.db).await;
-    let token = AgentToken::create(&ctx.db, "writer-bot").await.unwrap();
-    assert!(AgentToken::create(&ctx.db, "writer-bot").await.is_err(), "one token per name");
-    assert!(AgentToken::create(&ctx.db, "bad name").await.is_err());
+    let token = AgentToken::create(&ctx.db, "writer-bot", &[]).await.unwrap();
+    assert!(AgentToken::create(&ctx.db, "writer-bot", &[]).await.is_err(), "one token per name");
+    assert!(AgentToken::create(&ctx.db, "bad name", &[]).await.is_err());
     assert_eq!(post_action(&server, &token, post("a-1", "hi")).await.status(), StatusCode::CREATED);
     let names: Vec<String> = AgentToken::list(&ctx.db).await.unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["writer-bot"]);
@@ -282,7 +282,7 @@ async fn snapshot(db: &Db) -> String {
 
 async fn every_bad_request_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
     let server = TestServer::start(&ctx.db).await;
-    let agent = AgentToken::create(&ctx.db, "corpus-bot").await.unwrap();
+    let agent = AgentToken::create(&ctx.db, "corpus-bot", &[]).await.unwrap();
     // One action, so that some requests meet existing state.
     assert_eq!(post_action(&server, OPERATOR_TOKEN, post("existing", "hello")).await.status(), 201);
     let before = snapshot(&ctx.db).await;

@@ -10,7 +10,7 @@ mod fake_platform;
 
 use std::time::Duration;
 
-use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::channels::{ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
 use aol::engine::Actor;
 use aol::engine::{Clock, EditError, Engine, EnqueueError, NewItem, OperatorError, Registry, Window};
 use aol::model::{Action, FlagCommand, Policy};
@@ -44,14 +44,21 @@ async fn setup(ctx: &TestCtx) -> Setup {
     let secret_file = dir.path().join("secret");
     std::fs::write(&secret_file, "approval-test-signing-key\n").unwrap();
     let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
-    let registry = Registry::with_platforms(dir.path().join("artifacts"), Platforms::new(timeouts));
+    let registry = Registry::with_platforms(
+        dir.path().join("artifacts"),
+        Platforms::new(PlatformSettings {
+            timeouts,
+            secrets_dir: Some(dir.path().to_path_buf()),
+            private_networks: true,
+        }),
+    );
     let clock = Clock::manual(start());
     let engine = Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
     let request = ChannelRequest {
         name: "brand".into(),
         kind: "webhook".into(),
         url: format!("{}/hook", platform.base),
-        secret_file: Some(secret_file.display().to_string()),
+        secret_file: Some("secret".into()),
         ..Default::default()
     };
     engine.channel_add(&request, &ops()).await.unwrap();
@@ -223,7 +230,7 @@ async fn deny_refuses_at_enqueue_and_the_api_is_held_to_it(ctx: TestCtx) {
     // The same over HTTP, and approval over HTTP: an agent never approves.
     let server = common::TestServer::start(&ctx.db).await;
     let http = reqwest::Client::new();
-    let agent = aol::auth::AgentToken::create(&ctx.db, "writer").await.unwrap();
+    let agent = aol::auth::AgentToken::create(&ctx.db, "writer", &[]).await.unwrap();
     let body =
         serde_json::json!({ "action_type": "POST_SOCIAL", "idempotency_key": "api-denied", "payload": post("No") });
     let r = http.post(server.url("/api/v1/actions")).bearer_auth(&agent).json(&body).send().await.unwrap();

@@ -10,7 +10,7 @@ mod local_pds;
 use std::time::{Duration, Instant};
 
 use aol::engine::Actor;
-use aol::engine::{Clock, Engine, Registry};
+use aol::engine::Engine;
 use aol::model::{Action, FlagCommand};
 use common::{run_ticks, TestCtx};
 use local_pds::{LocalPds, Relay};
@@ -35,8 +35,7 @@ async fn a_post_appears_once_however_often_it_is_sent(ctx: TestCtx) {
     let pds = LocalPds::start();
     let relay = Relay::start(&pds.url).await;
     let dir = tempfile::tempdir().unwrap();
-    let engine =
-        Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
+    let engine = common::engine_in(&ctx.db, &dir.path().join("artifacts")).await;
     pds.add_channel(&engine, "brand", &relay.url, dir.path()).await;
     engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
 
@@ -89,8 +88,7 @@ async fn killed_between_send_and_mark_20_times_one_record(ctx: TestCtx) {
     let pds = LocalPds::start();
     let mut relay = Relay::start(&pds.url).await;
     let dir = tempfile::tempdir().unwrap();
-    let engine =
-        Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.path().join("artifacts"))).await.unwrap();
+    let engine = common::engine_in(&ctx.db, &dir.path().join("artifacts")).await;
     pds.add_channel(&engine, "brand", &relay.url, dir.path()).await;
     let text = format!("Exactly once, whatever happens ({})", ctx.backend_name());
     *relay.hold.lock().unwrap() = true;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aol::engine::channels::part_key;
 use aol::engine::Actor;
-use aol::engine::{Clock, Engine, Registry};
+use aol::engine::Engine;
 use aol::model::{Action, FlagCommand};
 use common::{run_ticks, TestCtx};
 use local_pds::{LocalPds, Relay};
@@ -27,7 +27,7 @@ const THUMB: &[u8] = include_bytes!("fixtures/thumb.png");
 /// An engine in REAL mode with the armed channel `brand` (policy auto) for
 /// the server's account at `url` (the server, or a relay).
 async fn setup(ctx: &TestCtx, pds: &LocalPds, url: &str, dir: &std::path::Path) -> Engine {
-    let engine = Engine::new(ctx.db.clone(), Clock::System, Registry::standard(dir.join("artifacts"))).await.unwrap();
+    let engine = common::engine_in(&ctx.db, &dir.join("artifacts")).await;
     pds.add_channel(&engine, "brand", url, dir).await;
     engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     engine

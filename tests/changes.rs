@@ -48,7 +48,7 @@ async fn every_visible_write_moves_the_marker(ctx: TestCtx) {
         name: "hook".into(),
         kind: "webhook".into(),
         url: "https://hooks.example/aol".into(),
-        secret_env: Some("HOOK_SECRET".into()),
+        secret_env: Some("AOL_SECRET_HOOK".into()),
         ..Default::default()
     };
     engine.channel_add(&channel, &ops()).await.unwrap();

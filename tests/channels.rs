@@ -21,7 +21,7 @@ fn bluesky(name: &str) -> ChannelRequest {
         kind: "bluesky".into(),
         url: "https://bsky.social/".into(),
         handle: Some("brand.bsky.social".into()),
-        secret_env: Some("AOL_TEST_BSKY_PASSWORD".into()),
+        secret_env: Some("AOL_SECRET_TEST_BSKY".into()),
         secret_file: None,
     }
 }
@@ -35,7 +35,7 @@ async fn a_channel_starts_disarmed_and_every_change_is_recorded(ctx: TestCtx) {
     let added = engine.channel_add(&bluesky("brand"), &ops()).await.unwrap();
     assert!(!added.armed, "a new channel starts disarmed");
     assert_eq!(added.base_url, "https://bsky.social", "normalised without the trailing slash");
-    assert_eq!(added.secret_source(), "env AOL_TEST_BSKY_PASSWORD");
+    assert_eq!(added.secret_source(), "env AOL_SECRET_TEST_BSKY");
     assert_eq!(ctx.db.channels().await.unwrap(), vec![added.clone()]);
 
     let why = Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)).because(Some("launch day"));
@@ -76,7 +76,12 @@ async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: Te
         (ChannelRequest { secret_env: None, ..bluesky("b2") }, "exactly one of --secret-env"),
         (ChannelRequest { secret_file: Some("/run/x".into()), ..bluesky("b2") }, "exactly one of --secret-env"),
         (ChannelRequest { secret_env: Some("1BAD".into()), ..bluesky("b2") }, "invalid env var name"),
-        (ChannelRequest { secret_env: None, secret_file: Some("secret.txt".into()), ..bluesky("b2") }, "absolute path"),
+        (ChannelRequest { secret_env: Some("DATABASE_URL".into()), ..bluesky("b2") }, "named AOL_SECRET_"),
+        (
+            ChannelRequest { secret_env: None, secret_file: Some("/proc/self/environ".into()), ..bluesky("b2") },
+            "not a path",
+        ),
+        (ChannelRequest { secret_env: None, secret_file: Some("../aol.db".into()), ..bluesky("b2") }, "not a path"),
     ];
     for (request, expected) in cases {
         let err = engine.channel_add(&request, &ops()).await.unwrap_err();
@@ -98,6 +103,27 @@ async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: Te
         ..bluesky("local")
     };
     engine.channel_add(&local, &ops()).await.unwrap();
+
+    // Unless AOL_ALLOW_PRIVATE_CHANNELS, a channel points at the public internet only.
+    let strict = aol::engine::Engine::new(
+        ctx.db.clone(),
+        aol::engine::Clock::System,
+        aol::engine::Registry::standard(std::env::temp_dir()),
+    )
+    .await
+    .unwrap();
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "https://10.0.0.7/hook",
+        "https://169.254.169.254/latest",
+        "https://localhost/x",
+        "https://[::1]/x",
+    ] {
+        let request = ChannelRequest { kind: "webhook".into(), url: url.into(), handle: None, ..bluesky("inside") };
+        let err = strict.channel_add(&request, &ops()).await.unwrap_err();
+        assert!(err.to_string().contains("AOL_ALLOW_PRIVATE_CHANNELS"), "{url}: {err}");
+    }
+    assert!(ctx.db.channel_get("inside").await.unwrap().is_none());
 }
 
 async fn the_secret_is_named_never_stored(ctx: TestCtx) {
@@ -111,11 +137,12 @@ async fn the_secret_is_named_never_stored(ctx: TestCtx) {
         url: "https://mastodon.example".into(),
         handle: None,
         secret_env: None,
-        secret_file: Some(file.display().to_string()),
+        secret_file: Some("token".into()),
         ..bluesky("masto")
     };
     let channel = engine.channel_add(&request, &ops()).await.unwrap();
-    let resolved = resolve_secret(&channel).unwrap();
+    let folder = Some(dir.path());
+    let resolved = resolve_secret(&channel, folder).unwrap();
     assert_eq!(resolved.expose_secret(), secret, "read from the file, its last newline dropped");
     assert!(!format!("{resolved:?}").contains(secret), "Debug of a secret redacts it");
 
@@ -125,11 +152,29 @@ async fn the_secret_is_named_never_stored(ctx: TestCtx) {
     assert!(rows.iter().all(|(row,)| !row.contains(secret)));
 
     std::fs::write(&file, "").unwrap();
-    let err = resolve_secret(&channel).unwrap_err();
+    let err = resolve_secret(&channel, folder).unwrap_err();
     assert!(matches!(err, SecretError::File(..)) && err.to_string().contains("empty"), "{err}");
+    let err = resolve_secret(&channel, None).unwrap_err();
+    assert!(err.to_string().contains("AOL_SECRETS_DIR is not set"), "{err}");
     let env = engine.channel_add(&bluesky("by-env"), &ops()).await.unwrap();
-    let err = resolve_secret(&env).unwrap_err();
-    assert_eq!(err, SecretError::EnvMissing("AOL_TEST_BSKY_PASSWORD".into(), "by-env".into()));
+    let err = resolve_secret(&env, folder).unwrap_err();
+    assert_eq!(err, SecretError::EnvMissing("AOL_SECRET_TEST_BSKY".into(), "by-env".into()));
+
+    // A link in the folder that leads out of it is not followed.
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("escape")).unwrap();
+    let escape = aol::model::Channel { secret_file: Some("escape".into()), ..channel.clone() };
+    assert!(matches!(resolve_secret(&escape, folder), Err(SecretError::NotAllowed(..))));
+    // A channel stored before the rule that names another place is refused when it would send.
+    for (env, file) in [(Some("DATABASE_URL"), None), (None, Some("/proc/self/environ"))] {
+        let old = aol::model::Channel {
+            secret_env: env.map(str::to_string),
+            secret_file: file.map(str::to_string),
+            ..channel.clone()
+        };
+        let err = resolve_secret(&old, folder).unwrap_err();
+        assert!(matches!(err, SecretError::NotAllowed(..)), "{err}");
+        assert!(err.to_string().contains("AOL_SECRET_* or a file in AOL_SECRETS_DIR"), "{err}");
+    }
 }
 
 on_both_databases!(
@@ -159,7 +204,7 @@ async fn the_cli_manages_channels(ctx: TestCtx) {
         "--handle",
         "brand.bsky.social",
         "--secret-env",
-        "BRAND_BSKY_APP_PASSWORD",
+        "AOL_SECRET_BRAND_BSKY",
     ];
     let out = aol(&ctx.url, &add);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -183,9 +228,9 @@ async fn the_cli_manages_channels(ctx: TestCtx) {
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed[0]["name"], "brand");
     assert_eq!(listed[0]["armed"], true);
-    assert_eq!(listed[0]["secret_env"], "BRAND_BSKY_APP_PASSWORD");
+    assert_eq!(listed[0]["secret_env"], "AOL_SECRET_BRAND_BSKY");
     let out = aol(&ctx.url, &["channel", "list"]);
-    assert!(text(&out.stdout).contains("env BRAND_BSKY_APP_PASSWORD"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("env AOL_SECRET_BRAND_BSKY"), "{}", text(&out.stdout));
 
     let out = aol(&ctx.url, &["channel", "disarm", "nope"]);
     assert!(!out.status.success());

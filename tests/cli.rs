@@ -99,6 +99,8 @@ async fn serve_renders_the_page_and_stops_on_sigterm(ctx: TestCtx) {
         .arg("--artifact-dir")
         .arg(dir.path())
         .env("DATABASE_URL", &ctx.url)
+        // Anyone who reaches it may look (AOL_PUBLIC_READ), so the page shows the state unsigned.
+        .env("AOL_PUBLIC_READ", "1")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

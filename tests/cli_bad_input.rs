@@ -194,12 +194,17 @@ const CASES: &[Case] = &[
     Case {
         id: "secret_env",
         args: &["channel", "add", "c1", "--kind=webhook", "--url=https://x.example", "--secret-env={}"],
-        bad: &[("1X", "invalid env var name"), ("A-B", "invalid env var name"), ("", "exactly one of")],
+        bad: &[
+            ("1X", "invalid env var name"),
+            ("A-B", "invalid env var name"),
+            ("DATABASE_URL", "named AOL_SECRET_"),
+            ("", "exactly one of"),
+        ],
     },
     Case {
         id: "secret_file",
         args: &["channel", "add", "c1", "--kind=webhook", "--url=https://x.example", "--secret-file={}"],
-        bad: &[("relative/path", "absolute path"), ("", "exactly one of")],
+        bad: &[("relative/path", "not a path"), ("/proc/self/environ", "not a path"), ("", "exactly one of")],
     },
     Case { id: "outcome", args: &["resolve", "1", "{}"], bad: &[("maybe", "posted"), ("", "posted")] },
     Case {
@@ -247,6 +252,30 @@ const CASES: &[Case] = &[
             ("a..b", "is not a host name"),
             ("-x.example", "is not a host name"),
         ],
+    },
+    Case {
+        id: "public_read",
+        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--public-read={}"],
+        bad: &[("maybe", "1 (on) or 0 (off)"), ("2", "1 (on) or 0 (off)")],
+    },
+    Case {
+        id: "allow_private_channels",
+        args: &["channel", "--allow-private-channels={}", "list"],
+        bad: &[("maybe", "1 (on) or 0 (off)"), ("", "1 (on) or 0 (off)")],
+    },
+    Case {
+        id: "secrets_dir",
+        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--secrets-dir={}"],
+        bad: &[
+            ("relative/dir", "not an absolute path"),
+            ("/proc/aol/no/such/dir", "cannot use"),
+            ("/etc/hostname", "not a folder"),
+        ],
+    },
+    Case {
+        id: "role",
+        args: &["operator", "add", "vera", "--role={}"],
+        bad: &[("root", "viewer, approver or admin"), ("", "viewer, approver or admin")],
     },
     Case {
         id: "setting",

@@ -112,7 +112,7 @@ async fn the_api_takes_raw_bytes_and_answers_with_the_sha256(ctx: TestCtx) {
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(again.json::<Value>().await.unwrap()["mime"], "image/png");
 
-    let agent = aol::auth::AgentToken::create(&ctx.db, "bot").await.unwrap();
+    let agent = aol::auth::AgentToken::create(&ctx.db, "bot", &[]).await.unwrap();
     let by_agent = http
         .post(server.url("/api/v1/media"))
         .bearer_auth(&agent)
@@ -147,7 +147,12 @@ async fn the_api_takes_raw_bytes_and_answers_with_the_sha256(ctx: TestCtx) {
     assert_eq!(read.headers()["content-type"], "image/png");
     assert_eq!(read.headers()["x-content-type-options"], "nosniff");
     assert_eq!(read.bytes().await.unwrap().as_ref(), CHART);
-    let page = http.get(server.url(&format!("/ui/media/{}", sha(CHART)))).send().await.unwrap();
+    let page = server.url(&format!("/ui/media/{}", sha(CHART)));
+    let unsigned = http.get(&page).send().await.unwrap();
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED, "the pages' files need a signed-in person");
+    let session = common::sign_in(&http, &server.base, OPERATOR_TOKEN).await;
+    let session = session.split(';').next().unwrap().to_string();
+    let page = http.get(&page).header("cookie", session).send().await.unwrap();
     assert_eq!(page.bytes().await.unwrap().as_ref(), CHART, "the dashboard shows it");
     for (path, status) in [(format!("/api/v1/media/{}", "0".repeat(64)), 404), ("/api/v1/media/nope".into(), 400)] {
         let answer = http.get(server.url(&path)).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();

@@ -122,7 +122,9 @@ async fn a_person_signs_in_by_name_and_password(ctx: TestCtx) {
     add(&server.engine, "abe", Role::Approver).await;
 
     // Not signed in: the pages' data, live events and media are closed.
-    for (method, path) in [("POST", "/ui/dashboard"), ("POST", "/ui/action"), ("GET", "/ui/events"), ("GET", "/ui/media/00")] {
+    for (method, path) in
+        [("POST", "/ui/dashboard"), ("POST", "/ui/action"), ("GET", "/ui/events"), ("GET", "/ui/media/00")]
+    {
         let request = if method == "POST" {
             http.post(server.url(path)).header("content-type", "application/x-www-form-urlencoded").body("id=1")
         } else {

@@ -281,7 +281,7 @@ async fn operator_requeue_and_cancel(ctx: TestCtx) {
 
     let a = engine.requeue(failed, &Actor::system("ops")).await.unwrap();
     assert_eq!((a.status.as_str(), a.attempts), ("PENDING", 0));
-    assert!(ctx.db.logs_for_action(failed).await.unwrap().iter().any(|l| l.message == "re-queued by ops"));
+    assert!(ctx.db.logs_for_action(failed).await.unwrap().iter().any(|l| l.message == "re-queued by aol:ops"));
     let a = engine.cancel(pending, &Actor::system("ops")).await.unwrap();
     assert_eq!(a.status, "CANCELLED");
     assert!(ctx.db.actions_claim(&engine.fence(epoch), 5).await.unwrap().iter().all(|a| a.id != pending));

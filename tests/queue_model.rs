@@ -264,8 +264,9 @@ async fn run(ctx: &TestCtx, ops: &[Op], case: usize) {
                     decided_by: "model",
                     reason: None,
                     expires_at_utc: m.now + TimeDelta::days(1),
+                    approvals_needed: 1,
                 };
-                let done = d.action_decide(id, &decision, m.now, &log).await.unwrap().is_some();
+                let done = d.action_decide(id, &decision, m.now, &log, &log).await.unwrap().is_some();
                 let r = m.rows.get_mut(&id).unwrap();
                 assert_eq!(done, r.status == "AWAITING_APPROVAL", "{}: approved", at());
                 if done {

@@ -10,7 +10,7 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::adapters::{ChannelLookup, Job, SendGate, Verdict};
-use aol::engine::channels::{webhook, ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::channels::{webhook, ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
 use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
 use aol::model::{Action, FlagCommand};
@@ -38,13 +38,20 @@ async fn setup(ctx: &TestCtx, kind: &str, path: &str) -> Setup {
     let secret_file = dir.path().join("secret");
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
     let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(1) };
-    let registry = Registry::with_platforms(dir.path().join("artifacts"), Platforms::new(timeouts));
+    let registry = Registry::with_platforms(
+        dir.path().join("artifacts"),
+        Platforms::new(PlatformSettings {
+            timeouts,
+            secrets_dir: Some(dir.path().to_path_buf()),
+            private_networks: true,
+        }),
+    );
     let engine = Engine::new(ctx.db.clone(), Clock::System, registry).await.unwrap();
     let request = ChannelRequest {
         name: "brand".into(),
         kind: kind.into(),
         url: format!("{}{path}", platform.base),
-        secret_file: Some(secret_file.display().to_string()),
+        secret_file: Some("secret".into()),
         ..Default::default()
     };
     engine.channel_add(&request, &ops()).await.unwrap();

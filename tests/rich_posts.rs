@@ -10,7 +10,7 @@ mod fake_platform;
 
 use std::time::Duration;
 
-use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::channels::{ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
 use aol::engine::Actor;
 use aol::engine::{Clock, Engine, Registry};
 use aol::model::{Action, FlagCommand, Policy};
@@ -41,7 +41,14 @@ async fn setup(ctx: &TestCtx) -> Setup {
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "rich-posts-test-secret\n").unwrap();
     let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
-    let registry = Registry::with_platforms(dir.path().join("artifacts"), Platforms::new(timeouts));
+    let registry = Registry::with_platforms(
+        dir.path().join("artifacts"),
+        Platforms::new(PlatformSettings {
+            timeouts,
+            secrets_dir: Some(dir.path().to_path_buf()),
+            private_networks: true,
+        }),
+    );
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
     let engine = Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
     for (name, kind, url, handle) in [
@@ -54,7 +61,7 @@ async fn setup(ctx: &TestCtx) -> Setup {
             kind: kind.into(),
             url,
             handle,
-            secret_file: Some(secret.display().to_string()),
+            secret_file: Some("secret".into()),
             ..Default::default()
         };
         engine.channel_add(&request, &ops()).await.unwrap();

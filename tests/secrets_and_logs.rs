@@ -58,8 +58,9 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
             .args(["--artifact-dir", dir.path().join("artifacts").to_str().unwrap()])
             .env("DATABASE_URL", &url)
             .env("AOL_OPERATOR_TOKEN", OPERATOR)
+            .env("AOL_ALLOW_PRIVATE_CHANNELS", "1")
             .env("OPENAI_API_KEY", LLM_KEY)
-            .env("AOL_TEST_HOOK_SECRET", CHANNEL_SECRET)
+            .env("AOL_SECRET_TEST_HOOK", CHANNEL_SECRET)
             .env("AOL_LOG_FORMAT", "json")
             .env("RUST_LOG", "debug")
             .env_remove("AOL_PROOF_MODE")
@@ -116,7 +117,12 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
     // PROOF, then one in REAL.
     let hook = fake_platform::FakePlatform::start().await;
     let mut cli = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_aol")).args(args).env("DATABASE_URL", &url).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_aol"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("AOL_ALLOW_PRIVATE_CHANNELS", "1")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         served += &String::from_utf8_lossy(&out.stdout);
     };
@@ -129,7 +135,7 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
         "--url",
         &format!("{}/hook", hook.base),
         "--secret-env",
-        "AOL_TEST_HOOK_SECRET",
+        "AOL_SECRET_TEST_HOOK",
     ]);
     cli(&["channel", "arm", "hook"]);
     cli(&["policy", "set", "hook", "auto"]);
@@ -157,9 +163,12 @@ async fn nothing_secret_is_logged_or_served(ctx: TestCtx) {
     for path in ["/", "/actions/1", "/actions/3", "/actions/4", "/metrics", "/api/v1/openapi.json", "/readyz"] {
         served += &http.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
     }
+    let session = common::sign_in(&http, &base, OPERATOR).await;
+    let session = session.split(';').next().unwrap().to_string();
     for (endpoint, form) in [("dashboard", ""), ("action", "id=1")] {
         let r = http
             .post(format!("{base}/ui/{endpoint}"))
+            .header("cookie", &session)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form)
             .send()

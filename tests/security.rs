@@ -11,7 +11,7 @@ mod fake_platform;
 
 use std::time::Duration;
 
-use aol::engine::channels::{ChannelRequest, HttpTimeouts, Platforms};
+use aol::engine::channels::{ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
 use aol::engine::Actor;
 use aol::engine::{Clock, Engine, Registry};
 use aol::model::{FlagCommand, Policy};
@@ -89,13 +89,16 @@ async fn webhook_engine(ctx: &TestCtx, platform: &FakePlatform, dir: &std::path:
     let secret = dir.join("secret");
     std::fs::write(&secret, "security-test-secret\n").unwrap();
     let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(5) };
-    let registry = Registry::with_platforms(dir.join("artifacts"), Platforms::new(timeouts));
+    let registry = Registry::with_platforms(
+        dir.join("artifacts"),
+        Platforms::new(PlatformSettings { timeouts, secrets_dir: Some(dir.to_path_buf()), private_networks: true }),
+    );
     let engine = Engine::new(ctx.db.clone(), Clock::System, registry).await.unwrap();
     let request = ChannelRequest {
         name: "hook".into(),
         kind: "webhook".into(),
         url: format!("{}/hook", platform.base),
-        secret_file: Some(secret.display().to_string()),
+        secret_file: Some("secret".into()),
         ..Default::default()
     };
     engine.channel_add(&request, &ops()).await.unwrap();

@@ -65,7 +65,9 @@ async fn every_bad_argument_gets_a_clear_4xx_and_writes_nothing(ctx: TestCtx) {
         ("/ui/channel_change", "name=nope&change=explode".into(), "explode"),
         ("/ui/action", "id=12abc".into(), "invalid digit"),
         ("/ui/dashboard", "filter[before_id]=soon".into(), "invalid digit"),
-        ("/ui/login", "token=".into(), "not the operator token"),
+        ("/ui/login", "secret=".into(), "not the operator token"),
+        ("/ui/login", "name=nobody&secret=guess".into(), "wrong name or password"),
+        ("/ui/login", "token=x".into(), "missing field `secret`"),
         // Found by the request fuzz target: a body that is not UTF-8.
         ("/ui/action_change", vec![0xFF], "utf-8"),
         ("/ui/enqueue", b"key=k&text=\xC3".to_vec(), "utf-8"),

@@ -3,7 +3,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect, test } from "@playwright/test";
-import { aol, cliFlags, openSignedIn } from "./support";
+import { aol, cliFlags, openSignedIn, writeSecret } from "./support";
 
 test.describe.configure({ mode: "serial" });
 
@@ -30,8 +30,7 @@ function action(testInfo: any, key: string): any {
 
 test("approval inbox: approve → posted once; reject → never sent; an edit after approval needs approval again", async ({ page }, testInfo) => {
   const hook = await webhook();
-  const secret = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aol-e2e-")), "secret");
-  fs.writeFileSync(secret, "e2e-approval-signing-key\n");
+  const secret = writeSecret(testInfo, "ask-hook-key", "e2e-approval-signing-key");
   const run = `${testInfo.project.name.replace("chromium-", "")}-${Date.now() % 100000}`;
   const name = `ask-${run}`;
   aol(testInfo, "channel", "add", name, "--kind", "webhook", "--url", hook.url, "--secret-file", secret);
@@ -102,7 +101,7 @@ test("approval inbox: approve → posted once; reject → never sent; an edit af
 
 test("a channel's policy is changed from the dashboard, with the reason recorded", async ({ page }, testInfo) => {
   const name = `pol-${testInfo.project.name.replace("chromium-", "")}-${Date.now() % 100000}`;
-  aol(testInfo, "channel", "add", name, "--kind", "webhook", "--url", "https://hooks.example/aol", "--secret-env", "HOOK_SECRET");
+  aol(testInfo, "channel", "add", name, "--kind", "webhook", "--url", "https://hooks.example/aol", "--secret-env", "AOL_SECRET_HOOK");
   await openSignedIn(page);
   await page.getByTestId("reason").fill("trusted account");
   const row = page.locator(`[data-testid=channel-row][data-channel="${name}"]`);

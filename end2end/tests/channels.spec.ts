@@ -3,7 +3,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect, test } from "@playwright/test";
-import { aol, cliFlags, openSignedIn } from "./support";
+import { aol, cliFlags, openSignedIn, writeSecret } from "./support";
 
 test.describe.configure({ mode: "serial" });
 
@@ -18,13 +18,13 @@ test("channels: added from the dashboard disarmed, armed, a bad one refused, rem
   await page.getByTestId("channel-kind").selectOption("webhook");
   await page.getByTestId("channel-url").fill("https://hooks.example/aol");
   await page.getByTestId("channel-secret-from").selectOption("env");
-  await page.getByTestId("channel-secret-place").fill("HOOK_SECRET");
+  await page.getByTestId("channel-secret-place").fill("AOL_SECRET_HOOK");
   await page.getByTestId("channel-submit").click();
   const row = page.locator(`[data-testid=channel-row][data-channel="${name}"]`);
   await expect(row.getByTestId("channel-armed")).toHaveText("disarmed");
-  await expect(row).toContainText("env HOOK_SECRET");
+  await expect(row).toContainText("env AOL_SECRET_HOOK");
   let stored = channels(testInfo).find((c) => c.name === name);
-  expect(stored).toMatchObject({ kind: "webhook", armed: false, secret_env: "HOOK_SECRET", base_url: "https://hooks.example/aol" });
+  expect(stored).toMatchObject({ kind: "webhook", armed: false, secret_env: "AOL_SECRET_HOOK", base_url: "https://hooks.example/aol" });
 
   await row.getByTestId("channel-arm-toggle").click();
   await expect(row.getByTestId("channel-armed")).toHaveText("armed");
@@ -49,8 +49,7 @@ test("an UNCONFIRMED post is settled from its page: posted, or sent again", asyn
   hanging.on("connection", (s) => sockets.push(s));
   await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
   const port = (hanging.address() as any).port;
-  const secret = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aol-e2e-")), "secret");
-  fs.writeFileSync(secret, "e2e-webhook-signing-key\n");
+  const secret = writeSecret(testInfo, "lost-hook-key", "e2e-webhook-signing-key");
   const name = `lost-${testInfo.project.name.replace("chromium-", "")}-${Date.now() % 100000}`;
   aol(testInfo, "channel", "add", name, "--kind", "webhook", "--url", `http://127.0.0.1:${port}/hook`, "--secret-file", secret);
   aol(testInfo, "channel", "arm", name);

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { expect, test } from "@playwright/test";
-import { aol, cliFlags, openSignedIn } from "./support";
+import { aol, cliFlags, openSignedIn, writeSecret } from "./support";
 
 test.describe.configure({ mode: "serial" });
 
@@ -31,8 +31,7 @@ async function startPds(): Promise<Pds> {
 test("the inbox shows a post with its image and alt text; approved, the record on Bluesky has the image", async ({ page }, testInfo) => {
   test.setTimeout(120_000);
   const pds = await startPds();
-  const secret = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aol-e2e-")), "app-password");
-  fs.writeFileSync(secret, pds.app_password + "\n");
+  const secret = writeSecret(testInfo, "pds-app-password", pds.app_password);
   const run = `${testInfo.project.name.replace("chromium-", "")}-${Date.now() % 100000}`;
   const name = `bsky-${run}`;
   const key = `${name}-image`;

@@ -1,8 +1,17 @@
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, Page, TestInfo } from "@playwright/test";
 
 const aolBinary = path.join(__dirname, "..", "..", "target", "debug", "aol");
+
+/** Writes a channel's secret into the server's AOL_SECRETS_DIR (serve.sh); returns the file's name. */
+export function writeSecret(testInfo: TestInfo, name: string, secret: string): string {
+  const dir = testInfo.project.metadata.secretsDir as string;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, name), secret + "\n", { mode: 0o600 });
+  return name;
+}
 
 /** `aol status --json` against this project's database: the truth, read without the web server. */
 export function dbStatus(testInfo: TestInfo): any {
@@ -17,7 +26,8 @@ export function aol(testInfo: TestInfo, ...args: string[]): string {
 /** `aol <args>` with `input` on its stdin (a password). */
 export function aolWithInput(testInfo: TestInfo, input: string, ...args: string[]): string {
   return execFileSync(aolBinary, args, {
-    env: { ...process.env, DATABASE_URL: testInfo.project.metadata.databaseUrl as string },
+    // The test servers (webhook stand-ins, the local PDS) are on this machine.
+    env: { ...process.env, DATABASE_URL: testInfo.project.metadata.databaseUrl as string, AOL_ALLOW_PRIVATE_CHANNELS: "1" },
     input,
     stdio: ["pipe", "pipe", "pipe"],
   }).toString();

@@ -74,10 +74,11 @@ pub struct ActionView {
 
 impl From<Action> for ActionView {
     fn from(a: Action) -> ActionView {
+        let key = a.key().to_string();
         let payload = serde_json::from_str(&a.payload_json).unwrap_or(Value::String(a.payload_json));
         ActionView {
             id: a.id,
-            idempotency_key: a.idempotency_key,
+            idempotency_key: key,
             action_type: a.action_type,
             payload,
             status: a.status,
@@ -159,7 +160,7 @@ pub async fn enqueue(
         Ok(done) => {
             tracing::info!(
                 action_id = done.action.id,
-                key = %done.action.idempotency_key,
+                key = %done.action.key(),
                 by = %caller.who(),
                 duplicate = done.duplicate,
                 "enqueue over the API"
@@ -191,10 +192,10 @@ pub async fn enqueue(
 )]
 pub async fn get_action(
     State(engine): State<Engine>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<ActionView>, ApiError> {
-    match engine.db().action_get(id).await.map_err(ApiError::internal)? {
+    match engine.action_for(&caller.actor(None), id).await.map_err(ApiError::internal)? {
         Some(action) => Ok(Json(action.into())),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no action with id {id}"))),
     }
@@ -215,7 +216,7 @@ pub async fn get_action(
 )]
 pub async fn list_actions(
     State(engine): State<Engine>,
-    _caller: Caller,
+    caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ActionList>, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
@@ -227,9 +228,14 @@ pub async fn list_actions(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(bad(format!("limit must be between 1 and {MAX_LIMIT}, not {limit}")));
     }
-    let filter =
-        ActionFilter { status, action_type: query.action_type, key: query.idempotency_key, before_id: query.before_id };
-    let actions = engine.db().actions_page(&filter, limit).await.map_err(ApiError::internal)?;
+    let filter = ActionFilter {
+        status,
+        action_type: query.action_type,
+        key: query.idempotency_key,
+        before_id: query.before_id,
+        ..Default::default()
+    };
+    let actions = engine.actions_for(&caller.actor(None), &filter, limit).await.map_err(ApiError::internal)?;
     let next_before_id = if actions.len() as i64 == limit { actions.last().map(|a| a.id) } else { None };
     Ok(Json(ActionList { actions: actions.into_iter().map(ActionView::from).collect(), next_before_id }))
 }

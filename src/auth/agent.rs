@@ -16,6 +16,8 @@ const MAX_NAME_CHARS: usize = 64;
 pub struct AgentToken {
     pub name: String,
     pub created_at_utc: DateTime<Utc>,
+    /// The only channels it may post to; empty: every channel.
+    pub channels: Vec<String>,
 }
 
 #[derive(Debug, Error)]
@@ -40,32 +42,37 @@ fn check_name(name: &str) -> Result<(), AgentTokenError> {
 }
 
 impl AgentToken {
-    /// Makes a token for `name` and returns it: the only time it is visible.
-    pub async fn create(db: &Db, name: &str) -> Result<String, AgentTokenError> {
+    /// Makes a token for `name`, posting only to `channels` (none: every
+    /// channel), and returns it: the only time it is visible.
+    pub async fn create(db: &Db, name: &str, channels: &[String]) -> Result<String, AgentTokenError> {
         check_name(name)?;
         let token = new_token();
         let stored =
             db.secret_hash_insert(&format!("{PREFIX}{name}"), &hex::encode(digest(&token)), Utc::now()).await?;
-        if stored {
-            Ok(token)
-        } else {
-            Err(AgentTokenError::Exists(name.to_string()))
+        if !stored {
+            return Err(AgentTokenError::Exists(name.to_string()));
         }
+        db.agent_channels_set(name, channels).await?;
+        Ok(token)
     }
 
     /// Every agent token, by name.
     pub async fn list(db: &Db) -> Result<Vec<AgentToken>, StoreError> {
-        let rows = db.secrets_named_like(PREFIX).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(name, created_at_utc)| AgentToken { name: name[PREFIX.len()..].to_string(), created_at_utc })
-            .collect())
+        let mut tokens = Vec::new();
+        for (name, created_at_utc) in db.secrets_named_like(PREFIX).await? {
+            let name = name[PREFIX.len()..].to_string();
+            let channels = db.agent_channels(&name).await?;
+            tokens.push(AgentToken { name, created_at_utc, channels });
+        }
+        Ok(tokens)
     }
 
-    /// Removes `name`'s token; false if there was none.
+    /// Removes `name`'s token (and its channels); false if there was none.
     pub async fn revoke(db: &Db, name: &str) -> Result<bool, AgentTokenError> {
         check_name(name)?;
-        Ok(db.secret_delete(&format!("{PREFIX}{name}")).await?)
+        let gone = db.secret_delete(&format!("{PREFIX}{name}")).await?;
+        db.agent_channels_set(name, &[]).await?;
+        Ok(gone)
     }
 
     /// The name of the agent whose token `candidate` is, if any. The lookup is

@@ -169,7 +169,7 @@ fn print_actions(list: &[Action]) {
         "ID", "STATUS", "TRY", "TYPE", "KEY", "NEXT TRY"
     );
     for a in list {
-        let key: String = a.idempotency_key.chars().take(20).collect();
+        let key: String = a.key().chars().take(20).collect();
         let error: String = a.last_error.as_deref().unwrap_or("").chars().take(60).collect();
         println!(
             "{:>8}  {:<11}  {:>3}  {:<12}  {:<20}  {:<10}  {error}",
@@ -208,7 +208,7 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
     }
     let crate::model::ActionDetail { action: a, logs, approvals, request, request_problem, post, .. } = detail;
     let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    println!("action #{}  {}  key {:?}", a.id, a.action_type, a.idempotency_key);
+    println!("action #{}  {}  key {:?}", a.id, a.action_type, a.key());
     println!("status:   {} after {} attempt(s)", a.status, a.attempts);
     let next = next_try(&a, chrono::Utc::now());
     if !next.is_empty() {

@@ -14,6 +14,10 @@ use crate::storage::RateLimits;
 pub(super) struct ChannelCmd {
     #[command(flatten)]
     db: DbArgs,
+    /// 1: a channel may point at this machine or a private network (a test
+    /// server); 0: only at the public internet (as the server checks too).
+    #[arg(long, env = "AOL_ALLOW_PRIVATE_CHANNELS", default_value = "0", value_parser = crate::config::parse_switch, action = clap::ArgAction::Set)]
+    allow_private_channels: bool,
     #[command(subcommand)]
     command: ChannelAction,
 }
@@ -33,10 +37,11 @@ enum ChannelAction {
         /// The account (Bluesky: its handle, e.g. brand.bsky.social).
         #[arg(long)]
         handle: Option<String>,
-        /// The env var that holds the secret (app password, access token or signing key).
+        /// The env var that holds the secret (app password, access token or
+        /// signing key): its name starts with AOL_SECRET_.
         #[arg(long, value_name = "VAR", conflicts_with = "secret_file", required_unless_present = "secret_file")]
         secret_env: Option<String>,
-        /// The file that holds the secret (absolute path).
+        /// The file that holds the secret: its name in the server's AOL_SECRETS_DIR.
         #[arg(long, value_name = "PATH")]
         secret_file: Option<String>,
     },
@@ -111,6 +116,10 @@ enum PolicyAction {
         /// Why; recorded with the change.
         #[arg(long)]
         reason: Option<String>,
+        /// How many approvals, by different people, a post needs (1 or 2)
+        /// [default: as before, else 1].
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=2))]
+        approvals: Option<i64>,
     },
     /// The policies in force (channels without one: require_approval).
     List {
@@ -121,8 +130,10 @@ enum PolicyAction {
 }
 
 pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
-    use crate::engine::channels::ChannelRequest;
-    let engine = open_engine(&cmd.db).await?;
+    use crate::engine::channels::{ChannelRequest, PlatformSettings, Platforms};
+    let platforms =
+        Platforms::new(PlatformSettings { private_networks: cmd.allow_private_channels, ..Default::default() });
+    let engine = super::open_engine_with(&cmd.db, platforms).await?;
     let result = async {
         let actor = cli_actor(&engine).await?;
         match cmd.command {
@@ -203,10 +214,15 @@ pub(super) async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
     let result = async {
         let actor = cli_actor(&engine).await?;
         match cmd.command {
-            PolicyAction::Set { channel, mode, action_type, reason } => {
+            PolicyAction::Set { channel, mode, action_type, reason, approvals } => {
                 let actor = actor.because(reason.as_deref());
-                let row = engine.policy_set(&channel, &action_type, mode, &actor).await?;
-                println!("policy of channel {} for {}: {}", row.channel, row.action_type, row.mode);
+                let row = engine.policy_set_with(&channel, &action_type, mode, approvals, &actor).await?;
+                let needs = if row.approvals > 1 {
+                    format!(" ({} approvals by different people)", row.approvals)
+                } else {
+                    String::new()
+                };
+                println!("policy of channel {} for {}: {}{needs}", row.channel, row.action_type, row.mode);
             }
             PolicyAction::List { json } => {
                 let rows = engine.db().policies().await?;

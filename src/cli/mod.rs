@@ -196,8 +196,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 
 /// An engine for a one-shot command (no daemon: the artifact directory is unused).
 async fn open_engine(args: &DbArgs) -> anyhow::Result<Engine> {
+    open_engine_with(args, crate::engine::channels::Platforms::new(Default::default())).await
+}
+
+/// [`open_engine`], with its platforms' settings.
+async fn open_engine_with(args: &DbArgs, platforms: crate::engine::channels::Platforms) -> anyhow::Result<Engine> {
     let db = open_db(args).await?;
-    Ok(Engine::new(db, Clock::System, Registry::standard("artifacts".into())).await?)
+    Ok(Engine::new(db, Clock::System, Registry::with_platforms("artifacts".into(), platforms)).await?)
 }
 
 /// The token a command acts with, if any: a person's (then the command has

@@ -73,15 +73,25 @@ pub(super) struct TokenCmd {
 enum TokenAction {
     /// Make a new operator token, print it once, and forget the old one.
     Reset,
-    /// Make a token for an agent (enqueue and read over /api/v1, no flag changes); printed once.
+    /// Make a token for an agent (enqueue, read and edit its own actions over
+    /// /api/v1; never approve or change flags); printed once.
     AgentAdd {
         /// 1-64 letters, digits, '-', '_' or '.'.
         name: String,
+        /// The only channels it may post to, comma-separated [default: every channel].
+        #[arg(long, value_delimiter = ',', value_parser = parse_channel_name)]
+        channels: Vec<String>,
     },
     /// List the agent tokens by name.
     AgentList,
     /// Revoke an agent's token: it stops working at once.
     AgentRevoke { name: String },
+}
+
+fn parse_channel_name(s: &str) -> Result<String, String> {
+    let name = s.trim();
+    crate::engine::channels::check_channel_name(name).map_err(|e| e.to_string())?;
+    Ok(name.to_string())
 }
 
 pub(super) async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
@@ -200,9 +210,13 @@ pub(super) async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
                     "new operator token stored; running servers use it after a restart (AOL_OPERATOR_TOKEN, if set, wins)"
                 );
             }
-            TokenAction::AgentAdd { name } => {
-                println!("{}", AgentToken::create(&db, name).await?);
-                eprintln!("agent token {name:?} stored (shown only now); send it as `Authorization: Bearer <token>`");
+            TokenAction::AgentAdd { name, channels } => {
+                println!("{}", AgentToken::create(&db, name, channels).await?);
+                let scope = if channels.is_empty() { "every channel".to_string() } else { channels.join(", ") };
+                eprintln!(
+                    "agent token {name:?} stored (shown only now), posting to {scope}; send it as \
+                     `Authorization: Bearer <token>`"
+                );
             }
             TokenAction::AgentList => {
                 let tokens = AgentToken::list(&db).await?;
@@ -210,7 +224,12 @@ pub(super) async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
                     eprintln!("no agent token (make one with `aol token agent-add NAME`)");
                 }
                 for t in tokens {
-                    println!("{}\tcreated {}", t.name, t.created_at_utc.format("%Y-%m-%d %H:%M:%S UTC"));
+                    let scope = if t.channels.is_empty() { "every channel".to_string() } else { t.channels.join(",") };
+                    println!(
+                        "{}\tcreated {}\tchannels {scope}",
+                        t.name,
+                        t.created_at_utc.format("%Y-%m-%d %H:%M:%S UTC")
+                    );
                 }
             }
             TokenAction::AgentRevoke { name } => {

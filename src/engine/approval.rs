@@ -16,7 +16,7 @@ use super::Engine;
 use crate::model::{
     reason_suffix, Action, ActionFilter, ActionStatus, InboxItem, LogLevel, Policy, PolicyRow, RequestPreview, Right,
 };
-use crate::storage::{Decision, Edit, NewLog, StoreError};
+use crate::storage::{Edit, NewLog, StoreError};
 
 /// How long an approval holds, and how long a request for one waits for an
 /// answer, before the action ends EXPIRED.
@@ -48,7 +48,23 @@ impl Engine {
         policy: Policy,
         actor: &Actor,
     ) -> Result<PolicyRow, ChannelError> {
+        self.policy_set_with(channel, action_type, policy, None, actor).await
+    }
+
+    /// [`Engine::policy_set`], and how many approvals by different people a
+    /// post needs (1 or 2; `None`: as before).
+    pub async fn policy_set_with(
+        &self,
+        channel: &str,
+        action_type: &str,
+        policy: Policy,
+        approvals: Option<i64>,
+        actor: &Actor,
+    ) -> Result<PolicyRow, ChannelError> {
         actor.require(Right::Configure)?;
+        if let Some(n) = approvals.filter(|n| !(1..=2).contains(n)) {
+            return Err(ChannelError::Invalid(format!("invalid number of approvals {n}: 1 or 2")));
+        }
         super::channels::check_channel_name(channel)?;
         if self.adapters().get(action_type).is_none() {
             return Err(ChannelError::Invalid(format!(
@@ -56,11 +72,17 @@ impl Engine {
                 self.adapters().action_types().join(", ")
             )));
         }
-        let row = self.db().policy_set(channel, action_type, policy, self.clock().now(), &actor.recorded()).await?;
+        let approvals = match approvals {
+            Some(n) => n,
+            None => self.policy_of(channel, action_type).await?.1.map_or(1, |r| r.approvals),
+        };
+        let now = self.clock().now();
+        let row = self.db().policy_set(channel, action_type, policy, approvals, now, &actor.recorded()).await?;
         tracing::info!(
             channel,
             action_type,
             policy = policy.as_str(),
+            approvals,
             by = actor.who(),
             reason = actor.reason(),
             "policy set"
@@ -160,84 +182,6 @@ impl Engine {
         Ok(items)
     }
 
-    /// An operator's yes to the request of an action AWAITING_APPROVAL. With
-    /// `shown_sha256`, the yes holds only if the request is still the one the
-    /// operator saw. The action goes back to the queue (not before its
-    /// schedule) with an approval of exactly this request on this channel,
-    /// valid for [`APPROVAL_TTL`].
-    pub async fn approve(&self, id: i64, shown_sha256: Option<&str>, actor: &Actor) -> Result<Action, OperatorError> {
-        self.decide(id, true, shown_sha256, actor).await
-    }
-
-    /// An operator's no: the action ends CANCELLED (with the reason, if given).
-    pub async fn reject(&self, id: i64, actor: &Actor) -> Result<Action, OperatorError> {
-        self.decide(id, false, None, actor).await
-    }
-
-    async fn decide(
-        &self,
-        id: i64,
-        approved: bool,
-        shown_sha256: Option<&str>,
-        actor: &Actor,
-    ) -> Result<Action, OperatorError> {
-        const ALLOWED: &str = "only an action AWAITING_APPROVAL can be approved or rejected";
-        actor.require(Right::Decide)?;
-        let who = actor.who();
-        let action = self.db().action_get(id).await?.ok_or(OperatorError::NotFound(id))?;
-        if action.status() != Some(ActionStatus::AwaitingApproval) {
-            return Err(OperatorError::WrongStatus { id, status: action.status, allowed: ALLOWED });
-        }
-        let prepared = self.request_of(&action).await;
-        let sha = match (&prepared, approved) {
-            (Ok(p), _) => p.sha256.clone(),
-            (Err(why), true) => return Err(OperatorError::Refused(format!("action {id} cannot be approved: {why}"))),
-            (Err(_), false) => "-".to_string(),
-        };
-        if let Some(shown) = shown_sha256.map(str::trim).filter(|s| !s.is_empty()) {
-            if shown != sha {
-                return Err(OperatorError::Refused(format!(
-                    "the request of action {id} changed since it was shown (SHA-256 {shown}, now {sha}): look at it again"
-                )));
-            }
-        }
-        let now = self.clock().now();
-        let expires_at_utc = now + APPROVAL_TTL;
-        let channel = action.channel.clone().unwrap_or_default();
-        let reason = reason_suffix(actor.reason());
-        let message = if approved {
-            format!(
-                "approved by {}{reason}; the request with SHA-256 {sha} may go to {channel} once, until {}",
-                who,
-                expires_at_utc.to_rfc3339()
-            )
-        } else {
-            format!("rejected by {who}{reason}; nothing was sent")
-        };
-        let decision = Decision {
-            approved,
-            payload_json: &action.payload_json,
-            prepared_sha256: &sha,
-            channel: &channel,
-            decided_by: who,
-            reason: actor.reason(),
-            expires_at_utc,
-        };
-        let log = NewLog::new(LogLevel::Info, message);
-        match self.db().action_decide(id, &decision, now, &log).await? {
-            Some(action) => {
-                tracing::info!(action_id = id, approved, by = %who, sha256 = %sha, "approval decided");
-                Ok(action)
-            }
-            None => match self.db().action_get(id).await? {
-                Some(a) if a.status() == Some(ActionStatus::AwaitingApproval) => Err(OperatorError::Refused(format!(
-                    "action {id} was edited while it was being decided: look at its request again"
-                ))),
-                _ => Err(self.refusal(id, ALLOWED).await),
-            },
-        }
-    }
-
     /// A new payload for an action not yet running (PENDING, RETRY or
     /// AWAITING_APPROVAL), checked like an enqueue. Its approvals not yet
     /// used are voided: in REAL mode, a policy that wants approval wants it
@@ -245,7 +189,7 @@ impl Engine {
     pub async fn edit(&self, id: i64, payload: &Map<String, Value>, actor: &Actor) -> Result<Action, EditError> {
         actor.require(Right::Edit).map_err(OperatorError::from)?;
         let who = actor.who();
-        let action = self.db().action_get(id).await?.ok_or(OperatorError::NotFound(id))?;
+        let action = self.action_to_change(actor, id).await?;
         let editable = matches!(action.status.as_str(), "PENDING" | "RETRY" | "AWAITING_APPROVAL");
         if let Some(at) = action.first_sent_at_utc.filter(|_| editable) {
             return Err(OperatorError::Refused(format!(
@@ -271,6 +215,7 @@ impl Engine {
             status: admission.status.as_str(),
             policy: admission.policy.map(Policy::as_str),
             media: &media,
+            edited_by: who,
         };
         let reason = reason_suffix(actor.reason());
         let log = NewLog::new(

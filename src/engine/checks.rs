@@ -26,7 +26,7 @@ pub enum EnqueueError {
     #[error(
         "idempotency key {:?} was used by action #{} ({}), removed by retention on {}; \
          a key is never used twice, so choose a new one",
-        .0.idempotency_key, .0.action_id, .0.status, .0.retired_at_utc.format("%Y-%m-%d")
+        crate::model::shown_key(&.0.idempotency_key), .0.action_id, .0.status, .0.retired_at_utc.format("%Y-%m-%d")
     )]
     KeyRetired(crate::storage::RetiredKey),
     #[error("invalid schedule: {0}")]

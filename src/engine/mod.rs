@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod adapters;
+mod agents;
 pub mod approval;
 pub mod artifacts;
 mod changes;
@@ -10,6 +11,7 @@ pub mod channels;
 pub mod checks;
 mod clock;
 pub mod daemon;
+mod decide;
 mod flags;
 mod gate;
 pub mod governor;

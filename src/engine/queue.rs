@@ -13,7 +13,7 @@ use super::approval::Admission;
 use super::checks::{channel_named, check_key, check_stored, EnqueueError};
 use super::operator::OperatorError;
 use super::{Actor, Engine};
-use crate::model::{Action, LogLevel};
+use crate::model::{scoped_key, Action, LogLevel};
 use crate::storage::{Inserted, NewAction, NewLog, Requeue};
 
 pub use super::checks::{parse_payload, MAX_KEY_CHARS, MAX_PAYLOAD_BYTES};
@@ -157,13 +157,26 @@ impl Engine {
             };
             admissions.push(admission);
         }
+        let named: Vec<Option<&str>> = items.iter().map(|item| channel_named(item.payload)).collect();
+        self.check_agent_channels(actor, &named).await?;
+        // An agent's keys are stored in its namespace; the keys from before
+        // namespaces are still its own too (see `storage::agents`).
+        let agent = actor.by().agent();
+        let keys: Vec<String> = items.iter().map(|item| scoped_key(agent, item.idempotency_key)).collect();
+        let mut earlier = std::collections::HashMap::new();
+        if agent.is_some() {
+            let plain: Vec<&str> = items.iter().map(|item| item.idempotency_key).collect();
+            earlier.extend(self.db().keys_from_before(&plain).await?);
+        }
         let news: Vec<NewAction> = items
             .iter()
+            .zip(&keys)
             .zip(&payloads)
             .zip(&admissions)
             .zip(&media)
-            .map(|(((item, payload_json), admission), media)| NewAction {
-                idempotency_key: item.idempotency_key,
+            .filter(|((((item, _), _), _), _)| !earlier.contains_key(item.idempotency_key))
+            .map(|((((item, key), payload_json), admission), media)| NewAction {
+                idempotency_key: key,
                 action_type: item.action_type,
                 payload_json,
                 not_before_utc: item.window.scheduled_for.filter(|at| *at > now).unwrap_or(now),
@@ -173,14 +186,18 @@ impl Engine {
                 not_after_utc: item.window.not_after,
                 policy: admission.policy.map(crate::model::Policy::as_str),
                 media,
+                enqueued_by: Some(actor.who()),
             })
             .collect();
-        let outcomes = self.db().actions_insert(&news, now).await?;
+        let mut inserted = self.db().actions_insert(&news, now).await?.into_iter();
+        let outcomes = items.iter().map(|item| match earlier.get(item.idempotency_key) {
+            Some(found) => found.clone(),
+            None => inserted.next().expect("one outcome per inserted action"),
+        });
         Ok(outcomes
-            .into_iter()
             .map(|outcome| match outcome {
                 Inserted::New(action) => {
-                    tracing::info!(action_id = action.id, key = %action.idempotency_key, action_type = %action.action_type, "action enqueued");
+                    tracing::info!(action_id = action.id, key = %action.key(), action_type = %action.action_type, by = actor.who(), "action enqueued");
                     Ok(Enqueued { action, duplicate: false })
                 }
                 Inserted::Existing(action) => Ok(Enqueued { action, duplicate: true }),

@@ -255,9 +255,37 @@ pub struct Action {
     /// its outcome stayed unknown (a 5xx answer): a repeat relies on the
     /// platform still keeping its Idempotency-Key.
     pub reached_at_utc: Option<DateTime<Utc>>,
+    /// Who enqueued it (`None`: before AOL recorded it).
+    pub enqueued_by: Option<String>,
+    /// Who last changed its payload, if anyone did.
+    pub edited_by: Option<String>,
+}
+
+/// Separates an agent's name from its key in a stored idempotency key (the
+/// agent's namespace): a control character, which no key may hold, so no one
+/// can write a key into another's namespace.
+pub const KEY_SCOPE: char = '\u{1f}';
+
+/// A stored idempotency key as its sender wrote it (without its namespace).
+pub fn shown_key(stored: &str) -> &str {
+    stored.rsplit(KEY_SCOPE).next().unwrap_or(stored)
+}
+
+/// The stored idempotency key of `key` sent by `agent` (none: the team's
+/// shared namespace).
+pub fn scoped_key(agent: Option<&str>, key: &str) -> String {
+    match agent {
+        Some(agent) => format!("{agent}{KEY_SCOPE}{key}"),
+        None => key.to_string(),
+    }
 }
 
 impl Action {
+    /// The idempotency key as its sender wrote it.
+    pub fn key(&self) -> &str {
+        shown_key(&self.idempotency_key)
+    }
+
     /// The status as an enum; the database's CHECK constraint keeps it valid.
     pub fn status(&self) -> Option<ActionStatus> {
         self.status.parse().ok()
@@ -436,6 +464,8 @@ pub struct PolicyRow {
     pub set_at_utc: DateTime<Utc>,
     pub set_by: String,
     pub reason: Option<String>,
+    /// How many approvals, by different people, a post needs (1 or 2).
+    pub approvals: i64,
 }
 
 /// One row of `aol_approvals`: an operator's decision on an action awaiting one.
@@ -497,6 +527,10 @@ pub struct ActionFilter {
     pub key: Option<String>,
     /// Only actions older than this id (the last id of the previous page).
     pub before_id: Option<i64>,
+    /// Only actions this actor enqueued: set by the engine for an agent,
+    /// never taken from a request.
+    #[serde(skip)]
+    pub enqueued_by: Option<String>,
 }
 
 /// One row of `aol_execution_logs`.

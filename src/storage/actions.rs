@@ -14,7 +14,8 @@ macro_rules! cols {
     () => {
         "id, idempotency_key, action_type, payload_json, status, attempts, not_before_utc, last_error, \
          created_at_utc, updated_at_utc, lease_epoch, prepared_sha256, remote_id, remote_url, channel, \
-         scheduled_for_utc, not_after_utc, policy, facts_json, first_sent_at_utc, reached_at_utc"
+         scheduled_for_utc, not_after_utc, policy, facts_json, first_sent_at_utc, reached_at_utc, enqueued_by, \
+         edited_by"
     };
 }
 pub(super) use cols;
@@ -24,16 +25,16 @@ pub(super) use cols;
 pub const INSERT_CHUNK: usize = 500;
 /// A multi-row INSERT: `VALUES` columns are `column1`… on both databases.
 const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, \
-     attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy) \
-     SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, v.column7, v.column8, \
-     v.column9, v.column10 FROM (";
+     attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, \
+     enqueued_by) SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, v.column7, \
+     v.column8, v.column9, v.column10, v.column11 FROM (";
 const INSERT_MANY_TAIL: &str = concat!(
     ") AS v WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
     cols!()
 );
-const BY_KEYS: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key IN ");
-const RETIRED_IN: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
+pub(super) const BY_KEYS: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key IN ");
+pub(super) const RETIRED_IN: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
      FROM aol_retired_keys WHERE idempotency_key IN ";
 const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
@@ -240,6 +241,8 @@ pub struct NewAction<'a> {
     pub policy: Option<&'static str>,
     /// The stored files its payload names (SHA-256 each): kept while it exists.
     pub media: &'a [String],
+    /// Who enqueued it, as the records name them.
+    pub enqueued_by: Option<&'a str>,
 }
 
 impl<'a> NewAction<'a> {
@@ -261,6 +264,7 @@ impl<'a> NewAction<'a> {
             not_after_utc: None,
             policy: None,
             media: &[],
+            enqueued_by: None,
         }
     }
 }
@@ -382,7 +386,7 @@ pub enum Inserted {
 }
 
 /// `head (k1, k2, …)`; with no keys, a list that matches nothing.
-fn keyed<'k, DB: sqlx::Database>(head: &str, keys: &[&'k str]) -> sqlx::QueryBuilder<'k, DB>
+pub(super) fn keyed<'k, DB: sqlx::Database>(head: &str, keys: &[&'k str]) -> sqlx::QueryBuilder<'k, DB>
 where
     &'k str: sqlx::Encode<'k, DB> + sqlx::Type<DB>,
 {
@@ -451,7 +455,8 @@ impl Db {
                         .push_bind(new.channel)
                         .push_bind(new.scheduled_for_utc)
                         .push_bind(new.not_after_utc)
-                        .push_bind(new.policy);
+                        .push_bind(new.policy)
+                        .push_bind(new.enqueued_by);
                 });
                 insert.push(INSERT_MANY_TAIL);
                 let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *$conn).await?;
@@ -565,6 +570,9 @@ impl Db {
             }
             if let Some(before) = filter.before_id {
                 q.push(" AND id < ").push_bind(before);
+            }
+            if let Some(by) = &filter.enqueued_by {
+                q.push(" AND enqueued_by = ").push_bind(by.as_str());
             }
             q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
             Ok(q.build_query_as().fetch_all(&mut *conn).await?)

@@ -28,6 +28,17 @@ const APPROVE: &str = concat!(
      WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
     crate::storage::actions::cols!()
 );
+/// A first approval of two: the action stays AWAITING_APPROVAL (the row is
+/// touched so that concurrent decisions on it are taken one at a time).
+const HOLD: &str = concat!(
+    "UPDATE aol_actions SET updated_at_utc = $2 \
+     WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
+    crate::storage::actions::cols!()
+);
+/// Approvals of this request by others that still hold.
+const OTHERS_APPROVALS: &str = "SELECT COUNT(*) FROM aol_approvals WHERE action_id = $1 AND decision = 'approved' \
+     AND prepared_sha256 = $2 AND decided_by <> $3 AND used_at_utc IS NULL AND voided_at_utc IS NULL \
+     AND expires_at_utc > $4";
 const REJECT: &str = concat!(
     "UPDATE aol_actions SET status = 'CANCELLED', last_error = $4, updated_at_utc = $2 \
      WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
@@ -38,7 +49,7 @@ const REJECT: &str = concat!(
 /// Never once a request of it has left: the platform may hold that post.
 const EDIT: &str = concat!(
     "UPDATE aol_actions SET payload_json = $3, channel = $4, status = $5, policy = $6, prepared_sha256 = NULL, \
-       facts_json = NULL, last_error = NULL, updated_at_utc = $2 \
+       facts_json = NULL, last_error = NULL, updated_at_utc = $2, edited_by = $7 \
      WHERE id = $1 AND status IN ('PENDING', 'RETRY', 'AWAITING_APPROVAL') AND first_sent_at_utc IS NULL RETURNING ",
     crate::storage::actions::cols!()
 );
@@ -57,6 +68,17 @@ pub struct Decision<'a> {
     pub decided_by: &'a str,
     pub reason: Option<&'a str>,
     pub expires_at_utc: DateTime<Utc>,
+    /// How many approvals by different people release the action (1 or 2).
+    pub approvals_needed: i64,
+}
+
+/// What a decision did.
+#[derive(Clone, Debug)]
+pub enum Decided {
+    /// Approved (enough approvals: back in the queue) or rejected.
+    Done(Action),
+    /// An approval recorded; the action still waits for another person's.
+    Held(Action),
 }
 
 /// A new payload for an action, as checked and admitted by the engine.
@@ -69,6 +91,8 @@ pub struct Edit<'a> {
     pub policy: Option<&'static str>,
     /// The stored files the new payload names (SHA-256 each).
     pub media: &'a [String],
+    /// Who changed it, as the records name them.
+    pub edited_by: &'a str,
 }
 
 impl Db {
@@ -79,24 +103,50 @@ impl Db {
 
     /// Records an operator's decision on an action AWAITING_APPROVAL whose
     /// payload is still `decision.payload_json`: approved → PENDING, rejected
-    /// → CANCELLED. `None`: it is not (any more); nothing written.
+    /// → CANCELLED. An approval short of the approvals needed is recorded
+    /// and the action keeps waiting (`held`, its log line). `None`: it is
+    /// not AWAITING_APPROVAL (any more); nothing written.
     pub async fn action_decide(
         &self,
         id: i64,
         decision: &Decision<'_>,
         now: DateTime<Utc>,
         log: &NewLog,
-    ) -> Result<Option<Action>, StoreError> {
+        held: &NewLog,
+    ) -> Result<Option<Decided>, StoreError> {
         let rejected = (!decision.approved)
             .then(|| format!("rejected by {}{}", decision.decided_by, crate::model::reason_suffix(decision.reason)));
         on_pool!(self, |conn| {
             let mut tx = conn.begin().await?;
-            let updated: Option<Action> = match &rejected {
-                None => sqlx::query_as(APPROVE).bind(id).bind(now).bind(decision.payload_json),
-                Some(error) => sqlx::query_as(REJECT).bind(id).bind(now).bind(decision.payload_json).bind(error),
-            }
-            .fetch_optional(&mut *tx)
-            .await?;
+            let mut log = log;
+            let updated: Option<Decided> = match &rejected {
+                Some(error) => {
+                    let q = sqlx::query_as(REJECT).bind(id).bind(now).bind(decision.payload_json).bind(error);
+                    q.fetch_optional(&mut *tx).await?.map(Decided::Done)
+                }
+                None => {
+                    let q = sqlx::query_as(HOLD).bind(id).bind(now).bind(decision.payload_json);
+                    match q.fetch_optional(&mut *tx).await? {
+                        None => None,
+                        Some(waiting) => {
+                            let others: i64 = sqlx::query_scalar(OTHERS_APPROVALS)
+                                .bind(id)
+                                .bind(decision.prepared_sha256)
+                                .bind(decision.decided_by)
+                                .bind(now)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                            if others + 1 >= decision.approvals_needed {
+                                let q = sqlx::query_as(APPROVE).bind(id).bind(now).bind(decision.payload_json);
+                                q.fetch_optional(&mut *tx).await?.map(Decided::Done)
+                            } else {
+                                log = held;
+                                Some(Decided::Held(waiting))
+                            }
+                        }
+                    }
+                }
+            };
             if updated.is_some() {
                 sqlx::query(INSERT)
                     .bind(id)
@@ -134,6 +184,7 @@ impl Db {
                 .bind(edit.channel)
                 .bind(edit.status)
                 .bind(edit.policy)
+                .bind(edit.edited_by)
                 .fetch_optional(&mut *tx)
                 .await?;
             if updated.is_some() {

@@ -6,6 +6,7 @@
 //! method spell out two arms. Methods are grouped by table, one file each.
 
 mod actions;
+mod agents;
 mod approvals;
 mod blobs;
 mod changes;
@@ -24,7 +25,7 @@ mod secrets;
 mod sqlite_writer;
 
 pub use actions::{Finish, Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
-pub use approvals::{Decision, Edit};
+pub use approvals::{Decided, Decision, Edit};
 pub use blobs::NewBlob;
 pub use changes::ChangeMarker;
 pub use channels::{ArmOutcome, NewChannel, RateLimits, ServerLimits};

@@ -8,13 +8,13 @@ use crate::model::{Policy, PolicyRow};
 
 macro_rules! policy_cols {
     () => {
-        "id, channel, action_type, mode, set_at_utc, set_by, reason"
+        "id, channel, action_type, mode, set_at_utc, set_by, reason, approvals"
     };
 }
 
 const INSERT: &str = concat!(
-    "INSERT INTO aol_policies (channel, action_type, mode, set_at_utc, set_by, reason) \
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+    "INSERT INTO aol_policies (channel, action_type, mode, set_at_utc, set_by, reason, approvals) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
     policy_cols!()
 );
 const LATEST: &str = concat!(
@@ -37,6 +37,7 @@ impl Db {
         channel: &str,
         action_type: &str,
         mode: Policy,
+        approvals: i64,
         now: DateTime<Utc>,
         actor: &Actor<'_>,
     ) -> Result<PolicyRow, StoreError> {
@@ -47,6 +48,7 @@ impl Db {
             .bind(now)
             .bind(actor.who)
             .bind(actor.reason)
+            .bind(approvals)
             .fetch_one(&mut *conn)
             .await?))
     }

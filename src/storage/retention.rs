@@ -23,7 +23,7 @@ const LOGS: &str = "DELETE FROM aol_execution_logs WHERE id IN \
 /// The action's log lines go with it (ON DELETE CASCADE).
 const ACTIONS_OF_STATUS: &str = "DELETE FROM aol_actions WHERE id IN \
      (SELECT id FROM aol_actions WHERE status = $3 AND updated_at_utc < $1 ORDER BY updated_at_utc LIMIT $2) \
-     AND status = $3 RETURNING idempotency_key, id, status, updated_at_utc";
+     AND status = $3 RETURNING idempotency_key, id, status, updated_at_utc, enqueued_by";
 
 impl Db {
     /// Deletes up to `limit` ledger rows started before `before` (of one
@@ -64,14 +64,15 @@ impl Db {
     ) -> Result<u64, StoreError> {
         on_pool!(self, |conn| {
             let mut tx = conn.begin().await?;
-            let gone: Vec<(String, i64, String, DateTime<Utc>)> =
+            let gone: Vec<(String, i64, String, DateTime<Utc>, Option<String>)> =
                 sqlx::query_as(ACTIONS_OF_STATUS).bind(before).bind(limit).bind(status).fetch_all(&mut *tx).await?;
             if !gone.is_empty() {
                 let mut insert = sqlx::QueryBuilder::new(
-                    "INSERT INTO aol_retired_keys (idempotency_key, action_id, status, finished_at_utc, retired_at_utc) ",
+                    "INSERT INTO aol_retired_keys (idempotency_key, action_id, status, finished_at_utc, retired_at_utc, \
+                     enqueued_by) ",
                 );
-                insert.push_values(&gone, |mut row, (key, id, status, finished)| {
-                    row.push_bind(key).push_bind(id).push_bind(status).push_bind(finished).push_bind(now);
+                insert.push_values(&gone, |mut row, (key, id, status, finished, by)| {
+                    row.push_bind(key).push_bind(id).push_bind(status).push_bind(finished).push_bind(now).push_bind(by);
                 });
                 insert.push(" ON CONFLICT (idempotency_key) DO NOTHING");
                 insert.build().execute(&mut *tx).await?;

@@ -201,9 +201,17 @@ pub async fn run_ticks(engine: &aol::engine::Engine, ticks: u64) {
     aol::engine::daemon::run(engine, &settings, &tokio_util::sync::CancellationToken::new()).await;
 }
 
-/// An engine over `db` with the standard adapters, writing artifacts under `artifact_dir`.
+/// An engine over `db` with the standard adapters, writing artifacts under
+/// `artifact_dir`; its channels may post to this machine (the test servers),
+/// and their secret files are in the folder above `artifact_dir`.
 pub async fn engine_in(db: &Db, artifact_dir: &std::path::Path) -> aol::engine::Engine {
-    let adapters = aol::engine::Registry::standard(artifact_dir.to_path_buf());
+    use aol::engine::channels::{PlatformSettings, Platforms};
+    let settings = PlatformSettings {
+        secrets_dir: artifact_dir.parent().map(std::path::Path::to_path_buf),
+        private_networks: true,
+        ..Default::default()
+    };
+    let adapters = aol::engine::Registry::with_platforms(artifact_dir.to_path_buf(), Platforms::new(settings));
     aol::engine::Engine::new(db.clone(), aol::engine::Clock::System, adapters).await.expect("engine")
 }
 

@@ -67,7 +67,7 @@ impl LocalPds {
 
     /// Adds the armed channel `name` for this server's account at `url` (the
     /// server itself, or a relay in front of it), its app password in a file
-    /// under `dir`, posting without asking (the policy a Bluesky channel
+    /// under `dir` (the engine's secrets folder), posting without asking (the policy a Bluesky channel
     /// starts with is require_approval).
     pub async fn add_channel(&self, engine: &aol::engine::Engine, name: &str, url: &str, dir: &std::path::Path) {
         let ops = aol::engine::Actor::system("test");
@@ -78,7 +78,7 @@ impl LocalPds {
             kind: "bluesky".into(),
             url: url.into(),
             handle: Some(self.handle.clone()),
-            secret_file: Some(secret.display().to_string()),
+            secret_file: Some("app-password".into()),
             ..Default::default()
         };
         engine.channel_add(&request, &ops).await.unwrap();
@@ -221,6 +221,10 @@ pub fn start_daemon(url: &str, dir: &std::path::Path) -> Child {
         .args(["daemon", "--proof-mode", "0", "--tick-interval-seconds", "0.05", "--lease-ttl-seconds", "0.6"])
         .args(["--heartbeat-seconds", "0.15", "--artifact-dir"])
         .arg(dir.join("artifacts"))
+        // The local PDS is on this machine; the channel's password is in `dir`.
+        .arg("--allow-private-channels=1")
+        .arg("--secrets-dir")
+        .arg(dir)
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "info")
         .env_remove("AOL_MAX_TICKS")

@@ -228,7 +228,7 @@ impl Platform for Mastodon {
             requests.push(Request {
                 url: format!("{}/api/v1/statuses", channel.base_url),
                 headers: vec![
-                    ("Idempotency-Key".into(), status_key(out.idempotency_key, p)),
+                    ("Idempotency-Key".into(), status_key(&out.idempotency_key, p)),
                     ("Content-Type".into(), "application/json".into()),
                 ],
                 body: Body::Json(serde_json::to_vec(&status).map_err(|e| e.to_string())?),

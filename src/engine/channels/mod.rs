@@ -5,7 +5,9 @@
 mod bluesky;
 pub mod limits;
 pub mod mastodon;
+pub mod network;
 mod platform;
+mod platforms;
 pub mod post;
 pub mod request;
 mod secret;
@@ -14,11 +16,10 @@ pub mod webhook;
 pub use bluesky::facets::{detect, Feature};
 pub use bluesky::{is_handle, part_key, record_key};
 pub use platform::{Files, Found, Platform, Remote, Sent};
+pub use platforms::{HttpTimeouts, PlatformSettings, Platforms};
 pub use post::{Facts, Image, Link, MediaMap, Outgoing, Part, SocialPost};
 pub use request::{Body, FileRef, Prepared, Request};
-pub use secret::{resolve_secret, SecretError};
-
-use std::time::Duration;
+pub use secret::{check_secret_env, check_secret_file, resolve_secret, SecretError, SECRET_ENV_PREFIX};
 
 use thiserror::Error;
 
@@ -27,62 +28,6 @@ use super::Engine;
 use crate::model::Right;
 use crate::model::{Channel, ChannelKind};
 use crate::storage::{ArmOutcome, NewChannel, RateLimits, StoreError};
-
-/// How long a platform request may take: to connect, and in all.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HttpTimeouts {
-    pub connect: Duration,
-    pub total: Duration,
-}
-
-impl Default for HttpTimeouts {
-    fn default() -> HttpTimeouts {
-        HttpTimeouts { connect: Duration::from_secs(10), total: Duration::from_secs(30) }
-    }
-}
-
-/// One client per platform kind, sharing one HTTP client: rustls, the
-/// system's certificates (verification is never turned off), timeouts on
-/// connecting and on the whole request, and no redirects (a POST that is
-/// redirected could post twice, or somewhere else).
-pub struct Platforms {
-    bluesky: bluesky::Bluesky,
-    pub(crate) mastodon: mastodon::Mastodon,
-    webhook: webhook::Webhook,
-}
-
-impl Platforms {
-    pub fn new(timeouts: HttpTimeouts) -> Platforms {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.total)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("aol/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client's settings are valid");
-        Platforms {
-            bluesky: bluesky::Bluesky::new(http.clone()),
-            mastodon: mastodon::Mastodon::new(http.clone()),
-            webhook: webhook::Webhook::new(http),
-        }
-    }
-
-    pub fn get(&self, kind: ChannelKind) -> &dyn Platform {
-        match kind {
-            ChannelKind::Bluesky => &self.bluesky,
-            ChannelKind::Mastodon => &self.mastodon,
-            ChannelKind::Webhook => &self.webhook,
-        }
-    }
-
-    /// The platform of `channel`'s kind, or why there is none.
-    pub fn of(&self, channel: &Channel) -> Result<&dyn Platform, String> {
-        let kind = channel
-            .kind()
-            .ok_or_else(|| format!("channel {:?} has an unknown kind {:?}", channel.name, channel.kind))?;
-        Ok(self.get(kind))
-    }
-}
 
 /// A channel as an operator describes it, before any check.
 #[derive(Clone, Debug, Default)]
@@ -140,23 +85,8 @@ impl ChannelRequest {
                         .into(),
                 ))
             }
-            (Some(var), None) => {
-                let valid = var.len() <= 128
-                    && !var.starts_with(|c: char| c.is_ascii_digit())
-                    && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if !valid {
-                    return Err(invalid(format!(
-                        "invalid env var name {var:?}: letters, digits and '_', not starting with a digit"
-                    )));
-                }
-            }
-            (None, Some(path)) => {
-                if !std::path::Path::new(path).is_absolute() {
-                    return Err(invalid(format!(
-                        "the secret file must be given as an absolute path (got {path:?}): the server may run elsewhere"
-                    )));
-                }
-            }
+            (Some(var), None) => check_secret_env(var).map_err(invalid)?,
+            (None, Some(file)) => check_secret_file(file).map_err(invalid)?,
         }
         Ok(NewChannel {
             name: name.to_string(),
@@ -216,6 +146,9 @@ impl Engine {
     pub async fn channel_add(&self, request: &ChannelRequest, actor: &Actor) -> Result<Channel, ChannelError> {
         actor.require(Right::Configure)?;
         let mut new = request.check()?;
+        if let Some(why) = self.platforms().refuses(&new.base_url) {
+            return Err(ChannelError::Invalid(why));
+        }
         if new.kind == ChannelKind::Mastodon {
             match self.platforms().mastodon.server_limits(&new.base_url).await {
                 Ok(limits) => new.limits = limits,

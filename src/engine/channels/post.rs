@@ -105,10 +105,10 @@ impl Facts {
 /// Everything a platform builds a post's requests from: the action's fixed
 /// facts (never anything that changes between attempts), the post, what is
 /// known of its files, and what was looked up for it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Outgoing<'a> {
     pub action_id: i64,
-    pub idempotency_key: &'a str,
+    pub idempotency_key: std::borrow::Cow<'a, str>,
     pub created_at: DateTime<Utc>,
     pub post: &'a SocialPost,
     pub media: &'a MediaMap,

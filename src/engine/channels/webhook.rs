@@ -128,7 +128,7 @@ impl Platform for Webhook {
             .map(|part| Ok(WebhookPart { text: &part.text, images: images(out, part)?, link: part.link.as_ref() }))
             .collect::<Result<Vec<_>, String>>()?;
         let body = WebhookBody {
-            idempotency_key: out.idempotency_key,
+            idempotency_key: &out.idempotency_key,
             action_id: out.action_id,
             text: &first.text,
             created_at: out.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),

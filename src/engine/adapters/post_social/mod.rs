@@ -135,11 +135,21 @@ fn stored_post(action: &Action) -> Result<SocialPost, String> {
     }
 }
 
+/// The key a platform deduplicates on (its `Idempotency-Key`): the action's
+/// key as it was sent, or for a key in an agent's namespace (which holds a
+/// control character no header may carry) the agent's name and a hash of it.
+pub fn platform_key(stored: &str) -> std::borrow::Cow<'_, str> {
+    match stored.split_once(crate::model::KEY_SCOPE) {
+        None => std::borrow::Cow::Borrowed(stored),
+        Some((agent, _)) => std::borrow::Cow::Owned(format!("{agent}-{}", &hex::encode(Sha256::digest(stored))[..32])),
+    }
+}
+
 /// The post as its platform builds requests from it.
 fn outgoing<'a>(action: &'a Action, post: &'a SocialPost, materials: &'a Materials) -> Outgoing<'a> {
     Outgoing {
         action_id: action.id,
-        idempotency_key: &action.idempotency_key,
+        idempotency_key: platform_key(&action.idempotency_key),
         created_at: action.created_at_utc,
         post,
         media: &materials.media,
@@ -220,7 +230,7 @@ impl Adapter for PostSocial {
                 let record = json!({
                     "mode": "PROOF",
                     "action_type": POST_SOCIAL,
-                    "idempotency_key": job.action.idempotency_key,
+                    "idempotency_key": job.action.key(),
                     "would_post": job.payload,
                 });
                 let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON values serialise");

@@ -34,7 +34,11 @@ pub(super) async fn send(adapter: &PostSocial, job: &Job<'_>, post: &SocialPost)
         });
     }
     let platform = adapter.platform(channel)?;
-    let secret = resolve_secret(channel).map_err(|e| AdapterError::Permanent(format!("real run unconfigured: {e}")))?;
+    if let Some(why) = adapter.platforms.refuses(&channel.base_url) {
+        return Err(AdapterError::Permanent(format!("real run unconfigured: {why}; nothing was posted")));
+    }
+    let secret = resolve_secret(channel, adapter.platforms.secrets_dir())
+        .map_err(|e| AdapterError::Permanent(format!("real run unconfigured: {e}")))?;
     let (prepared, materials) = adapter.requests(job.action, post, channel, job.resources, Lookups::Allowed).await?;
     let on = format!("{} ({})", channel.name, channel.kind);
     if let (Some(window), Some(reached)) = (platform.repeat_window(), job.action.reached_at_utc) {

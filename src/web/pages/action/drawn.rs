@@ -30,7 +30,7 @@ pub fn facts(a: &Action) -> Html {
         view! { <div class="wide"><dt>"Posted"</dt><dd>{link}</dd></div> }
     });
     Html::render(view! {
-        <h2>"#" {a.id} " · " <span class="key">{a.idempotency_key.clone()}</span></h2>
+        <h2>"#" {a.id} " · " <span class="key">{a.key().to_string()}</span></h2>
         <dl class="facts">
             <div><dt>"Status"</dt><dd data-testid="action-status" class=crate::web::pill_class("status", &a.status)>{a.status.clone()}</dd></div>
             <div><dt>"Type"</dt><dd>{a.action_type.clone()}</dd></div>

@@ -296,11 +296,11 @@ fn AddChannelForm(state: ChannelState) -> impl IntoView {
             <label class="field"><span>"Account (Bluesky handle)"</span>{text(state.handle, "channel-handle", "brand.bsky.social")}</label>
             <label class="field"><span>"Secret from"</span>
                 <select data-testid="channel-secret-from" prop:value=move || state.secret_from.get() on:change=move |ev| state.secret_from.set(event_target_value(&ev))>
-                    <option value="env">"env var on the server"</option>
-                    <option value="file">"file on the server"</option>
+                    <option value="env">"env var AOL_SECRET_… on the server"</option>
+                    <option value="file">"file in AOL_SECRETS_DIR"</option>
                 </select>
             </label>
-            <label class="field"><span>"Its name or path (never the secret)"</span>{text(state.secret_place, "channel-secret-place", "BRAND_BSKY_APP_PASSWORD")}</label>
+            <label class="field"><span>"Its name (never the secret)"</span>{text(state.secret_place, "channel-secret-place", "AOL_SECRET_BRAND_BSKY")}</label>
             <button class="btn" type="submit" data-testid="channel-submit" disabled=move || state.add.pending().get()>"Add channel"</button>
         </form>
     })

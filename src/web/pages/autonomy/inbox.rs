@@ -66,7 +66,7 @@ impl From<crate::model::InboxItem> for InboxEntry {
         let shown = Html::render(view! {
             <p>
                 <a href=format!("/actions/{id}")>"#" {id}</a> " "
-                <span class="key">{a.idempotency_key.clone()}</span>
+                <span class="key">{a.key().to_string()}</span>
                 " on " <strong>{a.channel.clone().unwrap_or_default()}</strong>
                 " · asked " {time_text::date_hms(a.updated_at_utc)} " UTC"
             </p>
@@ -80,7 +80,7 @@ impl From<crate::model::InboxItem> for InboxEntry {
             })}
             {item.problem.map(|p| view! { <p class="error-text">"Cannot be approved: " {p}</p> })}
         });
-        InboxEntry { id, key: a.idempotency_key, sha, shown }
+        InboxEntry { id, key: a.key().to_string(), sha, shown }
     }
 }
 

@@ -43,6 +43,7 @@ impl QueueState {
             action_type: some(self.action_type.get()),
             key: some(self.key.get()),
             before_id: self.pages.get().last().copied(),
+            enqueued_by: None,
         }
     }
 }
@@ -157,7 +158,7 @@ fn actions_table(actions: &[Action]) -> impl IntoView {
                 <tr>
                     <td><a href=format!("/actions/{}", a.id) data-testid="action-link">{a.id}</a></td>
                     <td>{a.action_type.clone()}</td>
-                    <td class="key">{a.idempotency_key.clone()}</td>
+                    <td class="key">{a.key().to_string()}</td>
                     <td><span class=crate::web::pill_class("status", &a.status)>{a.status.clone()}</span></td>
                     <td>{a.attempts}</td>
                     <td class="error-text">{a.last_error.clone().unwrap_or_default()}</td>

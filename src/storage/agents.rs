@@ -1,0 +1,54 @@
+//! What scopes an agent: the channels it may post to (`aol_agent_channels`),
+//! and the keys from before AOL recorded who enqueued an action, which every
+//! agent's namespace still includes (an agent that sends a key again after
+//! an upgrade gets its old action, never a second post).
+
+use super::actions::{keyed, Inserted, RetiredKey, BY_KEYS, RETIRED_IN};
+use super::{on_pool, on_read_pool, Db, StoreError};
+use crate::model::Action;
+
+impl Db {
+    /// The channels `agent` may post to; empty: every channel.
+    pub async fn agent_channels(&self, agent: &str) -> Result<Vec<String>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_scalar(
+            "SELECT channel FROM aol_agent_channels WHERE agent = $1 ORDER BY channel"
+        )
+        .bind(agent)
+        .fetch_all(conn)
+        .await?))
+    }
+
+    /// Sets the channels `agent` may post to (empty: every channel).
+    pub async fn agent_channels_set(&self, agent: &str, channels: &[String]) -> Result<(), StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = sqlx::Connection::begin(conn).await?;
+            sqlx::query("DELETE FROM aol_agent_channels WHERE agent = $1").bind(agent).execute(&mut *tx).await?;
+            for channel in channels {
+                sqlx::query("INSERT INTO aol_agent_channels (agent, channel) VALUES ($1, $2)")
+                    .bind(agent)
+                    .bind(channel)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// For each of `keys`, the action or retired key that had it before AOL
+    /// recorded who enqueued (`enqueued_by` NULL), if any.
+    pub async fn keys_from_before(&self, keys: &[&str]) -> Result<Vec<(String, Inserted)>, StoreError> {
+        on_read_pool!(self, |conn| {
+            let mut found: Vec<(String, Inserted)> = Vec::new();
+            let mut q = keyed(BY_KEYS, keys);
+            q.push(" AND enqueued_by IS NULL");
+            let actions: Vec<Action> = q.build_query_as().fetch_all(&mut *conn).await?;
+            found.extend(actions.into_iter().map(|a| (a.idempotency_key.clone(), Inserted::Existing(a))));
+            let mut q = keyed(RETIRED_IN, keys);
+            q.push(" AND enqueued_by IS NULL");
+            let retired: Vec<RetiredKey> = q.build_query_as().fetch_all(&mut *conn).await?;
+            found.extend(retired.into_iter().map(|r| (r.idempotency_key.clone(), Inserted::Retired(r))));
+            Ok(found)
+        })
+    }
+}
