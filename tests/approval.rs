@@ -7,87 +7,16 @@
 
 mod common;
 mod fake_platform;
+mod real_setup;
 
-use std::time::Duration;
-
-use aol::engine::channels::{ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
 use aol::engine::Actor;
-use aol::engine::{Clock, EditError, Engine, EnqueueError, NewItem, OperatorError, Registry, Window};
-use aol::model::{Action, FlagCommand, Policy};
+use aol::engine::{EditError, Engine, EnqueueError, NewItem, OperatorError, Window};
+use aol::model::{Action, Policy};
 use aol::storage::RateLimits;
-use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
+use chrono::{DurationRound, TimeDelta};
 use common::{run_ticks, TestCtx};
-use fake_platform::{Answer, FakePlatform};
-use sha2::{Digest, Sha256};
-
-fn ops() -> Actor {
-    Actor::new(aol::model::Principal::person("ops", aol::model::Role::Admin)).because(Some("checked"))
-}
-
-struct Setup {
-    engine: Engine,
-    clock: Clock,
-    platform: FakePlatform,
-    _dir: tempfile::TempDir,
-}
-
-/// 2026-11-27 09:00 UTC, a Friday.
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
-}
-
-/// REAL mode, one armed webhook channel `brand` on the stand-in, the
-/// engine's clock at [`start`] and moved only by the test.
-async fn setup(ctx: &TestCtx) -> Setup {
-    let platform = FakePlatform::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret_file = dir.path().join("secret");
-    std::fs::write(&secret_file, "approval-test-signing-key\n").unwrap();
-    let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
-    let registry = Registry::with_platforms(
-        dir.path().join("artifacts"),
-        Platforms::new(PlatformSettings {
-            timeouts,
-            secrets_dir: Some(dir.path().to_path_buf()),
-            private_networks: true,
-        }),
-    );
-    let clock = Clock::manual(start());
-    let engine = Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
-    let request = ChannelRequest {
-        name: "brand".into(),
-        kind: "webhook".into(),
-        url: format!("{}/hook", platform.base),
-        secret_file: Some("secret".into()),
-        ..Default::default()
-    };
-    engine.channel_add(&request, &ops()).await.unwrap();
-    engine.channel_arm("brand", true, &ops()).await.unwrap();
-    engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
-    Setup { engine, clock, platform, _dir: dir }
-}
-
-fn post(text: &str) -> serde_json::Map<String, serde_json::Value> {
-    serde_json::json!({ "channel": "brand", "text": text }).as_object().unwrap().clone()
-}
-
-async fn enqueue(engine: &Engine, key: &str, text: &str) -> Action {
-    engine.enqueue("POST_SOCIAL", key, &post(text)).await.unwrap().action
-}
-
-async fn reread(engine: &Engine, id: i64) -> Action {
-    engine.db().action_get(id).await.unwrap().unwrap()
-}
-
-/// One tick of the daemon (the clock does not move during it).
-/// The request the platform got, as text, and its SHA-256.
-fn sent(s: &Setup) -> Vec<(String, String)> {
-    s.platform
-        .received()
-        .iter()
-        .map(|r| (String::from_utf8_lossy(&r.body).into_owned(), hex::encode(Sha256::digest(&r.body))))
-        .collect()
-}
+use fake_platform::Answer;
+use real_setup::{enqueue, ops, post, reread, sent, setup, start};
 
 async fn a_real_post_waits_for_a_yes_and_goes_out_once(ctx: TestCtx) {
     let s = setup(&ctx).await;
@@ -156,8 +85,10 @@ async fn an_edit_voids_the_approval(ctx: TestCtx) {
     let first = s.engine.inbox(20).await.unwrap()[0].request.clone().unwrap();
     s.engine.approve(action.id, Some(&first.sha256), &ops()).await.unwrap();
 
-    // Changed after the yes, before it went out: the yes no longer holds.
-    let edited = s.engine.edit(action.id, &post("Second words"), &ops()).await.unwrap();
+    // Changed after the yes, before it went out (by someone else: whoever
+    // changes a post last may not approve it): the yes no longer holds.
+    let editor = Actor::new(aol::model::Principal::person("eve", aol::model::Role::Approver));
+    let edited = s.engine.edit(action.id, &post("Second words"), &editor).await.unwrap();
     assert_eq!(edited.status, "AWAITING_APPROVAL");
     let approvals = s.engine.db().approvals_for(action.id).await.unwrap();
     assert!(approvals[0].voided_at_utc.is_some(), "the old approval is voided");

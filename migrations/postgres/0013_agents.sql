@@ -18,4 +18,4 @@ CREATE TABLE aol_agent_channels (
 );
 
 -- How many approvals, by different people, a post needs under this policy.
-ALTER TABLE aol_policies ADD COLUMN approvals INTEGER NOT NULL DEFAULT 1 CHECK (approvals IN (1, 2));
+ALTER TABLE aol_policies ADD COLUMN approvals BIGINT NOT NULL DEFAULT 1 CHECK (approvals IN (1, 2));

@@ -440,6 +440,9 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
         // One chunk's statements on `$conn`, its outcomes into `found`.
         macro_rules! insert_chunk {
             ($conn:expr, $chunk:expr, $found:expr) => {{
