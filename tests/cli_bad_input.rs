@@ -273,6 +273,16 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        id: "channels",
+        args: &["token", "agent-add", "bot", "--channels={}"],
+        bad: &[("Brand X", "invalid channel name"), ("a,,b", "invalid channel name")],
+    },
+    Case {
+        id: "approvals",
+        args: &["policy", "set", "brand", "require_approval", "--approvals={}"],
+        bad: &[("3", "1..=2|1..3"), ("0", "1..=2|1..3"), ("two", "invalid digit")],
+    },
+    Case {
         id: "role",
         args: &["operator", "add", "vera", "--role={}"],
         bad: &[("root", "viewer, approver or admin"), ("", "viewer, approver or admin")],

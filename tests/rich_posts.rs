@@ -245,7 +245,8 @@ async fn a_webhook_gets_the_whole_post_signed_and_another_image_voids_an_approva
     s.engine.approve(action.id, Some(&first.sha256), &ops()).await.unwrap();
 
     // Another image: another request; the yes given for the first no longer holds.
-    s.engine.edit(action.id, payload(&thumb).as_object().unwrap(), &ops()).await.unwrap();
+    // (Changed by someone else than who approves: four eyes.)
+    s.engine.edit(action.id, payload(&thumb).as_object().unwrap(), &Actor::system("editor")).await.unwrap();
     let approvals = s.engine.db().approvals_for(action.id).await.unwrap();
     assert!(approvals[0].voided_at_utc.is_some());
     let second = s.engine.inbox(20).await.unwrap().remove(0).request.unwrap();

@@ -149,7 +149,12 @@ pub(super) async fn enqueue(cmd: EnqueueCmd) -> anyhow::Result<ExitCode> {
 
 pub(super) async fn actions(cmd: ActionsCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let list = engine.db().actions_recent(cmd.status.map(ActionStatus::as_str), cmd.limit).await;
+    let filter =
+        crate::model::ActionFilter { status: cmd.status.map(|s| s.as_str().to_string()), ..Default::default() };
+    let list = match super::acting(&engine, crate::model::Right::View).await {
+        Ok(actor) => engine.actions_for(&actor, &filter, cmd.limit).await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
     engine.db().close().await;
     let list = list?;
     if cmd.json {
@@ -199,7 +204,14 @@ pub(super) fn next_try(a: &Action, now: chrono::DateTime<chrono::Utc>) -> String
 
 pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let found = engine.action_detail(cmd.id).await;
+    let found = async {
+        let actor = super::acting(&engine, crate::model::Right::View).await?;
+        match engine.action_for(&actor, cmd.id).await? {
+            Some(_) => Ok(engine.action_detail(cmd.id).await?),
+            None => anyhow::Ok(None),
+        }
+    }
+    .await;
     engine.db().close().await;
     let Some(detail) = found? else { anyhow::bail!("no action with id {}", cmd.id) };
     if cmd.json {

@@ -146,6 +146,7 @@ pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
                 );
             }
             ChannelAction::List { json } => {
+                actor.require(crate::model::Right::View)?;
                 let channels = engine.db().channels().await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&channels)?);
@@ -225,6 +226,7 @@ pub(super) async fn policy(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
                 println!("policy of channel {} for {}: {}{needs}", row.channel, row.action_type, row.mode);
             }
             PolicyAction::List { json } => {
+                actor.require(crate::model::Right::View)?;
                 let rows = engine.db().policies().await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -211,6 +211,13 @@ async fn open_engine_with(args: &DbArgs, platforms: crate::engine::channels::Pla
 /// holds the database's address), recorded as `cli:$USER`.
 pub const TOKEN_ENV: &str = "AOL_TOKEN";
 
+/// Who a command acts as, when their role holds `right` (else the refusal).
+async fn acting(engine: &Engine, right: crate::model::Right) -> anyhow::Result<crate::engine::Actor> {
+    let actor = cli_actor(engine).await?;
+    actor.require(right)?;
+    Ok(actor)
+}
+
 /// Who a command acts as (see [`TOKEN_ENV`]); a token that is none of the
 /// valid ones is refused rather than ignored.
 async fn cli_actor(engine: &Engine) -> anyhow::Result<crate::engine::Actor> {

@@ -122,7 +122,10 @@ pub(super) async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
 
 pub(super) async fn prune(cmd: PruneCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let pruned = engine.prune(&cmd.retention.settings()).await;
+    let pruned = match super::acting(&engine, crate::model::Right::Configure).await {
+        Ok(_) => engine.prune(&cmd.retention.settings()).await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
     engine.db().close().await;
     let p = pruned?;
     println!("pruned {} ledger rows, {} log lines, {} actions, {} media files", p.ticks, p.logs, p.actions, p.media);
@@ -146,7 +149,10 @@ pub(super) async fn flags(cmd: FlagsCmd) -> anyhow::Result<ExitCode> {
 
 pub(super) async fn status(cmd: StatusCmd) -> anyhow::Result<ExitCode> {
     let engine = open_engine(&cmd.db).await?;
-    let overview = engine.overview().await;
+    let overview = match super::acting(&engine, crate::model::Right::View).await {
+        Ok(_) => engine.overview().await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
     engine.db().close().await;
     let overview = overview?;
     if cmd.json {
@@ -185,8 +191,13 @@ pub(super) async fn backup(cmd: BackupCmd) -> anyhow::Result<ExitCode> {
     if cmd.file.exists() {
         anyhow::bail!("{} exists already: choose a new file", cmd.file.display());
     }
-    let db = open_db(&cmd.db).await?;
-    let done = db.backup_into(&cmd.file).await;
+    let engine = open_engine(&cmd.db).await?;
+    let db = engine.db().clone();
+    // A copy holds everything, people's and agents' hashes too: an admin's.
+    let done = match super::acting(&engine, crate::model::Right::Manage).await {
+        Ok(_) => db.backup_into(&cmd.file).await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
     db.close().await;
     done?;
     println!("copied the database to {}", cmd.file.display());

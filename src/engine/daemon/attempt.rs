@@ -48,7 +48,7 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     }
     tracing::info!(
         action_id = action.id,
-        key = %action.idempotency_key,
+        key = %action.key(),
         attempt = action.attempts,
         epoch = term.epoch,
         mode,
@@ -180,7 +180,7 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             engine.metrics().attempt_ended(&after.status);
             tracing::info!(
                 action_id = action.id,
-                key = %action.idempotency_key,
+                key = %action.key(),
                 epoch = term.epoch,
                 status = %after.status,
                 "attempt ended"
