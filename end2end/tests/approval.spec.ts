@@ -3,7 +3,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect, test } from "@playwright/test";
-import { aol, cliFlags, openSignedIn, writeSecret } from "./support";
+import { addPerson, aol, cliFlags, openAs, openSignedIn, writeSecret } from "./support";
 
 test.describe.configure({ mode: "serial" });
 
@@ -88,8 +88,18 @@ test("approval inbox: approve → posted once; reject → never sent; an edit af
     await page.waitForTimeout(1_500);
     expect(hook.bodies.some((b) => b.includes(run) && b.includes("edit"))).toBe(false);
     await testInfo.attach("re-approval", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
+    // Four eyes: whoever changed it last may not approve it; another person may.
+    await page.getByTestId("approve").click();
+    await expect(page.getByRole("alert").filter({ hasText: "four eyes" })).toBeVisible();
+    await expect(page.getByTestId("action-status")).toHaveText("AWAITING_APPROVAL");
+    addPerson(testInfo, "eve", "approver", "a long enough password");
+    await page.getByTestId("sign-out").click();
+    await openAs(page, "eve", "a long enough password");
+    await page.goto(`/actions/${id}`);
+    await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
     await page.getByTestId("approve").click();
     await expect(page.getByTestId("action-status")).toHaveText("SUCCESS", { timeout: 10_000 });
+    expect(action(testInfo, keys.edit).edited_by).toBe("operator-token");
     expect(hook.bodies.filter((b) => b.includes(`Edited post (${run})`))).toHaveLength(1);
     expect(hook.bodies.filter((b) => b.includes(`Post to edit (${run})`))).toHaveLength(0);
   } finally {

@@ -55,7 +55,7 @@ fn world() -> &'static World {
         let (app, agent_token) = runtime.block_on(async {
             let db = aol::storage::Db::connect("sqlite::memory:").await.unwrap();
             db.migrate().await.unwrap();
-            let agent_token = aol::auth::AgentToken::create(&db, "fuzz").await.unwrap();
+            let agent_token = aol::auth::AgentToken::create(&db, "fuzz", &[]).await.unwrap();
             let adapters = aol::engine::Registry::standard(std::env::temp_dir().join("aol-fuzz-unused"));
             let engine = aol::engine::Engine::new(db, aol::engine::Clock::System, adapters).await.unwrap();
             // Lives as long as the process: the change feed is never stopped.
@@ -67,12 +67,13 @@ fn world() -> &'static World {
                 auth: aol::auth::OperatorAuth::from_token(OPERATOR_TOKEN),
                 llm_configured: false,
                 allowed_hosts: std::sync::Arc::new(vec![HOST.to_string()]),
+                public_read: false,
             };
             (aol::server::router(state), agent_token)
         });
         let login = same_origin(Request::post("/ui/login"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(format!("token={OPERATOR_TOKEN}")))
+            .body(Body::from(format!("secret={OPERATOR_TOKEN}")))
             .unwrap();
         let answer = runtime.block_on(app.clone().oneshot(login)).unwrap();
         assert!(answer.status().is_success(), "sign-in: {}", answer.status());

@@ -103,7 +103,7 @@ pub(super) async fn operator(cmd: OperatorCmd) -> anyhow::Result<ExitCode> {
                         println!(
                             "{:<24}  {:<9}  {:<9}  {:<20}  {}",
                             p.name,
-                            p.role,
+                            p.role.as_str(),
                             if p.has_password { "set" } else { "none" },
                             p.created_at_utc.format("%Y-%m-%d %H:%M:%S"),
                             p.created_by

@@ -25,6 +25,9 @@ const ACTIONS_OF_STATUS: &str = "DELETE FROM aol_actions WHERE id IN \
      (SELECT id FROM aol_actions WHERE status = $3 AND updated_at_utc < $1 ORDER BY updated_at_utc LIMIT $2) \
      AND status = $3 RETURNING idempotency_key, id, status, updated_at_utc, enqueued_by";
 
+/// A removed action's key, id, status, last change and who enqueued it.
+type Retired = (String, i64, String, DateTime<Utc>, Option<String>);
+
 impl Db {
     /// Deletes up to `limit` ledger rows started before `before` (of one
     /// status, if given); returns how many.
@@ -64,7 +67,7 @@ impl Db {
     ) -> Result<u64, StoreError> {
         on_pool!(self, |conn| {
             let mut tx = conn.begin().await?;
-            let gone: Vec<(String, i64, String, DateTime<Utc>, Option<String>)> =
+            let gone: Vec<Retired> =
                 sqlx::query_as(ACTIONS_OF_STATUS).bind(before).bind(limit).bind(status).fetch_all(&mut *tx).await?;
             if !gone.is_empty() {
                 let mut insert = sqlx::QueryBuilder::new(

@@ -42,10 +42,17 @@ pub fn use_live() -> Live {
     });
     #[cfg(feature = "hydrate")]
     {
+        // Only while someone who may look is signed in (the server refuses
+        // the stream otherwise); signing in opens it at once.
+        let session = crate::web::session_bar::use_session();
         let opened = RwSignal::new(0u32);
         Effect::new(move |_| {
             opened.track();
-            listen(live, opened);
+            if session.me().may(crate::model::Right::View) {
+                listen(live, opened);
+            } else {
+                live.connected.set(true);
+            }
         });
     }
     live

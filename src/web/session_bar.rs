@@ -9,16 +9,19 @@ use crate::web::auth::{get_me, Login, Logout};
 use crate::web::show::show_or;
 
 /// The sign-in and sign-out actions, shared by the bar and the pages (which
-/// re-read when either runs).
+/// re-read when either runs), and who is signed in.
 #[derive(Clone, Copy)]
 pub struct Session {
     pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
+    me: Resource<Result<Me, ServerFnError>>,
 }
 
 impl Session {
     pub fn provide() -> Session {
-        let session = Session { login: ServerAction::new(), logout: ServerAction::new() };
+        let (login, logout) = (ServerAction::<Login>::new(), ServerAction::<Logout>::new());
+        let me = Resource::new(move || (login.version().get(), logout.version().get()), |_| get_me());
+        let session = Session { login, logout, me };
         provide_context(session);
         session
     }
@@ -26,6 +29,11 @@ impl Session {
     /// Changes whenever someone signs in or out here: a page's resources read it.
     pub fn version(self) -> (usize, usize) {
         (self.login.version().get(), self.logout.version().get())
+    }
+
+    /// Who is signed in (nobody until known).
+    pub fn me(self) -> Me {
+        self.me.get().and_then(Result::ok).unwrap_or_default()
     }
 }
 
@@ -53,8 +61,7 @@ pub fn unreadable(e: ServerFnError) -> impl IntoView {
 #[component]
 pub fn SessionBar() -> impl IntoView {
     let session = use_session();
-    let me = Resource::new(move || session.version(), |_| get_me());
-    let me = move || me.get().and_then(Result::ok).unwrap_or_default();
+    let me = move || session.me();
     view! {
         <Transition fallback=|| ()>
             {show_or(move || me().signed_in(), move || view! { <SignedIn me=me()/> }, move || view! { <SignInForm/> })}
@@ -96,7 +103,7 @@ fn SignInForm() -> impl IntoView {
                 data-testid="sign-in-name"
                 type="text"
                 autocomplete="username"
-                placeholder="blank for the operator token"
+                placeholder="blank: operator token"
                 prop:value=move || name.get()
                 on:input=move |ev| name.set(event_target_value(&ev))
             />

@@ -38,8 +38,10 @@ pub fn InboxCard(reading: Reading, operator: Signal<bool>, state: InboxState) ->
                 {move || waiting.get().unwrap_or(0)}
             </span></h2>
             <p class="meta">"REAL posts their channel's policy holds for a yes. Each approval holds for exactly the request shown, once, for 24 hours."</p>
-            <input type="text" class="reason" data-testid="inbox-reason" placeholder="Reason (optional, recorded)" maxlength="200"
-                prop:value=move || state.reason.get() on:input=move |ev| state.reason.set(event_target_value(&ev))/>
+            {crate::web::show::show(move || operator.get(), move || view! {
+                <input type="text" class="reason" data-testid="inbox-reason" placeholder="Reason (optional, recorded)" maxlength="200"
+                    prop:value=move || state.reason.get() on:input=move |ev| state.reason.set(event_target_value(&ev))/>
+            })}
             {move || error().map(|e| view! { <p class="error-text" role="alert" data-testid="inbox-error">{e}</p> })}
             {move || reading.map(|d| view! { <InboxList items=d.inbox.clone() operator=operator.get_untracked() state/> })}
         </section>
