@@ -34,6 +34,16 @@ async fn every_answer_forbids_framing_and_sniffing(ctx: TestCtx) {
         assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
         assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"), "{path}");
     }
+    // A page allows only its own scripts: the inline loader carries this answer's nonce.
+    let page = http.get(server.url("/")).send().await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let html = page.text().await.unwrap();
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
+    assert!(policy.contains("script-src 'self' 'nonce-") && policy.contains("object-src 'none'"), "{policy}");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the loader carries the nonce");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let again = http.get(server.url("/")).send().await.unwrap();
+    assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(nonce), "a new nonce each time");
 }
 
 async fn sign_in_is_refused_for_a_minute_after_ten_wrong_tokens(ctx: TestCtx) {

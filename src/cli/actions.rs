@@ -230,6 +230,11 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
         println!("error:    {e}");
     }
     println!("created:  {}   changed: {}", time(a.created_at_utc), time(a.updated_at_utc));
+    let by = |who: &Option<String>| who.clone().unwrap_or_else(|| "(not recorded)".into());
+    match &a.edited_by {
+        Some(_) => println!("by:       {}, last changed by {}", by(&a.enqueued_by), by(&a.edited_by)),
+        None => println!("by:       {}", by(&a.enqueued_by)),
+    }
     if a.scheduled_for_utc.is_some() || a.not_after_utc.is_some() {
         let at = |t: Option<chrono::DateTime<chrono::Utc>>, none: &str| t.map(time).unwrap_or(none.to_string());
         println!("window:   not before {}, not after {}", at(a.scheduled_for_utc, "-"), at(a.not_after_utc, "-"));

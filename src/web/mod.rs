@@ -42,6 +42,8 @@ pub async fn media_file(
 /// style sheet are the same on every page, so they are written here, not by
 /// leptos_meta from inside the app (its code would ship in the wasm).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -57,6 +59,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: its scripts are its own (the inline
+/// loader carries this response's nonce), its wasm may compile, nothing loads
+/// from another site, and no site may frame it. (Live reload, under `cargo
+/// leptos watch`, also connects to its websocket.)
+#[cfg(feature = "ssr")]
+fn set_page_policy() {
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    let live_reload = if std::env::var_os("LEPTOS_WATCH").is_some() { " ws: wss:" } else { "" };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self'; connect-src 'self'{live_reload}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -38,6 +38,8 @@ pub fn facts(a: &Action) -> Html {
             <div><dt>"Not before"</dt><dd>{time(a.not_before_utc)}</dd></div>
             <div><dt>"Created"</dt><dd>{time(a.created_at_utc)}</dd></div>
             <div><dt>"Updated"</dt><dd>{time(a.updated_at_utc)}</dd></div>
+            <div><dt>"Enqueued by"</dt><dd data-testid="enqueued-by">{a.enqueued_by.clone().unwrap_or_else(|| "(not recorded)".into())}</dd></div>
+            {a.edited_by.clone().map(|by| view! { <div><dt>"Last changed by"</dt><dd data-testid="edited-by">{by}</dd></div> })}
             {remote}
             {a.prepared_sha256.clone().map(|sha| view! {
                 <div class="wide"><dt>"Request SHA-256"</dt><dd class="key" data-testid="prepared-sha256">{sha}</dd></div>
