@@ -52,6 +52,7 @@ const API: &[(&str, &str, Needs, &str, &str)] = &[
     ("post", "/api/v1/actions/{id}/reject", DECIDE, "/api/v1/actions/1/reject", r#"{"reason":"no"}"#),
     ("get", "/api/v1/flags", VIEW, "/api/v1/flags", ""),
     ("put", "/api/v1/flags", CONTROL, "/api/v1/flags", r#"{"paused":true}"#),
+    ("get", "/api/v1/audit/verify", VIEW, "/api/v1/audit/verify", ""),
     ("post", "/api/v1/media", ENQUEUE, "/api/v1/media", ""),
     (
         "get",
@@ -116,6 +117,8 @@ const COMMANDS: &[(&str, Needs, &[&str])] = &[
     ("operator list", VIEW, &[]),
     ("operator remove", MANAGE, &["abe"]),
     ("operator role", MANAGE, &["vera", "admin"]),
+    ("audit verify", VIEW, &[]),
+    ("audit export", Needs::Right(Right::Audit), &[]),
 ];
 
 const PASSWORD: &str = "a password long enough";

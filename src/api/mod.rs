@@ -3,6 +3,7 @@
 //! reaches the engine only; every refusal is `{"error": "…"}` (see `error`).
 
 mod actions;
+mod audit;
 mod caller;
 mod decisions;
 pub mod error;
@@ -43,7 +44,8 @@ pub const MAX_BODY_BYTES: usize = 128 * 1024;
     tags(
         (name = "actions", description = "The queue"),
         (name = "media", description = "Images for posts, named by their SHA-256"),
-        (name = "flags", description = "The operator's switches")
+        (name = "flags", description = "The operator's switches"),
+        (name = "audit", description = "The audit trail")
     )
 )]
 struct ApiDoc;
@@ -68,6 +70,7 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(decisions::approve))
         .routes(routes!(decisions::reject))
         .routes(routes!(flags::get_flags, flags::put_flags))
+        .routes(routes!(audit::verify))
         .merge(
             // An image may be far larger than any JSON body.
             OpenApiRouter::new()

@@ -72,6 +72,7 @@ pub async fn add(engine: &Engine, actor: &Actor, name: &str, role: Role) -> Resu
         return Err(PeopleError::Exists(name.to_string()));
     }
     tracing::info!(person = name, %role, by = actor.who(), "person added");
+    engine.audit(actor.who(), None, "person_added", serde_json::json!({"name": name, "role": role})).await;
     Ok(token)
 }
 
@@ -97,6 +98,7 @@ pub async fn set_password(engine: &Engine, actor: &Actor, name: &str, password: 
         return Err(PeopleError::NotFound(name.to_string()));
     }
     tracing::info!(person = name, by = actor.who(), "password set");
+    engine.audit(actor.who(), None, "password_set", serde_json::json!({"name": name})).await;
     Ok(())
 }
 
@@ -108,6 +110,7 @@ pub async fn set_role(engine: &Engine, actor: &Actor, name: &str, role: Role) ->
         return Err(PeopleError::NotFound(name.to_string()));
     }
     tracing::info!(person = name, %role, by = actor.who(), "role changed");
+    engine.audit(actor.who(), None, "role_changed", serde_json::json!({"name": name, "role": role})).await;
     Ok(())
 }
 
@@ -119,6 +122,7 @@ pub async fn remove(engine: &Engine, actor: &Actor, name: &str) -> Result<(), Pe
         return Err(PeopleError::NotFound(name.to_string()));
     }
     tracing::info!(person = name, by = actor.who(), "person removed");
+    engine.audit(actor.who(), None, "person_removed", serde_json::json!({"name": name})).await;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! `cargo leptos watch` runs. One file per family of commands.
 
 mod actions;
+mod audit;
 mod channels;
 mod media;
 mod people;
@@ -17,6 +18,7 @@ use crate::logging::LogFormat;
 use crate::server::open_db;
 
 use actions::{ActionsCmd, ApproveCmd, EditCmd, EnqueueCmd, IdCmd, RejectCmd, ResolveCmd, ShowCmd};
+use audit::AuditCmd;
 use channels::{ChannelCmd, PolicyCmd};
 use media::MediaCmd;
 use people::OperatorCmd;
@@ -81,6 +83,8 @@ enum Command {
     Media(MediaCmd),
     /// People: add (with a role: viewer, approver, admin), password, list, remove, role.
     Operator(OperatorCmd),
+    /// The audit trail: verify its chain, or export it as JSON lines.
+    Audit(AuditCmd),
 }
 
 /// The command line's definition (the runbook test reads every setting from it).
@@ -191,6 +195,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => channels::policy(cmd).await,
         Command::Media(cmd) => media::media(cmd).await,
         Command::Operator(cmd) => people::operator(cmd).await,
+        Command::Audit(cmd) => audit::audit(cmd).await,
     }
 }
 

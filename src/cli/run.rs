@@ -213,16 +213,20 @@ pub(super) async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
             TokenAction::AgentList => crate::model::Right::View,
             _ => crate::model::Right::Manage,
         };
-        cli_actor(&engine).await?.require(right)?;
+        let actor = cli_actor(&engine).await?;
+        actor.require(right)?;
+        let audit = |event: &'static str, data: serde_json::Value| engine.audit(actor.who(), None, event, data);
         match &cmd.command {
             TokenAction::Reset => {
                 println!("{}", OperatorAuth::reset(&db).await?);
+                audit("operator_token_reset", serde_json::json!({})).await;
                 eprintln!(
                     "new operator token stored; running servers use it after a restart (AOL_OPERATOR_TOKEN, if set, wins)"
                 );
             }
             TokenAction::AgentAdd { name, channels } => {
                 println!("{}", AgentToken::create(&db, name, channels).await?);
+                audit("agent_added", serde_json::json!({"name": name, "channels": channels})).await;
                 let scope = if channels.is_empty() { "every channel".to_string() } else { channels.join(", ") };
                 eprintln!(
                     "agent token {name:?} stored (shown only now), posting to {scope}; send it as \
@@ -247,6 +251,7 @@ pub(super) async fn token(cmd: TokenCmd) -> anyhow::Result<ExitCode> {
                 if !AgentToken::revoke(&db, name).await? {
                     anyhow::bail!("no agent token named {name:?}");
                 }
+                audit("agent_revoked", serde_json::json!({"name": name})).await;
                 eprintln!("agent token {name:?} revoked");
             }
         }

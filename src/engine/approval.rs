@@ -221,7 +221,8 @@ impl Engine {
         let log = NewLog::new(
             LogLevel::Info,
             format!("payload changed by {who}{reason}; any approval not yet used no longer holds"),
-        );
+        )
+        .event("edited", Some(who));
         match self.db().action_edit(id, &edit, self.clock().now(), &log).await? {
             Some(action) => {
                 tracing::info!(action_id = id, by = %who, status = %action.status, "action edited");

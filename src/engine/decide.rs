@@ -77,14 +77,18 @@ impl Engine {
             expires_at_utc,
             approvals_needed: needed,
         };
-        let log = NewLog::new(LogLevel::Info, message);
+        let event = if approved { "approved" } else { "rejected" };
+        let log = NewLog::new(LogLevel::Info, message).event(event, Some(who)).with("sha256", sha.clone());
         let held = NewLog::new(
             LogLevel::Info,
             format!(
                 "approved by {who}{reason} (1 of {needed}); the request with SHA-256 {sha} waits for another \
                  person's approval"
             ),
-        );
+        )
+        .event("approved", Some(who))
+        .with("sha256", sha.clone())
+        .with("of", needed);
         match self.db().action_decide(id, &decision, now, &log, &held).await? {
             Some(Decided::Done(action)) => {
                 tracing::info!(action_id = id, approved, by = %who, sha256 = %sha, "approval decided");

@@ -128,6 +128,8 @@ impl Engine {
                     }
                     Ok(None) => {
                         tracing::warn!(epoch = term.epoch, "lease lost: the term was taken over or had expired");
+                        let data = serde_json::json!({"epoch": term.epoch, "owner": engine.identity()});
+                        engine.audit("aol:daemon", None, "lease_lost", data).await;
                         term.lost.cancel();
                         return;
                     }

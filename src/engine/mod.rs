@@ -6,6 +6,7 @@ pub mod adapters;
 mod agents;
 pub mod approval;
 pub mod artifacts;
+pub mod audit;
 mod changes;
 pub mod channels;
 pub mod checks;

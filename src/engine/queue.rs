@@ -236,7 +236,11 @@ impl Engine {
             Requeue::Requeue => "re-queued",
             Requeue::Cancel => "cancelled",
         };
-        let log = NewLog::new(LogLevel::Info, format!("{verb} by {who}{why}"));
+        let event = match change {
+            Requeue::Requeue => "requeued",
+            Requeue::Cancel => "cancelled",
+        };
+        let log = NewLog::new(LogLevel::Info, format!("{verb} by {who}{why}")).event(event, Some(who));
         match self.db().action_operator_change(id, change, self.clock().now(), &log).await? {
             Some(action) => {
                 tracing::info!(action_id = id, by = %who, "action {verb}");

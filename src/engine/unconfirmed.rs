@@ -56,7 +56,7 @@ impl Engine {
                     continue;
                 }
             };
-            let log = NewLog::new(LogLevel::Warning, message);
+            let log = NewLog::new(LogLevel::Warning, message).event("reconciled", None);
             if self.db().action_resolve(action.id, &resolution, now, &log).await?.is_some() {
                 tracing::info!(action_id = action.id, ?resolution, "UNCONFIRMED action reconciled");
                 settled += 1;
@@ -96,7 +96,7 @@ impl Engine {
             Resolution::SendAgain => "sent again".to_string(),
         };
         let why = crate::model::reason_suffix(reason);
-        let log = NewLog::new(LogLevel::Warning, format!("{what} by {who}{why}"));
+        let log = NewLog::new(LogLevel::Warning, format!("{what} by {who}{why}")).event("settled", Some(who));
         match self.db().action_resolve(id, resolution, self.clock().now(), &log).await? {
             Some(action) => {
                 tracing::info!(action_id = id, by = %who, "{what}");

@@ -50,6 +50,8 @@ impl std::str::FromStr for Role {
 pub enum Right {
     /// Read the queue, the actions, the channels and the history.
     View,
+    /// Read the audit trail: every event, everyone's (people only).
+    Audit,
     /// Add an action (a post) to the queue.
     Enqueue,
     /// Change a post's content before it is sent.
@@ -65,12 +67,21 @@ pub enum Right {
 }
 
 impl Right {
-    pub const ALL: [Right; 7] =
-        [Right::View, Right::Enqueue, Right::Edit, Right::Decide, Right::Control, Right::Configure, Right::Manage];
+    pub const ALL: [Right; 8] = [
+        Right::View,
+        Right::Audit,
+        Right::Enqueue,
+        Right::Edit,
+        Right::Decide,
+        Right::Control,
+        Right::Configure,
+        Right::Manage,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Right::View => "view",
+            Right::Audit => "read the audit trail",
             Right::Enqueue => "enqueue",
             Right::Edit => "edit",
             Right::Decide => "decide",
@@ -83,7 +94,7 @@ impl Right {
     /// The least role that holds this right.
     pub fn least_role(self) -> Role {
         match self {
-            Right::View => Role::Viewer,
+            Right::View | Right::Audit => Role::Viewer,
             Right::Enqueue | Right::Edit | Right::Decide => Role::Approver,
             Right::Control | Right::Configure | Right::Manage => Role::Admin,
         }
@@ -202,8 +213,8 @@ mod tests {
         let admin = Principal::person("ada", Role::Admin);
         let agent = Principal::Agent { name: "bot".into() };
         let allowed = |p: &Principal| Right::ALL.into_iter().filter(|r| p.may(*r)).collect::<Vec<_>>();
-        assert_eq!(allowed(&viewer), [Right::View]);
-        assert_eq!(allowed(&approver), [Right::View, Right::Enqueue, Right::Edit, Right::Decide]);
+        assert_eq!(allowed(&viewer), [Right::View, Right::Audit]);
+        assert_eq!(allowed(&approver), [Right::View, Right::Audit, Right::Enqueue, Right::Edit, Right::Decide]);
         assert_eq!(allowed(&admin), Right::ALL);
         assert_eq!(allowed(&Principal::OperatorToken), Right::ALL);
         assert_eq!(allowed(&agent), [Right::View, Right::Enqueue, Right::Edit]);

@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
+use super::audit::append_audit;
 use super::blobs::insert_action_media;
 use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD};
-use super::{group_rows, on_pool, on_read_pool, Db, Pool, StoreError};
+use super::{group_rows, on_pool, on_read_pool, AuditEntry, Db, Pool, StoreError};
 use crate::model::{Action, ActionFilter, LogLevel, StatusCount};
 
 macro_rules! cols {
@@ -404,6 +405,29 @@ where
     q
 }
 
+/// The audit event of one item of an enqueue: added, or found (its key was
+/// known), or refused (its key was retired).
+fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
+    let by = new.enqueued_by.unwrap_or("aol");
+    let key = crate::model::shown_key(new.idempotency_key);
+    match outcome {
+        Inserted::New(a) => AuditEntry::new(
+            by,
+            Some(a.id),
+            "enqueued",
+            serde_json::json!({"key": key, "type": a.action_type, "status": a.status, "channel": a.channel,
+                "policy": a.policy}),
+        ),
+        Inserted::Existing(a) => AuditEntry::new(by, Some(a.id), "enqueue_duplicate", serde_json::json!({"key": key})),
+        Inserted::Retired(r) => AuditEntry::new(
+            by,
+            Some(r.action_id),
+            "enqueue_refused",
+            serde_json::json!({"key": key, "why": "the key was retired"}),
+        ),
+    }
+}
+
 impl Inserted {
     /// The new or existing action (none for a retired key).
     pub fn into_action(self) -> Option<Action> {
@@ -517,22 +541,13 @@ impl Db {
         }
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
-            let media = news.iter().any(|n| !n.media.is_empty());
-            if self.dialect() == super::Dialect::Sqlite && news.len() <= INSERT_CHUNK && !media {
-                // One INSERT is atomic by itself, and every statement is a trip
-                // to SQLite's thread: BEGIN and COMMIT would make a single
-                // enqueue three. (The reads that follow, if a key was known,
-                // find the action or its retired key either way.)
-                insert_chunk!(conn, news, &mut found);
-            } else {
-                let mut tx = conn.begin().await?;
-                for chunk in news.chunks(INSERT_CHUNK) {
-                    insert_chunk!(tx, chunk, &mut found);
-                }
-                tx.commit().await?;
+            let mut tx = conn.begin().await?;
+            for chunk in news.chunks(INSERT_CHUNK) {
+                insert_chunk!(tx, chunk, &mut found);
             }
             // A key given twice: the first is the new action, the next ones find it.
             let mut outcomes = Vec::with_capacity(news.len());
+            let mut events = Vec::with_capacity(news.len());
             for new in news {
                 let Some(entry) = found.get_mut(new.idempotency_key) else {
                     return Err(StoreError::Corrupt(format!(
@@ -541,10 +556,13 @@ impl Db {
                     )));
                 };
                 outcomes.push(entry.clone());
+                events.push(enqueue_event(new, entry));
                 if let Inserted::New(a) = entry {
                     *entry = Inserted::Existing(a.clone());
                 }
             }
+            append_audit!(tx, now, &events).await?;
+            tx.commit().await?;
             Ok(outcomes)
         })
     }
@@ -648,7 +666,8 @@ impl Db {
             Pool::Postgres(pool) => {
                 let values: Vec<_> = results.iter().map(|(_, finish, _)| finish.values()).collect();
                 let ids: Vec<i64> = results.iter().map(|(id, _, _)| *id).collect();
-                Ok(bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
+                let mut tx = pool.begin().await?;
+                let written: Vec<Action> = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
                     .bind(&ids)
                     .bind(results.iter().map(|(_, finish, _)| finish.kind()).collect::<Vec<&str>>())
                     .bind(values.iter().map(|v| v.0).collect::<Vec<Option<&str>>>())
@@ -661,8 +680,17 @@ impl Db {
                     .bind(
                         results.iter().map(|(_, _, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>(),
                     )
-                    .fetch_all(pool)
-                    .await?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                // The results written are events of the audit trail, in the same transaction.
+                let events: Vec<AuditEntry> = results
+                    .iter()
+                    .filter(|(id, ..)| written.iter().any(|a| a.id == *id))
+                    .map(|(id, _, log)| log.audit_entry(*id, Some(fence.epoch)))
+                    .collect();
+                append_audit!(tx, fence.now, &events).await?;
+                tx.commit().await?;
+                Ok(written)
             }
         }
     }
@@ -680,9 +708,18 @@ impl Db {
         fence: &Fence<'_>,
         lines: &[(i64, &NewLog)],
     ) -> Result<Vec<i64>, StoreError> {
+        // The lines written are events of the audit trail too, in the same transaction.
+        let audit = |written: &[i64]| -> Vec<AuditEntry> {
+            lines
+                .iter()
+                .filter(|(id, _)| written.contains(id))
+                .map(|(id, log)| log.audit_entry(*id, Some(fence.epoch)))
+                .collect()
+        };
         match &self.pool {
             Pool::Sqlite(writer) => {
                 let mut conn = writer.lock().await?;
+                let mut tx = conn.begin().await?;
                 let mut written = Vec::with_capacity(lines.len());
                 for chunk in lines.chunks(RESULT_CHUNK) {
                     let sql = log_if_mine_sql(&group_rows::sqlite(5, chunk.len(), 5), LEASE_CHECK.sqlite);
@@ -695,19 +732,27 @@ impl Db {
                             .bind(log.artifact_ref.as_deref())
                             .bind(log.artifact_sha256.as_deref());
                     }
-                    let ids: Vec<i64> = query.fetch_all(&mut *conn).await?;
+                    let ids: Vec<i64> = query.fetch_all(&mut *tx).await?;
                     written.extend(ids);
                 }
+                append_audit!(tx, fence.now, &audit(&written)).await?;
+                tx.commit().await?;
                 Ok(written)
             }
-            Pool::Postgres(pool) => Ok(bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
-                .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
-                .bind(lines.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
-                .bind(lines.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
-                .bind(lines.iter().map(|(_, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
-                .bind(lines.iter().map(|(_, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
-                .fetch_all(pool)
-                .await?),
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
+                    .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
+                    .bind(lines.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
+                    .bind(lines.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
+                    .bind(lines.iter().map(|(_, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
+                    .bind(lines.iter().map(|(_, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                append_audit!(tx, fence.now, &audit(&written)).await?;
+                tx.commit().await?;
+                Ok(written)
+            }
         }
     }
 
@@ -730,8 +775,8 @@ impl Db {
                 .fetch_all(&mut *tx)
                 .await?;
             let (back, unsure) = (
-                NewLog::new(crate::model::LogLevel::Warning, reason.as_str()),
-                NewLog::new(crate::model::LogLevel::Error, unconfirmed.as_str()),
+                NewLog::new(crate::model::LogLevel::Warning, reason.as_str()).event("rescued", None),
+                NewLog::new(crate::model::LogLevel::Error, unconfirmed.as_str()).event("unconfirmed", None),
             );
             let lines: Vec<(i64, &NewLog)> = rescued
                 .iter()
@@ -774,6 +819,11 @@ impl Db {
             if let Some(channel) = sending.channel {
                 sqlx::query(INSERT_SEND).bind(channel).bind(sending.id).bind(fence.now).execute(&mut *tx).await?;
             }
+            let data = serde_json::json!({
+                "sha256": sending.sha256, "channel": sending.channel, "approval": sending.approval, "epoch": fence.epoch,
+            });
+            let event = AuditEntry::new("aol:daemon", Some(sending.id), "request_sent", data);
+            append_audit!(tx, fence.now, std::slice::from_ref(&event)).await?;
             tx.commit().await?;
             Ok(Marked::Marked)
         })
@@ -820,14 +870,16 @@ impl Db {
     /// deadline, or waiting for an approval asked before `asked_before`. Each
     /// gets a log line with the reason; their ids.
     pub async fn actions_expire(&self, fence: &Fence<'_>, asked_before: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-        let late = NewLog::new(LogLevel::Warning, "expired: past its deadline (not_after), so it was not sent");
+        let late = NewLog::new(LogLevel::Warning, "expired: past its deadline (not_after), so it was not sent")
+            .event("expired", None);
         let unanswered = NewLog::new(
             LogLevel::Warning,
             format!(
                 "expired: no approval or rejection since it was asked for (at or before {}), so it was not sent",
                 asked_before.to_rfc3339()
             ),
-        );
+        )
+        .event("expired", None);
         let (late_sql, unanswered_sql) = (EXPIRE_LATE.on(self.dialect()), EXPIRE_UNANSWERED.on(self.dialect()));
         on_pool!(self, |conn| {
             let mut tx = conn.begin().await?;

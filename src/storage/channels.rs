@@ -57,13 +57,20 @@ const INSERT_CHANGE: &str = "INSERT INTO aol_channel_changes (changed_at_utc, ch
 /// compiled once per database).
 macro_rules! record {
     ($tx:expr, $now:expr, $actor:expr, $channel:expr, $change:expr) => {
-        sqlx::query(INSERT_CHANGE)
-            .bind($now)
-            .bind($actor.who)
-            .bind($channel)
-            .bind($change)
-            .bind($actor.reason)
-            .execute(&mut *$tx)
+        async {
+            sqlx::query(INSERT_CHANGE)
+                .bind($now)
+                .bind($actor.who)
+                .bind($channel)
+                .bind($change)
+                .bind($actor.reason)
+                .execute(&mut *$tx)
+                .await?;
+            // The same change, as an event of the audit trail.
+            let data = serde_json::json!({"channel": $channel, "change": $change, "reason": $actor.reason});
+            let event = $crate::storage::AuditEntry::new($actor.who, None, "channel", data);
+            $crate::storage::audit::append_audit!($tx, $now, std::slice::from_ref(&event)).await
+        }
     };
 }
 

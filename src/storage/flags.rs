@@ -84,6 +84,10 @@ impl Db {
                     .bind(actor.reason)
                     .execute(&mut *tx)
                     .await?;
+                let data =
+                    serde_json::json!({"flag": flag.column(), "from": !value, "to": value, "reason": actor.reason});
+                let event = super::AuditEntry::new(actor.who, None, "flag", data);
+                super::audit::append_audit!(tx, now, std::slice::from_ref(&event)).await?;
             }
             tx.commit().await?;
             Ok(updated)

@@ -19,18 +19,66 @@ const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact
 const LATEST: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch \
      FROM aol_execution_logs ORDER BY id DESC LIMIT $1";
 
-/// A log line to append.
+/// A log line to append. Each one is also an event of the audit trail,
+/// written in the same statement's transaction: `event` names it, `actor`
+/// says who (none: the daemon term that writes it, or AOL itself).
 #[derive(Clone, Debug)]
 pub struct NewLog {
     pub level: LogLevel,
     pub message: String,
     pub artifact_ref: Option<String>,
     pub artifact_sha256: Option<String>,
+    pub event: &'static str,
+    pub actor: Option<String>,
+    /// More for the audit event (a post's remote id, a request's SHA-256).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl NewLog {
     pub fn new(level: LogLevel, message: impl Into<String>) -> NewLog {
-        NewLog { level, message: message.into(), artifact_ref: None, artifact_sha256: None }
+        NewLog {
+            level,
+            message: message.into(),
+            artifact_ref: None,
+            artifact_sha256: None,
+            event: "log",
+            actor: None,
+            extra: Default::default(),
+        }
+    }
+
+    /// A fact the audit event carries besides the line.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> NewLog {
+        self.extra.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// The audit event this line records, and who caused it.
+    pub fn event(mut self, event: &'static str, actor: Option<&str>) -> NewLog {
+        self.event = event;
+        self.actor = actor.map(str::to_string);
+        self
+    }
+
+    /// The line as an event of the audit trail, for `action_id`, written by
+    /// the daemon term `epoch` (none: an operator's change).
+    pub fn audit_entry(&self, action_id: i64, epoch: Option<i64>) -> super::AuditEntry {
+        let actor = match (&self.actor, epoch) {
+            (Some(actor), _) => actor.clone(),
+            (None, Some(_)) => "aol:daemon".to_string(),
+            (None, None) => "aol".to_string(),
+        };
+        let mut data = serde_json::json!({ "level": self.level.as_str(), "message": self.message });
+        if let Some(sha) = &self.artifact_sha256 {
+            data["sha256"] = serde_json::Value::String(sha.clone());
+        }
+        if let Some(epoch) = epoch {
+            data["epoch"] = serde_json::Value::from(epoch);
+        }
+        for (key, value) in &self.extra {
+            data[key.as_str()] = value.clone();
+        }
+        super::AuditEntry { actor, action_id: Some(action_id), event: self.event, data }
     }
 }
 
@@ -41,7 +89,8 @@ impl NewLog {
 macro_rules! insert_logs {
     ($executor:expr, $now:expr, $epoch:expr, $lines:expr) => {
         async {
-            for chunk in $lines.chunks($crate::storage::logs::LOG_CHUNK) {
+            let lines = $lines;
+            for chunk in lines.chunks($crate::storage::logs::LOG_CHUNK) {
                 let sql = format!(
                     "{}VALUES {}",
                     $crate::storage::logs::INSERT_HEAD,
@@ -60,6 +109,9 @@ macro_rules! insert_logs {
                 }
                 query.execute($executor).await?;
             }
+            let events: Vec<$crate::storage::AuditEntry> =
+                lines.iter().map(|(action_id, log)| log.audit_entry(*action_id, $epoch)).collect();
+            $crate::storage::audit::append_audit!($executor, $now, &events).await?;
             Ok::<(), sqlx::Error>(())
         }
     };
@@ -80,7 +132,9 @@ impl Db {
     /// Appends a log line outside any result (e.g. an operator's action).
     pub async fn log_append(&self, action_id: i64, now: DateTime<Utc>, log: &NewLog) -> Result<(), StoreError> {
         on_pool!(self, |conn| {
-            insert_logs!(&mut *conn, now, None::<i64>, [(action_id, log)]).await?;
+            let mut tx = sqlx::Connection::begin(conn).await?;
+            insert_logs!(&mut *tx, now, None::<i64>, [(action_id, log)]).await?;
+            tx.commit().await?;
             Ok(())
         })
     }

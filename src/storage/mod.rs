@@ -8,6 +8,7 @@
 mod actions;
 mod agents;
 mod approvals;
+pub mod audit;
 mod blobs;
 mod changes;
 mod channels;
@@ -26,6 +27,7 @@ mod sqlite_writer;
 
 pub use actions::{Finish, Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
 pub use approvals::{Decided, Decision, Edit};
+pub use audit::{AuditCheck, AuditEntry, AuditRow};
 pub use blobs::NewBlob;
 pub use changes::ChangeMarker;
 pub use channels::{ArmOutcome, NewChannel, RateLimits, ServerLimits};

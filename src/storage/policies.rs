@@ -41,16 +41,25 @@ impl Db {
         now: DateTime<Utc>,
         actor: &Actor<'_>,
     ) -> Result<PolicyRow, StoreError> {
-        on_pool!(self, |conn| Ok(sqlx::query_as(INSERT)
-            .bind(channel)
-            .bind(action_type)
-            .bind(mode.as_str())
-            .bind(now)
-            .bind(actor.who)
-            .bind(actor.reason)
-            .bind(approvals)
-            .fetch_one(&mut *conn)
-            .await?))
+        on_pool!(self, |conn| {
+            let mut tx = sqlx::Connection::begin(conn).await?;
+            let row: PolicyRow = sqlx::query_as(INSERT)
+                .bind(channel)
+                .bind(action_type)
+                .bind(mode.as_str())
+                .bind(now)
+                .bind(actor.who)
+                .bind(actor.reason)
+                .bind(approvals)
+                .fetch_one(&mut *tx)
+                .await?;
+            let data = serde_json::json!({"channel": channel, "type": action_type, "mode": mode.as_str(),
+                "approvals": approvals, "reason": actor.reason});
+            let event = super::AuditEntry::new(actor.who, None, "policy", data);
+            super::audit::append_audit!(tx, now, std::slice::from_ref(&event)).await?;
+            tx.commit().await?;
+            Ok(row)
+        })
     }
 
     /// The policy set for `channel` and `action_type`, if one was.

@@ -51,6 +51,8 @@ pub async fn login(#[server(default)] name: String, secret: String) -> Result<()
     let Some(who) = who else {
         state.auth.sign_ins().failed();
         tracing::warn!(name = %name, "dashboard sign-in refused");
+        let data = serde_json::json!({"name": name});
+        state.engine.audit("aol:dashboard", None, "sign_in_refused", data).await;
         ssr::set_status(http::StatusCode::UNAUTHORIZED);
         return Err(ServerFnError::new(if name.is_empty() {
             "that is not the operator token (a person signs in with their name and password)"
@@ -60,6 +62,7 @@ pub async fn login(#[server(default)] name: String, secret: String) -> Result<()
     };
     let value = crate::auth::session::open(&state.engine, &state.auth, &who).await.map_err(internal_error)?;
     tracing::info!(who = %who, "dashboard sign-in");
+    state.engine.audit(&who.label(), None, "signed_in", serde_json::json!({"via": "dashboard"})).await;
     ssr::set_cookie(ssr::session_cookie(value, crate::auth::session::LIFETIME.num_seconds()));
     Ok(())
 }
@@ -70,6 +73,9 @@ pub async fn logout() -> Result<(), ServerFnError> {
     ssr::require_same_origin()?;
     if let Some(value) = ssr::cookie_value() {
         let engine = crate::web::state::engine();
+        if let Some(who) = ssr::principal().await? {
+            engine.audit(&who.label(), None, "signed_out", serde_json::json!({"via": "dashboard"})).await;
+        }
         crate::auth::session::close(&engine, &value).await.map_err(crate::web::state::internal_error)?;
     }
     ssr::set_cookie(ssr::session_cookie(String::new(), 0));

@@ -1,5 +1,7 @@
 //! A REAL engine for the approval tests: one armed webhook channel `brand`
-//! on the platform stand-in, and a clock moved only by the test.
+//! on the platform stand-in, and a clock moved only by the test. (Each test
+//! file uses what it needs of it.)
+#![allow(dead_code)]
 
 use std::time::Duration;
 

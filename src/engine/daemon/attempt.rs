@@ -42,7 +42,9 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     // A switch to PROOF made during the tick applies at once; to REAL, next tick.
     let proof_mode = *proof_at_tick_start || engine.flags_now().proof_mode;
     let mode = if proof_mode { "PROOF" } else { "REAL" };
-    let started = NewLog::new(LogLevel::Info, format!("attempt {} started ({mode})", action.attempts));
+    let started = NewLog::new(LogLevel::Info, format!("attempt {} started ({mode})", action.attempts))
+        .event("attempt_started", None)
+        .with("attempt", action.attempts);
     if !writer.started(action.id, started).await? {
         return Ok(AttemptEnd::LeaseLost);
     }
@@ -97,7 +99,7 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             let error = format!("{why} while the REAL request was in flight: it may have been posted");
             (
                 Finish::Unconfirmed { error: error.clone() },
-                NewLog::new(LogLevel::Error, format!("unconfirmed: {error}")),
+                NewLog::new(LogLevel::Error, format!("unconfirmed: {error}")).event("unconfirmed", None),
             )
         } else {
             retry(why.to_string(), max_attempts)
@@ -105,13 +107,17 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     };
     let (finish, log) = match outcome {
         Ok(Ok(Done { message, artifact, remote })) => {
+            let remote_seen = remote.as_ref().map(|r| r.id.clone());
             if let Some(r) = remote {
                 let fence = engine.fence(term.epoch);
                 if !engine.db().action_set_remote(&fence, action.id, &r.id, r.url.as_deref()).await? {
                     return Ok(AttemptEnd::LeaseLost);
                 }
             }
-            let mut log = NewLog::new(LogLevel::Info, message);
+            let mut log = NewLog::new(LogLevel::Info, message).event("succeeded", None);
+            if let Some(r) = &remote_seen {
+                log = log.with("remote_id", r.clone());
+            }
             if let Some(a) = artifact {
                 log.artifact_ref = Some(a.path);
                 log.artifact_sha256 = Some(a.sha256);
@@ -119,7 +125,7 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             (Finish::Success, log)
         }
         Ok(Err(AdapterError::Permanent(e))) => {
-            let log = NewLog::new(LogLevel::Error, format!("failed permanently: {e}"));
+            let log = NewLog::new(LogLevel::Error, format!("failed permanently: {e}")).event("failed", None);
             (Finish::Failed { error: e }, log)
         }
         Ok(Err(AdapterError::Transient(e))) => retry(e, max_attempts),
@@ -131,18 +137,20 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
             retry(e, max_attempts)
         }
         Ok(Err(AdapterError::Deferred { at, reason })) => {
-            let log = NewLog::new(LogLevel::Warning, format!("deferred, the attempt not counted: {reason}"));
+            let log = NewLog::new(LogLevel::Warning, format!("deferred, the attempt not counted: {reason}"))
+                .event("deferred", None);
             (Finish::Defer { reason, not_before: at }, log)
         }
         Ok(Err(AdapterError::Unconfirmed(e))) => {
-            let log = NewLog::new(LogLevel::Error, format!("unconfirmed: {e}"));
+            let log = NewLog::new(LogLevel::Error, format!("unconfirmed: {e}")).event("unconfirmed", None);
             (Finish::Unconfirmed { error: e }, log)
         }
         Ok(Err(AdapterError::ChannelWait { channel, at, reason })) => {
             // The channel's other posts wait too, keeping their order.
             engine.db().channel_wait_until(&channel, at).await?;
             engine.db().channel_queue_wait(&channel, at).await?;
-            let log = NewLog::new(LogLevel::Warning, format!("deferred, the attempt not counted: {reason}"));
+            let log = NewLog::new(LogLevel::Warning, format!("deferred, the attempt not counted: {reason}"))
+                .event("deferred", None);
             (Finish::Defer { reason, not_before: at }, log)
         }
         Ok(Err(AdapterError::AwaitApproval(sha256))) => {
@@ -153,10 +161,11 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
                 "waiting for an operator's approval of this request (SHA-256 {sha256}) on channel {}; nothing was sent",
                 action.channel.as_deref().unwrap_or("?")
             );
-            (Finish::AwaitApproval, NewLog::new(LogLevel::Info, message))
+            let log = NewLog::new(LogLevel::Info, message).event("awaiting_approval", None).with("sha256", sha256);
+            (Finish::AwaitApproval, log)
         }
         Ok(Err(AdapterError::Expired(reason))) => {
-            let log = NewLog::new(LogLevel::Warning, reason.clone());
+            let log = NewLog::new(LogLevel::Warning, reason.clone()).event("expired", None);
             (Finish::Expired { reason }, log)
         }
         Err(Interrupted::CutOff) => {
@@ -247,7 +256,8 @@ fn retry(engine: &Engine, action: &Action, error: String, max_attempts: i64) -> 
     } else {
         format!("attempt {} failed, will retry after {}: {error}", action.attempts, not_before.to_rfc3339())
     };
-    (Finish::Retry { error, not_before, max_attempts }, NewLog::new(LogLevel::Warning, message))
+    let event = if action.attempts >= max_attempts { "dead_lettered" } else { "retry" };
+    (Finish::Retry { error, not_before, max_attempts }, NewLog::new(LogLevel::Warning, message).event(event, None))
 }
 
 /// The message of a caught panic, when it has one.

@@ -62,6 +62,8 @@ pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &Cancella
             Ok(Some(lease)) => {
                 standing_by = false;
                 tracing::info!(epoch = lease.epoch, "holding the daemon lease");
+                let data = serde_json::json!({"epoch": lease.epoch, "owner": engine.identity()});
+                engine.audit("aol:daemon", None, "lease_acquired", data).await;
                 let (term, extend) = Term::new(lease.epoch, asked, settings.lease_ttl);
                 let stop_heartbeat = CancellationToken::new();
                 let heartbeat = engine.spawn_heartbeat(
@@ -77,8 +79,12 @@ pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &Cancella
                 let _ = heartbeat.await;
                 match exit {
                     Some(exit) => {
-                        if let Err(e) = engine.lease_release(term.epoch).await {
-                            tracing::warn!(error = %e, "could not release the lease; it expires by itself");
+                        match engine.lease_release(term.epoch).await {
+                            Ok(_) => {
+                                let data = serde_json::json!({"epoch": term.epoch, "owner": engine.identity()});
+                                engine.audit("aol:daemon", None, "lease_released", data).await;
+                            }
+                            Err(e) => tracing::warn!(error = %e, "could not release the lease; it expires by itself"),
                         }
                         return exit;
                     }
@@ -346,7 +352,8 @@ fn reason_to_stop(
 
 /// Returns claimed, unstarted actions to the queue; false if the term is over.
 async fn unclaim(engine: &Engine, term: &Term, actions: &[Action], reason: &str) -> Result<bool, StoreError> {
-    let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"));
+    let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"))
+        .event("returned", None);
     let results: Vec<(i64, &Finish, &NewLog)> = actions.iter().map(|a| (a.id, &Finish::Unclaim, &log)).collect();
     let done = engine.db().actions_finish(&engine.fence(term.epoch), &results).await?;
     Ok(done.len() == actions.len())

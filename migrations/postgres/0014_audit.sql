@@ -1,0 +1,30 @@
+-- Issue 20: the audit trail, and decisions that outlive their actions.
+
+-- One row per event, append-only. Each row's hash is SHA-256 of the previous
+-- row's hash and this row's canonical bytes (docs/audit.md), so a row changed,
+-- removed or slipped in shows at that row. Times are text as hashed.
+CREATE TABLE aol_audit (
+    id         BIGINT  PRIMARY KEY,
+    at_utc     TEXT    NOT NULL,
+    actor      TEXT    NOT NULL,
+    action_id  BIGINT,
+    event      TEXT    NOT NULL,
+    data_json  TEXT    NOT NULL,
+    prev_hash  TEXT    NOT NULL,
+    hash       TEXT    NOT NULL
+);
+CREATE INDEX aol_audit_action_idx ON aol_audit (action_id, id);
+
+-- The chain's end: every append updates this one row first, so appends are
+-- taken one at a time by every writer, in every process.
+CREATE TABLE aol_audit_head (
+    id    SMALLINT PRIMARY KEY CHECK (id = 1),
+    seq   BIGINT   NOT NULL,
+    hash  TEXT     NOT NULL
+);
+INSERT INTO aol_audit_head (id, seq, hash)
+VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Approvals stay when retention removes their action ("who allowed this
+-- post?" keeps an answer).
+ALTER TABLE aol_approvals DROP CONSTRAINT aol_approvals_action_id_fkey;

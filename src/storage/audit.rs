@@ -1,0 +1,247 @@
+//! `aol_audit`: the audit trail, one row per event, append-only and chained:
+//! each row's `hash` is SHA-256 of the previous row's hash and the row's
+//! canonical bytes (see [`canonical`] and docs/audit.md), so changing,
+//! removing or slipping in a row shows at that row. Appends first move the
+//! one-row `aol_audit_head`, which takes them one at a time on both
+//! databases, in every process; they are written in the transaction of the
+//! change they record, so both are kept or neither.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::{on_pool, on_read_pool, Db, StoreError};
+
+/// The `prev_hash` of the first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Rows per INSERT statement (eight parameters each).
+pub(crate) const AUDIT_CHUNK: usize = 500;
+
+/// An event to append.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    /// As the records name them ("ana", "agent:bot", "aol:daemon").
+    pub actor: String,
+    pub action_id: Option<i64>,
+    pub event: &'static str,
+    /// What happened, never a secret.
+    pub data: serde_json::Value,
+}
+
+impl AuditEntry {
+    pub fn new(actor: &str, action_id: Option<i64>, event: &'static str, data: serde_json::Value) -> AuditEntry {
+        AuditEntry { actor: actor.to_string(), action_id, event, data }
+    }
+}
+
+/// A stored row.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at_utc: String,
+    pub actor: String,
+    pub action_id: Option<i64>,
+    pub event: String,
+    pub data_json: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// What `aol audit verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditCheck {
+    Intact {
+        rows: i64,
+        head: String,
+    },
+    /// The first row that does not match, and how.
+    Broken {
+        id: i64,
+        why: String,
+    },
+}
+
+/// A time as it is stored and hashed: RFC 3339, microseconds, `Z`.
+pub fn at_text(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// A row's canonical bytes: each field as a netstring (`<byte length>:<bytes>,`)
+/// in the order id, at_utc, actor, action_id (empty when none), event, data_json.
+pub fn canonical(id: i64, at_utc: &str, actor: &str, action_id: Option<i64>, event: &str, data_json: &str) -> Vec<u8> {
+    let action = action_id.map(|a| a.to_string()).unwrap_or_default();
+    let mut out = Vec::with_capacity(64 + actor.len() + data_json.len());
+    for field in [id.to_string().as_str(), at_utc, actor, &action, event, data_json] {
+        out.extend_from_slice(format!("{}:", field.len()).as_bytes());
+        out.extend_from_slice(field.as_bytes());
+        out.push(b',');
+    }
+    out
+}
+
+/// `hex(SHA-256(prev_hash as ASCII ‖ canonical bytes))`.
+pub fn chain(prev_hash: &str, canonical: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical);
+    hex::encode(hasher.finalize())
+}
+
+/// Appends `entries` at `now` on `$conn` (a connection or `&mut *tx`):
+/// evaluates to the statements' `Result`.
+macro_rules! append_audit {
+    ($conn:expr, $now:expr, $entries:expr) => {
+        async {
+            let entries: &[$crate::storage::AuditEntry] = $entries;
+            if entries.is_empty() {
+                return Ok::<(), sqlx::Error>(());
+            }
+            let (seq, mut prev): (i64, String) =
+                sqlx::query_as("UPDATE aol_audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+                    .bind(entries.len() as i64)
+                    .fetch_one(&mut *$conn)
+                    .await?;
+            let at = $crate::storage::audit::at_text($now);
+            let mut id = seq - entries.len() as i64;
+            for chunk in entries.chunks($crate::storage::audit::AUDIT_CHUNK) {
+                let sql = format!(
+                    "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) VALUES {}",
+                    $crate::storage::values_rows(1, chunk.len(), 8)
+                );
+                let mut query = sqlx::query(&sql);
+                for entry in chunk {
+                    id += 1;
+                    let data = entry.data.to_string();
+                    let bytes = $crate::storage::audit::canonical(
+                        id,
+                        &at,
+                        &entry.actor,
+                        entry.action_id,
+                        entry.event,
+                        &data,
+                    );
+                    let hash = $crate::storage::audit::chain(&prev, &bytes);
+                    query = query
+                        .bind(id)
+                        .bind(at.clone())
+                        .bind(entry.actor.clone())
+                        .bind(entry.action_id)
+                        .bind(entry.event)
+                        .bind(data)
+                        .bind(std::mem::replace(&mut prev, hash.clone()))
+                        .bind(hash);
+                }
+                query.execute(&mut *$conn).await?;
+            }
+            sqlx::query("UPDATE aol_audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut *$conn).await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use append_audit;
+
+const ROWS_AFTER: &str = "SELECT id, at_utc, actor, action_id, event, data_json, prev_hash, hash FROM aol_audit \
+     WHERE id > $1 ORDER BY id LIMIT $2";
+/// Rows read per statement while verifying or exporting.
+const PAGE: i64 = 10_000;
+
+impl Db {
+    /// Appends `entries` in a transaction of their own (events with no other
+    /// row to go with: a sign-in, a person added).
+    pub async fn audit_append(&self, entries: &[AuditEntry], now: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = sqlx::Connection::begin(conn).await?;
+            append_audit!(tx, now, entries).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Up to `limit` rows after id `after`, oldest first.
+    pub async fn audit_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(ROWS_AFTER).bind(after).bind(limit).fetch_all(conn).await?))
+    }
+
+    /// An action's events, oldest first.
+    pub async fn audit_of_action(&self, action_id: i64) -> Result<Vec<AuditRow>, StoreError> {
+        const OF_ACTION: &str = "SELECT id, at_utc, actor, action_id, event, data_json, prev_hash, hash \
+             FROM aol_audit WHERE action_id = $1 ORDER BY id";
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(OF_ACTION).bind(action_id).fetch_all(conn).await?))
+    }
+
+    /// The chain's end: how many rows it has had, and the last hash.
+    pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_as("SELECT seq, hash FROM aol_audit_head WHERE id = 1")
+            .fetch_one(conn)
+            .await?))
+    }
+
+    /// Recomputes the whole chain, a page at a time.
+    pub async fn audit_verify(&self) -> Result<AuditCheck, StoreError> {
+        let (head_seq, head_hash) = self.audit_head().await?;
+        let mut prev: Option<(i64, String)> = None;
+        let mut rows = 0;
+        loop {
+            let after = prev.as_ref().map_or(0, |(id, _)| *id);
+            let page = self.audit_rows_after(after, PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            for row in page {
+                if let Some(why) = mismatch(&row, prev.as_ref()) {
+                    return Ok(AuditCheck::Broken { id: row.id, why });
+                }
+                rows += 1;
+                prev = Some((row.id, row.hash));
+            }
+        }
+        let (last_id, last_hash) = prev.unwrap_or((0, GENESIS.to_string()));
+        if last_id > head_seq {
+            let why = format!("row {} is past the chain's end (row {head_seq}): it was slipped in", head_seq + 1);
+            return Ok(AuditCheck::Broken { id: head_seq + 1, why });
+        }
+        if (last_id, last_hash.as_str()) != (head_seq, head_hash.as_str()) {
+            let why = format!("the chain ends at row {last_id} but its head says row {head_seq}: rows are missing");
+            return Ok(AuditCheck::Broken { id: last_id + 1, why });
+        }
+        Ok(AuditCheck::Intact { rows, head: last_hash })
+    }
+}
+
+/// Why `row` does not follow `prev` (its id and hash), if it does not. The
+/// first row starts from [`GENESIS`], or is a checkpoint carrying the hash
+/// of the rows pruned before it.
+pub fn mismatch(row: &AuditRow, prev: Option<&(i64, String)>) -> Option<String> {
+    let expected_prev = match prev {
+        Some((id, hash)) => {
+            if row.id != id + 1 {
+                return Some(format!("row {} follows row {id}: rows {}..{} are missing", row.id, id + 1, row.id - 1));
+            }
+            hash.clone()
+        }
+        None if row.event == "checkpoint" => row.prev_hash.clone(),
+        None if row.id != 1 => return Some(format!("the chain starts at row {} without a checkpoint", row.id)),
+        None => GENESIS.to_string(),
+    };
+    if row.prev_hash != expected_prev {
+        return Some(format!("its prev_hash is not the hash of the row before ({expected_prev})"));
+    }
+    let bytes = canonical(row.id, &row.at_utc, &row.actor, row.action_id, &row.event, &row.data_json);
+    let hash = chain(&row.prev_hash, &bytes);
+    if hash != row.hash {
+        return Some(format!("its content does not match its hash (recomputed {hash})"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_bytes_are_netstrings() {
+        let bytes = canonical(7, "2026-12-02T10:00:00.000000Z", "ana", None, "flag", r#"{"a":1}"#);
+        assert_eq!(bytes, b"1:7,27:2026-12-02T10:00:00.000000Z,3:ana,0:,4:flag,7:{\"a\":1},".to_vec());
+        assert_eq!(chain(GENESIS, b"").len(), 64);
+    }
+}
