@@ -338,10 +338,11 @@ async fn the_openapi_document_describes_every_route(ctx: TestCtx) {
         "put /api/v1/flags",
         "post /api/v1/media",
         "get /api/v1/media/{sha256}",
+        "get /api/v1/audit/verify",
     ] {
         assert!(operations.contains(&want.to_string()), "{want} missing from {operations:?}");
     }
-    assert_eq!(paths.len(), 7);
+    assert_eq!(paths.len(), 8);
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let enqueue = &doc["components"]["schemas"]["EnqueueRequest"];
     assert_eq!(enqueue["required"], json!(["action_type", "idempotency_key", "payload"]));

@@ -283,6 +283,16 @@ const CASES: &[Case] = &[
         bad: &[("3", "1..=2|1..3"), ("0", "1..=2|1..3"), ("two", "invalid digit")],
     },
     Case {
+        id: "since",
+        args: &["audit", "export", "--since={}"],
+        bad: &[("yesterday", "invalid time"), ("", "invalid time")],
+    },
+    Case {
+        id: "until",
+        args: &["audit", "export", "--until={}"],
+        bad: &[("soon", "invalid time"), ("2026-13-01", "invalid time")],
+    },
+    Case {
         id: "role",
         args: &["operator", "add", "vera", "--role={}"],
         bad: &[("root", "viewer, approver or admin"), ("", "viewer, approver or admin")],

@@ -8,7 +8,7 @@ use super::caller::Caller;
 use super::error::{ApiError, ErrorBody, Json};
 use crate::engine::audit::AuditError;
 use crate::engine::Engine;
-use crate::storage::AuditCheck;
+use crate::model::AuditCheck;
 
 /// What the check found.
 #[derive(Debug, Serialize, ToSchema)]

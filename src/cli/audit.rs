@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 
 use super::{acting, open_engine};
 use crate::config::DbArgs;
+use crate::model::AuditCheck;
 use crate::model::Right;
-use crate::storage::AuditCheck;
 
 #[derive(Args, Debug)]
 pub(super) struct AuditCmd {

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::{Actor, Engine};
 use crate::model::Right;
-use crate::storage::{AuditCheck, AuditEntry, AuditRow, StoreError};
+use crate::model::{AuditCheck, AuditRow};
+use crate::storage::{AuditEntry, StoreError};
 
 impl Engine {
     /// Appends one event now. The change it records is made already: a

@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod access;
+mod audit;
 mod post;
 pub use access::{Me, Principal, Right, Role};
+pub use audit::{AuditCheck, AuditRow};
 pub use post::*;
 
 /// The operator's switches: the single row of `aol_control_flags`.

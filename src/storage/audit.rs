@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{on_pool, on_read_pool, Db, StoreError};
+pub use crate::model::{AuditCheck, AuditRow};
 
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -32,33 +33,6 @@ impl AuditEntry {
     pub fn new(actor: &str, action_id: Option<i64>, event: &'static str, data: serde_json::Value) -> AuditEntry {
         AuditEntry { actor: actor.to_string(), action_id, event, data }
     }
-}
-
-/// A stored row.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at_utc: String,
-    pub actor: String,
-    pub action_id: Option<i64>,
-    pub event: String,
-    pub data_json: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-/// What `aol audit verify` found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AuditCheck {
-    Intact {
-        rows: i64,
-        head: String,
-    },
-    /// The first row that does not match, and how.
-    Broken {
-        id: i64,
-        why: String,
-    },
 }
 
 /// A time as it is stored and hashed: RFC 3339, microseconds, `Z`.

@@ -64,6 +64,8 @@ pub struct Record<'a> {
     pub decisions: Vec<String>,
     pub artifact: Option<&'a ArtifactCheck>,
     pub logs: &'a [ExecutionLog],
+    /// Its events in the audit trail: who did what, when.
+    pub audit: &'a [crate::model::AuditRow],
 }
 
 pub fn record(r: Record<'_>) -> Html {
@@ -118,6 +120,11 @@ pub fn record(r: Record<'_>) -> Html {
             <h2>"Execution log"</h2>
             {log_table(r.logs)}
         </section>
+        <section class="card" aria-label="Audit trail">
+            <h2>"Audit trail"</h2>
+            <p class="meta">"Who did what to this action, each event chained to the one before (aol audit verify checks the chain)."</p>
+            {timeline(r.audit)}
+        </section>
     })
 }
 
@@ -164,6 +171,34 @@ fn log_table(logs: &[ExecutionLog]) -> impl IntoView {
     Either::Right(view! {
         <table class="table" data-testid="logs">
             <thead><tr><th>"Time (UTC)"</th><th>"Level"</th><th>"Message"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    })
+}
+
+/// An action's events, oldest first.
+fn timeline(rows: &[crate::model::AuditRow]) -> impl IntoView {
+    if rows.is_empty() {
+        return Either::Left(view! { <p class="empty" data-testid="no-audit">"No event recorded."</p> });
+    }
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let at = r.at_utc.replace('T', " ").chars().take(23).collect::<String>();
+            view! {
+                <tr>
+                    <td>{at}</td>
+                    <td>{r.actor.clone()}</td>
+                    <td data-testid="audit-event">{r.event.clone()}</td>
+                    <td class="key">{r.data_json.clone()}</td>
+                    <td class="key" title=r.hash.clone()>{r.hash.chars().take(12).collect::<String>()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    Either::Right(view! {
+        <table class="table" data-testid="audit">
+            <thead><tr><th>"Time (UTC)"</th><th>"Who"</th><th>"Event"</th><th>"Details"</th><th>"Hash"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     })

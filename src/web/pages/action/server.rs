@@ -32,7 +32,12 @@ pub struct ActionPageData {
 #[server(prefix = "/ui", endpoint = "action", output = crate::web::codec::JsonText)]
 pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
     let me = crate::web::auth::ssr::require_viewer().await?;
-    let detail = crate::web::state::engine().action_detail(id).await.map_err(crate::web::state::internal_error)?;
+    let engine = crate::web::state::engine();
+    let detail = engine.action_detail(id).await.map_err(crate::web::state::internal_error)?;
+    let audit = match &detail {
+        Some(_) => engine.audit_of_action(id).await.map_err(crate::web::state::internal_error)?,
+        None => Vec::new(),
+    };
     let detail = detail.map(|detail| {
         use super::drawn::{facts, record, Record};
         let a = &detail.action;
@@ -51,6 +56,7 @@ pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
                 decisions: detail.approvals.iter().map(crate::model::Approval::summary).collect(),
                 artifact: detail.artifact.as_ref(),
                 logs: &detail.logs,
+                audit: &audit,
             }),
             sha: detail.request.as_ref().map(|r| r.sha256.clone()),
             text,

@@ -1,0 +1,31 @@
+//! The audit trail's rows and the verdict of checking them.
+
+use serde::{Deserialize, Serialize};
+
+/// A row of the audit trail, as stored (see docs/audit.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AuditRow {
+    pub id: i64,
+    pub at_utc: String,
+    pub actor: String,
+    pub action_id: Option<i64>,
+    pub event: String,
+    pub data_json: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// What `aol audit verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditCheck {
+    Intact {
+        rows: i64,
+        head: String,
+    },
+    /// The first row that does not match, and how.
+    Broken {
+        id: i64,
+        why: String,
+    },
+}
