@@ -75,6 +75,8 @@ const SERVER_FNS: &[(&str, Needs, &str)] = &[
     ("/ui/channel_add", CONFIGURE, "name=rc&kind=webhook&url=https://hooks.example/x&secret_env=AOL_SECRET_X"),
     ("/ui/channel_change", CONFIGURE, "name=brand&change=disarm"),
     ("/ui/action_change", DECIDE, "id=1&change=cancel"),
+    ("/ui/audit", Needs::Right(Right::Audit), "query=event%3Dflag"),
+    ("/ui/audit_verify", VIEW, ""),
 ];
 
 /// Commands of `aol`: its words, what it needs, the rest of a command line.

@@ -4,13 +4,14 @@
 //!     cargo bench --bench suite               the whole suite (about 15 minutes)
 //!     AOL_BENCH_QUICK=1 cargo bench --bench suite    smaller tables and fewer runs
 //!     AOL_BENCH_ONLY=process,kill cargo bench --bench suite   some sections only
-//!         (tables, process, kill, http, idle, bluesky, wasm)
+//!         (tables, process, kill, http, idle, bluesky, audit, wasm)
 //!     AOL_BENCH_DB=postgres cargo bench --bench suite   one database only (sqlite, postgres)
 //!
 //! It seeds its own data. The hydrate wasm is measured as found in
 //! `target/site/pkg/aol.wasm`: build it with `cargo leptos build --release`
 //! first for the figure that ships.
 
+mod audit;
 mod bluesky;
 #[path = "../../tests/common/mod.rs"]
 #[allow(unused_macros)]
@@ -56,6 +57,8 @@ struct Plan {
     http_runs: usize,
     idle_seconds: u64,
     bluesky_posts: usize,
+    audit_rows: usize,
+    audit_verify_runs: usize,
 }
 
 impl Plan {
@@ -74,6 +77,8 @@ impl Plan {
                 http_runs: 2,
                 idle_seconds: 10,
                 bluesky_posts: 10,
+                audit_rows: 100_000,
+                audit_verify_runs: 2,
             }
         } else {
             Plan {
@@ -89,6 +94,8 @@ impl Plan {
                 http_runs: 5,
                 idle_seconds: 60,
                 bluesky_posts: 40,
+                audit_rows: 1_000_000,
+                audit_verify_runs: 3,
             }
         }
     }
@@ -125,6 +132,9 @@ async fn main() {
         }
         if wanted("bluesky") {
             bluesky::run(backend, plan.bluesky_posts, &mut results).await;
+        }
+        if wanted("audit") {
+            audit::run(backend, plan.audit_rows, plan.audit_verify_runs, &mut results).await;
         }
     }
     if wanted("wasm") {

@@ -16,11 +16,14 @@ CREATE TABLE aol_audit (
 CREATE INDEX aol_audit_action_idx ON aol_audit (action_id, id);
 
 -- The chain's end: every append updates this one row first, so appends are
--- taken one at a time by every writer, in every process.
+-- taken one at a time by every writer, in every process. It also keeps the
+-- last check of the whole chain (when, and what it found).
 CREATE TABLE aol_audit_head (
     id    SMALLINT PRIMARY KEY CHECK (id = 1),
     seq   BIGINT   NOT NULL,
-    hash  TEXT     NOT NULL
+    hash  TEXT     NOT NULL,
+    checked_at_utc  TEXT,
+    checked_verdict TEXT
 );
 INSERT INTO aol_audit_head (id, seq, hash)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');

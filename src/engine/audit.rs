@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Actor, Engine};
 use crate::model::Right;
-use crate::model::{AuditCheck, AuditRow};
+use crate::model::{AuditCheck, AuditFind, AuditRow};
 use crate::storage::{AuditEntry, StoreError};
 
 impl Engine {
@@ -21,10 +21,28 @@ impl Engine {
         }
     }
 
-    /// Recomputes the whole chain (anyone who may look may check it).
+    /// Recomputes the whole chain (anyone who may look may check it), and
+    /// records what it found.
     pub async fn audit_verify(&self, actor: &Actor) -> Result<AuditCheck, AuditError> {
         actor.require(Right::View)?;
-        Ok(self.db().audit_verify().await?)
+        let check = self.db().audit_verify().await?;
+        let verdict = match &check {
+            AuditCheck::Intact { rows, head } => format!("intact, {rows} rows, head {head}"),
+            AuditCheck::Broken { id, why } => format!("broken at row {id}: {why}"),
+        };
+        self.db().audit_checked(self.clock().now(), &format!("{verdict} (by {})", actor.who())).await?;
+        Ok(check)
+    }
+
+    /// The events `find` names, newest first (people only).
+    pub async fn audit_find(&self, actor: &Actor, find: &AuditFind) -> Result<Vec<AuditRow>, AuditError> {
+        actor.require(Right::Audit)?;
+        Ok(self.db().audit_find(find).await?)
+    }
+
+    /// The chain's head (rows ever appended, last hash) and its last check (when, verdict).
+    pub async fn audit_state(&self) -> Result<((i64, String), Option<(String, String)>), StoreError> {
+        Ok((self.db().audit_head().await?, self.db().audit_last_check().await?))
     }
 
     /// Up to `limit` events after id `after`, oldest first (people only:

@@ -29,3 +29,19 @@ pub enum AuditCheck {
         why: String,
     },
 }
+
+/// Which events to list (newest first); every field narrows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFind {
+    pub action_id: Option<i64>,
+    /// Exactly this actor ("ana", "agent:bot").
+    pub actor: Option<String>,
+    pub event: Option<String>,
+    /// From this time (as stored: RFC 3339, `Z`).
+    pub since: Option<String>,
+    /// Before this time.
+    pub until: Option<String>,
+    /// Rows older than this id (the last of the page before).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}

@@ -9,7 +9,7 @@ mod access;
 mod audit;
 mod post;
 pub use access::{Me, Principal, Right, Role};
-pub use audit::{AuditCheck, AuditRow};
+pub use audit::{AuditCheck, AuditFind, AuditRow};
 pub use post::*;
 
 /// The operator's switches: the single row of `aol_control_flags`.

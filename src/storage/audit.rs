@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{on_pool, on_read_pool, Db, StoreError};
-pub use crate::model::{AuditCheck, AuditRow};
+pub use crate::model::{AuditCheck, AuditFind, AuditRow};
 
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -134,6 +134,54 @@ impl Db {
     /// Up to `limit` rows after id `after`, oldest first.
     pub async fn audit_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         on_read_pool!(self, |conn| Ok(sqlx::query_as(ROWS_AFTER).bind(after).bind(limit).fetch_all(conn).await?))
+    }
+
+    /// The events `find` names, newest first.
+    pub async fn audit_find(&self, find: &AuditFind) -> Result<Vec<AuditRow>, StoreError> {
+        on_read_pool!(self, |conn| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT id, at_utc, actor, action_id, event, data_json, prev_hash, hash FROM aol_audit WHERE 1 = 1",
+            );
+            if let Some(id) = find.action_id {
+                q.push(" AND action_id = ").push_bind(id);
+            }
+            if let Some(actor) = &find.actor {
+                q.push(" AND actor = ").push_bind(actor.as_str());
+            }
+            if let Some(event) = &find.event {
+                q.push(" AND event = ").push_bind(event.as_str());
+            }
+            if let Some(since) = &find.since {
+                q.push(" AND at_utc >= ").push_bind(since.as_str());
+            }
+            if let Some(until) = &find.until {
+                q.push(" AND at_utc < ").push_bind(until.as_str());
+            }
+            if let Some(before) = find.before_id {
+                q.push(" AND id < ").push_bind(before);
+            }
+            q.push(" ORDER BY id DESC LIMIT ").push_bind(find.limit);
+            Ok(q.build_query_as().fetch_all(conn).await?)
+        })
+    }
+
+    /// Records the verdict of a check of the whole chain.
+    pub async fn audit_checked(&self, now: DateTime<Utc>, verdict: &str) -> Result<(), StoreError> {
+        on_pool!(self, |conn| {
+            sqlx::query("UPDATE aol_audit_head SET checked_at_utc = $1, checked_verdict = $2 WHERE id = 1")
+                .bind(at_text(now))
+                .bind(verdict)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// When the whole chain was last checked, and what was found.
+    pub async fn audit_last_check(&self) -> Result<Option<(String, String)>, StoreError> {
+        const LAST: &str = "SELECT checked_at_utc, checked_verdict FROM aol_audit_head \
+             WHERE id = 1 AND checked_at_utc IS NOT NULL";
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(LAST).fetch_optional(conn).await?))
     }
 
     /// An action's events, oldest first.

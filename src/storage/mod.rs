@@ -27,7 +27,7 @@ mod sqlite_writer;
 
 pub use actions::{Finish, Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
 pub use approvals::{Decided, Decision, Edit};
-pub use audit::{AuditCheck, AuditEntry, AuditRow};
+pub use audit::{AuditCheck, AuditEntry, AuditFind, AuditRow};
 pub use blobs::NewBlob;
 pub use changes::ChangeMarker;
 pub use channels::{ArmOutcome, NewChannel, RateLimits, ServerLimits};

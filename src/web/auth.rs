@@ -181,6 +181,18 @@ pub mod ssr {
         Ok(me)
     }
 
+    /// Reading what only people may (the audit trail): signed in (else 401),
+    /// with a role that holds `right` (else 403); AOL_PUBLIC_READ is no key here.
+    pub async fn require_to_read(right: Right) -> Result<Actor, ServerFnError> {
+        let Some(who) = principal().await? else {
+            set_status(StatusCode::UNAUTHORIZED);
+            return Err(ServerFnError::new(super::SIGN_IN_TO_SEE));
+        };
+        let actor = Actor::new(who);
+        actor.require(right).map_err(forbidden)?;
+        Ok(actor)
+    }
+
     /// Refuses requests a browser made on behalf of another site: the cookie
     /// is SameSite=Strict already; this also holds for older browsers.
     pub fn require_same_origin() -> Result<(), ServerFnError> {

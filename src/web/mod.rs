@@ -16,9 +16,10 @@ pub mod state;
 #[cfg(feature = "ssr")]
 mod time_text;
 
-use leptos::either::EitherOf3;
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use pages::action::ActionPage;
+use pages::audit::AuditPage;
 use pages::autonomy::AutonomyPage;
 pub use pages::route::{Page, PAGE_PATHS};
 
@@ -97,12 +98,13 @@ pub fn App() -> impl IntoView {
         <main>
             <session_bar::SessionBar/>
             {match Page::current() {
-                Page::Autonomy => EitherOf3::A(erase(view! { <AutonomyPage/> })),
-                Page::Action(id) => EitherOf3::B(erase(view! { <ActionPage id/> })),
+                Page::Autonomy => EitherOf4::A(erase(view! { <AutonomyPage/> })),
+                Page::Action(id) => EitherOf4::B(erase(view! { <ActionPage id/> })),
+                Page::Audit => EitherOf4::C(erase(view! { <AuditPage/> })),
                 Page::NotFound => {
                     #[cfg(feature = "ssr")]
                     crate::web::auth::ssr::set_status(http::StatusCode::NOT_FOUND);
-                    EitherOf3::C(view! { <p class="not-found">"Page not found."</p> })
+                    EitherOf4::D(view! { <p class="not-found">"Page not found."</p> })
                 }
             }}
         </main>

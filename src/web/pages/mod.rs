@@ -1,3 +1,4 @@
 pub mod action;
+pub mod audit;
 pub mod autonomy;
 pub mod route;

@@ -5,20 +5,23 @@
 //! browser's wasm is about 50 KB (gzip) smaller (docs/scaling.md).
 
 /// The paths the server renders as pages, in axum's syntax.
-pub const PAGE_PATHS: [&str; 2] = ["/", "/actions/{id}"];
+pub const PAGE_PATHS: [&str; 3] = ["/", "/actions/{id}", "/audit"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
     Autonomy,
     /// `None`: the path's id is not a number.
     Action(Option<i64>),
+    Audit,
     NotFound,
 }
 
 impl Page {
     pub fn from_path(path: &str) -> Page {
-        if path == "/" {
-            return Page::Autonomy;
+        match path {
+            "/" => return Page::Autonomy,
+            "/audit" => return Page::Audit,
+            _ => {}
         }
         match path.strip_prefix("/actions/") {
             Some(id) if !id.is_empty() && !id.contains('/') => Page::Action(id.parse().ok()),
@@ -46,6 +49,7 @@ mod tests {
     fn paths_name_their_pages() {
         assert_eq!(Page::from_path("/"), Page::Autonomy);
         assert_eq!(Page::from_path("/actions/42"), Page::Action(Some(42)));
+        assert_eq!(Page::from_path("/audit"), Page::Audit);
         assert_eq!(Page::from_path("/actions/x"), Page::Action(None));
         assert_eq!(Page::from_path("/actions/"), Page::NotFound);
         assert_eq!(Page::from_path("/actions/1/2"), Page::NotFound);

@@ -58,6 +58,7 @@ pub fn AutonomyPage() -> impl IntoView {
         <header class="page-header">
             <h1>"AOL"</h1>
             <span class="page-subtitle">"Autonomy"</span>
+            <a class="page-link" href="/audit" data-testid="audit-link">"Audit trail"</a>
         </header>
         <LiveRegion live>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
