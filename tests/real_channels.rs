@@ -10,9 +10,9 @@ mod fake_platform;
 use std::time::Duration;
 
 use aol::engine::adapters::{ChannelLookup, Job, SendGate, Verdict};
-use aol::engine::channels::{webhook, ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
+use aol::engine::channels::{webhook, ChannelRequest};
 use aol::engine::Actor;
-use aol::engine::{daemon, Clock, DaemonSettings, Engine, Registry};
+use aol::engine::{daemon, Clock, DaemonSettings, Engine};
 use aol::model::{Action, FlagCommand};
 use aol::storage::Resolution;
 use common::TestCtx;
@@ -37,15 +37,7 @@ async fn setup(ctx: &TestCtx, kind: &str, path: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("secret");
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
-    let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(1) };
-    let registry = Registry::with_platforms(
-        dir.path().join("artifacts"),
-        Platforms::new(PlatformSettings {
-            timeouts,
-            secrets_dir: Some(dir.path().to_path_buf()),
-            private_networks: true,
-        }),
-    );
+    let registry = common::local_registry(dir.path(), Duration::from_secs(1));
     let engine = Engine::new(ctx.db.clone(), Clock::System, registry).await.unwrap();
     let request = ChannelRequest {
         name: "brand".into(),

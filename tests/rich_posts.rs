@@ -10,9 +10,9 @@ mod fake_platform;
 
 use std::time::Duration;
 
-use aol::engine::channels::{ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
+use aol::engine::channels::ChannelRequest;
 use aol::engine::Actor;
-use aol::engine::{Clock, Engine, Registry};
+use aol::engine::{Clock, Engine};
 use aol::model::{Action, FlagCommand, Policy};
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{run_ticks, TestCtx};
@@ -40,15 +40,7 @@ async fn setup(ctx: &TestCtx) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "rich-posts-test-secret\n").unwrap();
-    let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
-    let registry = Registry::with_platforms(
-        dir.path().join("artifacts"),
-        Platforms::new(PlatformSettings {
-            timeouts,
-            secrets_dir: Some(dir.path().to_path_buf()),
-            private_networks: true,
-        }),
-    );
+    let registry = common::local_registry(dir.path(), Duration::from_secs(2));
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
     let engine = Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
     for (name, kind, url, handle) in [

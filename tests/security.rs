@@ -11,9 +11,9 @@ mod fake_platform;
 
 use std::time::Duration;
 
-use aol::engine::channels::{ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
+use aol::engine::channels::ChannelRequest;
 use aol::engine::Actor;
-use aol::engine::{Clock, Engine, Registry};
+use aol::engine::{Clock, Engine};
 use aol::model::{FlagCommand, Policy};
 use aol::storage::Resolution;
 use common::{run_ticks, TestCtx, TestServer};
@@ -98,11 +98,7 @@ async fn a_request_naming_another_host_is_refused(ctx: TestCtx) {
 async fn webhook_engine(ctx: &TestCtx, platform: &FakePlatform, dir: &std::path::Path) -> Engine {
     let secret = dir.join("secret");
     std::fs::write(&secret, "security-test-secret\n").unwrap();
-    let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(5) };
-    let registry = Registry::with_platforms(
-        dir.join("artifacts"),
-        Platforms::new(PlatformSettings { timeouts, secrets_dir: Some(dir.to_path_buf()), private_networks: true }),
-    );
+    let registry = common::local_registry(dir, Duration::from_secs(5));
     let engine = Engine::new(ctx.db.clone(), Clock::System, registry).await.unwrap();
     let request = ChannelRequest {
         name: "hook".into(),

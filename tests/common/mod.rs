@@ -215,6 +215,16 @@ pub async fn engine_in(db: &Db, artifact_dir: &std::path::Path) -> aol::engine::
     aol::engine::Engine::new(db.clone(), aol::engine::Clock::System, adapters).await.expect("engine")
 }
 
+/// The standard adapters for a test against this machine's stand-ins:
+/// artifacts under `dir/artifacts`, channels' secret files in `dir`,
+/// requests cut off after `total` (connecting: 1 s).
+pub fn local_registry(dir: &std::path::Path, total: std::time::Duration) -> aol::engine::Registry {
+    use aol::engine::channels::{HttpTimeouts, PlatformSettings, Platforms};
+    let timeouts = HttpTimeouts { connect: std::time::Duration::from_secs(1), total };
+    let settings = PlatformSettings { timeouts, secrets_dir: Some(dir.to_path_buf()), private_networks: true };
+    aol::engine::Registry::with_platforms(dir.join("artifacts"), Platforms::new(settings))
+}
+
 /// An engine for tests that write no artifacts.
 pub async fn engine(db: &Db) -> aol::engine::Engine {
     engine_in(db, &std::env::temp_dir().join("aol-test-artifacts-unused")).await

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use aol::engine::channels::{ChannelRequest, HttpTimeouts, PlatformSettings, Platforms};
-use aol::engine::{Actor, Clock, Engine, Registry};
+use aol::engine::channels::ChannelRequest;
+use aol::engine::{Actor, Clock, Engine};
 use aol::model::{Action, FlagCommand};
 use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
@@ -39,15 +39,7 @@ pub async fn setup(ctx: &TestCtx) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("secret");
     std::fs::write(&secret_file, "approval-test-signing-key\n").unwrap();
-    let timeouts = HttpTimeouts { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
-    let registry = Registry::with_platforms(
-        dir.path().join("artifacts"),
-        Platforms::new(PlatformSettings {
-            timeouts,
-            secrets_dir: Some(dir.path().to_path_buf()),
-            private_networks: true,
-        }),
-    );
+    let registry = super::common::local_registry(dir.path(), Duration::from_secs(2));
     let clock = Clock::manual(start());
     let engine = Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
     let request = ChannelRequest {
