@@ -158,6 +158,10 @@ pub struct RetentionArgs {
     /// DLQ actions, which wait for an operator.
     #[arg(long, env = "AOL_RETAIN_DLQ_DAYS", default_value = "never", value_parser = parse_keep)]
     pub retain_dlq_days: Keep,
+    /// The audit trail (kept forever unless set; a pruned chain still
+    /// verifies from the checkpoint it leaves).
+    #[arg(long, env = "AOL_RETAIN_AUDIT_DAYS", default_value = "never", value_parser = parse_keep)]
+    pub retain_audit_days: Keep,
     /// How often retention runs, in seconds.
     #[arg(long, env = "AOL_RETENTION_INTERVAL_SECONDS", default_value = "600", value_parser = parse_seconds)]
     pub retention_interval_seconds: Duration,
@@ -187,6 +191,7 @@ impl RetentionArgs {
             logs: self.retain_logs_days.0,
             actions: self.retain_actions_days.0,
             dlq: self.retain_dlq_days.0,
+            audit: self.retain_audit_days.0,
             every: self.retention_interval_seconds,
         }
     }

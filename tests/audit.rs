@@ -199,7 +199,43 @@ async fn an_export_verifies_with_the_standard_library(ctx: TestCtx) {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("broken at row 4"));
 }
 
+async fn a_pruned_chain_still_verifies_from_its_checkpoint(ctx: TestCtx) {
+    let clock = aol::engine::Clock::manual(chrono::Utc::now());
+    let registry = aol::engine::Registry::standard(std::env::temp_dir());
+    let engine = aol::engine::Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
+    let ops = Actor::system("test");
+    for _ in 0..3 {
+        engine.apply_flag_command(FlagCommand::Pause, &ops).await.unwrap();
+        engine.apply_flag_command(FlagCommand::Resume, &ops).await.unwrap();
+    }
+    clock.advance(chrono::TimeDelta::days(10));
+    engine.apply_flag_command(FlagCommand::Pause, &ops).await.unwrap();
+    let keep_audit_5_days = aol::engine::RetentionSettings {
+        audit: Some(std::time::Duration::from_secs(5 * 86_400)),
+        ..aol::engine::RetentionSettings::default()
+    };
+    let pruned = engine.prune(&keep_audit_5_days).await.unwrap();
+    assert_eq!(pruned.audit, 6, "the six old rows");
+    let left = ctx.db.audit_rows_after(0, 100).await.unwrap();
+    let ids: Vec<(i64, &str)> = left.iter().map(|r| (r.id, r.event.as_str())).collect();
+    assert_eq!(ids, [(7, "flag"), (8, "audit_pruned")]);
+    let checkpoint: serde_json::Value = serde_json::from_str(&left[1].data_json).unwrap();
+    assert_eq!(
+        (checkpoint["through"].as_i64(), checkpoint["hash"].as_str()),
+        (Some(6), Some(left[0].prev_hash.as_str()))
+    );
+    assert!(matches!(ctx.db.audit_verify().await.unwrap(), AuditCheck::Intact { rows: 2, .. }));
+    // Nothing is pruned by default.
+    assert_eq!(engine.prune(&aol::engine::RetentionSettings::default()).await.unwrap().audit, 0);
+
+    // The first row kept, removed as well: found.
+    ctx.execute_raw("DELETE FROM aol_audit WHERE id = 7").await;
+    let broken = ctx.db.audit_verify().await.unwrap();
+    assert!(matches!(broken, AuditCheck::Broken { id: 8, .. }), "{broken:?}");
+}
+
 on_both_databases!(
+    a_pruned_chain_still_verifies_from_its_checkpoint,
     an_approved_post_leaves_its_whole_story,
     a_row_altered_deleted_or_slipped_in_is_found_at_that_row,
     writers_at_once_keep_one_chain,

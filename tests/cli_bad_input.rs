@@ -120,6 +120,7 @@ const CASES: &[Case] = &[
     Case { id: "retain_logs_days", args: &["prune", "--retain-logs-days={}"], bad: DAYS },
     Case { id: "retain_actions_days", args: &["prune", "--retain-actions-days={}"], bad: DAYS },
     Case { id: "retain_dlq_days", args: &["prune", "--retain-dlq-days={}"], bad: DAYS },
+    Case { id: "retain_audit_days", args: &["prune", "--retain-audit-days={}"], bad: DAYS },
     Case {
         id: "retention_interval_seconds",
         args: &["prune", "--retention-interval-seconds={}"],

@@ -128,7 +128,10 @@ pub(super) async fn prune(cmd: PruneCmd) -> anyhow::Result<ExitCode> {
     };
     engine.db().close().await;
     let p = pruned?;
-    println!("pruned {} ledger rows, {} log lines, {} actions, {} media files", p.ticks, p.logs, p.actions, p.media);
+    println!(
+        "pruned {} ledger rows, {} log lines, {} actions, {} media files, {} audit rows",
+        p.ticks, p.logs, p.actions, p.media, p.audit
+    );
     Ok(ExitCode::SUCCESS)
 }
 

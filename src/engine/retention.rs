@@ -35,6 +35,9 @@ pub struct RetentionSettings {
     pub logs: Option<Duration>,
     pub actions: Option<Duration>,
     pub dlq: Option<Duration>,
+    /// The audit trail: kept forever unless set (a pruned chain still
+    /// verifies from the checkpoint it leaves).
+    pub audit: Option<Duration>,
     /// How often the task runs.
     pub every: Duration,
 }
@@ -48,6 +51,7 @@ impl Default for RetentionSettings {
             logs: days(30),
             actions: days(30),
             dlq: None,
+            audit: None,
             every: Duration::from_secs(600),
         }
     }
@@ -61,11 +65,13 @@ pub struct Pruned {
     pub actions: u64,
     /// Media files no action refers to any more (see `engine::media`).
     pub media: u64,
+    /// Rows of the audit trail.
+    pub audit: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.ticks + self.logs + self.actions + self.media
+        self.ticks + self.logs + self.actions + self.media + self.audit
     }
 }
 
@@ -117,6 +123,10 @@ impl Engine {
         // that uploaded one has had time to enqueue the post naming it.
         let unused_before = now - super::media::UNUSED_MEDIA_KEPT;
         pruned.media += drain(|| db.blobs_prune(unused_before, BATCH)).await?;
+        if let Some(age) = settings.audit {
+            // Many rows a statement: each batch leaves a checkpoint row.
+            pruned.audit += drain(|| db.audit_prune(cutoff(now, age), BATCH * 20, now)).await?;
+        }
         Ok(pruned)
     }
 

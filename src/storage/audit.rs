@@ -198,6 +198,49 @@ impl Db {
             .await?))
     }
 
+    /// Removes up to `limit` of the oldest rows written before `before`
+    /// (never the newest row), and appends an `audit_pruned` event that
+    /// carries the last removed row's id and hash forward: the chain still
+    /// verifies from there. Returns how many rows went.
+    pub async fn audit_prune(&self, before: DateTime<Utc>, limit: i64, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        const LOCK: &str = "UPDATE aol_audit_head SET seq = seq WHERE id = 1 RETURNING seq";
+        const LAST_OLD: &str = "SELECT MAX(id) FROM (SELECT id FROM aol_audit WHERE at_utc < $1 AND id < $2 \
+             ORDER BY id LIMIT $3) AS old";
+        on_pool!(self, |conn| {
+            let mut tx = sqlx::Connection::begin(conn).await?;
+            let head: i64 = sqlx::query_scalar(LOCK).fetch_one(&mut *tx).await?;
+            let last: Option<i64> =
+                sqlx::query_scalar(LAST_OLD).bind(at_text(before)).bind(head).bind(limit).fetch_one(&mut *tx).await?;
+            let Some(last) = last else { return Ok(0) };
+            let hash: String =
+                sqlx::query_scalar("SELECT hash FROM aol_audit WHERE id = $1").bind(last).fetch_one(&mut *tx).await?;
+            let gone = sqlx::query("DELETE FROM aol_audit WHERE id <= $1").bind(last).execute(&mut *tx).await?;
+            let data = serde_json::json!({"through": last, "hash": hash, "rows": gone.rows_affected()});
+            let event = AuditEntry::new("aol:retention", None, CHECKPOINT, data);
+            append_audit!(tx, now, std::slice::from_ref(&event)).await?;
+            tx.commit().await?;
+            Ok(gone.rows_affected())
+        })
+    }
+
+    /// Where the chain starts: the hash before its first row (row 1's is
+    /// [`GENESIS`]; after a prune, the newest checkpoint's).
+    async fn audit_start(&self, first_id: i64) -> Result<Result<String, String>, StoreError> {
+        if first_id == 1 {
+            return Ok(Ok(GENESIS.to_string()));
+        }
+        const NEWEST: &str = "SELECT data_json FROM aol_audit WHERE event = $1 ORDER BY id DESC LIMIT 1";
+        let data: Option<String> =
+            on_read_pool!(self, |conn| sqlx::query_scalar(NEWEST).bind(CHECKPOINT).fetch_optional(conn).await)?;
+        let data: serde_json::Value = data.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
+        match (data["through"].as_i64(), data["hash"].as_str()) {
+            (Some(through), Some(hash)) if through + 1 == first_id => Ok(Ok(hash.to_string())),
+            _ => Ok(Err(format!(
+                "the chain starts at row {first_id}, and no {CHECKPOINT} event says rows before it were pruned"
+            ))),
+        }
+    }
+
     /// Recomputes the whole chain, a page at a time.
     pub async fn audit_verify(&self) -> Result<AuditCheck, StoreError> {
         let (head_seq, head_hash) = self.audit_head().await?;
@@ -210,7 +253,14 @@ impl Db {
                 break;
             }
             for row in page {
-                if let Some(why) = mismatch(&row, prev.as_ref()) {
+                let start = match &prev {
+                    Some(_) => None,
+                    None => match self.audit_start(row.id).await? {
+                        Ok(start) => Some(start),
+                        Err(why) => return Ok(AuditCheck::Broken { id: row.id, why }),
+                    },
+                };
+                if let Some(why) = mismatch(&row, prev.as_ref(), start.as_deref()) {
                     return Ok(AuditCheck::Broken { id: row.id, why });
                 }
                 rows += 1;
@@ -230,10 +280,12 @@ impl Db {
     }
 }
 
-/// Why `row` does not follow `prev` (its id and hash), if it does not. The
-/// first row starts from [`GENESIS`], or is a checkpoint carrying the hash
-/// of the rows pruned before it.
-pub fn mismatch(row: &AuditRow, prev: Option<&(i64, String)>) -> Option<String> {
+/// The event that carries a pruned chain's last hash forward.
+pub const CHECKPOINT: &str = "audit_pruned";
+
+/// Why `row` does not follow `prev` (its id and hash), or for the first row
+/// the hash the chain starts from (`start`), if it does not.
+pub fn mismatch(row: &AuditRow, prev: Option<&(i64, String)>, start: Option<&str>) -> Option<String> {
     let expected_prev = match prev {
         Some((id, hash)) => {
             if row.id != id + 1 {
@@ -241,9 +293,7 @@ pub fn mismatch(row: &AuditRow, prev: Option<&(i64, String)>) -> Option<String> 
             }
             hash.clone()
         }
-        None if row.event == "checkpoint" => row.prev_hash.clone(),
-        None if row.id != 1 => return Some(format!("the chain starts at row {} without a checkpoint", row.id)),
-        None => GENESIS.to_string(),
+        None => start.unwrap_or(GENESIS).to_string(),
     };
     if row.prev_hash != expected_prev {
         return Some(format!("its prev_hash is not the hash of the row before ({expected_prev})"));
