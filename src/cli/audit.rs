@@ -49,20 +49,21 @@ pub(super) async fn audit(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
         match cmd.command {
             AuditAction::Verify => {
                 let started = std::time::Instant::now();
-                match engine.audit_verify(&actor).await? {
-                    AuditCheck::Intact { rows, head } => {
-                        println!("intact, {rows} rows, head {head} (checked in {:.1?})", started.elapsed());
+                let check = engine.audit_verify(&actor).await?;
+                match check {
+                    AuditCheck::Intact { .. } => {
+                        println!("{check} (checked in {:.1?})", started.elapsed());
                         Ok(ExitCode::SUCCESS)
                     }
-                    AuditCheck::Broken { id, why } => {
-                        println!("broken at row {id}: {why}");
+                    AuditCheck::Broken { .. } => {
+                        println!("{check}");
                         Ok(ExitCode::FAILURE)
                     }
                 }
             }
             AuditAction::Export { since, until } => {
-                let since = since.map(crate::storage::audit::at_text);
-                let until = until.map(crate::storage::audit::at_text);
+                let since = since.map(crate::model::audit_time);
+                let until = until.map(crate::model::audit_time);
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 let mut after = 0;
                 loop {

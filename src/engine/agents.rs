@@ -33,11 +33,6 @@ impl Engine {
         self.db().actions_page(&filter, limit).await
     }
 
-    /// The channels agent `name` may post to; empty: every channel.
-    pub async fn agent_channels(&self, name: &str) -> Result<Vec<String>, StoreError> {
-        self.db().agent_channels(name).await
-    }
-
     /// Ok when `actor` may post to `channel` (agents: their channels only).
     pub(super) async fn check_agent_channels(
         &self,

@@ -26,11 +26,7 @@ impl Engine {
     pub async fn audit_verify(&self, actor: &Actor) -> Result<AuditCheck, AuditError> {
         actor.require(Right::View)?;
         let check = self.db().audit_verify().await?;
-        let verdict = match &check {
-            AuditCheck::Intact { rows, head } => format!("intact, {rows} rows, head {head}"),
-            AuditCheck::Broken { id, why } => format!("broken at row {id}: {why}"),
-        };
-        self.db().audit_checked(self.clock().now(), &format!("{verdict} (by {})", actor.who())).await?;
+        self.db().audit_checked(self.clock().now(), &format!("{check} (by {})", actor.who())).await?;
         Ok(check)
     }
 

@@ -121,14 +121,7 @@ impl Engine {
             None => 1,
         };
         let approvals = self.db().approvals_for(id).await?;
-        let mine = approvals.iter().any(|a| {
-            a.decision == "approved"
-                && a.decided_by == who
-                && a.prepared_sha256 == sha
-                && a.used_at_utc.is_none()
-                && a.voided_at_utc.is_none()
-                && a.expires_at_utc > now
-        });
+        let mine = approvals.iter().any(|a| a.decided_by == who && a.stands_for(sha) && a.expires_at_utc > now);
         if mine {
             return Err(OperatorError::Refused(format!(
                 "{who} approved action {id} already; it needs {needed} approvals by different people"

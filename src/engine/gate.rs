@@ -99,13 +99,7 @@ fn usable_approval<'a>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Usable<'a> {
     match approvals.last() {
-        Some(a)
-            if a.decision == "approved"
-                && a.used_at_utc.is_none()
-                && a.voided_at_utc.is_none()
-                && a.channel == channel
-                && a.prepared_sha256 == sha256 =>
-        {
+        Some(a) if a.stands_for(sha256) && a.channel == channel => {
             if a.expires_at_utc > now {
                 Usable::Yes(a.id)
             } else {

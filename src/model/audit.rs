@@ -1,6 +1,12 @@
 //! The audit trail's rows and the verdict of checking them.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+/// A time as the audit trail stores and hashes it: RFC 3339, microseconds, `Z`.
+pub fn audit_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
 
 /// A row of the audit trail, as stored (see docs/audit.md).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +34,16 @@ pub enum AuditCheck {
         id: i64,
         why: String,
     },
+}
+
+/// As `aol audit verify` says it: "intact, N rows, head H" or "broken at row N: why".
+impl std::fmt::Display for AuditCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditCheck::Intact { rows, head } => write!(f, "intact, {rows} rows, head {head}"),
+            AuditCheck::Broken { id, why } => write!(f, "broken at row {id}: {why}"),
+        }
+    }
 }
 
 /// Which events to list (newest first); every field narrows.

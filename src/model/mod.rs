@@ -9,7 +9,7 @@ mod access;
 mod audit;
 mod post;
 pub use access::{Me, Principal, Right, Role};
-pub use audit::{AuditCheck, AuditFind, AuditRow};
+pub use audit::{audit_time, AuditCheck, AuditFind, AuditRow};
 pub use post::*;
 
 /// The operator's switches: the single row of `aol_control_flags`.
@@ -499,6 +499,15 @@ pub fn reason_suffix(reason: Option<&str>) -> String {
 }
 
 impl Approval {
+    /// Whether this is a yes to the request with `sha256` that has been
+    /// neither used nor voided (whether it has expired is the caller's question).
+    pub fn stands_for(&self, sha256: &str) -> bool {
+        self.decision == "approved"
+            && self.used_at_utc.is_none()
+            && self.voided_at_utc.is_none()
+            && self.prepared_sha256 == sha256
+    }
+
     /// The decision as one line, for people: who, when, why, the request it
     /// holds for, and (an approval) whether it was used, voided or is valid.
     pub fn summary(&self) -> String {

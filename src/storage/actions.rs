@@ -683,10 +683,9 @@ impl Db {
                     .fetch_all(&mut *tx)
                     .await?;
                 // The results written are events of the audit trail, in the same transaction.
-                let events: Vec<AuditEntry> = results
-                    .iter()
-                    .filter(|(id, ..)| written.iter().any(|a| a.id == *id))
-                    .map(|(id, _, log)| log.audit_entry(*id, Some(fence.epoch)))
+                let events: Vec<AuditEntry> = lines_of_written(results, &written)
+                    .into_iter()
+                    .map(|(id, log)| log.audit_entry(id, Some(fence.epoch)))
                     .collect();
                 append_audit!(tx, fence.now, &events).await?;
                 tx.commit().await?;

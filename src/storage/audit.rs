@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{on_pool, on_read_pool, Db, StoreError};
+use crate::model::audit_time;
 pub use crate::model::{AuditCheck, AuditFind, AuditRow};
 
 /// The `prev_hash` of the first row.
@@ -33,11 +34,6 @@ impl AuditEntry {
     pub fn new(actor: &str, action_id: Option<i64>, event: &'static str, data: serde_json::Value) -> AuditEntry {
         AuditEntry { actor: actor.to_string(), action_id, event, data }
     }
-}
-
-/// A time as it is stored and hashed: RFC 3339, microseconds, `Z`.
-pub fn at_text(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// A row's canonical bytes: each field as a netstring (`<byte length>:<bytes>,`)
@@ -75,7 +71,7 @@ macro_rules! append_audit {
                     .bind(entries.len() as i64)
                     .fetch_one(&mut *$conn)
                     .await?;
-            let at = $crate::storage::audit::at_text($now);
+            let at = $crate::model::audit_time($now);
             let mut id = seq - entries.len() as i64;
             for chunk in entries.chunks($crate::storage::audit::AUDIT_CHUNK) {
                 let sql = format!(
@@ -169,7 +165,7 @@ impl Db {
     pub async fn audit_checked(&self, now: DateTime<Utc>, verdict: &str) -> Result<(), StoreError> {
         on_pool!(self, |conn| {
             sqlx::query("UPDATE aol_audit_head SET checked_at_utc = $1, checked_verdict = $2 WHERE id = 1")
-                .bind(at_text(now))
+                .bind(audit_time(now))
                 .bind(verdict)
                 .execute(conn)
                 .await?;
@@ -209,8 +205,12 @@ impl Db {
         on_pool!(self, |conn| {
             let mut tx = sqlx::Connection::begin(conn).await?;
             let head: i64 = sqlx::query_scalar(LOCK).fetch_one(&mut *tx).await?;
-            let last: Option<i64> =
-                sqlx::query_scalar(LAST_OLD).bind(at_text(before)).bind(head).bind(limit).fetch_one(&mut *tx).await?;
+            let last: Option<i64> = sqlx::query_scalar(LAST_OLD)
+                .bind(audit_time(before))
+                .bind(head)
+                .bind(limit)
+                .fetch_one(&mut *tx)
+                .await?;
             let Some(last) = last else { return Ok(0) };
             let hash: String =
                 sqlx::query_scalar("SELECT hash FROM aol_audit WHERE id = $1").bind(last).fetch_one(&mut *tx).await?;

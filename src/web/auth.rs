@@ -184,9 +184,15 @@ pub mod ssr {
     /// Reading what only people may (the audit trail): signed in (else 401),
     /// with a role that holds `right` (else 403); AOL_PUBLIC_READ is no key here.
     pub async fn require_to_read(right: Right) -> Result<Actor, ServerFnError> {
+        signed_in_with(right, super::SIGN_IN_TO_SEE).await
+    }
+
+    /// The signed-in person as an actor holding `right`: 401 saying
+    /// `unsigned` when nobody is signed in, 403 when their role lacks it.
+    async fn signed_in_with(right: Right, unsigned: &str) -> Result<Actor, ServerFnError> {
         let Some(who) = principal().await? else {
             set_status(StatusCode::UNAUTHORIZED);
-            return Err(ServerFnError::new(super::SIGN_IN_TO_SEE));
+            return Err(ServerFnError::new(unsigned));
         };
         let actor = Actor::new(who);
         actor.require(right).map_err(forbidden)?;
@@ -220,16 +226,7 @@ pub mod ssr {
     /// role holds `right` (else 403). The engine checks the right again.
     pub async fn require(right: Right) -> Result<Actor, ServerFnError> {
         require_same_origin()?;
-        let Some(who) = principal().await? else {
-            set_status(StatusCode::UNAUTHORIZED);
-            return Err(ServerFnError::new("sign in to change anything"));
-        };
-        let actor = Actor::new(who);
-        if let Err(e) = actor.require(right) {
-            set_status(StatusCode::FORBIDDEN);
-            return Err(ServerFnError::new(e.to_string()));
-        }
-        Ok(actor)
+        signed_in_with(right, "sign in to change anything").await
     }
 
     /// For the pages' own routes outside server functions (live events,
@@ -240,11 +237,11 @@ pub mod ssr {
         next: axum::middleware::Next,
     ) -> axum::response::Response {
         use axum::response::IntoResponse;
-        let signed_in = match principal_of(&state, request.headers()).await {
-            Ok(who) => who.is_some_and(|p| p.may(Right::View)),
+        let may_view = match principal_of(&state, request.headers()).await {
+            Ok(who) => Me::of(who.as_ref(), state.public_read).may(Right::View),
             Err(e) => return crate::api::error::ApiError::internal(e).into_response(),
         };
-        if signed_in || state.public_read {
+        if may_view {
             return next.run(request).await;
         }
         crate::api::error::ApiError::new(StatusCode::UNAUTHORIZED, super::SIGN_IN_TO_SEE).into_response()

@@ -9,6 +9,9 @@ use crate::web::server_html::Html;
 /// Events a page shows.
 const PAGE_SIZE: i64 = 100;
 
+/// The names the address may filter by.
+const FILTERS: [&str; 6] = ["action", "who", "event", "since", "until", "before"];
+
 /// The filter from the address, and the values to show in the form again.
 pub struct Filter {
     pub find: AuditFind,
@@ -22,34 +25,25 @@ impl Filter {
         let mut find = AuditFind { limit: PAGE_SIZE, ..Default::default() };
         let mut fields = Vec::new();
         let time = |v: &str, what: &str| {
-            crate::model::parse_utc(v).map(crate::storage::audit::at_text).map_err(|e| format!("{what}: {e}"))
+            crate::model::parse_utc(v).map(crate::model::audit_time).map_err(|e| format!("{what}: {e}"))
         };
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let value = value.trim().to_string();
             if value.is_empty() {
                 continue;
             }
-            match key.as_ref() {
-                "action" => {
-                    find.action_id = Some(value.parse().map_err(|_| format!("action: {value:?} is not a number"))?)
-                }
+            let Some(name) = FILTERS.into_iter().find(|name| *name == key) else {
+                return Err(format!("unknown filter {key:?}: action, who, event, since, until"));
+            };
+            let number = || value.parse().map_err(|_| format!("{name}: {value:?} is not a number"));
+            match name {
+                "action" => find.action_id = Some(number()?),
                 "who" => find.actor = Some(value.clone()),
                 "event" => find.event = Some(value.clone()),
-                "since" => find.since = Some(time(&value, "since")?),
-                "until" => find.until = Some(time(&value, "until")?),
-                "before" => {
-                    find.before_id = Some(value.parse().map_err(|_| format!("before: {value:?} is not a number"))?)
-                }
-                other => return Err(format!("unknown filter {other:?}: action, who, event, since, until")),
+                "since" => find.since = Some(time(&value, name)?),
+                "until" => find.until = Some(time(&value, name)?),
+                _ => find.before_id = Some(number()?),
             }
-            let name = match key.as_ref() {
-                "action" => "action",
-                "who" => "who",
-                "event" => "event",
-                "since" => "since",
-                "until" => "until",
-                _ => "before",
-            };
             fields.push((name, value));
         }
         Ok(Filter { find, fields })

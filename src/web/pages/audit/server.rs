@@ -29,8 +29,7 @@ pub async fn verify_audit() -> Result<String, ServerFnError> {
     let actor = crate::web::auth::ssr::require(crate::model::Right::View).await?;
     let engine = crate::web::state::engine();
     match engine.audit_verify(&actor).await {
-        Ok(crate::model::AuditCheck::Intact { rows, head }) => Ok(format!("intact, {rows} rows, head {head}")),
-        Ok(crate::model::AuditCheck::Broken { id, why }) => Ok(format!("broken at row {id}: {why}")),
+        Ok(check) => Ok(check.to_string()),
         Err(crate::engine::audit::AuditError::Forbidden(f)) => Err(crate::web::auth::ssr::forbidden(f)),
         Err(crate::engine::audit::AuditError::Store(e)) => Err(crate::web::state::internal_error(e)),
     }
