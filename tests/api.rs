@@ -329,6 +329,7 @@ async fn the_openapi_document_describes_every_route(ctx: TestCtx) {
         .collect();
     for want in [
         "post /api/v1/actions",
+        "post /api/v1/actions/batch",
         "get /api/v1/actions",
         "get /api/v1/actions/{id}",
         "patch /api/v1/actions/{id}",
@@ -342,7 +343,7 @@ async fn the_openapi_document_describes_every_route(ctx: TestCtx) {
     ] {
         assert!(operations.contains(&want.to_string()), "{want} missing from {operations:?}");
     }
-    assert_eq!(paths.len(), 8);
+    assert_eq!(paths.len(), 9);
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let enqueue = &doc["components"]["schemas"]["EnqueueRequest"];
     assert_eq!(enqueue["required"], json!(["action_type", "idempotency_key", "payload"]));

@@ -173,6 +173,16 @@ const CASES: &[Case] = &[
     },
     Case { id: "file", args: &["backup", "{}"], bad: &[("/etc/passwd", "exists|pg_dump")] },
     Case {
+        id: "file",
+        args: &["enqueue", "--file={}"],
+        bad: &[
+            ("/nonexistent/posts.jsonl", "cannot read"),
+            ("/etc/hostname", "line 1: not an enqueue body"),
+            ("/dev/null", "no actions in it"),
+            ("", "a value is required|cannot read"),
+        ],
+    },
+    Case {
         id: "http_timeout_seconds",
         args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--http-timeout-seconds={}"],
         bad: &[("0", "greater than 0"), ("never", "number of seconds"), ("90000", "at most 86400")],

@@ -45,6 +45,13 @@ const API: &[(&str, &str, Needs, &str, &str)] = &[
         "/api/v1/actions",
         r#"{"action_type":"POST_SOCIAL","idempotency_key":"r-1","payload":{"text":"hi"}}"#,
     ),
+    (
+        "post",
+        "/api/v1/actions/batch",
+        ENQUEUE,
+        "/api/v1/actions/batch",
+        r#"{"actions":[{"action_type":"POST_SOCIAL","idempotency_key":"r-2","payload":{"text":"hi"}}]}"#,
+    ),
     ("get", "/api/v1/actions", VIEW, "/api/v1/actions", ""),
     ("get", "/api/v1/actions/{id}", VIEW, "/api/v1/actions/1", ""),
     ("patch", "/api/v1/actions/{id}", EDIT, "/api/v1/actions/1", r#"{"payload":{"text":"changed"}}"#),

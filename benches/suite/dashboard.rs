@@ -12,6 +12,17 @@ pub async fn run(backend: Backend, url: &str, rows: i64, trials: usize, results:
     let server = crate::support::Server::start(url, crate::TOKEN).await;
     let base = server.base.clone();
     let client = reqwest::Client::new();
+    // Signed in as a person's browser is (the operator token's sign-in): each
+    // call then also finds its session, as it does for the people using it.
+    let login = client
+        .post(format!("{base}/ui/login"))
+        .header("origin", &base)
+        .form(&[("name", ""), ("secret", crate::TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success(), "sign-in: {}", login.status());
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
     // The page reads everything in one call (flags, lease, counts, ticks,
     // flag changes, the chart's hour, a page of actions); filters change the page.
     let calls: [(&str, &str, &str); 5] = [
@@ -26,11 +37,12 @@ pub async fn run(backend: Backend, url: &str, rows: i64, trials: usize, results:
         for _ in 0..trials {
             let started = Instant::now();
             let response = if path == "/" {
-                client.get(format!("{base}/")).send().await.unwrap()
+                client.get(format!("{base}/")).header("cookie", &cookie).send().await.unwrap()
             } else {
                 client
                     .post(format!("{base}{path}"))
                     .header("content-type", "application/x-www-form-urlencoded")
+                    .header("cookie", &cookie)
                     .body(body.to_string())
                     .send()
                     .await

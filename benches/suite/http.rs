@@ -1,6 +1,7 @@
 //! Enqueue over HTTP: requests per second against the real `aol serve` on
 //! loopback. Each run sends N `POST /api/v1/actions` with new keys from C
-//! concurrent clients (keep-alive connections) and counts 201s.
+//! concurrent clients (keep-alive connections) and counts 201s; then the
+//! same number of actions through `POST /api/v1/actions/batch`, 100 per call.
 
 use std::time::Instant;
 
@@ -47,6 +48,51 @@ pub async fn run(backend: Backend, requests: usize, runs: usize, clients: usize,
     let db = crate::db_name(backend);
     results.add(db, &format!("HTTP enqueue ({clients} clients)"), Some(0), &rates, "req/s", Target::None);
     results.add(db, "HTTP enqueue latency", Some(0), &latencies, "ms", Target::None);
+    let rates = batches(&server.base, requests, runs, clients).await;
+    let name = format!("HTTP batch enqueue ({BATCH} per call, {clients} clients)");
+    results.add(db, &name, Some(requests as i64 * runs as i64), &rates, "actions/s", Target::None);
     drop(server);
     t.remove().await;
+}
+
+/// Actions per batch call.
+const BATCH: usize = 100;
+
+/// `requests` actions per run, in calls of [`BATCH`], from `clients` at once;
+/// actions per second of each run.
+async fn batches(base: &str, requests: usize, runs: usize, clients: usize) -> Vec<f64> {
+    let client = reqwest::Client::new();
+    let calls = requests.div_ceil(BATCH);
+    let mut rates = Vec::new();
+    for run in 0..runs {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|c| {
+                let client = client.clone();
+                let url = format!("{base}/api/v1/actions/batch");
+                tokio::spawn(async move {
+                    for call in (c..calls).step_by(clients) {
+                        let actions: Vec<_> = (0..BATCH)
+                            .map(|i| {
+                                json!({
+                                    "action_type": "POST_SOCIAL",
+                                    "idempotency_key": format!("batch-{run}-{call}-{i}"),
+                                    "payload": { "text": "benchmark post" },
+                                })
+                            })
+                            .collect();
+                        let body = json!({ "actions": actions });
+                        let r = client.post(&url).bearer_auth(crate::TOKEN).json(&body).send().await.unwrap();
+                        assert_eq!(r.status(), 201);
+                        r.bytes().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        rates.push((calls * BATCH) as f64 / started.elapsed().as_secs_f64());
+    }
+    rates
 }

@@ -42,6 +42,17 @@ pub struct EnqueueRequest {
     pub not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl EnqueueRequest {
+    /// The request as the engine's item, or why its payload is not one.
+    pub fn item(&self) -> Result<NewItem<'_>, String> {
+        let Value::Object(payload) = &self.payload else {
+            return Err("invalid payload: must be a JSON object, like {\"text\": \"…\"}".to_string());
+        };
+        let window = Window { scheduled_for: self.scheduled_for, not_after: self.not_after };
+        Ok(NewItem { window, ..NewItem::new(&self.action_type, &self.idempotency_key, payload) })
+    }
+}
+
 /// An action as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ActionView {
@@ -147,32 +158,42 @@ pub async fn enqueue(
     caller: Caller,
     Json(request): Json<EnqueueRequest>,
 ) -> Result<(StatusCode, Json<ActionView>), ApiError> {
-    let Value::Object(payload) = request.payload else {
-        return Err(ApiError::unprocessable("invalid payload: must be a JSON object, like {\"text\": \"…\"}"));
-    };
-    let window = Window { scheduled_for: request.scheduled_for, not_after: request.not_after };
-    let item = NewItem { window, ..NewItem::new(&request.action_type, &request.idempotency_key, &payload) };
-    match engine
+    let item = request.item().map_err(ApiError::unprocessable)?;
+    let done = engine
         .enqueue_many(&caller.actor(None), &[item])
         .await
         .and_then(|mut done| done.pop().expect("one outcome per item"))
-    {
-        Ok(done) => {
-            tracing::info!(
-                action_id = done.action.id,
-                key = %done.action.key(),
-                by = %caller.who(),
-                duplicate = done.duplicate,
-                "enqueue over the API"
-            );
-            let status = if done.duplicate { StatusCode::OK } else { StatusCode::CREATED };
-            Ok((status, Json(done.action.into())))
-        }
-        Err(EnqueueError::Store(e)) => Err(ApiError::internal(e)),
-        Err(EnqueueError::Forbidden(e)) => Err(e.into()),
-        Err(e @ EnqueueError::KeyRetired(_)) => Err(ApiError::new(StatusCode::CONFLICT, e.to_string())),
-        Err(e @ EnqueueError::Denied(_)) => Err(ApiError::new(StatusCode::FORBIDDEN, e.to_string())),
-        Err(e) => Err(ApiError::unprocessable(e.to_string())),
+        .map_err(enqueue_refusal)?;
+    tracing::info!(
+        action_id = done.action.id,
+        key = %done.action.key(),
+        by = %caller.who(),
+        duplicate = done.duplicate,
+        "enqueue over the API"
+    );
+    let status = if done.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(done.action.into())))
+}
+
+/// The status code and message of an enqueue that added nothing (for a
+/// batch's item, the status its error would have alone).
+pub(super) fn enqueue_refusal(e: EnqueueError) -> ApiError {
+    let status = match &e {
+        EnqueueError::Item { error, .. } => refusal_status(error),
+        other => refusal_status(other),
+    };
+    match e {
+        EnqueueError::Store(e) => ApiError::internal(e),
+        e => ApiError::new(status, e.to_string()),
+    }
+}
+
+fn refusal_status(e: &EnqueueError) -> StatusCode {
+    match e {
+        EnqueueError::Forbidden(_) | EnqueueError::Denied(_) => StatusCode::FORBIDDEN,
+        EnqueueError::KeyRetired(_) => StatusCode::CONFLICT,
+        EnqueueError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

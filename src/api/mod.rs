@@ -4,6 +4,7 @@
 
 mod actions;
 mod audit;
+mod batch;
 mod caller;
 mod decisions;
 pub mod error;
@@ -20,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use actions::{ActionList, ActionView, EnqueueRequest, MAX_LIMIT};
+pub use batch::{BatchItem, BatchResult, MAX_BATCH_ITEMS};
 pub use caller::Caller;
 pub use flags::{FlagsChange, FlagsView, Mode};
 
@@ -71,6 +73,11 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(decisions::reject))
         .routes(routes!(flags::get_flags, flags::put_flags))
         .routes(routes!(audit::verify))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(batch::enqueue_batch))
+                .layer(DefaultBodyLimit::max(batch::MAX_BATCH_BYTES)),
+        )
         .merge(
             // An image may be far larger than any JSON body.
             OpenApiRouter::new()

@@ -1,4 +1,4 @@
-//! `aol enqueue`, `actions`, `show`, `requeue`, `cancel`, `edit`,
+//! `aol actions`, `show`, `requeue`, `cancel`, `edit`,
 //! `approve`, `reject` and `resolve`: the queue and its actions.
 
 use std::process::ExitCode;
@@ -8,32 +8,7 @@ use clap::Args;
 use super::{cli_actor, open_engine};
 use crate::config::DbArgs;
 use crate::engine::queue::parse_payload;
-use crate::engine::{NewItem, Window};
 use crate::model::{Action, ActionStatus};
-
-#[derive(Args, Debug)]
-pub(super) struct EnqueueCmd {
-    #[command(flatten)]
-    db: DbArgs,
-    /// The action type, e.g. POST_SOCIAL.
-    #[arg(long = "type", value_name = "ACTION_TYPE")]
-    action_type: String,
-    /// Idempotency key: 1-200 printable characters, unique per action.
-    #[arg(long)]
-    key: String,
-    /// The payload, a JSON object, e.g. '{"text":"Hello"}'.
-    #[arg(long)]
-    payload: String,
-    /// Not to be sent before this time: RFC 3339 (2026-11-28T09:00:00Z) or "2026-11-28 09:00" (UTC).
-    #[arg(long, value_name = "TIME", value_parser = crate::model::parse_utc)]
-    scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
-    /// Never sent after this time (then it ends EXPIRED); same forms as --scheduled-for.
-    #[arg(long, value_name = "TIME", value_parser = crate::model::parse_utc)]
-    not_after: Option<chrono::DateTime<chrono::Utc>>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
-}
 
 #[derive(Args, Debug)]
 pub(super) struct ActionsCmd {
@@ -123,28 +98,6 @@ pub(super) struct RejectCmd {
     /// Why; recorded, and shown as the action's last error.
     #[arg(long)]
     reason: String,
-}
-
-pub(super) async fn enqueue(cmd: EnqueueCmd) -> anyhow::Result<ExitCode> {
-    let payload = parse_payload(&cmd.payload)?;
-    let engine = open_engine(&cmd.db).await?;
-    let window = Window { scheduled_for: cmd.scheduled_for, not_after: cmd.not_after };
-    let item = NewItem { window, ..NewItem::new(&cmd.action_type, &cmd.key, &payload) };
-    let actor = cli_actor(&engine).await?;
-    let result =
-        engine.enqueue_many(&actor, &[item]).await.and_then(|mut done| done.pop().expect("one outcome per item"));
-    engine.db().close().await;
-    let enqueued = result?;
-    if cmd.json {
-        let out = serde_json::json!({ "duplicate": enqueued.duplicate, "action": enqueued.action });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else if enqueued.duplicate {
-        let a = &enqueued.action;
-        println!("duplicate key: nothing added; the existing action is #{} ({})", a.id, a.status);
-    } else {
-        println!("enqueued action #{} ({})", enqueued.action.id, enqueued.action.status);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn actions(cmd: ActionsCmd) -> anyhow::Result<ExitCode> {

@@ -4,6 +4,7 @@
 mod actions;
 mod audit;
 mod channels;
+mod enqueue;
 mod media;
 mod people;
 mod run;
@@ -17,9 +18,10 @@ use crate::engine::{Clock, Engine, Registry};
 use crate::logging::LogFormat;
 use crate::server::open_db;
 
-use actions::{ActionsCmd, ApproveCmd, EditCmd, EnqueueCmd, IdCmd, RejectCmd, ResolveCmd, ShowCmd};
+use actions::{ActionsCmd, ApproveCmd, EditCmd, IdCmd, RejectCmd, ResolveCmd, ShowCmd};
 use audit::AuditCmd;
 use channels::{ChannelCmd, PolicyCmd};
+use enqueue::EnqueueCmd;
 use media::MediaCmd;
 use people::OperatorCmd;
 use run::{BackupCmd, DaemonCmd, FlagsCmd, PruneCmd, StatusCmd, TokenCmd};
@@ -49,7 +51,7 @@ enum Command {
     Daemon(DaemonCmd),
     /// Change a control flag: pause, resume, kill, revive, proof, real.
     Flags(FlagsCmd),
-    /// Add an action to the queue (a known key returns the existing action).
+    /// Add an action to the queue, or many from a file (a known key returns the existing action).
     Enqueue(EnqueueCmd),
     /// List recent actions.
     Actions(ActionsCmd),
@@ -178,7 +180,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::server::serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Daemon(cmd) => run::daemon(cmd).await,
         Command::Flags(cmd) => run::flags(cmd).await,
-        Command::Enqueue(cmd) => actions::enqueue(cmd).await,
+        Command::Enqueue(cmd) => enqueue::enqueue(cmd).await,
         Command::Actions(cmd) => actions::actions(cmd).await,
         Command::Requeue(cmd) => actions::operator_change(cmd, true).await,
         Command::Cancel(cmd) => actions::operator_change(cmd, false).await,

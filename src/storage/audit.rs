@@ -76,7 +76,7 @@ macro_rules! append_audit {
             for chunk in entries.chunks($crate::storage::audit::AUDIT_CHUNK) {
                 let sql = format!(
                     "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) VALUES {}",
-                    $crate::storage::values_rows(1, chunk.len(), 8)
+                    $crate::storage::Placeholders::values_rows(&*$conn, chunk.len(), 8)
                 );
                 let mut query = sqlx::query(&sql);
                 for entry in chunk {

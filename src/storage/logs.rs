@@ -94,7 +94,7 @@ macro_rules! insert_logs {
                 let sql = format!(
                     "{}VALUES {}",
                     $crate::storage::logs::INSERT_HEAD,
-                    $crate::storage::values_rows(1, chunk.len(), 7)
+                    $crate::storage::Placeholders::values_rows(&*$executor, chunk.len(), 7)
                 );
                 let mut query = sqlx::query(&sql);
                 for (action_id, log) in chunk {

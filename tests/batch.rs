@@ -1,0 +1,152 @@
+//! Batches (issue 21), on both databases: `POST /api/v1/actions/batch` and
+//! `aol enqueue --file`. Every item is checked first; a bad one refuses the
+//! whole batch, naming its index (or line), and nothing is written; otherwise
+//! one transaction, answering each item new or duplicate with its id.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use aol::auth::AgentToken;
+use common::{TestCtx, TestServer, OPERATOR_TOKEN};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn post(key: &str, text: &str) -> Value {
+    json!({"action_type": "POST_SOCIAL", "idempotency_key": key, "payload": {"text": text}})
+}
+
+async fn batch(server: &TestServer, token: &str, body: &Value) -> (StatusCode, Value) {
+    let answer = reqwest::Client::new()
+        .post(server.url("/api/v1/actions/batch"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+async fn count(ctx: &TestCtx) -> usize {
+    ctx.db.actions_recent(None, 5_000).await.unwrap().len()
+}
+
+async fn a_batch_is_one_transaction_and_a_bad_item_refuses_it(ctx: TestCtx) {
+    let server = TestServer::start(&ctx.db).await;
+
+    // A bad item anywhere: the whole batch is refused, naming it; nothing written.
+    let bad = json!({"actions": [post("b-1", "one"), post("b-2", "two"), post("b-3", "")]});
+    let (status, body) = batch(&server, OPERATOR_TOKEN, &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.starts_with("item 2: invalid payload"), "{error}");
+    let not_object = json!({"actions": [post("b-1", "one"), {"action_type": "POST_SOCIAL", "idempotency_key": "b-2",
+        "payload": [1]}]});
+    let (status, body) = batch(&server, OPERATOR_TOKEN, &not_object).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"].as_str().unwrap().starts_with("item 1: invalid payload: must be a JSON object"), "{body}");
+    let unknown_field = json!({"actions": [post("b-1", "one")], "extra": 1});
+    assert_eq!(batch(&server, OPERATOR_TOKEN, &unknown_field).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = batch(&server, OPERATOR_TOKEN, &json!({"actions": []})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"].as_str().unwrap().contains("at least one"), "{body}");
+    let many: Vec<Value> = (0..1_001).map(|i| post(&format!("m-{i}"), "x")).collect();
+    let (status, body) = batch(&server, OPERATOR_TOKEN, &json!({ "actions": many })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"].as_str().unwrap().contains("at most 1000 actions, not 1001"), "{body}");
+    let lone = json!({"actions": [{"action_type": "NOPE", "idempotency_key": "b-9", "payload": {"text": "x"}}]});
+    let (status, body) = batch(&server, OPERATOR_TOKEN, &lone).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"].as_str().unwrap().starts_with("item 0: unknown action type"), "{body}");
+    assert_eq!(count(&ctx).await, 0, "{}: a refused batch wrote something", ctx.backend_name());
+
+    // A good one: each item new, in order, with its id; a key given twice in it is one action.
+    let good = json!({"actions": [post("b-1", "one"), post("b-2", "two"), post("b-1", "one again")]});
+    let (status, body) = batch(&server, OPERATOR_TOKEN, &good).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["added"], 2);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(
+        (&items[0]["duplicate"], &items[1]["duplicate"], &items[2]["duplicate"]),
+        (&json!(false), &json!(false), &json!(true))
+    );
+    assert_eq!(items[0]["id"], items[2]["id"]);
+    assert_ne!(items[0]["id"], items[1]["id"]);
+    assert_eq!(items[0]["status"], "PENDING");
+    for item in &items[..2] {
+        let stored = ctx.db.action_get(item["id"].as_i64().unwrap()).await.unwrap().expect("stored");
+        assert_eq!(stored.enqueued_by.as_deref(), Some("operator-token"));
+    }
+    // The same batch again adds nothing: 200, every item a duplicate of the same action.
+    let (status, again) = batch(&server, OPERATOR_TOKEN, &good).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["added"], 0);
+    for (first, second) in items.iter().zip(again["items"].as_array().unwrap()) {
+        assert_eq!((&first["id"], &second["duplicate"]), (&second["id"], &json!(true)));
+    }
+    assert_eq!(count(&ctx).await, 2);
+
+    // A thousand in one call.
+    let thousand: Vec<Value> = (0..1_000).map(|i| post(&format!("t-{i}"), "x")).collect();
+    let (status, body) = batch(&server, OPERATOR_TOKEN, &json!({ "actions": thousand })).await;
+    assert_eq!((status, &body["added"]), (StatusCode::CREATED, &json!(1000)));
+    assert_eq!(count(&ctx).await, 1_002);
+}
+
+async fn an_agents_batch_stays_in_its_channels(ctx: TestCtx) {
+    let server = TestServer::start(&ctx.db).await;
+    let bot = AgentToken::create(&ctx.db, "bot", &["brand".to_string()]).await.unwrap();
+    let item = |key: &str, channel: &str| json!({"action_type": "POST_SOCIAL", "idempotency_key": key, "payload": {"channel": channel, "text": "hi"}});
+    let (status, body) = batch(&server, &bot, &json!({"actions": [item("a-1", "brand"), item("a-2", "other")]})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("may post only to brand"), "{body}");
+    assert_eq!(count(&ctx).await, 0, "a refused batch wrote something");
+}
+
+fn aol(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("AOL_TOKEN")
+        .output()
+        .expect("run aol")
+}
+
+async fn the_cli_enqueues_a_file_in_one_transaction(ctx: TestCtx) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("posts.jsonl");
+    let lines: Vec<String> = (1..=3).map(|i| post(&format!("f-{i}"), &format!("post {i}")).to_string()).collect();
+    // Line 4 is blank (skipped); line 5 is bad.
+    let bad = format!("{}\n\n{}\n", lines.join("\n"), post("f-9", ""));
+    std::fs::write(&file, bad).unwrap();
+    let out = aol(&ctx.url, &["enqueue", "--file", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("posts.jsonl line 5: invalid payload"), "{stderr}");
+    std::fs::write(dir.path().join("broken.jsonl"), "{\"action_type\": \n").unwrap();
+    let out = aol(&ctx.url, &["enqueue", "--file", dir.path().join("broken.jsonl").to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.jsonl line 1: not an enqueue body"));
+    assert_eq!(count(&ctx).await, 0, "{}: a refused file wrote something", ctx.backend_name());
+
+    std::fs::write(&file, format!("{}\n", lines.join("\n"))).unwrap();
+    let out = aol(&ctx.url, &["enqueue", "--file", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = answer.as_array().unwrap();
+    assert_eq!(answer.len(), 3);
+    assert_eq!((&answer[2]["line"], &answer[2]["duplicate"]), (&json!(3), &json!(false)));
+    let out = aol(&ctx.url, &["enqueue", "--file", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("enqueued 0 new action(s); 3 key(s) were known"), "{stdout}");
+    let stored = ctx.db.actions_recent(None, 10).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(stored.iter().all(|a| a.enqueued_by.as_deref().is_some_and(|by| by.starts_with("cli:"))));
+}
+
+on_both_databases!(
+    a_batch_is_one_transaction_and_a_bad_item_refuses_it,
+    an_agents_batch_stays_in_its_channels,
+    the_cli_enqueues_a_file_in_one_transaction,
+);
