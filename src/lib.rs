@@ -1,7 +1,7 @@
 //! AOL, the Autonomy Orchestration Layer.
 //!
 //! Layout: `model` is plain data shared with the browser; `storage` (the
-//! tables), `engine` (flags, daemon), `api` (the agents' HTTP API), `auth`
+//! tables), `engine` (flags, daemon), `api` (the agents' HTTP API), `mcp` (the same for MCP clients), `auth`
 //! (tokens) and the process wiring (`cli`, `config`, `server`) are
 //! server-only; `web` is the Leptos UI, which reaches the engine only through
 //! server functions.
@@ -24,6 +24,8 @@ pub mod config;
 pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod logging;
+#[cfg(feature = "ssr")]
+pub mod mcp;
 #[cfg(feature = "ssr")]
 pub mod ops;
 #[cfg(feature = "ssr")]

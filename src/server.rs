@@ -100,7 +100,7 @@ async fn operator_auth(db: &crate::storage::Db, configured: Option<&str>) -> any
 }
 
 /// The whole HTTP surface: the Leptos app and its server functions and live
-/// events, the agents' API, health and metrics.
+/// events, the agents' API and MCP door, health and metrics.
 pub fn router(state: AppState) -> Router {
     // Every page waits for its data before it is sent (SSR "async" mode).
     let pages = crate::web::PAGE_PATHS
@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::ops::router())
         .merge(crate::api::router())
+        .merge(crate::mcp::router(&state))
         .merge(
             Router::new()
                 .route(crate::web::live::EVENTS_URL, get(crate::web::events::events))

@@ -155,6 +155,11 @@ const CASES: &[Case] = &[
             ("{\"text\":\"\"}", "text"),
         ],
     },
+    Case {
+        id: "agent",
+        args: &["mcp", "--agent={}"],
+        bad: &[("nobody", "there is no agent named \"nobody\""), ("", "there is no agent named")],
+    },
     Case { id: "status", args: &["actions", "--status={}"], bad: &[("BOGUS", "BOGUS"), ("", "status")] },
     Case {
         id: "limit",

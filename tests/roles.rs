@@ -93,6 +93,8 @@ const COMMANDS: &[(&str, Needs, &[&str])] = &[
     ("flags", CONTROL, &["pause"]),
     ("enqueue", ENQUEUE, &["--type", "POST_SOCIAL", "--key", "cli-1", "--payload", r#"{"text":"hi"}"#]),
     ("actions", VIEW, &[]),
+    // An agent may serve itself (tests/mcp.rs); anyone else's needs an admin.
+    ("mcp", MANAGE, &["--agent", "another-bot"]),
     ("requeue", DECIDE, &["1"]),
     ("cancel", DECIDE, &["1"]),
     ("status", VIEW, &[]),

@@ -54,7 +54,7 @@ impl EnqueueRequest {
 }
 
 /// An action as the API shows it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, schemars::JsonSchema)]
 pub struct ActionView {
     pub id: i64,
     pub idempotency_key: String,
@@ -110,7 +110,7 @@ impl From<Action> for ActionView {
 }
 
 /// A page of actions, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, schemars::JsonSchema)]
 pub struct ActionList {
     pub actions: Vec<ActionView>,
     /// Pass as `before_id` for the next (older) page; absent on the last one.

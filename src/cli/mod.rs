@@ -5,6 +5,7 @@ mod actions;
 mod audit;
 mod channels;
 mod enqueue;
+mod mcp;
 mod media;
 mod people;
 mod run;
@@ -22,6 +23,7 @@ use actions::{ActionsCmd, ApproveCmd, EditCmd, IdCmd, RejectCmd, ResolveCmd, Sho
 use audit::AuditCmd;
 use channels::{ChannelCmd, PolicyCmd};
 use enqueue::EnqueueCmd;
+use mcp::McpCmd;
 use media::MediaCmd;
 use people::OperatorCmd;
 use run::{BackupCmd, DaemonCmd, FlagsCmd, PruneCmd, StatusCmd, TokenCmd};
@@ -87,6 +89,8 @@ enum Command {
     Operator(OperatorCmd),
     /// The audit trail: verify its chain, or export it as JSON lines.
     Audit(AuditCmd),
+    /// Serve AOL's MCP tools on stdin/stdout as an agent (for a local MCP client).
+    Mcp(McpCmd),
 }
 
 /// The command line's definition (the runbook test reads every setting from it).
@@ -198,6 +202,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Media(cmd) => media::media(cmd).await,
         Command::Operator(cmd) => people::operator(cmd).await,
         Command::Audit(cmd) => audit::audit(cmd).await,
+        Command::Mcp(cmd) => mcp::mcp(cmd).await,
     }
 }
 

@@ -33,6 +33,20 @@ impl Engine {
         self.db().actions_page(&filter, limit).await
     }
 
+    /// The channels `actor` may post to, as the dashboard shows them (an
+    /// agent given channels: those only).
+    pub async fn channels_for(&self, actor: &Actor) -> Result<Vec<crate::model::ChannelView>, OperatorError> {
+        actor.require(crate::model::Right::View)?;
+        let mut views = self.channel_views().await?;
+        if let Some(agent) = actor.by().agent() {
+            let allowed = self.db().agent_channels(agent).await?;
+            if !allowed.is_empty() {
+                views.retain(|v| allowed.contains(&v.channel.name));
+            }
+        }
+        Ok(views)
+    }
+
     /// Ok when `actor` may post to `channel` (agents: their channels only).
     pub(super) async fn check_agent_channels(
         &self,

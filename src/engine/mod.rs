@@ -21,6 +21,7 @@ pub mod media;
 mod metrics;
 pub mod operator;
 mod periodic;
+pub mod preview;
 pub mod queue;
 pub mod retention;
 mod settings;

@@ -23,6 +23,9 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 /// …but never longer than this.
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
+/// Why a cancel found nothing to cancel.
+const CANCELLABLE: &str = "only PENDING or RETRY actions can be cancelled";
+
 /// How far ahead an action may be scheduled.
 pub const MAX_SCHEDULE_AHEAD: TimeDelta = TimeDelta::days(366);
 
@@ -82,6 +85,18 @@ impl Window {
     }
 }
 
+/// Items that passed every check of an enqueue, in order.
+pub(super) struct Checked {
+    /// Each payload as stored.
+    pub payloads: Vec<String>,
+    /// The stored files each names.
+    pub media: Vec<Vec<String>>,
+    pub admissions: Vec<Admission>,
+    /// Every channel, read if any item names one (`preview` builds on them).
+    pub channels: Vec<crate::model::Channel>,
+    pub now: DateTime<Utc>,
+}
+
 /// The result of an enqueue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Enqueued {
@@ -122,6 +137,59 @@ impl Engine {
         actor: &Actor,
         items: &[NewItem<'_>],
     ) -> Result<Vec<Result<Enqueued, EnqueueError>>, EnqueueError> {
+        let checked = self.check_items(actor, items).await?;
+        let now = checked.now;
+        // An agent's keys are stored in its namespace; the keys from before
+        // namespaces are still its own too (see `storage::agents`).
+        let agent = actor.by().agent();
+        let keys: Vec<String> = items.iter().map(|item| scoped_key(agent, item.idempotency_key)).collect();
+        let mut earlier = std::collections::HashMap::new();
+        if agent.is_some() {
+            let plain: Vec<&str> = items.iter().map(|item| item.idempotency_key).collect();
+            earlier.extend(self.db().keys_from_before(&plain).await?);
+        }
+        let news: Vec<NewAction> = items
+            .iter()
+            .zip(&keys)
+            .zip(&checked.payloads)
+            .zip(&checked.admissions)
+            .zip(&checked.media)
+            .filter(|((((item, _), _), _), _)| !earlier.contains_key(item.idempotency_key))
+            .map(|((((item, key), payload_json), admission), media)| NewAction {
+                idempotency_key: key,
+                action_type: item.action_type,
+                payload_json,
+                not_before_utc: item.window.scheduled_for.filter(|at| *at > now).unwrap_or(now),
+                status: admission.status.as_str(),
+                channel: channel_named(item.payload),
+                scheduled_for_utc: item.window.scheduled_for,
+                not_after_utc: item.window.not_after,
+                policy: admission.policy.map(crate::model::Policy::as_str),
+                media,
+                enqueued_by: Some(actor.who()),
+            })
+            .collect();
+        let mut inserted = self.db().actions_insert(&news, now).await?.into_iter();
+        let outcomes = items.iter().map(|item| match earlier.get(item.idempotency_key) {
+            Some(found) => found.clone(),
+            None => inserted.next().expect("one outcome per inserted action"),
+        });
+        Ok(outcomes
+            .map(|outcome| match outcome {
+                Inserted::New(action) => {
+                    tracing::info!(action_id = action.id, key = %action.key(), action_type = %action.action_type, by = actor.who(), "action enqueued");
+                    Ok(Enqueued { action, duplicate: false })
+                }
+                Inserted::Existing(action) => Ok(Enqueued { action, duplicate: true }),
+                Inserted::Retired(retired) => Err(EnqueueError::KeyRetired(retired)),
+            })
+            .collect())
+    }
+
+    /// Every check of an enqueue, before anything is written (shared with
+    /// `preview`): the actor's right, each item's key, payload, schedule,
+    /// files, platform limits and policy, and an agent's channels.
+    pub(super) async fn check_items(&self, actor: &Actor, items: &[NewItem<'_>]) -> Result<Checked, EnqueueError> {
         actor.require(crate::model::Right::Enqueue)?;
         let mut payloads = Vec::with_capacity(items.len());
         let mut media: Vec<Vec<String>> = Vec::with_capacity(items.len());
@@ -159,51 +227,7 @@ impl Engine {
         }
         let named: Vec<Option<&str>> = items.iter().map(|item| channel_named(item.payload)).collect();
         self.check_agent_channels(actor, &named).await?;
-        // An agent's keys are stored in its namespace; the keys from before
-        // namespaces are still its own too (see `storage::agents`).
-        let agent = actor.by().agent();
-        let keys: Vec<String> = items.iter().map(|item| scoped_key(agent, item.idempotency_key)).collect();
-        let mut earlier = std::collections::HashMap::new();
-        if agent.is_some() {
-            let plain: Vec<&str> = items.iter().map(|item| item.idempotency_key).collect();
-            earlier.extend(self.db().keys_from_before(&plain).await?);
-        }
-        let news: Vec<NewAction> = items
-            .iter()
-            .zip(&keys)
-            .zip(&payloads)
-            .zip(&admissions)
-            .zip(&media)
-            .filter(|((((item, _), _), _), _)| !earlier.contains_key(item.idempotency_key))
-            .map(|((((item, key), payload_json), admission), media)| NewAction {
-                idempotency_key: key,
-                action_type: item.action_type,
-                payload_json,
-                not_before_utc: item.window.scheduled_for.filter(|at| *at > now).unwrap_or(now),
-                status: admission.status.as_str(),
-                channel: channel_named(item.payload),
-                scheduled_for_utc: item.window.scheduled_for,
-                not_after_utc: item.window.not_after,
-                policy: admission.policy.map(crate::model::Policy::as_str),
-                media,
-                enqueued_by: Some(actor.who()),
-            })
-            .collect();
-        let mut inserted = self.db().actions_insert(&news, now).await?.into_iter();
-        let outcomes = items.iter().map(|item| match earlier.get(item.idempotency_key) {
-            Some(found) => found.clone(),
-            None => inserted.next().expect("one outcome per inserted action"),
-        });
-        Ok(outcomes
-            .map(|outcome| match outcome {
-                Inserted::New(action) => {
-                    tracing::info!(action_id = action.id, key = %action.key(), action_type = %action.action_type, by = actor.who(), "action enqueued");
-                    Ok(Enqueued { action, duplicate: false })
-                }
-                Inserted::Existing(action) => Ok(Enqueued { action, duplicate: true }),
-                Inserted::Retired(retired) => Err(EnqueueError::KeyRetired(retired)),
-            })
-            .collect())
+        Ok(Checked { payloads, media, admissions, channels, now })
     }
 
     /// Every check of one item that needs no database; its payload as stored.
@@ -214,12 +238,28 @@ impl Engine {
 
     /// FAILED or DLQ → PENDING, attempts reset; recorded in the action's log.
     pub async fn requeue(&self, id: i64, actor: &Actor) -> Result<Action, OperatorError> {
+        actor.require(crate::model::Right::Decide)?;
         self.operator_change(id, Requeue::Requeue, actor, "only FAILED or DLQ actions can be re-queued").await
     }
 
     /// PENDING or RETRY → CANCELLED; recorded in the action's log.
     pub async fn cancel(&self, id: i64, actor: &Actor) -> Result<Action, OperatorError> {
-        self.operator_change(id, Requeue::Cancel, actor, "only PENDING or RETRY actions can be cancelled").await
+        actor.require(crate::model::Right::Decide)?;
+        self.operator_change(id, Requeue::Cancel, actor, CANCELLABLE).await
+    }
+
+    /// Cancel by whoever may change the action: an agent takes back its own
+    /// post before it runs (anyone else's does not exist for it); a person
+    /// needs the right to decide, as for [`Engine::cancel`].
+    pub async fn withdraw(&self, id: i64, actor: &Actor) -> Result<Action, OperatorError> {
+        match actor.by().agent() {
+            Some(_) => {
+                actor.require(crate::model::Right::Edit)?;
+                self.action_to_change(actor, id).await?;
+                self.operator_change(id, Requeue::Cancel, actor, CANCELLABLE).await
+            }
+            None => self.cancel(id, actor).await,
+        }
     }
 
     async fn operator_change(
@@ -229,7 +269,6 @@ impl Engine {
         actor: &Actor,
         allowed: &'static str,
     ) -> Result<Action, OperatorError> {
-        actor.require(crate::model::Right::Decide)?;
         let who = actor.who();
         let why = crate::model::reason_suffix(actor.reason());
         let verb = match change {

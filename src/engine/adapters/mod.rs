@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use super::channels::{Files, MediaMap, Platforms, Prepared, Remote};
 use crate::model::{Action, Channel};
-pub use post_social::{is_sha256, PostSocial, POST_SOCIAL};
+pub use post_social::{is_sha256, proof_record, PostSocial, POST_SOCIAL};
 
 /// What an adapter is given for one attempt.
 pub struct Job<'a> {

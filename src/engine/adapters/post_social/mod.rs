@@ -225,20 +225,23 @@ impl Adapter for PostSocial {
                 );
                 self.write_proof(job, &prepared.artifact, &what).await
             }
-            None => {
-                // Deterministic bytes: a re-run of the same action rewrites the same file.
-                let record = json!({
-                    "mode": "PROOF",
-                    "action_type": POST_SOCIAL,
-                    "idempotency_key": job.action.key(),
-                    "would_post": job.payload,
-                });
-                let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON values serialise");
-                bytes.push(b'\n');
-                self.write_proof(job, &bytes, "what would be posted").await
-            }
+            None => self.write_proof(job, &proof_record(job.action.key(), job.payload), "what would be posted").await,
         }
     }
+}
+
+/// PROOF's artifact for a post that names no channel: the post itself, in
+/// deterministic bytes (a re-run of the same action rewrites the same file).
+pub fn proof_record(key: &str, payload: &Map<String, Value>) -> Vec<u8> {
+    let record = json!({
+        "mode": "PROOF",
+        "action_type": POST_SOCIAL,
+        "idempotency_key": key,
+        "would_post": payload,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON values serialise");
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Writes via a temporary file and a rename, so a reader never sees half a file.
