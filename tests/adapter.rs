@@ -79,6 +79,7 @@ fn action(key: &str) -> Action {
         first_sent_at_utc: None,
         reached_at_utc: None,
         enqueued_by: None,
+        time_zone: None,
         edited_by: None,
     }
 }

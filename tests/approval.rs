@@ -241,7 +241,7 @@ async fn deadlines_and_the_daily_limit(ctx: TestCtx) {
 
     // A deadline already past, or before the time it may go: refused.
     let payload = post("x");
-    let past = Window { scheduled_for: None, not_after: Some(start() - TimeDelta::minutes(1)) };
+    let past = Window { not_after: Some(start() - TimeDelta::minutes(1)), ..Default::default() };
     let item = NewItem { window: past, ..NewItem::new("POST_SOCIAL", "too-late", &payload) };
     let refused = s.engine.enqueue_many(&Actor::system("test"), &[item]).await.unwrap_err();
     assert!(refused.to_string().contains("already past"), "{refused}");
@@ -250,13 +250,14 @@ async fn deadlines_and_the_daily_limit(ctx: TestCtx) {
     let window = Window {
         scheduled_for: Some(start() + TimeDelta::hours(1)),
         not_after: Some(start() + TimeDelta::minutes(90)),
+        ..Default::default()
     };
     let payload = post("In the window");
     let item = NewItem { window, ..NewItem::new("POST_SOCIAL", "windowed", &payload) };
     let windowed = s.engine.enqueue_many(&Actor::system("test"), &[item]).await.unwrap().pop().unwrap().unwrap().action;
     assert_eq!(windowed.not_before_utc, start() + TimeDelta::hours(1));
     let payload = post("Too late anyway");
-    let short = Window { scheduled_for: None, not_after: Some(start() + TimeDelta::minutes(5)) };
+    let short = Window { not_after: Some(start() + TimeDelta::minutes(5)), ..Default::default() };
     let item = NewItem { window: short, ..NewItem::new("POST_SOCIAL", "short-lived", &payload) };
     let short_lived =
         s.engine.enqueue_many(&Actor::system("test"), &[item]).await.unwrap().pop().unwrap().unwrap().action;
@@ -342,7 +343,7 @@ async fn after_a_48_hour_outage_the_backlog_drains_at_the_channel_rate(ctx: Test
         .enumerate()
         .map(|(i, (key, payload))| {
             let not_after = (i % 4 == 0).then(|| start() + TimeDelta::hours(24));
-            NewItem { window: Window { scheduled_for: None, not_after }, ..NewItem::new("POST_SOCIAL", key, payload) }
+            NewItem { window: Window { not_after, ..Default::default() }, ..NewItem::new("POST_SOCIAL", key, payload) }
         })
         .collect();
     for outcome in s.engine.enqueue_many(&Actor::system("test"), &items).await.unwrap() {

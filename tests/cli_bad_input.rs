@@ -227,6 +227,8 @@ const CASES: &[Case] = &[
         id: "scheduled_for",
         args: &["enqueue", "--type=POST_SOCIAL", "--key=k2", "--payload={\"text\":\"hi\"}", "--scheduled-for={}"],
         bad: &[
+            ("2027-03-28 02:30 Europe/Berlin", "does not exist"),
+            ("2027-03-28 09:00 Mars/Base", "unknown time zone"),
             ("tomorrow", "invalid time"),
             ("2026-02-30 09:00", "invalid time"),
             ("2999-01-01T00:00:00Z", "days ahead"),
@@ -237,6 +239,26 @@ const CASES: &[Case] = &[
         id: "not_after",
         args: &["enqueue", "--type=POST_SOCIAL", "--key=k2", "--payload={\"text\":\"hi\"}", "--not-after={}"],
         bad: &[("later", "invalid time"), ("2001-01-01T00:00:00Z", "already past")],
+    },
+    Case {
+        id: "days",
+        args: &["channel", "window", "c1", "--from=08:00", "--to=20:00", "--tz=UTC", "--days={}"],
+        bad: &[("weekdays", "invalid days"), ("mon-fry", "invalid days"), ("", "invalid days")],
+    },
+    Case {
+        id: "from",
+        args: &["channel", "window", "c1", "--days=mon", "--to=20:00", "--tz=UTC", "--from={}"],
+        bad: &[("8am", "HH:MM"), ("21:00", "overnight"), ("", "HH:MM")],
+    },
+    Case {
+        id: "to",
+        args: &["channel", "window", "c1", "--days=mon", "--from=08:00", "--tz=UTC", "--to={}"],
+        bad: &[("25:00", "HH:MM"), ("07:00", "overnight")],
+    },
+    Case {
+        id: "tz",
+        args: &["channel", "window", "c1", "--days=mon", "--from=08:00", "--to=20:00", "--tz={}"],
+        bad: &[("Berlin", "unknown time zone"), ("", "unknown time zone")],
     },
     Case {
         id: "per_hour",

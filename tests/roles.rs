@@ -116,6 +116,7 @@ const COMMANDS: &[(&str, Needs, &[&str])] = &[
     ("channel disarm", CONFIGURE, &["brand"]),
     ("channel limits", CONFIGURE, &["brand", "--per-hour", "5"]),
     ("channel alt-text", CONFIGURE, &["brand", "optional"]),
+    ("channel window", CONFIGURE, &["brand", "--days", "mon-fri", "--from", "08:00", "--to", "20:00", "--tz", "UTC"]),
     ("resolve", DECIDE, &["1", "resend"]),
     ("approve", DECIDE, &["1"]),
     ("reject", DECIDE, &["1", "--reason", "no"]),

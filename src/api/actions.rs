@@ -34,12 +34,17 @@ pub struct EnqueueRequest {
     /// `sensitive`. Each platform's limits are checked here.
     #[schema(value_type = Object, example = json!({"channel": "brand", "text": "We launch today."}))]
     pub payload: Value,
-    /// Not to be sent before this time (RFC 3339).
+    /// Not to be sent before this time: RFC 3339 with its offset, or a local
+    /// time (`2026-03-29T09:00`) in `time_zone`.
     #[schema(example = "2026-11-28T09:00:00Z")]
-    pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
-    /// Never sent after this time (RFC 3339): it ends EXPIRED instead.
+    pub scheduled_for: Option<String>,
+    /// Never sent after this time (then it ends EXPIRED); the same forms.
     #[schema(example = "2026-11-28T18:00:00Z")]
-    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
+    pub not_after: Option<String>,
+    /// An IANA time zone (`Europe/Berlin`): local times above are read
+    /// there, across daylight-saving changes, and the pages show them there.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
 }
 
 impl EnqueueRequest {
@@ -48,7 +53,8 @@ impl EnqueueRequest {
         let Value::Object(payload) = &self.payload else {
             return Err("invalid payload: must be a JSON object, like {\"text\": \"…\"}".to_string());
         };
-        let window = Window { scheduled_for: self.scheduled_for, not_after: self.not_after };
+        let window =
+            Window::given(self.scheduled_for.as_deref(), self.not_after.as_deref(), self.time_zone.as_deref())?;
         Ok(NewItem { window, ..NewItem::new(&self.action_type, &self.idempotency_key, payload) })
     }
 }

@@ -189,7 +189,11 @@ pub(super) async fn show(cmd: ShowCmd) -> anyhow::Result<ExitCode> {
         None => println!("by:       {}", by(&a.enqueued_by)),
     }
     if a.scheduled_for_utc.is_some() || a.not_after_utc.is_some() {
-        let at = |t: Option<chrono::DateTime<chrono::Utc>>, none: &str| t.map(time).unwrap_or(none.to_string());
+        let given = |t| match a.time_zone.as_deref().and_then(|z| crate::engine::zones::shown_in(t, z)) {
+            Some(local) => format!("{local} ({})", time(t)),
+            None => time(t),
+        };
+        let at = |t: Option<chrono::DateTime<chrono::Utc>>, none: &str| t.map(given).unwrap_or(none.to_string());
         println!("window:   not before {}, not after {}", at(a.scheduled_for_utc, "-"), at(a.not_after_utc, "-"));
     }
     if let Some(channel) = &a.channel {

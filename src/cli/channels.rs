@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::{cli_actor, open_engine};
 use crate::config::DbArgs;
+use crate::engine::zones::PostingWindow;
 use crate::engine::Actor;
 use crate::engine::Engine;
 use crate::storage::RateLimits;
@@ -80,6 +81,26 @@ enum ChannelAction {
         /// At least this long between two posts.
         #[arg(long, value_name = "SECONDS")]
         min_spacing_seconds: Option<i64>,
+    },
+    /// When REAL posts may go out here: outside the window a due post waits
+    /// for the next opening (no attempt is used). --any-time lifts it.
+    Window {
+        name: String,
+        /// Days of the week: mon-fri, sat,sun, every.
+        #[arg(long, required_unless_present = "any_time")]
+        days: Option<String>,
+        /// Opens at HH:MM.
+        #[arg(long, value_name = "HH:MM", required_unless_present = "any_time")]
+        from: Option<String>,
+        /// Closes at HH:MM (later than --from).
+        #[arg(long, value_name = "HH:MM", required_unless_present = "any_time")]
+        to: Option<String>,
+        /// The IANA time zone of the times (Europe/Berlin).
+        #[arg(long, value_name = "ZONE", required_unless_present = "any_time")]
+        tz: Option<String>,
+        /// No window: posts may go out at any time.
+        #[arg(long, conflicts_with_all = ["days", "from", "to", "tz"])]
+        any_time: bool,
     },
     /// Whether every image posted here needs alt text (required unless turned off).
     AltText {
@@ -184,6 +205,17 @@ pub(super) async fn channel(cmd: ChannelCmd) -> anyhow::Result<ExitCode> {
                 let limits = RateLimits { max_per_hour: per_hour, max_per_day: per_day, min_spacing_seconds };
                 let c = engine.channel_limits(&name, &limits, &actor).await?;
                 println!("channel {}: {}", c.name, c.limits_text());
+            }
+            ChannelAction::Window { name, days, from, to, tz, any_time } => {
+                let window = match (any_time, days, from, to, tz) {
+                    (false, Some(days), Some(from), Some(to), Some(tz)) => {
+                        Some(PostingWindow::new(&days, &from, &to, &tz).map_err(anyhow::Error::msg)?)
+                    }
+                    _ => None,
+                };
+                let c = engine.channel_window(&name, window.as_ref(), &actor).await?;
+                let shown = c.posting_window.as_deref().unwrap_or("any time");
+                println!("channel {}: REAL posts go out {shown}", c.name);
             }
             ChannelAction::AltText { name, setting, reason } => {
                 let actor = actor.because(reason.as_deref());

@@ -11,7 +11,11 @@ use super::{cli_actor, open_engine};
 use crate::api::EnqueueRequest;
 use crate::config::DbArgs;
 use crate::engine::queue::parse_payload;
+use crate::engine::zones;
 use crate::engine::{EnqueueError, Enqueued, NewItem, Window};
+
+/// A time as given, and the zone it was given in.
+type Given = (chrono::DateTime<chrono::Utc>, Option<chrono_tz::Tz>);
 
 #[derive(Args, Debug)]
 pub(super) struct EnqueueCmd {
@@ -26,12 +30,13 @@ pub(super) struct EnqueueCmd {
     /// The payload, a JSON object, e.g. '{"text":"Hello"}'.
     #[arg(long, required_unless_present = "file")]
     payload: Option<String>,
-    /// Not to be sent before this time: RFC 3339 (2026-11-28T09:00:00Z) or "2026-11-28 09:00" (UTC).
-    #[arg(long, value_name = "TIME", value_parser = crate::model::parse_utc)]
-    scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    /// Not to be sent before this time: RFC 3339 (2026-11-28T09:00:00Z), "2026-11-28 09:00" (UTC) or
+    /// "2026-03-29 09:00 Europe/Berlin" (that place's time, across daylight-saving changes).
+    #[arg(long, value_name = "TIME", value_parser = zones::parse_time)]
+    scheduled_for: Option<Given>,
     /// Never sent after this time (then it ends EXPIRED); same forms as --scheduled-for.
-    #[arg(long, value_name = "TIME", value_parser = crate::model::parse_utc)]
-    not_after: Option<chrono::DateTime<chrono::Utc>>,
+    #[arg(long, value_name = "TIME", value_parser = zones::parse_time)]
+    not_after: Option<Given>,
     /// Many actions: a file with one API enqueue body per line
     /// ({"action_type", "idempotency_key", "payload", …}); all are checked
     /// first and added in one transaction, or none is.
@@ -51,7 +56,11 @@ pub(super) async fn enqueue(cmd: EnqueueCmd) -> anyhow::Result<ExitCode> {
     };
     let payload = parse_payload(payload)?;
     let engine = open_engine(&cmd.db).await?;
-    let window = Window { scheduled_for: cmd.scheduled_for, not_after: cmd.not_after };
+    let window = Window {
+        scheduled_for: cmd.scheduled_for.map(|t| t.0),
+        not_after: cmd.not_after.map(|t| t.0),
+        time_zone: cmd.scheduled_for.and_then(|t| t.1).or(cmd.not_after.and_then(|t| t.1)),
+    };
     let item = NewItem { window, ..NewItem::new(action_type, key, &payload) };
     let actor = cli_actor(&engine).await?;
     let result =

@@ -33,9 +33,12 @@ fn day_start(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::days(1)).unwrap_or(t)
 }
 
-/// Whether `channel` needs to know its sends at all.
+/// Whether `channel` may ever hold a post (its limits or its posting window).
 pub fn has_limits(channel: &Channel) -> bool {
-    channel.max_per_hour.is_some() || channel.max_per_day.is_some() || channel.min_spacing_seconds.is_some()
+    channel.max_per_hour.is_some()
+        || channel.max_per_day.is_some()
+        || channel.min_spacing_seconds.is_some()
+        || channel.posting_window.is_some()
 }
 
 /// How many of `sent` went out today (UTC).
@@ -73,6 +76,20 @@ pub fn hold(channel: &Channel, sent: &Sent, now: DateTime<Utc>) -> Option<Hold> 
         let until = last + TimeDelta::seconds(spacing);
         if until > now {
             holds.push(Hold { until, why: format!("at least {spacing} s between posts") });
+        }
+    }
+    // Outside its posting window: the next opening (a stored window that no
+    // longer reads holds nothing back, and says so in the log).
+    if let Some(spec) = &channel.posting_window {
+        match super::zones::PostingWindow::parse(spec) {
+            Ok(window) => {
+                // The window opens after the other limits clear, if they clear later.
+                let after = holds.iter().map(|h| h.until).max().unwrap_or(now).max(now);
+                if let Some(until) = window.next_opening(after) {
+                    holds.push(Hold { until, why: format!("outside its posting window ({spec})") });
+                }
+            }
+            Err(e) => tracing::warn!(channel = %channel.name, error = %e, "posting window ignored"),
         }
     }
     holds.into_iter().max_by_key(|h| h.until)
@@ -134,6 +151,7 @@ mod tests {
             chars_per_url: None,
             max_media: None,
             max_image_bytes: None,
+            posting_window: None,
         }
     }
 
@@ -182,5 +200,19 @@ mod tests {
         assert_eq!(h.until, at(10, 30));
         assert!(h.why.contains("platform"));
         assert_eq!(hold(&c, &s, at(10, 31)), None);
+    }
+
+    #[test]
+    fn a_post_outside_the_window_waits_for_its_opening() {
+        // 2026-11-27 is a Friday; the window is weekdays 08:00-20:00 UTC.
+        let mut c = channel(None, None, Some(600));
+        c.posting_window = Some("mon,tue,wed,thu,fri 08:00-20:00 UTC".into());
+        assert_eq!(hold(&c, &sent(&[]), at(10, 0)), None);
+        let h = hold(&c, &sent(&[]), at(21, 0)).unwrap();
+        assert_eq!(h.until, Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap(), "Monday morning");
+        assert!(h.why.contains("posting window"), "{}", h.why);
+        // Spacing that clears after closing time: the next opening after it.
+        let h = hold(&c, &sent(&[at(19, 55)]), at(19, 58)).unwrap();
+        assert_eq!(h.until, Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap());
     }
 }

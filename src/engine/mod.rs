@@ -26,6 +26,7 @@ pub mod queue;
 pub mod retention;
 mod settings;
 pub mod unconfirmed;
+pub mod zones;
 
 pub use access::{Actor, Forbidden};
 pub use adapters::Registry;

@@ -121,5 +121,6 @@ fn unsent(id: i64, key: &str, action_type: &str, payload_json: &str, at: DateTim
         reached_at_utc: None,
         enqueued_by: None,
         edited_by: None,
+        time_zone: None,
     }
 }

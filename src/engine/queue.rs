@@ -51,6 +51,8 @@ impl<'a> NewItem<'a> {
 pub struct Window {
     pub scheduled_for: Option<DateTime<Utc>>,
     pub not_after: Option<DateTime<Utc>>,
+    /// Where the times were given (kept to show them there).
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 impl Window {
@@ -167,6 +169,7 @@ impl Engine {
                 policy: admission.policy.map(crate::model::Policy::as_str),
                 media,
                 enqueued_by: Some(actor.who()),
+                time_zone: item.window.time_zone.map(|tz| tz.name()),
             })
             .collect();
         let mut inserted = self.db().actions_insert(&news, now).await?.into_iter();

@@ -38,16 +38,21 @@ pub struct PostInput {
     /// (`[{"media": "<sha256>", "alt": "…"}]`), `link`, `thread`; each
     /// platform's limits are checked.
     pub payload: Map<String, Value>,
-    /// Not to be sent before this time (RFC 3339).
-    pub scheduled_for: Option<DateTime<Utc>>,
-    /// Never sent after this time (RFC 3339): it ends EXPIRED instead.
-    pub not_after: Option<DateTime<Utc>>,
+    /// Not to be sent before this time: RFC 3339 with its offset, or a
+    /// local time (2026-03-29T09:00) in time_zone.
+    pub scheduled_for: Option<String>,
+    /// Never sent after this time (then it ends EXPIRED); the same forms.
+    pub not_after: Option<String>,
+    /// An IANA time zone (Europe/Berlin) the local times are read in,
+    /// across daylight-saving changes.
+    pub time_zone: Option<String>,
 }
 
 impl PostInput {
-    fn item(&self) -> NewItem<'_> {
-        let window = Window { scheduled_for: self.scheduled_for, not_after: self.not_after };
-        NewItem { window, ..NewItem::new(POST_SOCIAL, &self.idempotency_key, &self.payload) }
+    fn item(&self) -> Result<NewItem<'_>, ErrorData> {
+        let window = Window::given(self.scheduled_for.as_deref(), self.not_after.as_deref(), self.time_zone.as_deref())
+            .map_err(|e| ErrorData::invalid_params(e, None))?;
+        Ok(NewItem { window, ..NewItem::new(POST_SOCIAL, &self.idempotency_key, &self.payload) })
     }
 }
 
@@ -213,7 +218,7 @@ impl Tools {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<PreviewOutput>, ErrorData> {
         let actor = self.actor(&context)?;
-        let p = self.engine.preview(&actor, &input.item()).await.map_err(enqueue_refused)?;
+        let p = self.engine.preview(&actor, &input.item()?).await.map_err(enqueue_refused)?;
         Ok(Json(PreviewOutput {
             status: p.status,
             policy: p.policy,
@@ -238,7 +243,7 @@ impl Tools {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<Enqueued>, ErrorData> {
         let actor = self.actor(&context)?;
-        let mut done = self.engine.enqueue_many(&actor, &[input.item()]).await.map_err(enqueue_refused)?;
+        let mut done = self.engine.enqueue_many(&actor, &[input.item()?]).await.map_err(enqueue_refused)?;
         let done = done.pop().expect("one outcome per item").map_err(enqueue_refused)?;
         tracing::info!(action_id = done.action.id, by = %actor.who(), duplicate = done.duplicate, "enqueue over MCP");
         Ok(Json(Enqueued { id: done.action.id, status: done.action.status, duplicate: done.duplicate }))

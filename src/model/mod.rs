@@ -261,6 +261,8 @@ pub struct Action {
     pub enqueued_by: Option<String>,
     /// Who last changed its payload, if anyone did.
     pub edited_by: Option<String>,
+    /// The time zone its schedule was given in (IANA name), to show it there.
+    pub time_zone: Option<String>,
 }
 
 /// Separates an agent's name from its key in a stored idempotency key (the
@@ -359,6 +361,9 @@ pub struct Channel {
     pub chars_per_url: Option<i64>,
     pub max_media: Option<i64>,
     pub max_image_bytes: Option<i64>,
+    /// When REAL posts may go out ("mon-fri 08:00-20:00 Europe/Berlin");
+    /// `None`: any time.
+    pub posting_window: Option<String>,
 }
 
 impl Channel {
@@ -367,12 +372,14 @@ impl Channel {
         self.kind.parse().ok()
     }
 
-    /// Its rate limits, for people: "10/hour, 50/day, 60 s apart" or "no limits".
+    /// Its rate limits and window, for people: "10/hour, 50/day, 60 s apart,
+    /// only mon,tue 08:00-20:00 Europe/Berlin" or "no limits".
     pub fn limits_text(&self) -> String {
         let parts: Vec<String> = [
             self.max_per_hour.map(|n| format!("{n}/hour")),
             self.max_per_day.map(|n| format!("{n}/day")),
             self.min_spacing_seconds.map(|s| format!("{s} s apart")),
+            self.posting_window.as_ref().map(|w| format!("only {w}")),
         ]
         .into_iter()
         .flatten()

@@ -16,7 +16,7 @@ macro_rules! cols {
         "id, idempotency_key, action_type, payload_json, status, attempts, not_before_utc, last_error, \
          created_at_utc, updated_at_utc, lease_epoch, prepared_sha256, remote_id, remote_url, channel, \
          scheduled_for_utc, not_after_utc, policy, facts_json, first_sent_at_utc, reached_at_utc, enqueued_by, \
-         edited_by"
+         edited_by, time_zone"
     };
 }
 pub(super) use cols;
@@ -27,8 +27,8 @@ pub const INSERT_CHUNK: usize = 500;
 /// A multi-row INSERT: `VALUES` columns are `column1`… on both databases.
 const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, \
      attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, \
-     enqueued_by) SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, v.column7, \
-     v.column8, v.column9, v.column10, v.column11 FROM (";
+     enqueued_by, time_zone) SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, \
+     v.column7, v.column8, v.column9, v.column10, v.column11, v.column12 FROM (";
 const INSERT_MANY_TAIL: &str = concat!(
     ") AS v WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
@@ -244,6 +244,8 @@ pub struct NewAction<'a> {
     pub media: &'a [String],
     /// Who enqueued it, as the records name them.
     pub enqueued_by: Option<&'a str>,
+    /// The time zone its schedule was given in.
+    pub time_zone: Option<&'a str>,
 }
 
 impl<'a> NewAction<'a> {
@@ -266,6 +268,7 @@ impl<'a> NewAction<'a> {
             policy: None,
             media: &[],
             enqueued_by: None,
+            time_zone: None,
         }
     }
 }
@@ -483,7 +486,8 @@ impl Db {
                         .push_bind(new.scheduled_for_utc)
                         .push_bind(new.not_after_utc)
                         .push_bind(new.policy)
-                        .push_bind(new.enqueued_by);
+                        .push_bind(new.enqueued_by)
+                        .push_bind(new.time_zone);
                 });
                 insert.push(INSERT_MANY_TAIL);
                 let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *$conn).await?;

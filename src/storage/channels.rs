@@ -11,7 +11,7 @@ macro_rules! channel_cols {
     () => {
         "name, kind, base_url, handle, secret_env, secret_file, armed, created_at_utc, updated_at_utc, max_per_hour, \
          max_per_day, min_spacing_seconds, wait_until_utc, require_alt, max_characters, chars_per_url, max_media, \
-         max_image_bytes"
+         max_image_bytes, posting_window"
     };
 }
 
@@ -37,6 +37,10 @@ const SET_LIMITS: &str = concat!(
 );
 const SET_REQUIRE_ALT: &str = concat!(
     "UPDATE aol_channels SET require_alt = $2, updated_at_utc = $3 WHERE name = $1 RETURNING ",
+    channel_cols!()
+);
+const SET_WINDOW: &str = concat!(
+    "UPDATE aol_channels SET posting_window = $2, updated_at_utc = $3 WHERE name = $1 RETURNING ",
     channel_cols!()
 );
 /// Never earlier than a wait already asked for.
@@ -208,6 +212,28 @@ impl Db {
                 sqlx::query_as(SET_REQUIRE_ALT).bind(name).bind(required).bind(now).fetch_optional(&mut *tx).await?;
             if changed.is_some() {
                 record!(tx, now, actor, name, if required { "alt_required" } else { "alt_optional" }).await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
+        })
+    }
+
+    /// Sets (or with `None` lifts) a channel's posting window, recorded in its
+    /// history. `None` if there is no such channel.
+    pub async fn channel_set_window(
+        &self,
+        name: &str,
+        window: Option<&str>,
+        now: DateTime<Utc>,
+        actor: &Actor<'_>,
+    ) -> Result<Option<Channel>, StoreError> {
+        on_pool!(self, |conn| {
+            let mut tx = conn.begin().await?;
+            let changed: Option<Channel> =
+                sqlx::query_as(SET_WINDOW).bind(name).bind(window).bind(now).fetch_optional(&mut *tx).await?;
+            if changed.is_some() {
+                // The window is one of the channel's limits (see `Channel::limits_text`).
+                record!(tx, now, actor, name, "limits").await?;
             }
             tx.commit().await?;
             Ok(changed)

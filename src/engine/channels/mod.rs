@@ -177,6 +177,29 @@ impl Engine {
         Ok(channel)
     }
 
+    /// When REAL posts may go out on channel `name` (`None`: any time).
+    pub async fn channel_window(
+        &self,
+        name: &str,
+        window: Option<&crate::engine::zones::PostingWindow>,
+        actor: &Actor,
+    ) -> Result<Channel, ChannelError> {
+        actor.require(Right::Configure)?;
+        let spec = window.map(|w| w.spec());
+        let channel = self
+            .db()
+            .channel_set_window(name, spec.as_deref(), self.clock().now(), &actor.recorded())
+            .await?
+            .ok_or_else(|| ChannelError::NotFound(name.to_string()))?;
+        tracing::info!(
+            channel = name,
+            window = spec.as_deref().unwrap_or("any time"),
+            by = actor.who(),
+            "posting window set"
+        );
+        Ok(channel)
+    }
+
     pub async fn channel_remove(&self, name: &str, actor: &Actor) -> Result<(), ChannelError> {
         actor.require(Right::Configure)?;
         if !self.db().channel_remove(name, self.clock().now(), &actor.recorded()).await? {

@@ -15,8 +15,13 @@ pub fn facts(a: &Action) -> Html {
     // Where, under which policy and in which window it may be sent, in one line.
     let route = a.channel.clone().map(|channel| {
         let mut parts = vec![channel, format!("policy {}", a.policy.as_deref().unwrap_or("-"))];
-        parts.extend(a.scheduled_for_utc.map(|t| format!("not before {}", time(t))));
-        parts.extend(a.not_after_utc.map(|t| format!("not after {}", time(t))));
+        // In the zone the times were given in, where one was.
+        let given = |t| match a.time_zone.as_deref().and_then(|z| crate::engine::zones::shown_in(t, z)) {
+            Some(local) => format!("{local} ({})", time(t)),
+            None => time(t),
+        };
+        parts.extend(a.scheduled_for_utc.map(|t| format!("not before {}", given(t))));
+        parts.extend(a.not_after_utc.map(|t| format!("not after {}", given(t))));
         parts.join(" · ")
     });
     let remote = a.remote_id.clone().or_else(|| a.remote_url.clone()).map(|remote| {

@@ -71,7 +71,7 @@ pub fn EnqueueForm(state: EnqueueState) -> impl IntoView {
         }>
             <label class="field"><span>"Idempotency key"</span>{text(state.key, "enqueue-key", "e.g. launch-post-1")}</label>
             <label class="field"><span>"Channel (blank: none)"</span>{text(state.channel, "enqueue-channel", "e.g. brand")}</label>
-            <label class="field"><span>"Not before (UTC)"</span>{text(state.scheduled_for, "enqueue-scheduled-for", "2026-11-28 09:00")}</label>
+            <label class="field"><span>"Not before (UTC, or add a zone)"</span>{text(state.scheduled_for, "enqueue-scheduled-for", "2026-11-28 09:00 Europe/Berlin")}</label>
             <label class="field"><span>"Not after (UTC)"</span>{text(state.not_after, "enqueue-not-after", "2026-11-28 18:00")}</label>
             <label class="field field-wide">
                 <span>"Text to post"</span>

@@ -115,11 +115,17 @@ pub async fn enqueue_post(
         crate::web::auth::ssr::set_status(http::StatusCode::BAD_REQUEST);
         ServerFnError::new(message)
     };
+    // "2026-11-28 09:00" is UTC; "2026-03-29 09:00 Europe/Berlin" that place's time.
     let time = |t: Option<String>, what: &str| match t.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => crate::model::parse_utc(t).map(Some).map_err(|e| bad_request(format!("{what}: {e}"))),
+        Some(t) => crate::engine::zones::parse_time(t).map(Some).map_err(|e| bad_request(format!("{what}: {e}"))),
         None => Ok(None),
     };
-    let window = Window { scheduled_for: time(scheduled_for, "not before")?, not_after: time(not_after, "not after")? };
+    let (scheduled_for, not_after) = (time(scheduled_for, "not before")?, time(not_after, "not after")?);
+    let window = Window {
+        scheduled_for: scheduled_for.map(|t| t.0),
+        not_after: not_after.map(|t| t.0),
+        time_zone: scheduled_for.and_then(|t| t.1).or(not_after.and_then(|t| t.1)),
+    };
     let mut payload = serde_json::Map::new();
     if let Some(channel) = channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         payload.insert("channel".into(), serde_json::Value::String(channel.to_string()));
