@@ -125,6 +125,15 @@ async fn frozen_leaders_never_overlap_and_write_nothing_when_woken(ctx: TestCtx)
         outcome.by_status
     ));
     assert!(woken_stale > 0, "no freeze led to a takeover: the run proved nothing");
+    // Each takeover is in the audit trail, naming the term it ended.
+    let takeovers: Vec<(String,)> =
+        ctx.fetch_all_raw("SELECT data_json FROM aol_audit WHERE event = 'lease_taken_over'").await;
+    assert!(!takeovers.is_empty(), "{}: no lease_taken_over event", ctx.backend_name());
+    for (data,) in &takeovers {
+        let data: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert!(data["from_epoch"].as_i64().unwrap() < data["epoch"].as_i64().unwrap(), "{data}");
+        assert_ne!(data["from_owner"], data["owner"], "{data}");
+    }
 }
 
 on_both_databases!(frozen_leaders_never_overlap_and_write_nothing_when_woken);

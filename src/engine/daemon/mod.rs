@@ -57,13 +57,22 @@ pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &Cancella
         if flags.borrow().killed {
             return stopped_by_kill();
         }
+        // Who held it before: a new term over another's is a takeover.
+        let before = engine.lease_get().await.ok().flatten();
         let asked = Instant::now();
         let wait = match engine.lease_acquire(settings.lease_ttl).await {
             Ok(Some(lease)) => {
                 standing_by = false;
                 tracing::info!(epoch = lease.epoch, "holding the daemon lease");
                 let data = serde_json::json!({"epoch": lease.epoch, "owner": engine.identity()});
-                engine.audit("aol:daemon", None, "lease_acquired", data).await;
+                match before.filter(|b| b.owner != engine.identity() && b.epoch < lease.epoch) {
+                    Some(b) => {
+                        let data = serde_json::json!({"epoch": lease.epoch, "owner": engine.identity(),
+                            "from_owner": b.owner, "from_epoch": b.epoch});
+                        engine.audit("aol:daemon", None, "lease_taken_over", data).await;
+                    }
+                    None => engine.audit("aol:daemon", None, "lease_acquired", data).await,
+                }
                 let (term, extend) = Term::new(lease.epoch, asked, settings.lease_ttl);
                 let stop_heartbeat = CancellationToken::new();
                 let heartbeat = engine.spawn_heartbeat(
