@@ -101,6 +101,24 @@ pub struct WebArgs {
     /// in (changes still need a person). Off: viewing needs a signed-in person.
     #[arg(long, env = "AOL_PUBLIC_READ", default_value = "0", value_parser = parse_switch, action = clap::ArgAction::Set)]
     pub public_read: bool,
+    /// The dashboard's address as people reach it (https://aol.example.com),
+    /// for the links in notifications.
+    #[arg(long, env = "AOL_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// A notification still undelivered after this many hours is dropped
+    /// (with a log line and a metric) [default: 24].
+    #[arg(long, env = "AOL_NOTIFY_MAX_AGE_HOURS", default_value = "24", value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub notify_max_age_hours: u64,
+}
+
+/// An http(s) address without a query or fragment.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let url =
+        url::Url::parse(s.trim()).map_err(|e| format!("{s:?} is not a URL ({e}): e.g. https://aol.example.com"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{s:?}: an http(s) address without ? or #, e.g. https://aol.example.com"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// A host name: letters, digits, '-' and '.', as DNS has them.
@@ -325,6 +343,8 @@ mod tests {
             openai_api_key: Some(parse_secret("sk-very-secret").unwrap()),
             allowed_hosts: vec![parse_host("AOL.Example.com.").unwrap()],
             public_read: false,
+            public_url: Some(parse_public_url("https://aol.example.com/").unwrap()),
+            notify_max_age_hours: 24,
         };
         let shown = format!("{args:?}");
         assert!(!shown.contains("op-secret") && !shown.contains("sk-very"), "{shown}");

@@ -60,6 +60,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (changes, change_feed) = engine.spawn_change_feed(shutdown.clone());
     let maintenance = engine.spawn_maintenance(args.retention.settings(), shutdown.clone());
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
+    let delivery = engine::notify::DeliverySettings {
+        max_age: std::time::Duration::from_secs(args.web.notify_max_age_hours * 3600),
+        public_url: args.web.public_url.clone(),
+        ..Default::default()
+    };
+    let notifications = engine.spawn_notifications(delivery, shutdown.clone());
 
     let llm_configured = args.web.openai_api_key.as_ref().is_some_and(|k| !k.expose_secret().trim().is_empty());
     let allowed_hosts = std::sync::Arc::new(args.web.allowed_hosts.clone());
@@ -76,7 +82,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("daemon did not stop within {DAEMON_STOP_LIMIT:?}");
     }
     let _ = watcher.await;
-    let _ = tokio::join!(change_feed, maintenance);
+    let _ = tokio::join!(change_feed, maintenance, notifications);
     db.close().await;
     tracing::info!("AOL stopped");
     Ok(())

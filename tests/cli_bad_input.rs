@@ -203,6 +203,15 @@ const CASES: &[Case] = &[
         bad: &[("x.example", "invalid URL"), ("http://x.example", "plain http"), ("", "invalid URL")],
     },
     Case {
+        id: "url",
+        args: &["notify", "add", "n1", "--events=posted", "--url={}"],
+        bad: &[
+            ("hooks.example", "invalid URL"),
+            ("ftp://hooks.example/n", "http(s) only"),
+            ("http://10.0.0.1/n", "private network"),
+        ],
+    },
+    Case {
         id: "handle",
         args: &["channel", "add", "c1", "--kind=bluesky", "--url=https://bsky.social", "--secret-env=X", "--handle={}"],
         bad: &[("two words", "invalid handle"), ("", "needs --handle")],
@@ -290,6 +299,30 @@ const CASES: &[Case] = &[
             ("a..b", "is not a host name"),
             ("-x.example", "is not a host name"),
         ],
+    },
+    Case {
+        id: "public_url",
+        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--public-url={}"],
+        bad: &[
+            ("aol.example.com", "is not a URL"),
+            ("ftp://aol.example.com", "http(s)"),
+            ("https://a.example/?x=1", "without ? or #"),
+        ],
+    },
+    Case {
+        id: "notify_max_age_hours",
+        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--notify-max-age-hours={}"],
+        bad: &[("0", "not in 1..=720"), ("721", "not in 1..=720"), ("a day", "invalid digit")],
+    },
+    Case {
+        id: "events",
+        args: &["notify", "add", "n1", "--url=https://hooks.example/n", "--events={}"],
+        bad: &[("tweeted", "unknown event"), ("", "no events")],
+    },
+    Case {
+        id: "format",
+        args: &["notify", "add", "n1", "--url=https://hooks.example/n", "--events=posted", "--format={}"],
+        bad: &[("xml", "invalid value 'xml'"), ("", "a value is required")],
     },
     Case {
         id: "public_read",

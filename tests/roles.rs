@@ -95,6 +95,10 @@ const COMMANDS: &[(&str, Needs, &[&str])] = &[
     ("actions", VIEW, &[]),
     // An agent may serve itself (tests/mcp.rs); anyone else's needs an admin.
     ("mcp", MANAGE, &["--agent", "another-bot"]),
+    ("notify add", CONFIGURE, &["team", "--url", "https://hooks.example/t", "--events", "posted"]),
+    ("notify list", VIEW, &[]),
+    ("notify remove", CONFIGURE, &["team"]),
+    ("notify test", CONFIGURE, &["team"]),
     ("requeue", DECIDE, &["1"]),
     ("cancel", DECIDE, &["1"]),
     ("status", VIEW, &[]),

@@ -7,6 +7,7 @@ mod channels;
 mod enqueue;
 mod mcp;
 mod media;
+mod notify;
 mod people;
 mod run;
 
@@ -25,6 +26,7 @@ use channels::{ChannelCmd, PolicyCmd};
 use enqueue::EnqueueCmd;
 use mcp::McpCmd;
 use media::MediaCmd;
+use notify::NotifyCmd;
 use people::OperatorCmd;
 use run::{BackupCmd, DaemonCmd, FlagsCmd, PruneCmd, StatusCmd, TokenCmd};
 
@@ -91,6 +93,8 @@ enum Command {
     Audit(AuditCmd),
     /// Serve AOL's MCP tools on stdin/stdout as an agent (for a local MCP client).
     Mcp(McpCmd),
+    /// Who is told of what: a post awaiting approval, posted, failed, AOL killed, …
+    Notify(NotifyCmd),
 }
 
 /// The command line's definition (the runbook test reads every setting from it).
@@ -203,6 +207,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Operator(cmd) => people::operator(cmd).await,
         Command::Audit(cmd) => audit::audit(cmd).await,
         Command::Mcp(cmd) => mcp::mcp(cmd).await,
+        Command::Notify(cmd) => notify::notify(cmd).await,
     }
 }
 

@@ -26,6 +26,7 @@ pub struct Metrics {
     lease_holder: IntGaugeVec,
     last_tick_age: Gauge,
     ledger_rows: IntGauge,
+    notifications: IntCounterVec,
 }
 
 impl Metrics {
@@ -59,6 +60,10 @@ impl Metrics {
         let last_tick_age =
             Gauge::new("aol_last_tick_age_seconds", "Seconds since the last tick finished (-1: no tick yet)");
         let ledger_rows = IntGauge::new("aol_ledger_rows", "Rows in the tick ledger");
+        let notifications = IntCounterVec::new(
+            Opts::new("aol_notifications_total", "Notification deliveries by this process: delivered, failed, dropped"),
+            &["outcome"],
+        );
         Metrics {
             attempts: add(&registry, attempts.expect("valid metric")),
             ticks: add(&registry, ticks.expect("valid metric")),
@@ -69,6 +74,7 @@ impl Metrics {
             lease_holder: add(&registry, lease_holder.expect("valid metric")),
             last_tick_age: add(&registry, last_tick_age.expect("valid metric")),
             ledger_rows: add(&registry, ledger_rows.expect("valid metric")),
+            notifications: add(&registry, notifications.expect("valid metric")),
             registry,
         }
     }
@@ -76,6 +82,11 @@ impl Metrics {
     /// An attempt ended, leaving its action in `status` (SUCCESS, RETRY, DLQ, FAILED).
     pub fn attempt_ended(&self, status: &str) {
         self.attempts.with_label_values(&[status]).inc();
+    }
+
+    /// `n` notifications were delivered, failed (to be retried) or dropped.
+    pub fn notifications(&self, outcome: &str, n: u64) {
+        self.notifications.with_label_values(&[outcome]).inc_by(n);
     }
 
     /// A tick was written.

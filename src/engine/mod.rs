@@ -19,6 +19,7 @@ pub mod governor;
 pub mod lease;
 pub mod media;
 mod metrics;
+pub mod notify;
 pub mod operator;
 mod periodic;
 pub mod preview;

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 mod access;
 mod audit;
+mod notify;
 mod post;
 pub use access::{Me, Principal, Right, Role};
 pub use audit::{audit_time, AuditCheck, AuditFind, AuditRow};
+pub use notify::{Notifier, OutboxRow, NOTICES};
 pub use post::*;
 
 /// The operator's switches: the single row of `aol_control_flags`.

@@ -104,6 +104,8 @@ macro_rules! append_audit {
                 query.execute(&mut *$conn).await?;
             }
             sqlx::query("UPDATE aol_audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut *$conn).await?;
+            // The events people are told of, in the same transaction.
+            $crate::storage::outbox::append_outbox!($conn, $now, entries).await?;
             Ok(())
         }
     };

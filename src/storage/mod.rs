@@ -19,6 +19,7 @@ mod flags;
 mod lease;
 mod ledger;
 mod logs;
+pub mod outbox;
 mod people;
 mod policies;
 mod retention;

@@ -43,6 +43,8 @@ pub struct Platforms {
     pub(crate) mastodon: mastodon::Mastodon,
     webhook: webhook::Webhook,
     settings: PlatformSettings,
+    /// The same client, for AOL's own requests (notifications).
+    http: reqwest::Client,
 }
 
 impl Platforms {
@@ -59,9 +61,16 @@ impl Platforms {
         Platforms {
             bluesky: bluesky::Bluesky::new(http.clone()),
             mastodon: mastodon::Mastodon::new(http.clone()),
-            webhook: webhook::Webhook::new(http),
+            webhook: webhook::Webhook::new(http.clone()),
             settings,
+            http,
         }
+    }
+
+    /// The HTTP client, with the same rules as the channels' (timeouts, no
+    /// redirects, public addresses only unless allowed).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// Where channels' secret files are, if anywhere.

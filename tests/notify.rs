@@ -1,0 +1,308 @@
+//! Notifications (issue 21), on both databases: each event is written in the
+//! transaction of its change (the outbox) and delivered by a task of its own:
+//! a receiver answering 500 twice then 200 gets it three times with one id
+//! while the post goes out on time; a hanging receiver holds nothing up; the
+//! signature verifies with a standard-library script; a kill -9 between the
+//! change and the delivery still delivers it after a restart.
+
+mod common;
+mod fake_platform;
+mod real_setup;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aol::engine::notify::{DeliverySettings, NotifierRequest};
+use aol::model::FlagCommand;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::TimeDelta;
+use common::{run_ticks, TestCtx};
+use real_setup::{enqueue, ops, reread, sent, setup};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// What a receiver got: each request's headers and body.
+type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
+/// A receiver on a loopback port answering `script` in turn (then 200);
+/// `hang`: never answers.
+async fn receiver(script: Vec<u16>, hang: bool) -> (String, Got) {
+    let got: Got = Arc::default();
+    let script = Arc::new(Mutex::new(script.into_iter()));
+    let state = (got.clone(), script);
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                move |axum::extract::State((got, script)): axum::extract::State<(
+                    Got,
+                    Arc<Mutex<std::vec::IntoIter<u16>>>,
+                )>,
+                      headers: HeaderMap,
+                      body: axum::body::Bytes| async move {
+                    got.lock().unwrap().push((headers, body.to_vec()));
+                    if hang {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    let status = script.lock().unwrap().next().unwrap_or(200);
+                    StatusCode::from_u16(status).unwrap()
+                },
+            ),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+fn notifier(name: &str, url: &str, events: &str) -> NotifierRequest {
+    NotifierRequest {
+        name: name.into(),
+        url: url.into(),
+        events: events.into(),
+        secret_env: Some("AOL_SECRET_NOTIFY_TEST".into()),
+        format: None,
+    }
+}
+
+fn fast() -> DeliverySettings {
+    DeliverySettings {
+        every: Duration::from_millis(20),
+        public_url: Some("https://aol.example.com".into()),
+        ..Default::default()
+    }
+}
+
+async fn wait_for(got: &Got, n: usize, what: &str) {
+    for _ in 0..500 {
+        if got.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what}: {} deliveries, not {n}", got.lock().unwrap().len());
+}
+
+async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id(ctx: TestCtx) {
+    std::env::set_var("AOL_SECRET_NOTIFY_TEST", "notify-test-secret");
+    let s = setup(&ctx).await;
+    let (url, got) = receiver(vec![500, 500], false).await;
+    s.engine.notifier_add(&notifier("ops", &url, "awaiting_approval,posted,paused"), &ops()).await.unwrap();
+    let stop = CancellationToken::new();
+    let task = s.engine.spawn_notifications(fast(), stop.clone());
+
+    // REAL mode, the channel wants approval: the post waits, and that is an event.
+    let action = enqueue(&s.engine, "launch", "We launch today").await;
+    assert_eq!(action.status, "AWAITING_APPROVAL");
+    wait_for(&got, 1, "the first try").await;
+    // The receiver fails; the post is approved and goes out at once all the same.
+    s.engine.approve(action.id, None, &ops()).await.unwrap();
+    run_ticks(&s.engine, 1).await;
+    let posted = reread(&s.engine, action.id).await;
+    assert_eq!(posted.status, "SUCCESS", "a failing receiver holds up no post");
+    assert_eq!(sent(&s).len(), 1);
+    // Retried with backoff (1 s, then 2 s on the engine's clock), in order:
+    // the `posted` event waits behind the undelivered one of the same action.
+    s.clock.advance(TimeDelta::seconds(2));
+    wait_for(&got, 2, "the second try").await;
+    s.clock.advance(TimeDelta::seconds(3));
+    wait_for(&got, 4, "the third try, then `posted`").await;
+    let deliveries = got.lock().unwrap().clone();
+    let id = |h: &HeaderMap| h["x-aol-event-id"].to_str().unwrap().to_string();
+    let event = |h: &HeaderMap| h["x-aol-event"].to_str().unwrap().to_string();
+    assert_eq!(id(&deliveries[0].0), id(&deliveries[1].0));
+    assert_eq!(id(&deliveries[1].0), id(&deliveries[2].0), "one id for the three tries");
+    assert_eq!(
+        deliveries.iter().map(|(h, _)| event(h)).collect::<Vec<_>>(),
+        ["awaiting_approval", "awaiting_approval", "awaiting_approval", "posted"]
+    );
+    let body: Value = serde_json::from_slice(&deliveries[0].1).unwrap();
+    assert_eq!(body["action_id"], action.id);
+    assert_eq!(body["link"], format!("https://aol.example.com/actions/{}", action.id));
+    assert_eq!(body["data"]["by"], "aol:enqueue", "who caused it: AOL itself in this test");
+
+    // The signature verifies with Python's standard library; a changed body does not.
+    let dir = tempfile::tempdir().unwrap();
+    let body_file = dir.path().join("body");
+    let verify = |body: &[u8]| {
+        std::fs::write(&body_file, body).unwrap();
+        std::process::Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/notify_verify.py"))
+            .args(["notify-test-secret", deliveries[3].0["x-aol-signature"].to_str().unwrap()])
+            .arg(&body_file)
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(verify(&deliveries[3].1), "the signature verifies");
+    assert!(!verify(b"{\"event\":\"forged\"}"), "a forged body does not");
+
+    // A flag change is an event too (no action).
+    s.engine.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
+    wait_for(&got, 5, "paused").await;
+    let rows = ctx.db.outbox_of("ops").await.unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.delivered_at_utc.is_some()), "{rows:?}");
+    assert_eq!(rows[0].attempts, 3);
+    stop.cancel();
+    task.await.unwrap();
+}
+
+async fn a_hanging_receiver_holds_nothing_up(ctx: TestCtx) {
+    std::env::set_var("AOL_SECRET_NOTIFY_TEST", "notify-test-secret");
+    let s = setup(&ctx).await;
+    let (hanging, stuck) = receiver(vec![], true).await;
+    let (good, got) = receiver(vec![], false).await;
+    s.engine.notifier_add(&notifier("stuck", &hanging, "awaiting_approval,posted"), &ops()).await.unwrap();
+    s.engine.notifier_add(&notifier("team", &good, "awaiting_approval,posted"), &ops()).await.unwrap();
+    let stop = CancellationToken::new();
+    let task = s.engine.spawn_notifications(fast(), stop.clone());
+    let action = enqueue(&s.engine, "one", "One").await;
+    wait_for(&stuck, 1, "the hanging receiver got its request").await;
+    wait_for(&got, 1, "the other receiver, meanwhile").await;
+    s.engine.approve(action.id, None, &ops()).await.unwrap();
+    let started = std::time::Instant::now();
+    run_ticks(&s.engine, 1).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "the daemon waited on a receiver");
+    assert_eq!(reread(&s.engine, action.id).await.status, "SUCCESS");
+    wait_for(&got, 2, "`posted` to the other receiver").await;
+    assert_eq!(stuck.lock().unwrap().len(), 1, "one request at a time to the hanging one");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+async fn bad_notifiers_are_refused_and_write_nothing(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    for (request, says) in [
+        (notifier("Bad Name", "https://x.example/h", "posted"), "invalid notifier name"),
+        (notifier("a", "ftp://x.example/h", "posted"), "http(s) only"),
+        (notifier("a", "https://x.example/h", "posted,tweeted"), "unknown event \"tweeted\""),
+        (notifier("a", "https://x.example/h", ""), "no events"),
+        (
+            NotifierRequest {
+                secret_env: Some("DATABASE_URL".into()),
+                ..notifier("a", "https://x.example/h", "posted")
+            },
+            "AOL_SECRET_",
+        ),
+        (
+            NotifierRequest { format: Some("xml".into()), ..notifier("a", "https://x.example/h", "posted") },
+            "unknown format",
+        ),
+    ] {
+        let e = s.engine.notifier_add(&request, &ops()).await.unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+    }
+    let viewer = aol::engine::Actor::new(aol::model::Principal::person("vic", aol::model::Role::Viewer));
+    let e = s.engine.notifier_add(&notifier("a", "https://x.example/h", "posted"), &viewer).await.unwrap_err();
+    assert!(e.to_string().contains("forbidden"), "{e}");
+    assert!(ctx.db.notifiers().await.unwrap().is_empty());
+}
+
+/// `aol serve` on a free port over `ctx`'s database, up; killed when dropped.
+struct Serve(std::process::Child);
+
+impl Serve {
+    async fn start(ctx: &TestCtx, artifacts: &std::path::Path) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_aol"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", "0.2"])
+            .arg("--artifact-dir")
+            .arg(artifacts)
+            .env("DATABASE_URL", &ctx.url)
+            .env("AOL_OPERATOR_TOKEN", common::OPERATOR_TOKEN)
+            .env("AOL_ALLOW_PRIVATE_CHANNELS", "1")
+            .env("AOL_SECRET_NOTIFY_TEST", "notify-test-secret")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let serve = Serve(child);
+        for _ in 0..300 {
+            let up = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+            if up.is_ok_and(|r| r.status().is_success()) {
+                return serve;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("aol serve did not come up");
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill(); // SIGKILL: nothing runs on the way out
+        let _ = self.0.wait();
+    }
+}
+
+async fn a_kill_between_the_change_and_its_delivery_still_delivers(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    // The receiver is down at first: its port is free, nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    engine.notifier_add(&notifier("ops", &url, "paused,killed"), &ops()).await.unwrap();
+    let artifacts = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&ctx, artifacts.path()).await;
+    let paused = std::process::Command::new(env!("CARGO_BIN_EXE_aol"))
+        .args(["flags", "pause"])
+        .env("DATABASE_URL", &ctx.url)
+        .env_remove("AOL_TOKEN")
+        .output()
+        .unwrap();
+    assert!(paused.status.success(), "{}", String::from_utf8_lossy(&paused.stderr));
+    // The server tried (the receiver is down), then is killed -9.
+    let mut tried = false;
+    for _ in 0..300 {
+        let rows = ctx.db.outbox_of("ops").await.unwrap();
+        if rows.first().is_some_and(|r| r.attempts >= 1) {
+            tried = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(tried, "the server never tried to deliver");
+    drop(serve);
+    let row = ctx.db.outbox_of("ops").await.unwrap().remove(0);
+    assert_eq!((row.event.as_str(), row.delivered_at_utc), ("paused", None));
+
+    // The receiver comes up; a new server delivers what the dead one could not.
+    let got: Got = Arc::default();
+    let record = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let record = record.clone();
+            async move {
+                record.lock().unwrap().push((headers, body.to_vec()));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let _serve = Serve::start(&ctx, artifacts.path()).await;
+    wait_for_secs(&got, 1, 10).await;
+    let (headers, body) = got.lock().unwrap()[0].clone();
+    assert_eq!(headers["x-aol-event-id"].to_str().unwrap(), row.id.to_string());
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((&body["event"], &body["data"]["flag"]), (&Value::from("paused"), &Value::from("paused")));
+}
+
+async fn wait_for_secs(got: &Got, n: usize, secs: u64) {
+    for _ in 0..secs * 100 {
+        if got.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} deliveries after {secs} s, not {n}", got.lock().unwrap().len());
+}
+
+on_both_databases!(
+    a_kill_between_the_change_and_its_delivery_still_delivers,
+    a_receiver_failing_twice_gets_the_event_three_times_with_one_id,
+    a_hanging_receiver_holds_nothing_up,
+    bad_notifiers_are_refused_and_write_nothing,
+);
