@@ -59,10 +59,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let watcher = engine.spawn_flag_watcher(shutdown.clone());
     let (changes, change_feed) = engine.spawn_change_feed(shutdown.clone());
     let maintenance = engine.spawn_maintenance(args.retention.settings(), shutdown.clone());
+    let tick_interval = settings.tick_interval;
     let daemon = tokio::spawn(engine::supervise(engine.clone(), settings, shutdown.clone()));
     let delivery = engine::notify::DeliverySettings {
         max_age: std::time::Duration::from_secs(args.web.notify_max_age_hours * 3600),
         public_url: args.web.public_url.clone(),
+        daemon_interval: Some(tick_interval),
         ..Default::default()
     };
     let notifications = engine.spawn_notifications(delivery, shutdown.clone());

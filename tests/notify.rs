@@ -141,7 +141,15 @@ async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id(ctx: Te
     // A flag change is an event too (no action).
     s.engine.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
     wait_for(&got, 5, "paused").await;
-    let rows = ctx.db.outbox_of("ops").await.unwrap();
+    // Received first, then recorded as delivered.
+    let mut rows = ctx.db.outbox_of("ops").await.unwrap();
+    for _ in 0..200 {
+        if rows.iter().all(|r| r.delivered_at_utc.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        rows = ctx.db.outbox_of("ops").await.unwrap();
+    }
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.delivered_at_utc.is_some()), "{rows:?}");
     assert_eq!(rows[0].attempts, 3);
@@ -300,7 +308,69 @@ async fn wait_for_secs(got: &Got, n: usize, secs: u64) {
     panic!("{} deliveries after {secs} s, not {n}", got.lock().unwrap().len());
 }
 
+async fn slack_hears_of_a_post_awaiting_approval_then_of_its_expiry(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    let (url, got) = receiver(vec![], false).await;
+    let request = NotifierRequest {
+        format: Some("slack".into()),
+        secret_env: None,
+        ..notifier("team", &url, "awaiting_approval,approval_expiring")
+    };
+    s.engine.notifier_add(&request, &ops()).await.unwrap();
+    let stop = CancellationToken::new();
+    let task = s.engine.spawn_notifications(fast(), stop.clone());
+
+    let action = enqueue(&s.engine, "launch", "We launch *today*").await;
+    run_ticks(&s.engine, 1).await;
+    wait_for(&got, 1, "awaiting_approval").await;
+    let slack: Value = serde_json::from_slice(&got.lock().unwrap()[0].1).unwrap();
+    let text = slack["text"].as_str().unwrap();
+    assert!(text.contains(&format!("Post #{} is waiting for approval", action.id)), "{text}");
+    assert!(text.contains("> We launch *today*"), "the post's text: {text}");
+    assert!(text.contains(&format!("<https://aol.example.com/actions/{}|", action.id)), "a link to its page: {text}");
+
+    // 22 h on (2 h before its wait runs out): said once, however many ticks.
+    s.clock.advance(aol::engine::APPROVAL_TTL - aol::engine::APPROVAL_WARNING + TimeDelta::minutes(1));
+    run_ticks(&s.engine, 3).await;
+    wait_for(&got, 2, "approval_expiring").await;
+    let slack: Value = serde_json::from_slice(&got.lock().unwrap()[1].1).unwrap();
+    assert!(slack["text"].as_str().unwrap().contains("approval_expiring"), "{slack}");
+    let events: Vec<String> = ctx.db.outbox_of("team").await.unwrap().into_iter().map(|r| r.event).collect();
+    assert_eq!(events, ["awaiting_approval", "approval_expiring"], "once per wait");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+async fn a_silent_daemon_is_said_once(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    let (url, got) = receiver(vec![], false).await;
+    s.engine.notifier_add(&notifier("ops", &url, "daemon_down"), &ops()).await.unwrap();
+    run_ticks(&s.engine, 1).await;
+    let stop = CancellationToken::new();
+    let settings = DeliverySettings { daemon_interval: Some(Duration::from_secs(1)), ..fast() };
+    let task = s.engine.spawn_notifications(settings, stop.clone());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(got.lock().unwrap().is_empty(), "a tick just now: up");
+    // No tick for three intervals: down, said once.
+    s.clock.advance(TimeDelta::seconds(4));
+    wait_for(&got, 1, "daemon_down").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rows = ctx.db.outbox_of("ops").await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.event.as_str()).collect::<Vec<_>>(), ["daemon_down"]);
+    // Killed on purpose is not "down".
+    run_ticks(&s.engine, 1).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.engine.apply_flag_command(FlagCommand::Kill, &ops()).await.unwrap();
+    s.clock.advance(TimeDelta::seconds(10));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(ctx.db.outbox_of("ops").await.unwrap().len(), 1);
+    stop.cancel();
+    task.await.unwrap();
+}
+
 on_both_databases!(
+    slack_hears_of_a_post_awaiting_approval_then_of_its_expiry,
+    a_silent_daemon_is_said_once,
     a_kill_between_the_change_and_its_delivery_still_delivers,
     a_receiver_failing_twice_gets_the_event_three_times_with_one_id,
     a_hanging_receiver_holds_nothing_up,

@@ -28,3 +28,7 @@ CREATE TABLE aol_outbox (
 );
 CREATE INDEX aol_outbox_due_idx ON aol_outbox (next_at_utc) WHERE delivered_at_utc IS NULL AND dropped_at_utc IS NULL;
 CREATE INDEX aol_outbox_order_idx ON aol_outbox (notifier, action_id, id);
+
+-- When a post waiting for approval was last said to be close to expiring
+-- (approval_expiring): once per wait, again after an edit asks anew.
+ALTER TABLE aol_actions ADD COLUMN expiry_warned_at_utc TEXT;

@@ -22,6 +22,10 @@ use crate::storage::{Edit, NewLog, StoreError};
 /// answer, before the action ends EXPIRED.
 pub const APPROVAL_TTL: TimeDelta = TimeDelta::hours(24);
 
+/// How long before a wait for approval runs out people are told (the
+/// `approval_expiring` notification).
+pub const APPROVAL_WARNING: TimeDelta = TimeDelta::hours(2);
+
 /// How an action enters the queue: its first status and the policy it is under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Admission {

@@ -31,7 +31,7 @@ pub mod zones;
 
 pub use access::{Actor, Forbidden};
 pub use adapters::Registry;
-pub use approval::{EditError, APPROVAL_TTL};
+pub use approval::{EditError, APPROVAL_TTL, APPROVAL_WARNING};
 pub use changes::{ChangeFeed, CHANGE_POLL_INTERVAL};
 pub use checks::EnqueueError;
 pub use clock::Clock;

@@ -174,6 +174,13 @@ const EXPIRE_UNANSWERED: PerDialect = fenced!(
      WHERE status = 'AWAITING_APPROVAL' AND updated_at_utc <= $6",
     "RETURNING id"
 );
+/// Posts waiting for approval since `$5` or earlier, not yet warned of in this wait.
+const WARN_EXPIRING: PerDialect = fenced!(
+    "UPDATE aol_actions SET expiry_warned_at_utc = $4 \
+     WHERE status = 'AWAITING_APPROVAL' AND updated_at_utc <= $5 \
+     AND (expiry_warned_at_utc IS NULL OR expiry_warned_at_utc < updated_at_utc)",
+    "RETURNING id, updated_at_utc"
+);
 /// A channel's queued actions due before `$2` wait until `$2`.
 const QUEUE_WAIT: &str = "UPDATE aol_actions SET not_before_utc = $2 \
      WHERE channel = $1 AND status IN ('PENDING', 'RETRY') AND not_before_utc < $2";
@@ -866,6 +873,32 @@ impl Db {
             let set: Option<i64> =
                 bind_fence!(sqlx::query_scalar(sql), fence).bind(id).bind(sha256).fetch_optional(&mut *conn).await?;
             Ok(set.is_some())
+        })
+    }
+
+    /// Marks the posts waiting for approval since `asked_before` or earlier
+    /// (once per wait) and records `approval_expiring` for each, with when
+    /// it expires (`ttl` after it was asked): its notification. Their ids.
+    pub async fn actions_warn_expiring(
+        &self,
+        fence: &Fence<'_>,
+        asked_before: DateTime<Utc>,
+        ttl: chrono::TimeDelta,
+    ) -> Result<Vec<i64>, StoreError> {
+        on_pool!(self, WARN_EXPIRING, |conn, sql| {
+            let mut tx = conn.begin().await?;
+            let warned: Vec<(i64, DateTime<Utc>)> =
+                bind_fence!(sqlx::query_as(sql), fence).bind(asked_before).fetch_all(&mut *tx).await?;
+            let events: Vec<AuditEntry> = warned
+                .iter()
+                .map(|(id, asked)| {
+                    let data = serde_json::json!({"expires_at": (*asked + ttl).to_rfc3339()});
+                    AuditEntry::new("aol:daemon", Some(*id), "approval_expiring", data)
+                })
+                .collect();
+            append_audit!(tx, fence.now, &events).await?;
+            tx.commit().await?;
+            Ok(warned.into_iter().map(|(id, _)| id).collect())
         })
     }
 

@@ -15,6 +15,8 @@ pub fn notice_of(entry: &super::AuditEntry) -> Option<&'static str> {
     match entry.event {
         "enqueued" if entry.data["status"] == "AWAITING_APPROVAL" => Some("awaiting_approval"),
         "awaiting_approval" => Some("awaiting_approval"),
+        "approval_expiring" => Some("approval_expiring"),
+        "daemon_down" => Some("daemon_down"),
         // A post made on its platform (PROOF writes an artifact instead).
         "succeeded" if entry.data.get("remote_id").is_some() => Some("posted"),
         "failed" | "dead_lettered" => Some("failed"),

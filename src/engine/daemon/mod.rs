@@ -253,6 +253,9 @@ async fn tick(
     if tally.rescued > 0 {
         tracing::warn!(count = tally.rescued, "rescued actions left RUNNING by an earlier daemon");
     }
+    // Posts whose approval runs out within the warning time: said so, once.
+    let warn_before = started_at_utc - (super::APPROVAL_TTL - super::APPROVAL_WARNING);
+    db.actions_warn_expiring(&engine.fence(term.epoch), warn_before, super::APPROVAL_TTL).await?;
     // What can no longer be sent ends EXPIRED before anything is claimed.
     let asked_before = started_at_utc - super::APPROVAL_TTL;
     tally.expired = db.actions_expire(&engine.fence(term.epoch), asked_before).await?.len();

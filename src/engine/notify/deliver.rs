@@ -27,6 +27,9 @@ pub struct DeliverySettings {
     pub max_age: Duration,
     /// The dashboard's address for links in messages (AOL_PUBLIC_URL).
     pub public_url: Option<String>,
+    /// The daemon's tick interval: no tick for three of them (and AOL not
+    /// killed) is `daemon_down`. `None`: not watched.
+    pub daemon_interval: Option<Duration>,
 }
 
 impl Default for DeliverySettings {
@@ -35,6 +38,7 @@ impl Default for DeliverySettings {
             every: Duration::from_millis(500),
             max_age: Duration::from_secs(24 * 3600),
             public_url: None,
+            daemon_interval: None,
         }
     }
 }
@@ -53,7 +57,14 @@ impl Engine {
         let engine = self.clone();
         let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
         tokio::spawn(async move {
+            let mut down = false;
             loop {
+                if let Some(interval) = settings.daemon_interval {
+                    match engine.daemon_down(interval, down).await {
+                        Ok(now_down) => down = now_down,
+                        Err(e) => tracing::warn!(error = %e, "notifications: cannot read the daemon's ticks"),
+                    }
+                }
                 if let Err(e) = engine.deliver_round(&settings, &busy).await {
                     tracing::warn!(error = %e, "notifications: cannot read the outbox; trying again");
                 }
@@ -62,6 +73,23 @@ impl Engine {
                 }
             }
         })
+    }
+
+    /// Whether the daemon is down now (no tick for three intervals, AOL not
+    /// killed); records `daemon_down` when it goes down (`was`: it was).
+    async fn daemon_down(&self, interval: Duration, was: bool) -> Result<bool, crate::storage::StoreError> {
+        let now = self.clock().now();
+        let last = self.db().ticks_recent(1).await?.pop().map(|t| t.finished_at_utc);
+        let silent = TimeDelta::from_std(interval * 3).unwrap_or(TimeDelta::minutes(1));
+        let killed = self.db().flags_get().await?.killed;
+        let down = !killed && last.is_some_and(|t| now - t > silent);
+        if down && !was {
+            let since = last.map(|t| t.to_rfc3339());
+            tracing::warn!(?since, "the daemon wrote no tick for three intervals");
+            let data = json!({"last_tick_at": since, "interval_seconds": interval.as_secs_f64()});
+            self.audit("aol:server", None, "daemon_down", data).await;
+        }
+        Ok(down)
     }
 
     async fn deliver_round(
@@ -195,6 +223,12 @@ impl Engine {
         };
         let mut text = match row.event.as_str() {
             "awaiting_approval" => format!("{what} is waiting for approval"),
+            "approval_expiring" => {
+                format!("{what} has waited 22 hours for approval (approval_expiring): it expires in 2")
+            }
+            "daemon_down" => {
+                "AOL's daemon has written no tick for three intervals (daemon_down): nothing is being sent".to_string()
+            }
             "posted" => format!("{what} was posted"),
             "failed" => format!("{what} failed"),
             "unconfirmed" => format!("{what} may or may not have been posted (UNCONFIRMED): please check"),
