@@ -81,6 +81,7 @@ const SERVER_FNS: &[(&str, Needs, &str)] = &[
     ("/ui/enqueue", ENQUEUE, "key=ui-1&text=hi"),
     ("/ui/channel_add", CONFIGURE, "name=rc&kind=webhook&url=https://hooks.example/x&secret_env=AOL_SECRET_X"),
     ("/ui/channel_change", CONFIGURE, "name=brand&change=disarm"),
+    ("/ui/notifier_change", CONFIGURE, "name=team&change=add&url=https%3A%2F%2Fhooks.example%2Ft&events=posted"),
     ("/ui/action_change", DECIDE, "id=1&change=cancel"),
     ("/ui/audit", Needs::Right(Right::Audit), "query=event%3Dflag"),
     ("/ui/audit_verify", VIEW, ""),

@@ -4,7 +4,7 @@
 //!     cargo bench --bench suite               the whole suite (about 15 minutes)
 //!     AOL_BENCH_QUICK=1 cargo bench --bench suite    smaller tables and fewer runs
 //!     AOL_BENCH_ONLY=process,kill cargo bench --bench suite   some sections only
-//!         (tables, process, kill, http, idle, bluesky, audit, wasm)
+//!         (tables, process, kill, http, idle, bluesky, audit, notify, wasm)
 //!     AOL_BENCH_DB=postgres cargo bench --bench suite   one database only (sqlite, postgres)
 //!
 //! It seeds its own data. The hydrate wasm is measured as found in
@@ -23,6 +23,7 @@ mod idle;
 mod kill;
 #[path = "../../tests/local_pds/mod.rs"]
 mod local_pds;
+mod notify;
 mod process;
 mod report;
 mod seed;
@@ -59,6 +60,7 @@ struct Plan {
     bluesky_posts: usize,
     audit_rows: usize,
     audit_verify_runs: usize,
+    notify_posts: usize,
 }
 
 impl Plan {
@@ -79,6 +81,7 @@ impl Plan {
                 bluesky_posts: 10,
                 audit_rows: 100_000,
                 audit_verify_runs: 2,
+                notify_posts: 40,
             }
         } else {
             Plan {
@@ -96,6 +99,7 @@ impl Plan {
                 bluesky_posts: 40,
                 audit_rows: 1_000_000,
                 audit_verify_runs: 3,
+                notify_posts: 200,
             }
         }
     }
@@ -132,6 +136,9 @@ async fn main() {
         }
         if wanted("bluesky") {
             bluesky::run(backend, plan.bluesky_posts, &mut results).await;
+        }
+        if wanted("notify") {
+            notify::run(backend, plan.notify_posts, &mut results).await;
         }
         if wanted("audit") {
             audit::run(backend, plan.audit_rows, plan.audit_verify_runs, &mut results).await;

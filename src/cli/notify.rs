@@ -61,18 +61,18 @@ pub(super) async fn notify(cmd: NotifyCmd) -> anyhow::Result<ExitCode> {
                 if list.is_empty() {
                     println!("no notifiers (add one: aol notify add NAME --url URL --events awaiting_approval,failed)");
                 }
-                for n in list {
-                    let rows = engine.db().outbox_of(&n.name).await?;
-                    let waiting = rows.iter().filter(|r| r.delivered_at_utc.is_none() && r.dropped_at_utc.is_none());
-                    let delivered = rows.iter().filter(|r| r.delivered_at_utc.is_some()).count();
+                for status in list {
+                    let n = status.notifier;
                     println!(
-                        "{}  {}  {}  {}  signed: {}  delivered {delivered}, waiting {}",
+                        "{}  {}  {}  {}  signed: {}  delivered {}, waiting {}, dropped {}",
                         n.name,
                         n.url,
                         n.events,
                         n.format,
                         n.secret_env.as_deref().unwrap_or("no"),
-                        waiting.count()
+                        status.delivered,
+                        status.waiting,
+                        status.dropped
                     );
                 }
             }

@@ -147,6 +147,16 @@ impl Db {
         on_read_pool!(self, |conn| Ok(sqlx::query_as(&sql).bind(notifier).fetch_all(&mut *conn).await?))
     }
 
+    /// Per notifier: notifications waiting, delivered, dropped.
+    pub async fn outbox_counts(&self) -> Result<Vec<(String, i64, i64, i64)>, StoreError> {
+        const COUNTS: &str = "SELECT notifier, \
+             COALESCE(SUM(CASE WHEN delivered_at_utc IS NULL AND dropped_at_utc IS NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN delivered_at_utc IS NOT NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN dropped_at_utc IS NOT NULL THEN 1 ELSE 0 END), 0) \
+             FROM aol_outbox GROUP BY notifier ORDER BY notifier";
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(COUNTS).fetch_all(&mut *conn).await?))
+    }
+
     pub async fn outbox_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         on_pool!(self, |conn| {
             sqlx::query("UPDATE aol_outbox SET delivered_at_utc = $2, attempts = attempts + 1 WHERE id = $1")

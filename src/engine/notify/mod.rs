@@ -29,6 +29,15 @@ pub enum NotifyError {
     Store(#[from] StoreError),
 }
 
+/// A notifier and what became of its notifications.
+#[derive(Clone, Debug)]
+pub struct NotifierStatus {
+    pub notifier: Notifier,
+    pub waiting: i64,
+    pub delivered: i64,
+    pub dropped: i64,
+}
+
 /// A notifier as asked for.
 #[derive(Clone, Debug, Default)]
 pub struct NotifierRequest {
@@ -92,9 +101,25 @@ impl Engine {
         Ok(notifier)
     }
 
-    pub async fn notifiers(&self, actor: &Actor) -> Result<Vec<Notifier>, NotifyError> {
+    /// Every notifier, with how many notifications it has waiting, delivered
+    /// and dropped.
+    pub async fn notifiers(&self, actor: &Actor) -> Result<Vec<NotifierStatus>, NotifyError> {
         actor.require(Right::View)?;
-        Ok(self.db().notifiers().await?)
+        let counts = self.db().outbox_counts().await?;
+        Ok(self
+            .db()
+            .notifiers()
+            .await?
+            .into_iter()
+            .map(|notifier| {
+                let (waiting, delivered, dropped) = counts
+                    .iter()
+                    .find(|(name, ..)| *name == notifier.name)
+                    .map(|(_, w, d, x)| (*w, *d, *x))
+                    .unwrap_or_default();
+                NotifierStatus { notifier, waiting, delivered, dropped }
+            })
+            .collect())
     }
 
     /// Removes a notifier, with what it still had to receive.

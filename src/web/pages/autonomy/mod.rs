@@ -9,6 +9,7 @@ mod enqueue_form;
 #[cfg(feature = "ssr")]
 mod history;
 mod inbox;
+mod notifiers;
 mod queue;
 mod reading;
 mod server;
@@ -25,6 +26,7 @@ use channels::{ChannelState, ChannelsCard};
 use controls::ControlState;
 use enqueue_form::EnqueueState;
 use inbox::{InboxCard, InboxState};
+use notifiers::{NotifierState, NotifiersCard};
 use queue::{QueueCard, QueueState};
 use reading::Reading;
 use server::get_dashboard;
@@ -41,6 +43,7 @@ pub fn AutonomyPage() -> impl IntoView {
     let queue = QueueState::new();
     let channel_state = ChannelState::new();
     let inbox = InboxState::new();
+    let notifiers = NotifierState::new();
     let reading = Reading(Resource::new(
         move || {
             let own = (
@@ -48,6 +51,7 @@ pub fn AutonomyPage() -> impl IntoView {
                 enqueue.action.version().get(),
                 channel_state.changes(),
                 inbox.decide.version().get(),
+                notifiers.change.version().get(),
             );
             (live.changes.get(), own, signed(), queue.filter())
         },
@@ -64,7 +68,7 @@ pub fn AutonomyPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || reading.error().map(|e| crate::web::session_bar::unreadable(ServerFnError::new(e)))}
             {show(move || reading.map(|_| ()).is_some(), move || view! {
-                <Dashboard reading state enqueue queue channel_state inbox live/>
+                <Dashboard reading state enqueue queue channel_state inbox notifiers live/>
             })}
         </Transition>
         </LiveRegion>
@@ -84,6 +88,7 @@ fn Dashboard(
     queue: QueueState,
     channel_state: ChannelState,
     inbox: InboxState,
+    notifiers: NotifierState,
     live: Live,
 ) -> impl IntoView {
     let me = reading.memo(|d| d.me.clone());
@@ -104,6 +109,7 @@ fn Dashboard(
         </section>
         <QueueCard reading operator=may(Right::Enqueue) enqueue queue/>
         <ChannelsCard reading operator=may(Right::Configure) state=channel_state reason=state.reason/>
+        <NotifiersCard reading operator=may(Right::Configure) state=notifiers/>
         <section class="card" aria-label="Recent ticks">
             <h2>"Recent ticks"</h2>
             {drawn(move || reading.map(|d| d.ticks.clone()))}

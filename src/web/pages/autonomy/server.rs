@@ -7,6 +7,7 @@ use super::channels::ChannelRow;
 #[cfg(feature = "ssr")]
 use super::history;
 use super::inbox::InboxEntry;
+use super::notifiers::NotifierRow;
 use super::queue::QueueView;
 use super::status::StatusFacts;
 use crate::model::{ActionFilter, FlagCommand, Me};
@@ -32,6 +33,8 @@ pub struct DashboardData {
     pub queue: QueueView,
     /// Where REAL posts go, by name.
     pub channels: Vec<ChannelRow>,
+    /// Who is told of what, by name.
+    pub notifiers: Vec<NotifierRow>,
     /// The actions awaiting approval, oldest first (the first [`INBOX_SIZE`]).
     pub inbox: Vec<InboxEntry>,
     /// The last hour of ticks (a bar a minute) and the latest ticks.
@@ -61,6 +64,17 @@ pub async fn get_dashboard(#[server(default)] filter: ActionFilter) -> Result<Da
         changes: history::flag_changes(&changes),
         queue: QueueView::draw(&overview.counts, &actions),
         channels: engine.channel_views().await.map_err(internal_error)?.into_iter().map(ChannelRow::from).collect(),
+        // The page's reader was checked above (a viewer, or public reading).
+        notifiers: engine
+            .notifiers(&crate::engine::Actor::system("dashboard"))
+            .await
+            .map_err(|e| match e {
+                crate::engine::notify::NotifyError::Store(e) => internal_error(e),
+                e => ServerFnError::new(e.to_string()),
+            })?
+            .into_iter()
+            .map(NotifierRow::from)
+            .collect(),
         inbox: engine.inbox(INBOX_SIZE).await.map_err(internal_error)?.into_iter().map(InboxEntry::from).collect(),
         ticks: history::ticks(&activity, &overview.recent_ticks),
     })
