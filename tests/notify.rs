@@ -368,7 +368,38 @@ async fn a_silent_daemon_is_said_once(ctx: TestCtx) {
     task.await.unwrap();
 }
 
+async fn an_undeliverable_notification_is_dropped_when_too_old(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    let (url, got) = receiver(vec![500; 1000], false).await;
+    s.engine.notifier_add(&notifier("ops", &url, "paused"), &ops()).await.unwrap();
+    let stop = CancellationToken::new();
+    let settings = DeliverySettings { max_age: Duration::from_secs(3600), ..fast() };
+    let task = s.engine.spawn_notifications(settings, stop.clone());
+    s.engine.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
+    wait_for(&got, 1, "the first try").await;
+    // An hour and a minute on, still refused: dropped, counted, never sent again.
+    s.clock.advance(TimeDelta::minutes(61));
+    let mut row = ctx.db.outbox_of("ops").await.unwrap().remove(0);
+    for _ in 0..200 {
+        if row.dropped_at_utc.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        row = ctx.db.outbox_of("ops").await.unwrap().remove(0);
+    }
+    assert!(row.dropped_at_utc.is_some() && row.delivered_at_utc.is_none(), "{row:?}");
+    let tries = got.lock().unwrap().len();
+    s.clock.advance(TimeDelta::minutes(30));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(got.lock().unwrap().len(), tries, "a dropped notification is not tried again");
+    let metrics = s.engine.metrics_text().await.unwrap();
+    assert!(metrics.contains("aol_notifications_total{outcome=\"dropped\"} 1"), "{metrics}");
+    stop.cancel();
+    task.await.unwrap();
+}
+
 on_both_databases!(
+    an_undeliverable_notification_is_dropped_when_too_old,
     slack_hears_of_a_post_awaiting_approval_then_of_its_expiry,
     a_silent_daemon_is_said_once,
     a_kill_between_the_change_and_its_delivery_still_delivers,

@@ -1,7 +1,8 @@
 //! The bell's delay: from a post's enqueue returning (REAL mode, its channel
 //! wants approval, so it waits) to its `awaiting_approval` notification
 //! arriving at a receiver on loopback, with the delivery task as `aol serve`
-//! runs it (the outbox read every 0.5 s). One post at a time.
+//! runs it (the outbox read every 0.25 s). One post at a time, each at a
+//! random moment of the task's cycle (as posts come), not right after it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,6 +63,7 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     let payload = serde_json::json!({ "channel": "brand", "text": "benchmark post" }).as_object().unwrap().clone();
     let mut delays = Vec::with_capacity(posts);
     for i in 0..posts {
+        tokio::time::sleep(Duration::from_millis(rand::random_range(0..250))).await;
         let done = engine.enqueue("POST_SOCIAL", &format!("bell-{i}"), &payload).await.unwrap();
         let enqueued = Instant::now();
         assert_eq!(done.action.status, "AWAITING_APPROVAL");
@@ -77,7 +79,7 @@ pub async fn run(backend: Backend, posts: usize, results: &mut Results) {
     }
     stop.cancel();
     task.await.unwrap();
-    let name = "notify: awaiting approval -> received (0.5 s outbox poll, 1 receiver)";
+    let name = "notify: awaiting approval -> received (0.25 s outbox poll, 1 receiver)";
     results.add(crate::db_name(backend), name, Some(0), &delays, "ms", Target::None);
     t.remove().await;
 }

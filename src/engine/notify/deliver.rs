@@ -1,4 +1,4 @@
-//! The delivery task: every half second, the outbox's due rows, each
+//! The delivery task: four times a second, the outbox's due rows, each
 //! notifier's on a task of its own (a slow or dead receiver holds up only
 //! itself), oldest first and one at a time per notifier, so an action's
 //! notifications arrive in order. A failure is retried with backoff; a row
@@ -35,7 +35,7 @@ pub struct DeliverySettings {
 impl Default for DeliverySettings {
     fn default() -> DeliverySettings {
         DeliverySettings {
-            every: Duration::from_millis(500),
+            every: Duration::from_millis(250),
             max_age: Duration::from_secs(24 * 3600),
             public_url: None,
             daemon_interval: None,
