@@ -39,6 +39,7 @@ test("notifications: added from the dashboard, a test delivered and signed, remo
     await testInfo.attach("notifications", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 
     await page.getByTestId("notifier-name").fill(`${name}-2`);
+    await page.getByTestId("notifier-url").fill(`http://127.0.0.1:${port}/hook`);
     await page.getByTestId("notifier-events").fill("tweeted");
     await page.getByTestId("notifier-submit").click();
     await expect(page.getByTestId("notifier-error")).toContainText('unknown event "tweeted"');
