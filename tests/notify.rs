@@ -155,6 +155,15 @@ async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id(ctx: Te
     assert_eq!(rows[0].attempts, 3);
     stop.cancel();
     task.await.unwrap();
+
+    // Settled notifications go with the log lines (30 days); one still to deliver stays.
+    s.engine.apply_flag_command(FlagCommand::Resume, &ops()).await.unwrap();
+    s.engine.apply_flag_command(FlagCommand::Pause, &ops()).await.unwrap();
+    s.clock.advance(TimeDelta::days(31));
+    let pruned = s.engine.prune(&aol::engine::RetentionSettings::default()).await.unwrap();
+    assert_eq!(pruned.notifications, 3);
+    let left = ctx.db.outbox_of("ops").await.unwrap();
+    assert_eq!((left.len(), left[0].event.as_str(), left[0].delivered_at_utc), (1, "paused", None));
 }
 
 async fn a_hanging_receiver_holds_nothing_up(ctx: TestCtx) {

@@ -67,11 +67,13 @@ pub struct Pruned {
     pub media: u64,
     /// Rows of the audit trail.
     pub audit: u64,
+    /// Notifications delivered or dropped (they go with the log lines).
+    pub notifications: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.ticks + self.logs + self.actions + self.media + self.audit
+        self.ticks + self.logs + self.actions + self.media + self.audit + self.notifications
     }
 }
 
@@ -118,6 +120,7 @@ impl Engine {
         }
         if let Some(age) = settings.logs {
             pruned.logs += drain(|| db.logs_prune(cutoff(now, age), BATCH)).await?;
+            pruned.notifications += drain(|| db.outbox_prune(cutoff(now, age), BATCH)).await?;
         }
         // Files go once no action refers to them, and not before an agent
         // that uploaded one has had time to enqueue the post naming it.

@@ -198,4 +198,20 @@ impl Db {
             Ok(done.rows_affected())
         })
     }
+
+    /// Removes up to `limit` settled rows (delivered or dropped) written
+    /// before `before`; how many went. Rows still to deliver always stay.
+    pub async fn outbox_prune(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        on_pool!(self, |conn| {
+            let done = sqlx::query(
+                "DELETE FROM aol_outbox WHERE id IN (SELECT id FROM aol_outbox WHERE created_at_utc < $1 \
+                 AND (delivered_at_utc IS NOT NULL OR dropped_at_utc IS NOT NULL) ORDER BY id LIMIT $2)",
+            )
+            .bind(before)
+            .bind(limit)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
 }
