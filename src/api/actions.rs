@@ -165,11 +165,7 @@ pub async fn enqueue(
     Json(request): Json<EnqueueRequest>,
 ) -> Result<(StatusCode, Json<ActionView>), ApiError> {
     let item = request.item().map_err(ApiError::unprocessable)?;
-    let done = engine
-        .enqueue_many(&caller.actor(None), &[item])
-        .await
-        .and_then(|mut done| done.pop().expect("one outcome per item"))
-        .map_err(enqueue_refusal)?;
+    let done = engine.enqueue_one(&caller.actor(None), &item).await.map_err(enqueue_refusal)?;
     tracing::info!(
         action_id = done.action.id,
         key = %done.action.key(),

@@ -85,15 +85,7 @@ pub async fn enqueue_batch(
     for (index, request) in request.actions.iter().enumerate() {
         items.push(request.item().map_err(|e| ApiError::unprocessable(format!("item {index}: {e}")))?);
     }
-    let outcomes = engine.enqueue_many(&caller.actor(None), &items).await.map_err(|e| {
-        // A batch of one is checked like a single enqueue; still name the item.
-        match e {
-            e @ (EnqueueError::Item { .. } | EnqueueError::Store(_) | EnqueueError::Forbidden(_)) => e,
-            e if count == 1 => EnqueueError::Item { index: 0, error: Box::new(e) },
-            e => e,
-        }
-    });
-    let outcomes = outcomes.map_err(enqueue_refusal)?;
+    let outcomes = engine.enqueue_many(&caller.actor(None), &items).await.map_err(enqueue_refusal)?;
     let items: Vec<BatchItem> = outcomes
         .into_iter()
         .map(|outcome| match outcome {

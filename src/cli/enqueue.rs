@@ -63,8 +63,7 @@ pub(super) async fn enqueue(cmd: EnqueueCmd) -> anyhow::Result<ExitCode> {
     };
     let item = NewItem { window, ..NewItem::new(action_type, key, &payload) };
     let actor = cli_actor(&engine).await?;
-    let result =
-        engine.enqueue_many(&actor, &[item]).await.and_then(|mut done| done.pop().expect("one outcome per item"));
+    let result = engine.enqueue_one(&actor, &item).await;
     engine.db().close().await;
     let enqueued = result?;
     if cmd.json {
@@ -107,7 +106,6 @@ async fn enqueue_file(file: &std::path::Path, cmd: &EnqueueCmd) -> anyhow::Resul
     engine.db().close().await;
     let outcomes = result.map_err(|e| match e {
         EnqueueError::Item { index, error } => anyhow::anyhow!("{} line {}: {error}", file.display(), lines[index]),
-        e if items.len() == 1 => anyhow::anyhow!("{} line {}: {e}", file.display(), lines[0]),
         e => e.into(),
     })?;
     print_outcomes(&outcomes, &lines, cmd.json)?;

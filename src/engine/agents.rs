@@ -64,7 +64,7 @@ impl Engine {
                     "agent {agent} may post only to {} (not to {channel})",
                     allowed.join(", ")
                 ));
-                return Err(if channels.len() > 1 { e.for_item(i) } else { e });
+                return Err(e.for_item(i));
             }
         }
         Ok(())

@@ -47,6 +47,15 @@ impl EnqueueError {
     pub(super) fn for_item(self, index: usize) -> EnqueueError {
         EnqueueError::Item { index, error: Box::new(self) }
     }
+
+    /// The error of an enqueue of one item, as that item's own (without
+    /// "item 0").
+    pub(super) fn alone(self) -> EnqueueError {
+        match self {
+            EnqueueError::Item { index: 0, error } => *error,
+            e => e,
+        }
+    }
 }
 
 /// Parses a payload given as text (CLI, forms): it must be a JSON object.

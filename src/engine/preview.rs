@@ -42,7 +42,7 @@ impl Engine {
     /// Checks `item` as an enqueue by `actor` would and shows what PROOF
     /// would write for it; writes nothing.
     pub async fn preview(&self, actor: &Actor, item: &NewItem<'_>) -> Result<Preview, EnqueueError> {
-        let checked = self.check_items(actor, std::slice::from_ref(item)).await?;
+        let checked = self.check_items(actor, std::slice::from_ref(item)).await.map_err(EnqueueError::alone)?;
         let admission = checked.admissions[0];
         let payload: Map<String, Value> =
             serde_json::from_str(&checked.payloads[0]).expect("a checked payload is a JSON object");

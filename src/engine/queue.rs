@@ -127,7 +127,13 @@ impl Engine {
         payload: &Map<String, Value>,
     ) -> Result<Enqueued, EnqueueError> {
         let item = NewItem::new(action_type, idempotency_key, payload);
-        let mut done = self.enqueue_many(&Actor::system("enqueue"), &[item]).await?;
+        self.enqueue_one(&Actor::system("enqueue"), &item).await
+    }
+
+    /// Adds one action by `actor` (or returns the existing one for a known
+    /// key), checked as [`Engine::enqueue_many`] checks each item.
+    pub async fn enqueue_one(&self, actor: &Actor, item: &NewItem<'_>) -> Result<Enqueued, EnqueueError> {
+        let mut done = self.enqueue_many(actor, std::slice::from_ref(item)).await.map_err(EnqueueError::alone)?;
         done.pop().expect("one outcome per item")
     }
 
@@ -196,7 +202,7 @@ impl Engine {
         actor.require(crate::model::Right::Enqueue)?;
         let mut payloads = Vec::with_capacity(items.len());
         let mut media: Vec<Vec<String>> = Vec::with_capacity(items.len());
-        let at = |i: usize| move |e: EnqueueError| if items.len() > 1 { e.for_item(i) } else { e };
+        let at = |i: usize| move |e: EnqueueError| e.for_item(i);
         for (i, item) in items.iter().enumerate() {
             let (payload_json, named) = self.check_item(item).map_err(at(i))?;
             payloads.push(payload_json);

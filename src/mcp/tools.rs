@@ -243,8 +243,7 @@ impl Tools {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<Enqueued>, ErrorData> {
         let actor = self.actor(&context)?;
-        let mut done = self.engine.enqueue_many(&actor, &[input.item()?]).await.map_err(enqueue_refused)?;
-        let done = done.pop().expect("one outcome per item").map_err(enqueue_refused)?;
+        let done = self.engine.enqueue_one(&actor, &input.item()?).await.map_err(enqueue_refused)?;
         tracing::info!(action_id = done.action.id, by = %actor.who(), duplicate = done.duplicate, "enqueue over MCP");
         Ok(Json(Enqueued { id: done.action.id, status: done.action.status, duplicate: done.duplicate }))
     }

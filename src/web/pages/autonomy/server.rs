@@ -147,7 +147,7 @@ pub async fn enqueue_post(
     payload.insert("text".into(), serde_json::Value::String(text));
     let item = NewItem { window, ..NewItem::new("POST_SOCIAL", key.trim(), &payload) };
     let engine = crate::web::state::engine();
-    match engine.enqueue_many(&actor, &[item]).await.and_then(|mut done| done.pop().expect("one outcome per item")) {
+    match engine.enqueue_one(&actor, &item).await {
         Ok(e) => Ok(Enqueued { id: e.action.id, status: e.action.status, duplicate: e.duplicate }),
         Err(crate::engine::EnqueueError::Store(e)) => Err(crate::web::state::internal_error(e)),
         Err(crate::engine::EnqueueError::Forbidden(e)) => Err(crate::web::auth::ssr::forbidden(e)),
