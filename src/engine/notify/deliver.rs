@@ -58,8 +58,11 @@ impl Engine {
         let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
         tokio::spawn(async move {
             let mut down = false;
+            // The daemon is looked at once a tick interval, not every round.
+            let mut looked: Option<std::time::Instant> = None;
             loop {
-                if let Some(interval) = settings.daemon_interval {
+                if let Some(interval) = settings.daemon_interval.filter(|i| looked.is_none_or(|t| t.elapsed() >= *i)) {
+                    looked = Some(std::time::Instant::now());
                     match engine.daemon_down(interval, down).await {
                         Ok(now_down) => down = now_down,
                         Err(e) => tracing::warn!(error = %e, "notifications: cannot read the daemon's ticks"),
