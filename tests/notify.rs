@@ -407,7 +407,40 @@ async fn an_undeliverable_notification_is_dropped_when_too_old(ctx: TestCtx) {
     task.await.unwrap();
 }
 
+/// A delivery moves no row id the dashboard's change marker reads, yet the
+/// change feed tells open pages at once, so the Notifications card's counts
+/// refresh by themselves (even with no daemon ticking).
+async fn a_delivery_refreshes_open_pages(ctx: TestCtx) {
+    let s = setup(&ctx).await;
+    let (url, got) = receiver(vec![], false).await;
+    s.engine.notifier_add(&notifier("team", &url, "posted"), &ops()).await.unwrap();
+    let stop = CancellationToken::new();
+    let (feed, feed_task) = s.engine.spawn_change_feed(stop.clone());
+    s.engine.notifier_test("team", &ops()).await.unwrap();
+    tokio::time::sleep(aol::engine::CHANGE_POLL_INTERVAL * 3).await;
+    let marker = ctx.db.change_marker("aol_daemon").await.unwrap();
+    let mut pages = feed.subscribe();
+    pages.borrow_and_update();
+    let task = s.engine.spawn_notifications(fast(), stop.clone());
+    wait_for(&got, 1, "the test notification").await;
+    tokio::time::timeout(Duration::from_secs(5), pages.changed())
+        .await
+        .expect("the change feed told open pages of the delivery")
+        .unwrap();
+    assert_eq!(
+        ctx.db.change_marker("aol_daemon").await.unwrap(),
+        marker,
+        "no row id moved: the delivery itself was the change"
+    );
+    let status = s.engine.notifiers(&ops()).await.unwrap();
+    assert_eq!(status[0].delivered, 1);
+    stop.cancel();
+    task.await.unwrap();
+    feed_task.await.unwrap();
+}
+
 on_both_databases!(
+    a_delivery_refreshes_open_pages,
     an_undeliverable_notification_is_dropped_when_too_old,
     slack_hears_of_a_post_awaiting_approval_then_of_its_expiry,
     a_silent_daemon_is_said_once,

@@ -47,7 +47,9 @@ impl Engine {
             loop {
                 let now = engine.clock.now();
                 let seen = match engine.db.change_marker(DAEMON_LEASE).await {
-                    Ok(marker) => Ok((marker.lease_live(now), marker, engine.daemon_trouble())),
+                    Ok(marker) => {
+                        Ok((marker.lease_live(now), marker, engine.daemon_trouble(), engine.unmarked_changes()))
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 if last.as_ref() != Some(&seen) {

@@ -68,6 +68,9 @@ pub struct Engine {
     trouble: Arc<std::sync::Mutex<Option<DaemonTrouble>>>,
     /// Held while a REAL request passes the gate (see `gate`).
     gate_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Counts changes the pages show that no growing table's row id marks
+    /// (a notification delivered): the change feed watches it too.
+    unmarked_changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Engine {
@@ -83,6 +86,7 @@ impl Engine {
             metrics: Arc::new(Metrics::new()),
             trouble: Arc::default(),
             gate_lock: Arc::default(),
+            unmarked_changes: Arc::default(),
         })
     }
 
@@ -123,6 +127,15 @@ impl Engine {
 
     pub fn subscribe_flags(&self) -> watch::Receiver<ControlFlags> {
         self.flags.subscribe()
+    }
+
+    /// Tells open pages that something they show changed without a row id moving.
+    pub(crate) fn note_unmarked_change(&self) {
+        self.unmarked_changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn unmarked_changes(&self) -> u64 {
+        self.unmarked_changes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Why this process's daemon cannot work, while that lasts.

@@ -106,6 +106,7 @@ impl Engine {
         if dropped > 0 {
             tracing::warn!(dropped, "notifications: dropped undelivered ones older than AOL_NOTIFY_MAX_AGE_HOURS");
             self.metrics().notifications("dropped", dropped);
+            self.note_unmarked_change();
         }
         let due = self.db().outbox_due(now, BATCH).await?;
         if due.is_empty() {
@@ -173,8 +174,9 @@ impl Engine {
             Ok(()) => self.db().outbox_delivered(row.id, now).await,
             Err(why) => self.db().outbox_retry(row.id, now + backoff(row.attempts), why).await,
         };
-        if let Err(e) = written {
-            tracing::warn!(error = %e, id = row.id, "notifications: cannot record a delivery");
+        match written {
+            Ok(()) => self.note_unmarked_change(),
+            Err(e) => tracing::warn!(error = %e, id = row.id, "notifications: cannot record a delivery"),
         }
         match outcome {
             Ok(()) => {
