@@ -4,7 +4,7 @@
 
 use secrecy::SecretString;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -46,9 +46,6 @@ pub struct DaemonArgs {
     pub lease_ttl_seconds: Duration,
     #[arg(long, env = "AOL_HEARTBEAT_SECONDS", default_value = "5", value_parser = parse_seconds)]
     pub heartbeat_seconds: Duration,
-    /// Where PROOF artifacts are written.
-    #[arg(long, env = "AOL_ARTIFACT_DIR", default_value = "artifacts")]
-    pub artifact_dir: PathBuf,
     /// How long a REAL request to a platform may take in all (connecting: at
     /// most 10 s of it); past it the outcome is unknown (UNCONFIRMED).
     #[arg(long, env = "AOL_HTTP_TIMEOUT_SECONDS", default_value = "30", value_parser = parse_seconds)]
@@ -66,7 +63,7 @@ pub struct DaemonArgs {
 
 impl DaemonArgs {
     /// The adapters, with the platforms' timeouts from these settings.
-    pub fn registry(&self, artifact_dir: PathBuf) -> crate::engine::Registry {
+    pub fn registry(&self) -> crate::engine::Registry {
         let total = self.http_timeout_seconds;
         let timeouts = crate::engine::channels::HttpTimeouts { connect: total.min(Duration::from_secs(10)), total };
         let platforms = crate::engine::channels::Platforms::new(crate::engine::channels::PlatformSettings {
@@ -74,7 +71,7 @@ impl DaemonArgs {
             secrets_dir: self.secrets_dir.clone(),
             private_networks: self.allow_private_channels,
         });
-        crate::engine::Registry::with_platforms(artifact_dir, platforms)
+        crate::engine::Registry::with_platforms(platforms)
     }
 }
 
@@ -216,7 +213,7 @@ impl RetentionArgs {
 }
 
 impl DaemonArgs {
-    /// Checks what single values cannot, and makes the artifact directory.
+    /// Checks what single values cannot.
     pub fn validate(&self) -> Result<DaemonSettings, String> {
         if self.heartbeat_seconds >= self.lease_ttl_seconds {
             return Err(format!(
@@ -225,8 +222,6 @@ impl DaemonArgs {
                 self.heartbeat_seconds, self.lease_ttl_seconds
             ));
         }
-        let artifact_dir = ensure_writable_dir(&self.artifact_dir)
-            .map_err(|e| format!("AOL_ARTIFACT_DIR (--artifact-dir) {}: {e}", self.artifact_dir.display()))?;
         Ok(DaemonSettings {
             max_ticks: self.max_ticks,
             tick_interval: self.tick_interval_seconds,
@@ -236,19 +231,8 @@ impl DaemonArgs {
             max_retries: self.max_retries,
             lease_ttl: self.lease_ttl_seconds,
             heartbeat: self.heartbeat_seconds,
-            artifact_dir,
         })
     }
-}
-
-/// Creates `dir` if needed, proves a file can be written in it, and returns its
-/// absolute path (logged with each artifact, so it must not depend on the cwd).
-fn ensure_writable_dir(dir: &Path) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let probe = dir.join(format!(".aol-write-check-{}", std::process::id()));
-    std::fs::write(&probe, b"ok")?;
-    std::fs::remove_file(&probe)?;
-    std::fs::canonicalize(dir)
 }
 
 /// An existing folder, absolute (the server may be started from anywhere).

@@ -50,7 +50,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let db = open_db(&args.db).await?;
     let auth = operator_auth(&db, args.web.operator_token.as_ref().map(|t| t.expose_secret())).await?;
-    let adapters = args.daemon.registry(settings.artifact_dir.clone());
+    let adapters = args.daemon.registry();
     let engine = Engine::new(db.clone(), Clock::System, adapters).await?;
     apply_startup_mode(&engine, args.daemon.proof_mode).await?;
 

@@ -1,8 +1,7 @@
-//! POST_SOCIAL on its own (SPEC §3): the PROOF artifact's place, bytes and
-//! SHA-256; REAL without credentials refuses. The daemon runs it against both
+//! POST_SOCIAL on its own (SPEC §3): the PROOF artifact's bytes and SHA-256
+//! (the adapter writes nothing itself: the daemon stores the artifact with
+//! the result); REAL without credentials refuses. The daemon runs it against both
 //! databases in daemon_actions.rs.
-
-use std::collections::HashSet;
 
 use aol::engine::adapters::{Adapter, AdapterError, ChannelLookup, Job, PostSocial, Resources, SendGate, Verdict};
 use aol::engine::channels::{Files, MediaMap, Platforms};
@@ -11,8 +10,8 @@ use aol::model::Action;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-fn post_social(dir: &std::path::Path) -> PostSocial {
-    PostSocial::new(dir.to_path_buf(), std::sync::Arc::new(Platforms::new(Default::default())))
+fn post_social() -> PostSocial {
+    PostSocial::new(std::sync::Arc::new(Platforms::new(Default::default())))
 }
 
 /// A gate that never opens: these tests must send nothing.
@@ -85,47 +84,31 @@ fn action(key: &str) -> Action {
 }
 
 #[tokio::test]
-async fn proof_mode_success_writes_the_artifact_and_a_rerun_rewrites_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let adapter = post_social(dir.path());
+async fn proof_mode_success_makes_the_artifact_and_a_rerun_the_same_bytes() {
+    let cwd_before: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().path()).collect();
+    let adapter = post_social();
     let payload = parse_payload(r#"{"text":"Hello","channel":"main"}"#).unwrap();
     let act = action("post/1");
     let job = job(&act, &payload, true, ChannelLookup::Missing("main".into()));
 
     let first = adapter.execute(&job).await.unwrap().artifact.unwrap();
-    let bytes = std::fs::read(&first.path).unwrap();
-    assert_eq!(hex::encode(Sha256::digest(&bytes)), first.sha256);
-    let record: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&first.bytes)), first.sha256);
+    let record: serde_json::Value = serde_json::from_slice(&first.bytes).unwrap();
     assert_eq!(record["mode"], "PROOF");
     assert_eq!(record["would_post"]["text"], "Hello");
     assert_eq!(record["would_post"]["channel"], "main");
 
     let second = adapter.execute(&job).await.unwrap().artifact.unwrap();
-    assert_eq!(second, first, "same key: same file, same bytes");
-    let files = std::fs::read_dir(dir.path().join("proof_social")).unwrap().count();
-    assert_eq!(files, 1, "no temporary or second file left behind");
+    assert_eq!(second, first, "same action: same bytes");
+    let cwd_after: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(cwd_before, cwd_after, "the adapter wrote no file");
 }
 
 #[tokio::test]
 async fn real_mode_without_credentials_is_a_permanent_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let adapter = post_social(dir.path());
+    let adapter = post_social();
     let payload = parse_payload(r#"{"text":"Hello"}"#).unwrap();
     let act = action("k");
     let err = adapter.execute(&job(&act, &payload, false, ChannelLookup::NotNamed)).await.unwrap_err();
     assert!(matches!(&err, AdapterError::Permanent(m) if m.contains("real run unconfigured")), "{err:?}");
-    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
-}
-
-#[test]
-fn artifact_names_are_file_safe_and_distinct() {
-    let adapter = post_social(std::path::Path::new("/arts"));
-    let keys = ["a/b", "a_b", "a b", "../../etc/passwd", "ünï", &"x".repeat(200)];
-    let paths: HashSet<_> = keys.iter().map(|k| adapter.artifact_path(k)).collect();
-    assert_eq!(paths.len(), keys.len(), "two keys share a file");
-    for p in &paths {
-        assert_eq!(p.parent().unwrap(), std::path::Path::new("/arts/proof_social"), "{p:?} escapes the folder");
-        assert!(p.file_name().unwrap().len() < 100);
-    }
-    assert_eq!(adapter.artifact_path("a/b"), adapter.artifact_path("a/b"));
 }

@@ -46,6 +46,36 @@ async fn enqueue_is_201_then_200_with_the_same_action(ctx: TestCtx) {
     assert_eq!(all_actions(&ctx.db).await.len(), 1);
 }
 
+/// A PROOF success's artifact over the API: the stored bytes with their
+/// SHA-256 as logged; 404 before there is one; an agent only its own.
+async fn the_artifact_is_served_as_stored(ctx: TestCtx) {
+    use sha2::{Digest, Sha256};
+    let server = TestServer::start(&ctx.db).await;
+    let created: ActionView =
+        post_action(&server, OPERATOR_TOKEN, post("art-1", "Proof me.")).await.json().await.unwrap();
+    let url = server.url(&format!("/api/v1/actions/{}/artifact", created.id));
+    let before = client().get(&url).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+    assert_eq!(before.status(), StatusCode::NOT_FOUND);
+    assert!(before.text().await.unwrap().contains("has no PROOF artifact"));
+
+    common::run_ticks(&server.engine, 1).await;
+    let logs = ctx.db.logs_for_action(created.id).await.unwrap();
+    let logged = logs.iter().find_map(|l| l.artifact_sha256.clone()).expect("an artifact logged");
+    let got = client().get(&url).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.headers()["content-type"], "application/json");
+    assert_eq!(got.headers()["x-aol-sha256"].to_str().unwrap(), logged);
+    let bytes = got.bytes().await.unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), logged);
+    assert!(String::from_utf8_lossy(&bytes).contains("Proof me."));
+
+    let agent = AgentToken::create(&ctx.db, "other-bot", &[]).await.unwrap();
+    let theirs = client().get(&url).bearer_auth(&agent).send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND, "another's action is not there for an agent");
+    let none = client().get(server.url("/api/v1/actions/99999/artifact")).bearer_auth(OPERATOR_TOKEN).send().await;
+    assert_eq!(none.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
 async fn all_actions(db: &Db) -> Vec<aol::model::Action> {
     db.actions_page(&ActionFilter::default(), 10_000).await.unwrap()
 }
@@ -332,6 +362,7 @@ async fn the_openapi_document_describes_every_route(ctx: TestCtx) {
         "post /api/v1/actions/batch",
         "get /api/v1/actions",
         "get /api/v1/actions/{id}",
+        "get /api/v1/actions/{id}/artifact",
         "patch /api/v1/actions/{id}",
         "post /api/v1/actions/{id}/approve",
         "post /api/v1/actions/{id}/reject",
@@ -343,13 +374,14 @@ async fn the_openapi_document_describes_every_route(ctx: TestCtx) {
     ] {
         assert!(operations.contains(&want.to_string()), "{want} missing from {operations:?}");
     }
-    assert_eq!(paths.len(), 9);
+    assert_eq!(paths.len(), 10);
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let enqueue = &doc["components"]["schemas"]["EnqueueRequest"];
     assert_eq!(enqueue["required"], json!(["action_type", "idempotency_key", "payload"]));
 }
 
 on_both_databases!(
+    the_artifact_is_served_as_stored,
     enqueue_is_201_then_200_with_the_same_action,
     read_one_and_list_by_status_with_pages,
     flags_are_read_and_changed_by_the_operator_only,

@@ -201,7 +201,7 @@ async fn an_export_verifies_with_the_standard_library(ctx: TestCtx) {
 
 async fn a_pruned_chain_still_verifies_from_its_checkpoint(ctx: TestCtx) {
     let clock = aol::engine::Clock::manual(chrono::Utc::now());
-    let registry = aol::engine::Registry::standard(std::env::temp_dir());
+    let registry = aol::engine::Registry::standard();
     let engine = aol::engine::Engine::new(ctx.db.clone(), clock.clone(), registry).await.unwrap();
     let ops = Actor::system("test");
     for _ in 0..3 {

@@ -105,13 +105,10 @@ async fn bad_channels_are_refused_with_the_reason_and_nothing_is_written(ctx: Te
     engine.channel_add(&local, &ops()).await.unwrap();
 
     // Unless AOL_ALLOW_PRIVATE_CHANNELS, a channel points at the public internet only.
-    let strict = aol::engine::Engine::new(
-        ctx.db.clone(),
-        aol::engine::Clock::System,
-        aol::engine::Registry::standard(std::env::temp_dir()),
-    )
-    .await
-    .unwrap();
+    let strict =
+        aol::engine::Engine::new(ctx.db.clone(), aol::engine::Clock::System, aol::engine::Registry::standard())
+            .await
+            .unwrap();
     for url in [
         "http://127.0.0.1:9/hook",
         "https://10.0.0.7/hook",

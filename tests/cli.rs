@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TestCtx;
+use sha2::{Digest, Sha256};
 
 fn aol(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aol"))
@@ -24,21 +25,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 async fn daemon_runs_two_ticks_and_exits_zero(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let art = dir.path().join("artifacts");
-    let out = aol(
-        &ctx.url,
-        &[
-            "daemon",
-            "--proof",
-            "--ticks",
-            "2",
-            "--tick-interval-seconds",
-            "0.05",
-            "--artifact-dir",
-            art.to_str().unwrap(),
-        ],
-    );
+    let out = aol(&ctx.url, &["daemon", "--proof", "--ticks", "2", "--tick-interval-seconds", "0.05"]);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert_eq!(ctx.db.ticks_count().await.unwrap(), 2);
     assert!(ctx.db.flags_get().await.unwrap().proof_mode);
@@ -62,11 +49,10 @@ async fn flags_and_status_round_trip(ctx: TestCtx) {
 }
 
 async fn bad_input_is_refused_and_writes_nothing(ctx: TestCtx) {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 3] = [
         (&["flags", "stop"], "pause, resume, kill, revive, proof, real"),
         (&["daemon", "--ticks", "1", "--tick-interval-seconds", "0"], "must be greater than 0"),
         (&["daemon", "--ticks", "0"], "must be at least 1"),
-        (&["daemon", "--ticks", "1", "--artifact-dir", "/proc/aol-cannot-write-here"], "AOL_ARTIFACT_DIR"),
     ];
     for (args, expected) in cases {
         let out = aol(&ctx.url, args);
@@ -93,11 +79,8 @@ async fn env_settings_are_checked_too(ctx: TestCtx) {
 
 /// `aol serve` answers, renders the page from the database, and stops cleanly on SIGTERM.
 async fn serve_renders_the_page_and_stops_on_sigterm(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_aol"))
         .args(["serve", "--bind", "127.0.0.1:0", "--tick-interval-seconds", "0.1"])
-        .arg("--artifact-dir")
-        .arg(dir.path())
         .env("DATABASE_URL", &ctx.url)
         // Anyone who reaches it may look (AOL_PUBLIC_READ), so the page shows the state unsigned.
         .env("AOL_PUBLIC_READ", "1")
@@ -149,15 +132,26 @@ async fn enqueue_then_daemon_posts_in_proof(ctx: TestCtx) {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("duplicate key: nothing added"), "{}", text(&out.stdout));
 
-    let art = dir.path().to_str().unwrap();
-    let out =
-        aol(&ctx.url, &["daemon", "--proof", "--ticks", "1", "--tick-interval-seconds", "0.05", "--artifact-dir", art]);
+    let out = aol(&ctx.url, &["daemon", "--proof", "--ticks", "1", "--tick-interval-seconds", "0.05"]);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let action = ctx.db.action_by_key("cli-1").await.unwrap().unwrap();
     assert_eq!(action.status, "SUCCESS");
     let logs = ctx.db.logs_for_action(action.id).await.unwrap();
-    let path = logs.iter().find_map(|l| l.artifact_ref.clone()).expect("artifact logged");
-    assert!(std::fs::read_to_string(path).unwrap().contains("Hello from the CLI"));
+    let sha = logs.iter().find_map(|l| l.artifact_sha256.clone()).expect("artifact logged");
+    // The artifact, from the database: printed, and exported as a file.
+    let id = action.id.to_string();
+    let out = aol(&ctx.url, &["artifact", &id]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Hello from the CLI"), "{}", text(&out.stdout));
+    assert_eq!(hex::encode(Sha256::digest(&out.stdout)), sha, "the bytes printed are the ones logged");
+    let file = dir.path().join("export").join("artifact.json");
+    std::fs::create_dir(file.parent().unwrap()).unwrap();
+    let out = aol(&ctx.url, &["artifact", &id, "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert_eq!(hex::encode(Sha256::digest(std::fs::read(&file).unwrap())), sha);
+    assert!(text(&out.stderr).contains(&sha), "{}", text(&out.stderr));
+    let out = aol(&ctx.url, &["artifact", "999999"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("no action with id 999999"));
 
     let out = aol(&ctx.url, &["actions", "--status", "success", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -262,15 +256,10 @@ async fn options_go_where_they_belong(ctx: TestCtx) {
     let err = text(&out.stderr);
     assert!(err.contains("--bind belongs to `aol serve`"), "{err}");
 
-    let dir = tempfile::tempdir().unwrap();
-    let art = dir.path().to_str().unwrap();
-    let out = aol(
-        &ctx.url,
-        &["daemon", "--proof-mode", "0", "--ticks", "1", "--tick-interval-seconds", "0.05", "--artifact-dir", art],
-    );
+    let out = aol(&ctx.url, &["daemon", "--proof-mode", "0", "--ticks", "1", "--tick-interval-seconds", "0.05"]);
     assert!(out.status.success(), "--proof-mode 0: {}", text(&out.stderr));
     assert!(!ctx.db.flags_get().await.unwrap().proof_mode, "--proof-mode 0 starts in REAL");
-    let out = aol(&ctx.url, &["daemon", "--proof-mode", "maybe", "--ticks", "1", "--artifact-dir", art]);
+    let out = aol(&ctx.url, &["daemon", "--proof-mode", "maybe", "--ticks", "1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected 1 (PROOF) or 0 (REAL)"), "{}", text(&out.stderr));
 }
@@ -299,9 +288,8 @@ fn unusable_database_url_names_the_setting() {
 
 #[test]
 fn daemon_with_unreachable_database_exits_non_zero() {
-    let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_aol"))
-        .args(["daemon", "--ticks", "1", "--artifact-dir", dir.path().to_str().unwrap()])
+        .args(["daemon", "--ticks", "1"])
         .env("DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/aol")
         .output()
         .unwrap();

@@ -41,17 +41,17 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "proof_mode",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--proof-mode={}"],
+        args: &["daemon", "--ticks=1", "--proof-mode={}"],
         bad: &[("maybe", "1 (PROOF) or 0 (REAL)"), ("2", "1 (PROOF) or 0 (REAL)")],
     },
     Case {
         id: "max_ticks",
-        args: &["daemon", "--artifact-dir={tmp}", "--max-ticks={}"],
+        args: &["daemon", "--max-ticks={}"],
         bad: &[("0", "at least 1"), ("-1", "at least 1"), ("ten", "at least 1"), ("1.5", "at least 1")],
     },
     Case {
         id: "tick_interval_seconds",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--tick-interval-seconds={}"],
+        args: &["daemon", "--ticks=1", "--tick-interval-seconds={}"],
         bad: &[
             ("0", "greater than 0"),
             ("-1", "greater than 0"),
@@ -63,47 +63,38 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "max_actions_per_tick",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--max-actions-per-tick={}"],
+        args: &["daemon", "--ticks=1", "--max-actions-per-tick={}"],
         bad: &[("0", "at least 1"), ("4294967296", "at most 4294967295"), ("2.5", "whole number")],
     },
     Case {
         id: "tick_concurrency",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--tick-concurrency={}"],
+        args: &["daemon", "--ticks=1", "--tick-concurrency={}"],
         bad: &[("0", "at least 1"), ("-2", "at least 1")],
     },
     Case {
         id: "max_tick_seconds",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--max-tick-seconds={}"],
+        args: &["daemon", "--ticks=1", "--max-tick-seconds={}"],
         bad: &[("0", "greater than 0"), ("1e9", "at most 86400")],
     },
     Case {
         id: "max_retries",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--max-retries={}"],
+        args: &["daemon", "--ticks=1", "--max-retries={}"],
         bad: &[("0", "at least 1"), ("-1", "at least 1")],
     },
     Case {
         id: "lease_ttl_seconds",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--lease-ttl-seconds={}"],
+        args: &["daemon", "--ticks=1", "--lease-ttl-seconds={}"],
         // The heartbeat (5 s by default) must be shorter than the lease.
         bad: &[("0", "greater than 0"), ("5", "must be shorter than")],
     },
     Case {
         id: "heartbeat_seconds",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--heartbeat-seconds={}"],
+        args: &["daemon", "--ticks=1", "--heartbeat-seconds={}"],
         bad: &[("30", "must be shorter than"), ("0", "greater than 0")],
     },
     Case {
-        id: "artifact_dir",
-        args: &["daemon", "--ticks=1", "--artifact-dir={}"],
-        bad: &[
-            ("/proc/aol-cannot-write-here", "AOL_ARTIFACT_DIR"),
-            ("/etc/passwd/artifacts", "AOL_ARTIFACT_DIR"),
-            ("", "a value is required"),
-        ],
-    },
-    Case {
         id: "bind",
-        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind={}"],
+        args: &["serve", "--proof-mode=0", "--bind={}"],
         bad: &[
             ("nowhere", "invalid socket address"),
             ("127.0.0.1:99999", "invalid socket address"),
@@ -112,7 +103,7 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "operator_token",
-        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--operator-token={}"],
+        args: &["serve", "--proof-mode=0", "--bind=127.0.0.1:0", "--operator-token={}"],
         bad: &[("short", "at least 16 characters"), ("sixteen or more chars", "must not contain spaces")],
     },
     Case { id: "retain_ticks_days", args: &["prune", "--retain-ticks-days={}"], bad: DAYS },
@@ -189,7 +180,7 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "http_timeout_seconds",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--http-timeout-seconds={}"],
+        args: &["daemon", "--ticks=1", "--http-timeout-seconds={}"],
         bad: &[("0", "greater than 0"), ("never", "number of seconds"), ("90000", "at most 86400")],
     },
     Case {
@@ -293,7 +284,7 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "allowed_hosts",
-        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--allowed-hosts={}"],
+        args: &["serve", "--proof-mode=0", "--bind=127.0.0.1:0", "--allowed-hosts={}"],
         bad: &[
             ("bad host!", "is not a host name"),
             ("a..b", "is not a host name"),
@@ -302,7 +293,7 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "public_url",
-        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--public-url={}"],
+        args: &["serve", "--proof-mode=0", "--bind=127.0.0.1:0", "--public-url={}"],
         bad: &[
             ("aol.example.com", "is not a URL"),
             ("ftp://aol.example.com", "http(s)"),
@@ -311,7 +302,7 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "notify_max_age_hours",
-        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--notify-max-age-hours={}"],
+        args: &["serve", "--proof-mode=0", "--bind=127.0.0.1:0", "--notify-max-age-hours={}"],
         bad: &[("0", "not in 1..=720"), ("721", "not in 1..=720"), ("a day", "invalid digit")],
     },
     Case {
@@ -326,7 +317,7 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "public_read",
-        args: &["serve", "--proof-mode=0", "--artifact-dir={tmp}", "--bind=127.0.0.1:0", "--public-read={}"],
+        args: &["serve", "--proof-mode=0", "--bind=127.0.0.1:0", "--public-read={}"],
         bad: &[("maybe", "1 (on) or 0 (off)"), ("2", "1 (on) or 0 (off)")],
     },
     Case {
@@ -336,7 +327,7 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "secrets_dir",
-        args: &["daemon", "--ticks=1", "--artifact-dir={tmp}", "--secrets-dir={}"],
+        args: &["daemon", "--ticks=1", "--secrets-dir={}"],
         bad: &[
             ("relative/dir", "not an absolute path"),
             ("/proc/aol/no/such/dir", "cannot use"),
@@ -372,6 +363,15 @@ const CASES: &[Case] = &[
         id: "setting",
         args: &["channel", "alt-text", "c1", "{}"],
         bad: &[("maybe", "possible values"), ("", "possible values")],
+    },
+    Case {
+        id: "out",
+        args: &["artifact", "1", "--out={}"],
+        bad: &[
+            ("/no/such/dir/artifact.json", "cannot write /no/such/dir/artifact.json"),
+            ("/etc", "cannot write /etc"),
+            ("", "a value is required"),
+        ],
     },
     Case {
         id: "image",

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,8 +57,8 @@ fn panics() -> Result<Done, AdapterError> {
 }
 
 /// An engine with the standard adapters plus SLOW (30 s), FLAKY and PANICKY.
-async fn engine_with_fakes(db: &Db, artifacts: &Path) -> Engine {
-    let registry = Registry::standard(artifacts.to_path_buf())
+async fn engine_with_fakes(db: &Db) -> Engine {
+    let registry = Registry::standard()
         .with(Arc::new(Fake { name: "SLOW", behaviour: ok, delay: Duration::from_secs(30) }))
         .with(Arc::new(Fake { name: "FLAKY", behaviour: transient, delay: Duration::ZERO }))
         .with(Arc::new(Fake { name: "PANICKY", behaviour: panics, delay: Duration::ZERO }));
@@ -101,8 +100,7 @@ where
 }
 
 async fn proof_post_social_writes_artifact_with_sha256(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     let id = enqueue(&engine, "POST_SOCIAL", "launch/2026 #1", "We launched!").await;
     let exit = daemon::run(&engine, &fast(Some(1)), &CancellationToken::new()).await;
     assert_eq!(exit, DaemonExit::TickLimit);
@@ -112,12 +110,11 @@ async fn proof_post_social_writes_artifact_with_sha256(ctx: TestCtx) {
     let logs = ctx.db.logs_for_action(id).await.unwrap();
     assert_eq!(logs.len(), 2, "{logs:?}");
     assert_eq!(logs[0].message, "attempt 1 started (PROOF)");
-    let path = logs[1].artifact_ref.clone().expect("artifact path logged");
+    let reference = logs[1].artifact_ref.clone().expect("artifact named by the log");
     let sha = logs[1].artifact_sha256.clone().expect("artifact SHA-256 logged");
-    assert!(path.starts_with(dir.path().to_str().unwrap()), "{path}");
-    assert!(path.contains("/proof_social/"), "{path}");
-    let bytes = std::fs::read(&path).unwrap();
-    assert_eq!(hex::encode(Sha256::digest(&bytes)), sha, "logged SHA-256 matches the file");
+    assert_eq!(reference, format!("sha256:{sha}"), "in the content store");
+    let bytes = ctx.db.artifact_bytes(&sha).await.unwrap().expect("stored with the SUCCESS");
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), sha, "logged SHA-256 matches the stored bytes");
     let written: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(written["would_post"]["text"], "We launched!");
     assert_eq!(written["idempotency_key"], "launch/2026 #1");
@@ -126,8 +123,7 @@ async fn proof_post_social_writes_artifact_with_sha256(ctx: TestCtx) {
 }
 
 async fn real_mode_unconfigured_fails_and_posts_nothing(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     engine.apply_flag_command(FlagCommand::Real, &ops()).await.unwrap();
     let id = enqueue(&engine, "POST_SOCIAL", "k", "hello").await;
     daemon::run(&engine, &fast(Some(1)), &CancellationToken::new()).await;
@@ -135,7 +131,8 @@ async fn real_mode_unconfigured_fails_and_posts_nothing(ctx: TestCtx) {
     let a = action(&ctx.db, id).await;
     assert_eq!((a.status.as_str(), a.attempts), ("FAILED", 1), "permanent: no retry");
     assert!(a.last_error.unwrap().contains("real run unconfigured"));
-    assert!(!dir.path().join("proof_social").exists(), "nothing written in REAL mode");
+    let logs_now = ctx.db.logs_for_action(id).await.unwrap();
+    assert!(logs_now.iter().all(|l| l.artifact_sha256.is_none()), "no artifact in REAL mode");
     let logs = ctx.db.logs_for_action(id).await.unwrap();
     assert_eq!(logs[0].message, "attempt 1 started (REAL)");
     assert_eq!(logs[1].level, "ERROR");
@@ -143,8 +140,7 @@ async fn real_mode_unconfigured_fails_and_posts_nothing(ctx: TestCtx) {
 }
 
 async fn kill_cancels_the_attempt_in_flight(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     let slow = enqueue(&engine, "SLOW", "slow", "x").await;
     let run = {
         let engine = engine.clone();
@@ -166,8 +162,7 @@ async fn kill_cancels_the_attempt_in_flight(ctx: TestCtx) {
 }
 
 async fn tick_deadline_cuts_off_and_returns_the_rest(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     let first = enqueue(&engine, "SLOW", "s1", "x").await;
     let second = enqueue(&engine, "SLOW", "s2", "x").await;
     let settings = DaemonSettings { max_tick: Duration::from_millis(300), ..fast(Some(1)) };
@@ -186,8 +181,7 @@ async fn tick_deadline_cuts_off_and_returns_the_rest(ctx: TestCtx) {
 }
 
 async fn adapter_errors_and_panics_are_never_fatal(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     let flaky = enqueue(&engine, "FLAKY", "f", "x").await;
     let panicky = enqueue(&engine, "PANICKY", "p", "x").await;
     let fine = enqueue(&engine, "POST_SOCIAL", "ok", "x").await;
@@ -206,8 +200,7 @@ async fn adapter_errors_and_panics_are_never_fatal(ctx: TestCtx) {
 }
 
 async fn transient_errors_retry_with_backoff(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     let id = enqueue(&engine, "FLAKY", "f", "x").await;
     let before = Utc::now();
     daemon::run(&engine, &fast(Some(2)), &CancellationToken::new()).await;
@@ -218,10 +211,9 @@ async fn transient_errors_retry_with_backoff(ctx: TestCtx) {
 }
 
 async fn two_daemons_never_both_run_actions(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let a = engine_with_fakes(&ctx.db, dir.path()).await;
+    let a = engine_with_fakes(&ctx.db).await;
     let other_db = Db::connect(&ctx.url).await.unwrap();
-    let b = engine_with_fakes(&other_db, dir.path()).await;
+    let b = engine_with_fakes(&other_db).await;
     let mut ids = Vec::new();
     for i in 0..30 {
         ids.push(enqueue(&a, "POST_SOCIAL", &format!("k{i}"), "x").await);
@@ -270,8 +262,7 @@ async fn two_daemons_never_both_run_actions(ctx: TestCtx) {
 }
 
 async fn a_new_daemon_rescues_what_a_dead_one_left_running(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     let id = enqueue(&engine, "POST_SOCIAL", "orphan", "x").await;
     // A daemon with a 100 ms lease claims it and dies without a word.
     let then = Utc::now();
@@ -290,8 +281,7 @@ async fn a_new_daemon_rescues_what_a_dead_one_left_running(ctx: TestCtx) {
 }
 
 async fn stands_by_while_another_holds_the_lease(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine_with_fakes(&ctx.db, dir.path()).await;
+    let engine = engine_with_fakes(&ctx.db).await;
     let now = Utc::now();
     ctx.db.lease_acquire(DAEMON_LEASE, "elsewhere", now, now + TimeDelta::seconds(30)).await.unwrap().unwrap();
     let run = {
@@ -373,26 +363,39 @@ mod artifact_check {
     use aol::model::ArtifactState;
 
     async fn detail_rechecks_the_artifact(ctx: TestCtx) {
-        let dir = tempfile::tempdir().unwrap();
-        let artifacts = dir.path().canonicalize().unwrap();
-        let engine = engine_with_fakes(&ctx.db, &artifacts).await;
+        let engine = engine_with_fakes(&ctx.db).await;
         let id = enqueue(&engine, "POST_SOCIAL", "check-me", "hello").await;
         daemon::run(&engine, &fast(Some(1)), &CancellationToken::new()).await;
 
         let state = |d: Option<aol::model::ActionDetail>| d.unwrap().artifact.expect("artifact").state;
         let detail = engine.action_detail(id).await.unwrap();
-        let path = detail.as_ref().unwrap().artifact.as_ref().unwrap().path.clone();
+        let check = detail.as_ref().unwrap().artifact.clone().unwrap();
         assert_eq!(state(detail), ArtifactState::Verified);
+        assert!(check.preview.unwrap().contains("hello"));
 
-        std::fs::write(&path, b"{\"would_post\": \"something else\"}").unwrap();
+        // Bytes changed behind AOL's back are shown as changed, and not given out.
+        let sha = check.logged_sha256;
+        sqlx_exec(&ctx, "UPDATE aol_blobs SET bytes = $1 WHERE sha256 = $2", b"{}", &sha).await;
         assert!(matches!(state(engine.action_detail(id).await.unwrap()), ArtifactState::Changed { .. }));
-        std::fs::remove_file(&path).unwrap();
+        let err = engine.artifact_for(&ops(), id).await.unwrap_err();
+        assert!(err.to_string().contains("not the ones logged"), "{err}");
+        sqlx_exec(&ctx, "DELETE FROM aol_blobs WHERE sha256 = $2 AND $1 IS NOT NULL", b"{}", &sha).await;
         assert_eq!(state(engine.action_detail(id).await.unwrap()), ArtifactState::Missing);
-
-        // A server with another artifact directory does not read the path at all.
-        let elsewhere = engine_with_fakes(&ctx.db, &artifacts.join("other")).await;
-        assert_eq!(state(elsewhere.action_detail(id).await.unwrap()), ArtifactState::Elsewhere);
         assert!(engine.action_detail(999_999).await.unwrap().is_none());
+    }
+
+    /// Runs `sql` with `$1` = `bytes` and `$2` = `text` on `ctx`'s database.
+    async fn sqlx_exec(ctx: &TestCtx, sql: &str, bytes: &[u8], text: &str) {
+        match ctx.backend {
+            common::Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&ctx.url).await.unwrap();
+                sqlx::query(sql).bind(bytes).bind(text).execute(&pool).await.unwrap();
+            }
+            common::Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&ctx.url).await.unwrap();
+                sqlx::query(sql).bind(bytes).bind(text).execute(&pool).await.unwrap();
+            }
+        }
     }
 
     on_both_databases!(detail_rechecks_the_artifact);

@@ -221,12 +221,10 @@ async fn bad_notifiers_are_refused_and_write_nothing(ctx: TestCtx) {
 struct Serve(std::process::Child);
 
 impl Serve {
-    async fn start(ctx: &TestCtx, artifacts: &std::path::Path) -> Serve {
+    async fn start(ctx: &TestCtx) -> Serve {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_aol"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", "0.2"])
-            .arg("--artifact-dir")
-            .arg(artifacts)
             .env("DATABASE_URL", &ctx.url)
             .env("AOL_OPERATOR_TOKEN", common::OPERATOR_TOKEN)
             .env("AOL_ALLOW_PRIVATE_CHANNELS", "1")
@@ -260,8 +258,7 @@ async fn a_kill_between_the_change_and_its_delivery_still_delivers(ctx: TestCtx)
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/hook");
     engine.notifier_add(&notifier("ops", &url, "paused,killed"), &ops()).await.unwrap();
-    let artifacts = tempfile::tempdir().unwrap();
-    let serve = Serve::start(&ctx, artifacts.path()).await;
+    let serve = Serve::start(&ctx).await;
     let paused = std::process::Command::new(env!("CARGO_BIN_EXE_aol"))
         .args(["flags", "pause"])
         .env("DATABASE_URL", &ctx.url)
@@ -299,7 +296,7 @@ async fn a_kill_between_the_change_and_its_delivery_still_delivers(ctx: TestCtx)
     );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let _serve = Serve::start(&ctx, artifacts.path()).await;
+    let _serve = Serve::start(&ctx).await;
     wait_for_secs(&got, 1, 10).await;
     let (headers, body) = got.lock().unwrap()[0].clone();
     assert_eq!(headers["x-aol-event-id"].to_str().unwrap(), row.id.to_string());

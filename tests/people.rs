@@ -205,7 +205,7 @@ async fn over_https_the_cookie_is_secure_and_host_only(ctx: TestCtx) {
 
 async fn sessions_end_when_idle_or_old(ctx: TestCtx) {
     let clock = Clock::manual(chrono::Utc::now());
-    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
     let auth = OperatorAuth::from_token("session-test-token-0123456789");
     let abe = Principal::person("abe", Role::Approver);
     people::add(&engine, &admin(), "abe", Role::Approver).await.unwrap();

@@ -116,7 +116,7 @@ async fn a_webhook_post_sends_the_proof_bytes_signed_once(ctx: TestCtx) {
     assert_eq!(received.len(), 1, "posted once");
     let sent = &received[0];
     assert_eq!(sent.path, "/hooks/aol");
-    let artifact = std::fs::read_to_string(&proof.path).unwrap();
+    let artifact = String::from_utf8(proof.bytes.clone()).unwrap();
     let body = std::str::from_utf8(&sent.body).unwrap();
     assert!(
         artifact.contains(&format!(",\"body\":{body}}}")),

@@ -27,12 +27,8 @@ async fn enqueue(engine: &Engine, key: &str) -> i64 {
 }
 
 async fn ticks(engine: &Engine, n: u64) {
-    let settings = DaemonSettings {
-        max_ticks: Some(n),
-        tick_interval: Duration::from_millis(1),
-        artifact_dir: std::env::temp_dir(),
-        ..DaemonSettings::default()
-    };
+    let settings =
+        DaemonSettings { max_ticks: Some(n), tick_interval: Duration::from_millis(1), ..DaemonSettings::default() };
     daemon::run(engine, &settings, &CancellationToken::new()).await;
 }
 
@@ -50,9 +46,8 @@ fn count(counts: &[aol::model::StatusCount], status: &str) -> i64 {
 }
 
 async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
-    let dir = tempfile::tempdir().unwrap();
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
-    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(dir.path().into())).await.unwrap();
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
 
     // Forty days ago: two posts done, two SUCCESS ticks, two SKIPPED ticks...
     enqueue(&engine, "done-1").await;
@@ -75,8 +70,19 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
     let recent = enqueue(&engine, "recently-cancelled").await;
     engine.cancel(recent, &Actor::system("test")).await.unwrap();
 
+    // The done posts' artifacts stay while their log lines name them...
+    let artifacts: Vec<String> =
+        ctx.db.logs_latest(100).await.unwrap().into_iter().filter_map(|l| l.artifact_sha256).collect();
+    assert_eq!(artifacts.len(), 2);
+    let far_future = clock.now() + TimeDelta::days(3650);
+    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 0, "artifacts named by log lines stay");
+
     let pruned = engine.prune(&RetentionSettings::default()).await.unwrap();
     assert_eq!((pruned.ticks, pruned.actions), (4, 3), "{pruned:?}");
+    // ...and go with them.
+    for sha in &artifacts {
+        assert_eq!(ctx.db.artifact_bytes(sha).await.unwrap(), None, "the artifact {sha} went with its action");
+    }
     assert_eq!(ctx.db.ticks_count().await.unwrap(), 0);
     for gone in ["done-1", "done-2", "cancelled"] {
         assert_eq!(status_of(&ctx.db, gone).await, None, "{gone} should be pruned");
@@ -102,7 +108,7 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
 
 async fn a_pruned_key_is_never_accepted_again(ctx: TestCtx) {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
-    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
     let id = enqueue(&engine, "posted-in-january").await;
     engine.cancel(id, &Actor::system("test")).await.unwrap();
     clock.advance(TimeDelta::days(31));
@@ -132,7 +138,7 @@ async fn a_pruned_key_is_never_accepted_again(ctx: TestCtx) {
 
 async fn logs_can_go_before_their_actions(ctx: TestCtx) {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
-    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
     let finished = enqueue(&engine, "finished").await;
     engine.cancel(finished, &Actor::system("test")).await.unwrap();
     let dead = enqueue(&engine, "dead").await;
@@ -153,7 +159,7 @@ async fn logs_can_go_before_their_actions(ctx: TestCtx) {
 
 async fn each_statement_deletes_one_batch_at_most(ctx: TestCtx) {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
-    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard(std::env::temp_dir())).await.unwrap();
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
     ticks(&engine, 5).await;
     let later = clock.now() + TimeDelta::days(1);
     assert_eq!(ctx.db.ticks_prune(later, None, 2).await.unwrap(), 2);

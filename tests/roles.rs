@@ -54,6 +54,7 @@ const API: &[(&str, &str, Needs, &str, &str)] = &[
     ),
     ("get", "/api/v1/actions", VIEW, "/api/v1/actions", ""),
     ("get", "/api/v1/actions/{id}", VIEW, "/api/v1/actions/1", ""),
+    ("get", "/api/v1/actions/{id}/artifact", VIEW, "/api/v1/actions/1/artifact", ""),
     ("patch", "/api/v1/actions/{id}", EDIT, "/api/v1/actions/1", r#"{"payload":{"text":"changed"}}"#),
     ("post", "/api/v1/actions/{id}/approve", DECIDE, "/api/v1/actions/1/approve", "{}"),
     ("post", "/api/v1/actions/{id}/reject", DECIDE, "/api/v1/actions/1/reject", r#"{"reason":"no"}"#),
@@ -109,6 +110,7 @@ const COMMANDS: &[(&str, Needs, &[&str])] = &[
     ("token agent-revoke", MANAGE, &["bot"]),
     ("prune", CONFIGURE, &[]),
     ("show", VIEW, &["1"]),
+    ("artifact", VIEW, &["1"]),
     ("backup", MANAGE, &["{tmp}/copy.db"]),
     (
         "channel add",

@@ -36,7 +36,7 @@ pub async fn run(backend: Backend, trials: usize, results: &mut Results) {
         for killer in [Killer::InProcess, Killer::OtherProcess] {
             let (mut starts, mut stops) = (Vec::new(), Vec::new());
             for _ in 0..trials {
-                let (start, stop) = trial(&engine, &t.url, dir.path(), load, killer).await;
+                let (start, stop) = trial(&engine, &t.url, load, killer).await;
                 starts.push(start);
                 stops.push(stop);
             }
@@ -102,7 +102,7 @@ enum Daemon {
     Process(std::process::Child),
 }
 
-fn start(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Load, killer: Killer) -> Daemon {
+fn start(engine: &Engine, url: &str, load: Load, killer: Killer) -> Daemon {
     let interval = match load {
         Load::Busy => Duration::from_millis(1),
         Load::Idle => Duration::from_secs(5),
@@ -118,8 +118,6 @@ fn start(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Load, ki
             Command::new(env!("CARGO_BIN_EXE_aol"))
                 .args(["daemon", "--proof", "--max-actions-per-tick", "1"])
                 .args(["--tick-interval-seconds", &interval.as_secs_f64().to_string()])
-                .arg("--artifact-dir")
-                .arg(artifacts)
                 .env("DATABASE_URL", url)
                 .env("RUST_LOG", "error")
                 .stdout(Stdio::null())
@@ -130,13 +128,13 @@ fn start(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Load, ki
     }
 }
 
-async fn trial(engine: &Engine, url: &str, artifacts: &std::path::Path, load: Load, killer: Killer) -> (f64, f64) {
+async fn trial(engine: &Engine, url: &str, load: Load, killer: Killer) -> (f64, f64) {
     if matches!(load, Load::Busy) {
         fill_queue(engine, 300).await;
     }
     let done_before = successes(engine.db()).await;
     let ticks_before = engine.db().ticks_count().await.unwrap();
-    let daemon = start(engine, url, artifacts, load, killer);
+    let daemon = start(engine, url, load, killer);
     match load {
         // Running: a few actions have gone through.
         Load::Busy => {

@@ -44,8 +44,6 @@ impl Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_aol"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--tick-interval-seconds", &interval.to_string()])
-            .arg("--artifact-dir")
-            .arg(artifacts.path())
             .env("DATABASE_URL", url)
             .env("AOL_OPERATOR_TOKEN", operator_token)
             .env("RUST_LOG", "error")

@@ -19,7 +19,7 @@ fn world() -> &'static World {
         let engine = runtime.block_on(async {
             let db = aol::storage::Db::connect("sqlite::memory:").await.unwrap();
             db.migrate().await.unwrap();
-            let adapters = aol::engine::Registry::standard(std::env::temp_dir().join("aol-fuzz-unused"));
+            let adapters = aol::engine::Registry::standard();
             aol::engine::Engine::new(db, aol::engine::Clock::System, adapters).await.unwrap()
         });
         World { runtime, engine }

@@ -32,7 +32,7 @@ fn channel(kind: &str) -> aol::model::Channel {
 
 fuzz_target!(|text: &str| {
     if let Ok(payload) = aol::engine::queue::parse_payload(text) {
-        let adapters = aol::engine::Registry::standard(std::env::temp_dir().join("aol-fuzz-unused"));
+        let adapters = aol::engine::Registry::standard();
         for action_type in adapters.action_types() {
             if let Some(adapter) = adapters.get(action_type) {
                 if adapter.validate_naming_media(&payload).is_ok() {

@@ -56,7 +56,7 @@ fn world() -> &'static World {
             let db = aol::storage::Db::connect("sqlite::memory:").await.unwrap();
             db.migrate().await.unwrap();
             let agent_token = aol::auth::AgentToken::create(&db, "fuzz", &[]).await.unwrap();
-            let adapters = aol::engine::Registry::standard(std::env::temp_dir().join("aol-fuzz-unused"));
+            let adapters = aol::engine::Registry::standard();
             let engine = aol::engine::Engine::new(db, aol::engine::Clock::System, adapters).await.unwrap();
             // Lives as long as the process: the change feed is never stopped.
             let (changes, _feed) = engine.spawn_change_feed(tokio_util::sync::CancellationToken::new());

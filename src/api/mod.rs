@@ -3,6 +3,7 @@
 //! reaches the engine only; every refusal is `{"error": "…"}` (see `error`).
 
 mod actions;
+mod artifacts;
 mod audit;
 mod batch;
 mod caller;
@@ -69,6 +70,7 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::<AppState>::new()
         .routes(routes!(actions::enqueue, actions::list_actions))
         .routes(routes!(actions::get_action, decisions::edit))
+        .routes(routes!(artifacts::get_artifact))
         .routes(routes!(decisions::approve))
         .routes(routes!(decisions::reject))
         .routes(routes!(flags::get_flags, flags::put_flags))

@@ -2,6 +2,7 @@
 //! `cargo leptos watch` runs. One file per family of commands.
 
 mod actions;
+mod artifact;
 mod audit;
 mod channels;
 mod enqueue;
@@ -71,6 +72,8 @@ enum Command {
     Prune(PruneCmd),
     /// One action in full: payload, attempts, next try, last error and its log.
     Show(ShowCmd),
+    /// An action's PROOF artifact, as stored with its SUCCESS and checked against its log: printed, or --out FILE.
+    Artifact(artifact::ArtifactCmd),
     /// Copy a SQLite database to FILE, safely while AOL runs (PostgreSQL: use pg_dump).
     Backup(BackupCmd),
     /// Channels for REAL posts (Bluesky, Mastodon, webhook): add, list, remove, arm, disarm.
@@ -196,6 +199,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Token(cmd) => run::token(cmd).await,
         Command::Prune(cmd) => run::prune(cmd).await,
         Command::Show(cmd) => actions::show(cmd).await,
+        Command::Artifact(cmd) => artifact::artifact(cmd).await,
         Command::Backup(cmd) => run::backup(cmd).await,
         Command::Channel(cmd) => channels::channel(cmd).await,
         Command::Resolve(cmd) => actions::resolve(cmd).await,
@@ -211,7 +215,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// An engine for a one-shot command (no daemon: the artifact directory is unused).
+/// An engine for a one-shot command (no daemon).
 async fn open_engine(args: &DbArgs) -> anyhow::Result<Engine> {
     open_engine_with(args, crate::engine::channels::Platforms::new(Default::default())).await
 }
@@ -219,7 +223,7 @@ async fn open_engine(args: &DbArgs) -> anyhow::Result<Engine> {
 /// [`open_engine`], with its platforms' settings.
 async fn open_engine_with(args: &DbArgs, platforms: crate::engine::channels::Platforms) -> anyhow::Result<Engine> {
     let db = open_db(args).await?;
-    Ok(Engine::new(db, Clock::System, Registry::with_platforms("artifacts".into(), platforms)).await?)
+    Ok(Engine::new(db, Clock::System, Registry::with_platforms(platforms)).await?)
 }
 
 /// The token a command acts with, if any: a person's (then the command has

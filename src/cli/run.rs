@@ -100,7 +100,7 @@ pub(super) async fn daemon(mut cmd: DaemonCmd) -> anyhow::Result<ExitCode> {
     }
     let settings = cmd.daemon.validate().map_err(anyhow::Error::msg)?;
     let db = open_db(&cmd.db).await?;
-    let engine = Engine::new(db.clone(), Clock::System, cmd.daemon.registry(settings.artifact_dir.clone())).await?;
+    let engine = Engine::new(db.clone(), Clock::System, cmd.daemon.registry()).await?;
     apply_startup_mode(&engine, cmd.daemon.proof_mode).await?;
     if engine.flags_now().killed {
         eprintln!("AOL is killed: not starting the daemon (revive it with `aol flags revive`)");

@@ -122,8 +122,9 @@ impl Engine {
             pruned.logs += drain(|| db.logs_prune(cutoff(now, age), BATCH)).await?;
             pruned.notifications += drain(|| db.outbox_prune(cutoff(now, age), BATCH)).await?;
         }
-        // Files go once no action refers to them, and not before an agent
-        // that uploaded one has had time to enqueue the post naming it.
+        // Stored files (media, artifacts) go once no action's media and no
+        // log line name them, and not before an agent that uploaded one has
+        // had time to enqueue the post naming it.
         let unused_before = now - super::media::UNUSED_MEDIA_KEPT;
         pruned.media += drain(|| db.blobs_prune(unused_before, BATCH)).await?;
         if let Some(age) = settings.audit {

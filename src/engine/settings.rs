@@ -1,7 +1,6 @@
 //! The daemon's safety limits, already validated (see `config` for where they
 //! come from).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -16,7 +15,6 @@ pub struct DaemonSettings {
     pub max_retries: u32,
     pub lease_ttl: Duration,
     pub heartbeat: Duration,
-    pub artifact_dir: PathBuf,
 }
 
 impl Default for DaemonSettings {
@@ -31,7 +29,6 @@ impl Default for DaemonSettings {
             max_retries: 3,
             lease_ttl: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
-            artifact_dir: PathBuf::from("artifacts"),
         }
     }
 }

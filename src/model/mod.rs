@@ -620,23 +620,25 @@ pub struct TickBucket {
 /// A PROOF artifact checked against the SHA-256 its log recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactCheck {
-    pub path: String,
+    /// Where the log line says it is: `sha256:<hex>` in the content store,
+    /// or the path of a file written before artifacts moved there.
+    pub reference: String,
     pub logged_sha256: String,
     pub state: ArtifactState,
-    /// The start of the file, for display.
+    /// The start of its bytes, for display.
     pub preview: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactState {
-    /// The file's SHA-256 is the logged one.
+    /// The stored bytes' SHA-256 is the logged one.
     Verified,
-    /// The file is there but its bytes changed since they were logged.
+    /// The stored bytes are not the ones logged.
     Changed { actual_sha256: String },
-    /// No file at that path.
+    /// Not in the content store.
     Missing,
-    /// Not under this server's artifact directory, so it is not read.
+    /// A file written before artifacts moved into the database; not read.
     Elsewhere,
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
 use super::audit::append_audit;
-use super::blobs::insert_action_media;
+use super::blobs::{insert_action_media, insert_artifacts};
 use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD};
 use super::{group_rows, on_pool, on_read_pool, AuditEntry, Db, Pool, StoreError};
@@ -668,7 +668,9 @@ impl Db {
                         query = query.bind(*id).bind(finish.kind()).bind(error).bind(not_before).bind(max_attempts);
                     }
                     let updated: Vec<Action> = query.fetch_all(&mut *tx).await?;
-                    insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines_of_written(chunk, &updated)).await?;
+                    let lines = lines_of_written(chunk, &updated);
+                    insert_artifacts!(&mut *tx, fence.now, &lines).await?;
+                    insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
                     written.extend(updated);
                 }
                 tx.commit().await?;
@@ -693,11 +695,11 @@ impl Db {
                     )
                     .fetch_all(&mut *tx)
                     .await?;
+                let lines = lines_of_written(results, &written);
+                insert_artifacts!(&mut *tx, fence.now, &lines).await?;
                 // The results written are events of the audit trail, in the same transaction.
-                let events: Vec<AuditEntry> = lines_of_written(results, &written)
-                    .into_iter()
-                    .map(|(id, log)| log.audit_entry(id, Some(fence.epoch)))
-                    .collect();
+                let events: Vec<AuditEntry> =
+                    lines.into_iter().map(|(id, log)| log.audit_entry(id, Some(fence.epoch))).collect();
                 append_audit!(tx, fence.now, &events).await?;
                 tx.commit().await?;
                 Ok(written)

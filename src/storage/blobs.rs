@@ -1,6 +1,8 @@
-//! `aol_blobs`: files named by the SHA-256 of their bytes (uploaded media),
-//! and `aol_action_media`: which actions use which. A file is written once
-//! however often it is uploaded, cannot be deleted while an action names it,
+//! `aol_blobs`: the content store, files named by the SHA-256 of their bytes:
+//! uploaded media, and PROOF artifacts (written with the result they prove,
+//! see `insert_artifacts!`). `aol_action_media` says which actions use which
+//! media. A file is written once however often it is stored, cannot be
+//! deleted while an action names it or a log line names it as its artifact,
 //! and is pruned once none does (and it is older than the grace period).
 
 use chrono::{DateTime, Utc};
@@ -13,10 +15,14 @@ const INFO_COLS: &str = "sha256, size, mime, width, height, created_at_utc";
 const INSERT: &str = "INSERT INTO aol_blobs (sha256, size, mime, width, height, bytes, created_at_utc) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING";
 const BYTES: &str = "SELECT bytes, mime FROM aol_blobs WHERE sha256 = $1";
-/// Unreferenced files uploaded before `$1`, at most `$2` of them.
+/// Unreferenced files stored before `$1`, at most `$2` of them.
 const PRUNE: &str = "DELETE FROM aol_blobs WHERE sha256 IN (SELECT b.sha256 FROM aol_blobs b \
      WHERE b.created_at_utc < $1 AND NOT EXISTS (SELECT 1 FROM aol_action_media m WHERE m.sha256 = b.sha256) \
+     AND NOT EXISTS (SELECT 1 FROM aol_execution_logs l WHERE l.artifact_sha256 = b.sha256) \
      LIMIT $2)";
+
+/// What PROOF artifacts are: JSON documents (the requests REAL would send, or the post).
+pub const ARTIFACT_MIME: &str = "application/json";
 /// The media action `$1` names.
 const MEDIA_OF: &str = "SELECT b.sha256, b.size, b.mime, b.width, b.height, b.created_at_utc \
      FROM aol_action_media m JOIN aol_blobs b ON b.sha256 = m.sha256 WHERE m.action_id = $1 ORDER BY b.sha256";
@@ -50,6 +56,42 @@ macro_rules! insert_action_media {
     };
 }
 pub(crate) use insert_action_media;
+
+/// Stores the artifacts of `lines` (`&[(action_id, &NewLog)]`, those with
+/// bytes) in the content store, on `$executor`: inside the transaction that
+/// writes the lines and their results, so each SUCCESS and its artifact
+/// commit together or not at all. Bytes already stored are skipped.
+/// Evaluates to the statements' `Result`.
+macro_rules! insert_artifacts {
+    ($executor:expr, $now:expr, $lines:expr) => {
+        async {
+            let mut seen = std::collections::HashSet::new();
+            let blobs: Vec<(&str, &[u8])> = $lines
+                .iter()
+                .filter_map(|(_, log)| Some((log.artifact_sha256.as_deref()?, log.artifact_bytes.as_deref()?)))
+                .filter(|(sha, _)| seen.insert(*sha))
+                .collect();
+            for chunk in blobs.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO aol_blobs (sha256, size, mime, width, height, bytes, created_at_utc) ",
+                );
+                q.push_values(chunk, |mut row, (sha, bytes)| {
+                    row.push_bind(*sha)
+                        .push_bind(bytes.len() as i64)
+                        .push_bind($crate::storage::blobs::ARTIFACT_MIME)
+                        .push_bind(None::<i64>)
+                        .push_bind(None::<i64>)
+                        .push_bind(*bytes)
+                        .push_bind($now);
+                });
+                q.push(" ON CONFLICT (sha256) DO NOTHING");
+                q.build().execute(&mut *$executor).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+    };
+}
+pub(crate) use insert_artifacts;
 
 impl Db {
     /// Stores a file under its SHA-256; `true` if it was new (a file already
@@ -89,6 +131,17 @@ impl Db {
     /// A file's bytes and type, if it is stored.
     pub async fn blob_bytes(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         on_read_pool!(self, |conn| Ok(sqlx::query_as(BYTES).bind(sha256).fetch_optional(&mut *conn).await?))
+    }
+
+    /// A stored artifact's bytes, if it is there (media are not artifacts).
+    pub async fn artifact_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        on_read_pool!(self, |conn| Ok(sqlx::query_scalar(
+            "SELECT bytes FROM aol_blobs WHERE sha256 = $1 AND mime = $2"
+        )
+        .bind(sha256)
+        .bind(ARTIFACT_MIME)
+        .fetch_optional(&mut *conn)
+        .await?))
     }
 
     /// The media an action refers to.

@@ -10,6 +10,10 @@ use crate::model::{ExecutionLog, LogLevel};
 pub(super) const INSERT_HEAD: &str =
     "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch) ";
 
+/// How a log line names an artifact in the content store (`sha256:<hex>`);
+/// lines written before artifacts moved there name a file's path.
+pub const ARTIFACT_REF_PREFIX: &str = "sha256:";
+
 /// Log lines per statement (seven parameters each).
 pub(super) const LOG_CHUNK: usize = 500;
 
@@ -28,6 +32,9 @@ pub struct NewLog {
     pub message: String,
     pub artifact_ref: Option<String>,
     pub artifact_sha256: Option<String>,
+    /// The artifact's bytes: stored in the content store (`aol_blobs`) in the
+    /// transaction that writes the line with its result (see [`NewLog::with_artifact`]).
+    pub artifact_bytes: Option<Vec<u8>>,
     pub event: &'static str,
     pub actor: Option<String>,
     /// More for the audit event (a post's remote id, a request's SHA-256).
@@ -41,10 +48,20 @@ impl NewLog {
             message: message.into(),
             artifact_ref: None,
             artifact_sha256: None,
+            artifact_bytes: None,
             event: "log",
             actor: None,
             extra: Default::default(),
         }
+    }
+
+    /// The artifact this line's attempt made, `bytes` with their SHA-256
+    /// `sha256`: named by the line as `sha256:<hex>` and stored with it.
+    pub fn with_artifact(mut self, sha256: String, bytes: Vec<u8>) -> NewLog {
+        self.artifact_ref = Some(format!("{ARTIFACT_REF_PREFIX}{sha256}"));
+        self.artifact_sha256 = Some(sha256);
+        self.artifact_bytes = Some(bytes);
+        self
     }
 
     /// A fact the audit event carries besides the line.

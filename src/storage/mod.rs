@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use fence::Fence;
 pub use flags::Actor;
 pub use ledger::NewTick;
-pub use logs::NewLog;
+pub use logs::{NewLog, ARTIFACT_REF_PREFIX};
 pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
 

@@ -211,7 +211,7 @@ pub async fn engine_in(db: &Db, artifact_dir: &std::path::Path) -> aol::engine::
         private_networks: true,
         ..Default::default()
     };
-    let adapters = aol::engine::Registry::with_platforms(artifact_dir.to_path_buf(), Platforms::new(settings));
+    let adapters = aol::engine::Registry::with_platforms(Platforms::new(settings));
     aol::engine::Engine::new(db.clone(), aol::engine::Clock::System, adapters).await.expect("engine")
 }
 
@@ -222,7 +222,7 @@ pub fn local_registry(dir: &std::path::Path, total: std::time::Duration) -> aol:
     use aol::engine::channels::{HttpTimeouts, PlatformSettings, Platforms};
     let timeouts = HttpTimeouts { connect: std::time::Duration::from_secs(1), total };
     let settings = PlatformSettings { timeouts, secrets_dir: Some(dir.to_path_buf()), private_networks: true };
-    aol::engine::Registry::with_platforms(dir.join("artifacts"), Platforms::new(settings))
+    aol::engine::Registry::with_platforms(Platforms::new(settings))
 }
 
 /// An engine for tests that write no artifacts.

@@ -219,8 +219,7 @@ pub fn start_daemon(url: &str, dir: &std::path::Path) -> Child {
     let log = std::fs::File::options().create(true).append(true).open(dir.join("daemon.log")).unwrap();
     Command::new(env!("CARGO_BIN_EXE_aol"))
         .args(["daemon", "--proof-mode", "0", "--tick-interval-seconds", "0.05", "--lease-ttl-seconds", "0.6"])
-        .args(["--heartbeat-seconds", "0.15", "--artifact-dir"])
-        .arg(dir.join("artifacts"))
+        .args(["--heartbeat-seconds", "0.15"])
         // The local PDS is on this machine; the channel's password is in `dir`.
         .arg("--allow-private-channels=1")
         .arg("--secrets-dir")

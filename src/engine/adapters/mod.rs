@@ -4,7 +4,6 @@
 mod post_social;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -102,11 +101,20 @@ pub struct Done {
     pub remote: Option<Remote>,
 }
 
-/// A file an attempt wrote, and the SHA-256 of its bytes.
+/// What a PROOF attempt made (the requests REAL would send, or the post):
+/// its bytes and their SHA-256. The daemon stores it in the content store
+/// with the attempt's SUCCESS, in one transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Artifact {
-    pub path: String,
     pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Artifact {
+    pub fn of(bytes: Vec<u8>) -> Artifact {
+        use sha2::Digest;
+        Artifact { sha256: hex::encode(sha2::Sha256::digest(&bytes)), bytes }
+    }
 }
 
 /// A failed attempt: retried later, or never.
@@ -206,42 +214,30 @@ pub trait Adapter: Send + Sync {
 #[derive(Clone)]
 pub struct Registry {
     adapters: BTreeMap<&'static str, Arc<dyn Adapter>>,
-    artifact_dir: Option<PathBuf>,
     /// The platforms REAL posts go to (and UNCONFIRMED ones are read back from).
     platforms: Arc<Platforms>,
 }
 
 impl Registry {
     pub fn empty() -> Registry {
-        Registry {
-            adapters: BTreeMap::new(),
-            artifact_dir: None,
-            platforms: Arc::new(Platforms::new(Default::default())),
-        }
+        Registry { adapters: BTreeMap::new(), platforms: Arc::new(Platforms::new(Default::default())) }
     }
 
-    /// Every adapter AOL ships, writing PROOF artifacts under `artifact_dir`,
-    /// with the platforms' default timeouts.
-    pub fn standard(artifact_dir: PathBuf) -> Registry {
-        Registry::with_platforms(artifact_dir, Platforms::new(Default::default()))
+    /// Every adapter AOL ships, with the platforms' default timeouts.
+    pub fn standard() -> Registry {
+        Registry::with_platforms(Platforms::new(Default::default()))
     }
 
     /// Every adapter AOL ships, posting through `platforms`.
-    pub fn with_platforms(artifact_dir: PathBuf, platforms: Platforms) -> Registry {
+    pub fn with_platforms(platforms: Platforms) -> Registry {
         let platforms = Arc::new(platforms);
-        let mut registry = Registry::empty().with(Arc::new(PostSocial::new(artifact_dir.clone(), platforms.clone())));
-        registry.artifact_dir = Some(artifact_dir);
+        let mut registry = Registry::empty().with(Arc::new(PostSocial::new(platforms.clone())));
         registry.platforms = platforms;
         registry
     }
 
     pub fn platforms(&self) -> &Platforms {
         &self.platforms
-    }
-
-    /// Where this process's adapters write PROOF artifacts.
-    pub fn artifact_dir(&self) -> Option<&std::path::Path> {
-        self.artifact_dir.as_deref()
     }
 
     pub fn with(mut self, adapter: Arc<dyn Adapter>) -> Registry {

@@ -119,8 +119,7 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
                 log = log.with("remote_id", r.clone());
             }
             if let Some(a) = artifact {
-                log.artifact_ref = Some(a.path);
-                log.artifact_sha256 = Some(a.sha256);
+                log = log.with_artifact(a.sha256, a.bytes);
             }
             (Finish::Success, log)
         }

@@ -1,14 +1,14 @@
 //! POST_SOCIAL: a post to a social account, on the channel its payload
 //! names: text with its links, tags and mentions, images, a link card, a
-//! thread (`payload`). PROOF writes the exact requests REAL would send as
-//! one document (or, without a channel, the post itself); REAL sends them
-//! once, on an armed channel (`real`).
+//! thread (`payload`). PROOF makes the exact requests REAL would send into
+//! one document (or, without a channel, the post itself), the artifact the
+//! daemon stores with the SUCCESS; REAL sends them once, on an armed channel
+//! (`real`).
 
 mod payload;
 mod real;
 mod view;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -24,7 +24,6 @@ pub use payload::is_sha256;
 pub const POST_SOCIAL: &str = "POST_SOCIAL";
 
 pub struct PostSocial {
-    artifact_dir: PathBuf,
     platforms: Arc<Platforms>,
 }
 
@@ -36,8 +35,8 @@ struct Materials {
 }
 
 impl PostSocial {
-    pub fn new(artifact_dir: PathBuf, platforms: Arc<Platforms>) -> PostSocial {
-        PostSocial { artifact_dir, platforms }
+    pub fn new(platforms: Arc<Platforms>) -> PostSocial {
+        PostSocial { platforms }
     }
 
     /// The platform of `channel`'s kind.
@@ -98,32 +97,6 @@ impl PostSocial {
         let out = outgoing(action, post, &materials);
         let prepared = platform.prepare(channel, &out).map_err(AdapterError::Permanent)?;
         Ok((prepared, materials))
-    }
-
-    /// Writes `bytes` as the action's PROOF artifact.
-    async fn write_proof(&self, job: &Job<'_>, bytes: &[u8], what: &str) -> Result<Done, AdapterError> {
-        let path = self.artifact_path(&job.action.idempotency_key);
-        write_atomically(&path, bytes)
-            .await
-            .map_err(|e| AdapterError::Transient(format!("cannot write the PROOF artifact {}: {e}", path.display())))?;
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        Ok(Done {
-            message: format!("PROOF: wrote {what} ({} bytes) to the artifact", bytes.len()),
-            artifact: Some(Artifact { path: path.display().to_string(), sha256 }),
-            remote: None,
-        })
-    }
-
-    /// `ARTIFACT_DIR/proof_social/<key, made file-safe>-<hash of key>.json`: the
-    /// same key always names the same file, and different keys never share one.
-    pub fn artifact_path(&self, idempotency_key: &str) -> PathBuf {
-        let safe: String = idempotency_key
-            .chars()
-            .take(64)
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-            .collect();
-        let hash = hex::encode(Sha256::digest(idempotency_key.as_bytes()));
-        self.artifact_dir.join("proof_social").join(format!("{safe}-{}.json", &hash[..16]))
     }
 }
 
@@ -223,15 +196,24 @@ impl Adapter for PostSocial {
                     channel.name,
                     prepared.url()
                 );
-                self.write_proof(job, &prepared.artifact, &what).await
+                Ok(proof(Artifact { sha256: prepared.sha256, bytes: prepared.artifact }, &what))
             }
-            None => self.write_proof(job, &proof_record(job.action.key(), job.payload), "what would be posted").await,
+            None => Ok(proof(Artifact::of(proof_record(job.action.key(), job.payload)), "what would be posted")),
         }
     }
 }
 
+/// A PROOF attempt's success; `what` says what its artifact holds.
+fn proof(artifact: Artifact, what: &str) -> Done {
+    Done {
+        message: format!("PROOF: made {what} ({} bytes), stored as the artifact", artifact.bytes.len()),
+        artifact: Some(artifact),
+        remote: None,
+    }
+}
+
 /// PROOF's artifact for a post that names no channel: the post itself, in
-/// deterministic bytes (a re-run of the same action rewrites the same file).
+/// deterministic bytes (a re-run of the same action makes the same bytes).
 pub fn proof_record(key: &str, payload: &Map<String, Value>) -> Vec<u8> {
     let record = json!({
         "mode": "PROOF",
@@ -242,13 +224,4 @@ pub fn proof_record(key: &str, payload: &Map<String, Value>) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON values serialise");
     bytes.push(b'\n');
     bytes
-}
-
-/// Writes via a temporary file and a rename, so a reader never sees half a file.
-async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("artifact paths have a parent");
-    tokio::fs::create_dir_all(dir).await?;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    tokio::fs::write(&tmp, bytes).await?;
-    tokio::fs::rename(&tmp, path).await
 }

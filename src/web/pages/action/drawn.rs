@@ -135,22 +135,28 @@ pub fn record(r: Record<'_>) -> Html {
 
 fn artifact(check: &ArtifactCheck) -> impl IntoView {
     let (word, class, note) = match &check.state {
-        ArtifactState::Verified => ("verified", "status-success", "The file's SHA-256 matches the log.".to_string()),
+        ArtifactState::Verified => (
+            "verified",
+            "status-success",
+            "Stored with its SUCCESS; its SHA-256 matches the log. `aol artifact ID` exports it.".to_string(),
+        ),
         ArtifactState::Changed { actual_sha256 } => (
             "changed",
             "status-failed",
-            format!("The file changed since it was logged: its SHA-256 is now {actual_sha256}."),
+            format!("The stored bytes are not the ones logged: their SHA-256 is {actual_sha256}."),
         ),
-        ArtifactState::Missing => ("missing", "status-failed", "The file is gone.".to_string()),
-        ArtifactState::Elsewhere => {
-            ("not here", "status-cancelled", "The file is not under this server's AOL_ARTIFACT_DIR.".to_string())
-        }
+        ArtifactState::Missing => ("missing", "status-failed", "It is not in the store.".to_string()),
+        ArtifactState::Elsewhere => (
+            "file",
+            "status-cancelled",
+            "Written to a file before artifacts moved into the database; not read here.".to_string(),
+        ),
     };
     view! {
         <section class="card" aria-label="PROOF artifact">
             <h2>"PROOF artifact " <span class=format!("pill {class}") data-testid="artifact-state">{word}</span></h2>
             <p class="meta">{note}</p>
-            <p class="key" data-testid="artifact-path">{check.path.clone()}</p>
+            <p class="key" data-testid="artifact-path">{check.reference.clone()}</p>
             <p class="key">"SHA-256 " {check.logged_sha256.clone()}</p>
             {check.preview.clone().map(|p| view! { <pre class="code" data-testid="artifact-preview">{p}</pre> })}
         </section>
