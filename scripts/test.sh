@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: Rust (unit, storage, engine,
-# CLI) on SQLite and on PostgreSQL, then the Playwright browser tests on both.
+# CLI) on SQLite and on PostgreSQL, then the Playwright browser tests on both,
+# then a smoke pass of the benchmark suite (every section at tiny sizes, with
+# the peer; nothing judged: it only has to run and print) and a build of the
+# fuzz targets, so that neither breaks unseen.
 #   --long   also the long reliability runs (many kill -9 and SIGSTOP rounds,
 #            200 model sequences) and fuzzing
 if [[ "${1:-}" == "--long" ]]; then
@@ -30,6 +33,14 @@ cargo leptos build
 
 say "browser tests (Playwright, Chromium)"
 (cd end2end && npx playwright test)
+
+say "benchmark suite, smoke pass (AOL_BENCH_SMOKE=1, dev profile)"
+AOL_BENCH_SMOKE=1 cargo bench --locked --profile dev --bench suite 2>&1 | tee target/bench-smoke.log | tail -n 60
+
+say "building the fuzz targets"
+# Their own lock file; the shared target folder reuses what the tests built.
+# (Running them, `--long`, needs cargo-fuzz's sanitizer flags; building does not.)
+CARGO_TARGET_DIR="$AOL_ROOT/target" cargo build --locked --manifest-path fuzz/Cargo.toml --bins
 
 # The long part also fuzzes (issue 7): payload parsing, the whole enqueue
 # path and any HTTP request to the whole router, AOL_FUZZ_SECONDS [300] per

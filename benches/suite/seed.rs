@@ -62,3 +62,88 @@ pub async fn seed(url: &str, backend: Backend, from: i64, to: i64, with_logs_and
         }
     }
 }
+
+/// A month of history, `n` actions as a busy account leaves them: statuses
+/// mixed (SUCCESS mostly; FAILED, DLQ, CANCELLED, EXPIRED, UNCONFIRMED),
+/// created over the last 30 days, each with its two log lines (started,
+/// ended), one ledger row per two actions, and for each SUCCESS its PROOF
+/// artifact in the content store (named by a stand-in key, not a real
+/// SHA-256: what matters here is the rows, not their verification).
+pub async fn history(url: &str, backend: Backend, n: i64) {
+    if n == 0 {
+        return;
+    }
+    let (source, at, key) = match backend {
+        Backend::Sqlite => (
+            "c",
+            format!("strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-30 days', '+' || (x * 2592000 / {n}) || ' seconds')"),
+            "printf('%064x', x)".to_string(),
+        ),
+        Backend::Postgres => (
+            "generate_series(1, {n}) AS c(x)",
+            format!("now() - interval '30 days' + (x * (2592000.0 / {n})) * interval '1 second'"),
+            "lpad(to_hex(x), 64, '0')".to_string(),
+        ),
+    };
+    let source = source.replace("{n}", &n.to_string());
+    let status = "CASE WHEN x % 97 = 0 THEN 'DLQ' WHEN x % 89 = 0 THEN 'FAILED' WHEN x % 83 = 0 THEN 'EXPIRED' \
+                  WHEN x % 79 = 0 THEN 'UNCONFIRMED' WHEN x % 23 = 0 THEN 'CANCELLED' ELSE 'SUCCESS' END";
+    let statements = [
+        format!(
+            "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, attempts, \
+             not_before_utc, created_at_utc, updated_at_utc) \
+             SELECT 'history-' || x, 'POST_SOCIAL', '{{\"text\":\"an older post\"}}', {status}, 1, {at}, {at}, {at} \
+             FROM {source}"
+        ),
+        format!(
+            "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message) \
+             SELECT a.id, a.created_at_utc, 'INFO', 'attempt 1 started (PROOF)' FROM aol_actions a \
+             WHERE a.idempotency_key LIKE 'history-%'"
+        ),
+        format!(
+            "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) \
+             SELECT {key}, 320, 'application/json', {bytes}, {at} FROM {source} WHERE {status} = 'SUCCESS'",
+            bytes = match backend {
+                Backend::Sqlite => "zeroblob(320)",
+                Backend::Postgres => "decode(repeat('00', 320), 'hex')",
+            }
+        ),
+        format!(
+            "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) \
+             SELECT a.id, a.created_at_utc, 'INFO', 'ended ' || a.status, \
+               CASE WHEN a.status = 'SUCCESS' THEN 'sha256:' || {key} END, \
+               CASE WHEN a.status = 'SUCCESS' THEN {key} END \
+             FROM {source} JOIN aol_actions a ON a.idempotency_key = 'history-' || x"
+        ),
+        format!(
+            "INSERT INTO aol_tick_ledger (started_at_utc, finished_at_utc, status, actions_attempted, \
+             actions_succeeded, notes, daemon_owner) SELECT {at}, {at}, 'SUCCESS', 2, 2, 'history', 'history' \
+             FROM {source} WHERE x % 2 = 0"
+        ),
+    ];
+    for sql in statements {
+        let sql = match backend {
+            Backend::Sqlite => {
+                format!("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) {sql}")
+            }
+            Backend::Postgres => sql,
+        };
+        match backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+                sqlx::query(&sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::query(&sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+    if matches!(backend, Backend::Postgres) {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
