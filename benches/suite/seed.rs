@@ -39,26 +39,31 @@ pub async fn seed(url: &str, backend: Backend, from: i64, to: i64, with_logs_and
     if with_logs_and_ticks {
         statements.extend([logs, ledger]);
     }
-    for sql in statements {
-        let sql = match backend {
-            Backend::Sqlite => {
-                format!("WITH RECURSIVE c(x) AS (SELECT {from} UNION ALL SELECT x + 1 FROM c WHERE x < {to}) {sql}")
-            }
-            Backend::Postgres => sql,
-        };
-        match backend {
-            // No ANALYZE on SQLite: a real AOL database never runs one either.
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    execute(url, backend, (from, to), &statements).await;
+}
+
+/// Runs `statements`, each over the numbers `range` (SQLite: as the CTE `c`;
+/// PostgreSQL: they name `generate_series` themselves), then ANALYZE on
+/// PostgreSQL (not on SQLite: a real AOL database never runs one either).
+async fn execute(url: &str, backend: Backend, (from, to): (i64, i64), statements: &[String]) {
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            for sql in statements {
+                let sql = format!(
+                    "WITH RECURSIVE c(x) AS (SELECT {from} UNION ALL SELECT x + 1 FROM c WHERE x < {to}) {sql}"
+                );
                 sqlx::query(&sql).execute(&pool).await.unwrap();
-                pool.close().await;
             }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
-                sqlx::query("ANALYZE").execute(&pool).await.unwrap();
-                pool.close().await;
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql).execute(&pool).await.unwrap();
             }
+            sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+            pool.close().await;
         }
     }
 }
@@ -95,11 +100,10 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
              SELECT 'history-' || x, 'POST_SOCIAL', '{{\"text\":\"an older post\"}}', {status}, 1, {at}, {at}, {at} \
              FROM {source}"
         ),
-        format!(
-            "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message) \
-             SELECT a.id, a.created_at_utc, 'INFO', 'attempt 1 started (PROOF)' FROM aol_actions a \
-             WHERE a.idempotency_key LIKE 'history-%'"
-        ),
+        "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message) \
+         SELECT a.id, a.created_at_utc, 'INFO', 'attempt 1 started (PROOF)' FROM aol_actions a \
+         WHERE a.idempotency_key LIKE 'history-%'"
+            .to_string(),
         format!(
             "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) \
              SELECT {key}, 320, 'application/json', {bytes}, {at} FROM {source} WHERE {status} = 'SUCCESS'",
@@ -121,29 +125,5 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
              FROM {source} WHERE x % 2 = 0"
         ),
     ];
-    for sql in statements {
-        let sql = match backend {
-            Backend::Sqlite => {
-                format!("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) {sql}")
-            }
-            Backend::Postgres => sql,
-        };
-        match backend {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
-                pool.close().await;
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
-                pool.close().await;
-            }
-        }
-    }
-    if matches!(backend, Backend::Postgres) {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
-        pool.close().await;
-    }
+    execute(url, backend, (1, n), &statements).await;
 }
