@@ -8,6 +8,7 @@
 mod actions;
 mod agents;
 mod approvals;
+mod attempts;
 pub mod audit;
 mod blobs;
 mod changes;
@@ -26,8 +27,9 @@ mod retention;
 mod secrets;
 mod sqlite_writer;
 
-pub use actions::{Finish, Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
+pub use actions::{Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
 pub use approvals::{Decided, Decision, Edit};
+pub use attempts::Finish;
 pub use audit::{AuditCheck, AuditEntry, AuditFind, AuditRow};
 pub use blobs::NewBlob;
 pub use changes::ChangeMarker;

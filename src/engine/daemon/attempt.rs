@@ -1,5 +1,9 @@
 //! One attempt at one claimed action: record it, run the adapter under the
 //! tick's deadline, the kill flag and the lease, then write how it ended.
+//! A REAL attempt's "started" line is written before the adapter runs (its
+//! request may leave); a PROOF attempt's goes in with its result, since
+//! nothing leaves the machine: a crash in between leaves the action RUNNING,
+//! and the next daemon rescues it and says so.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,9 +49,14 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     let started = NewLog::new(LogLevel::Info, format!("attempt {} started ({mode})", action.attempts))
         .event("attempt_started", None)
         .with("attempt", action.attempts);
-    if !writer.started(action.id, started).await? {
-        return Ok(AttemptEnd::LeaseLost);
-    }
+    let started = if proof_mode {
+        Some(started)
+    } else {
+        if !writer.started(action.id, started).await? {
+            return Ok(AttemptEnd::LeaseLost);
+        }
+        None
+    };
     tracing::info!(
         action_id = action.id,
         key = %action.key(),
@@ -182,7 +191,7 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
         Finish::Retry { .. } | Finish::Unclaim | Finish::Defer { .. } | Finish::AwaitApproval => AttemptEnd::Retrying,
         Finish::Expired { .. } => AttemptEnd::Failed,
     };
-    let written = writer.finished(action.id, finish, log).await?;
+    let written = writer.finished(action.id, finish, log, started).await?;
     match written {
         Some(after) => {
             engine.metrics().attempt_ended(&after.status);

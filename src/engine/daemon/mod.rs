@@ -367,7 +367,7 @@ async fn unclaim(engine: &Engine, term: &Term, actions: &[Action], reason: &str)
     let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"))
         .event("returned", None);
     let results: Vec<(i64, &Finish, &NewLog)> = actions.iter().map(|a| (a.id, &Finish::Unclaim, &log)).collect();
-    let done = engine.db().actions_finish(&engine.fence(term.epoch), &results).await?;
+    let done = engine.db().actions_finish(&engine.fence(term.epoch), &results, &[]).await?;
     Ok(done.len() == actions.len())
 }
 

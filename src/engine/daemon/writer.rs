@@ -3,7 +3,9 @@
 //! in one statement (started lines) and one transaction (results). A lone
 //! request is written at once; under load each write carries many. Round trips
 //! per action, not the databases themselves, were what limited processing
-//! (docs/scaling.md).
+//! (docs/scaling.md). A PROOF attempt hands its "started" line in with its
+//! result (see `attempt`), written in the result's transaction just before
+//! it: one wait per attempt instead of two.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,7 +21,7 @@ type Reply<T> = oneshot::Sender<Result<T, Arc<StoreError>>>;
 
 enum Request {
     Started { id: i64, log: NewLog, reply: Reply<bool> },
-    Finished { id: i64, finish: Finish, log: NewLog, reply: Reply<Option<Action>> },
+    Finished { id: i64, finish: Finish, log: NewLog, started: Option<Box<NewLog>>, reply: Reply<Option<Action>> },
 }
 
 /// Where a tick's attempts send what they write.
@@ -43,11 +45,18 @@ impl Writer {
         self.send(Request::Started { id, log, reply }, answer).await
     }
 
-    /// Writes how an attempt ended with its log line; `None` if the action is
-    /// no longer this term's (nothing was written).
-    pub(super) async fn finished(&self, id: i64, finish: Finish, log: NewLog) -> Result<Option<Action>, StoreError> {
+    /// Writes how an attempt ended with its log line, after its `started`
+    /// line if that was not written before; `None` if the action is no longer
+    /// this term's (nothing was written).
+    pub(super) async fn finished(
+        &self,
+        id: i64,
+        finish: Finish,
+        log: NewLog,
+        started: Option<NewLog>,
+    ) -> Result<Option<Action>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Finished { id, finish, log, reply }, answer).await
+        self.send(Request::Finished { id, finish, log, started: started.map(Box::new), reply }, answer).await
     }
 
     async fn send<T>(
@@ -86,11 +95,16 @@ async fn write(engine: &Engine, term: &Term, batch: Vec<Request>) {
         }
         return;
     }
-    let (mut started, mut finished) = (Vec::new(), Vec::new());
+    let (mut started, mut finished, mut handed_in) = (Vec::new(), Vec::new(), Vec::new());
     for request in batch {
         match request {
             Request::Started { id, log, reply } => started.push((id, log, reply)),
-            Request::Finished { id, finish, log, reply } => finished.push((id, finish, log, reply)),
+            Request::Finished { id, finish, log, started: first, reply } => {
+                if let Some(line) = first {
+                    handed_in.push((id, *line));
+                }
+                finished.push((id, finish, log, reply));
+            }
         }
     }
     if !started.is_empty() {
@@ -103,7 +117,8 @@ async fn write(engine: &Engine, term: &Term, batch: Vec<Request>) {
     if !finished.is_empty() {
         let results: Vec<(i64, &Finish, &NewLog)> =
             finished.iter().map(|(id, finish, log, _)| (*id, finish, log)).collect();
-        let written = engine.db().actions_finish(&engine.fence(term.epoch), &results).await.map_err(Arc::new);
+        let first: Vec<(i64, &NewLog)> = handed_in.iter().map(|(id, line)| (*id, line)).collect();
+        let written = engine.db().actions_finish(&engine.fence(term.epoch), &results, &first).await.map_err(Arc::new);
         for (id, _, _, reply) in finished {
             let _ = reply
                 .send(written.as_ref().map(|actions| actions.iter().find(|a| a.id == id).cloned()).map_err(Arc::clone));

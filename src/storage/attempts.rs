@@ -1,0 +1,426 @@
+//! What the daemon's attempts write: claiming due actions for a term,
+//! their "started" lines and results (many at once: the writer's group
+//! commit), the PROOF artifacts that go with the results, and the rescue of
+//! actions an earlier term left RUNNING. Every write carries the term's fence.
+
+use chrono::{DateTime, Utc};
+use sqlx::Connection as _;
+
+use super::actions::cols;
+use super::audit::append_audit;
+use super::blobs::insert_artifacts;
+use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
+use super::logs::{insert_logs, NewLog, INSERT_HEAD};
+use super::{group_rows, on_pool, AuditEntry, Db, Pool, StoreError};
+use crate::model::Action;
+
+/// Due actions, oldest first, marked RUNNING under this term. PostgreSQL skips
+/// rows another transaction is claiming, and gets the ids as an array so that
+/// it looks each one up (with `IN (SELECT …)` it read the whole table to match
+/// them: 45 ms for 1,000 among 50,000); SQLite runs one writer at a time.
+macro_rules! claim_sql {
+    ($open:literal, $close:literal) => {
+        concat!(
+            "UPDATE aol_actions SET status = 'RUNNING', attempts = attempts + 1, lease_epoch = $3, updated_at_utc = $4, \
+             sent_at_utc = NULL WHERE id ",
+            $open,
+            "SELECT id FROM aol_actions WHERE status IN ('PENDING', 'RETRY') AND not_before_utc <= $4 \
+             AND (not_after_utc IS NULL OR not_after_utc > $4) ORDER BY not_before_utc, id LIMIT $5",
+            $close
+        )
+    };
+}
+const CLAIM: PerDialect = PerDialect {
+    sqlite: fenced!(claim_sql!("IN (", ")"), concat!("RETURNING ", cols!())).sqlite,
+    postgres: fenced!(claim_sql!("= ANY(ARRAY(", " FOR UPDATE SKIP LOCKED))"), concat!("RETURNING ", cols!())).postgres,
+};
+
+/// How attempts ended, many at once: `v` holds `(id, kind, error, not_before,
+/// max_attempts)` per action (see [`Finish::kind`]) as `v.column1`…; a row
+/// changes only while still RUNNING under this term. SUCCESS clears the
+/// error; RETRY waits until `not_before`, or goes to the DLQ once
+/// `max_attempts` are used up; UNCLAIM hands back a claim never started
+/// without counting the attempt, and DEFER does the same with a reason and a
+/// time (a platform's "not now"); UNCONFIRMED keeps the error: the request
+/// may have been posted. AWAIT (an approval is needed) and EXPIRED (too late
+/// to send) send nothing and count no attempt either.
+macro_rules! finish_set {
+    () => {
+        "UPDATE aol_actions SET (status, attempts, last_error, not_before_utc, updated_at_utc) = ("
+    };
+}
+/// The new values of [`finish_set`]'s columns, in its order.
+macro_rules! finish_values {
+    () => {
+        "CASE v.column2 WHEN 'SUCCESS' THEN 'SUCCESS' WHEN 'FAILED' THEN 'FAILED' WHEN 'UNCONFIRMED' THEN 'UNCONFIRMED' \
+           WHEN 'AWAIT' THEN 'AWAITING_APPROVAL' WHEN 'EXPIRED' THEN 'EXPIRED' \
+           WHEN 'RETRY' THEN CASE WHEN aol_actions.attempts >= v.column5 THEN 'DLQ' ELSE 'RETRY' END \
+           ELSE CASE WHEN aol_actions.attempts <= 1 THEN 'PENDING' ELSE 'RETRY' END END, \
+         CASE WHEN v.column2 IN ('UNCLAIM', 'DEFER', 'AWAIT', 'EXPIRED') THEN aol_actions.attempts - 1 \
+           ELSE aol_actions.attempts END, \
+         CASE v.column2 WHEN 'SUCCESS' THEN NULL WHEN 'UNCLAIM' THEN aol_actions.last_error ELSE v.column3 END, \
+         CASE WHEN v.column2 IN ('RETRY', 'DEFER') THEN v.column4 ELSE aol_actions.not_before_utc END, \
+         $4"
+    };
+}
+/// SQLite joins the results' VALUES list (followed by the lease check and
+/// [`FINISH_TAIL`]).
+const FINISH_SQLITE_HEAD: &str = concat!(finish_set!(), finish_values!(), ") FROM ");
+const FINISH_SQLITE_WHERE: &str =
+    " WHERE aol_actions.id = v.column1 AND aol_actions.status = 'RUNNING' AND aol_actions.lease_epoch = $3 ";
+/// PostgreSQL finds the rows by id and each row's result by its place in the
+/// arrays `$5`… (ids, kinds, errors, not_befores, max_attempts). Joining the
+/// arrays instead made a plan that, with statistics stale after a bulk
+/// enqueue, read all the results once per row (3 of 5 ms for 64 results).
+const FINISH_POSTGRES: &str = concat!(
+    finish_set!(),
+    "SELECT ",
+    finish_values!(),
+    " FROM (SELECT ($6::text[])[i] AS column2, ($7::text[])[i] AS column3, ($8::timestamptz[])[i] AS column4, \
+       ($9::bigint[])[i] AS column5 FROM array_position($5::bigint[], aol_actions.id) AS i) AS v) \
+     WHERE aol_actions.id = ANY($5) AND aol_actions.status = 'RUNNING' AND aol_actions.lease_epoch = $3",
+    lease_check!(" FOR SHARE"),
+    "RETURNING ",
+    cols!()
+);
+const FINISH_TAIL: &str = concat!("RETURNING ", cols!());
+/// Log lines, `(action_id, level, message, artifact_ref, artifact_sha256)`
+/// each, for actions this term is running.
+const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5, $3 FROM ";
+/// Each line's action is looked up by id: a plan that joined the lines with
+/// the RUNNING actions read all the lines once per action on PostgreSQL
+/// (3 of a 64-line insert's 5 ms).
+const LOG_IF_MINE_WHERE: &str =
+    " WHERE (SELECT a.status = 'RUNNING' AND a.lease_epoch = $3 FROM aol_actions a WHERE a.id = v.column1) ";
+/// The PostgreSQL types of a log line's five values (see [`group_rows`]).
+const LOG_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "text"];
+/// Rows per multi-row result statement (five parameters each, after the fence's four).
+const RESULT_CHUNK: usize = 500;
+/// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
+/// attempts are used up); the attempt they were on counts. One whose REAL
+/// request had started to leave may have been posted: it becomes UNCONFIRMED.
+const RESCUE: PerDialect = fenced!(
+    "UPDATE aol_actions SET status = CASE WHEN sent_at_utc IS NOT NULL THEN 'UNCONFIRMED' \
+       WHEN attempts >= $5 THEN 'DLQ' ELSE 'RETRY' END, \
+     last_error = CASE WHEN sent_at_utc IS NOT NULL THEN $7 ELSE $6 END, not_before_utc = $4, updated_at_utc = $4 \
+     WHERE status = 'RUNNING' AND (lease_epoch IS NULL OR lease_epoch < $3)",
+    "RETURNING id, status"
+);
+
+/// How an attempt ended, as the daemon writes it.
+#[derive(Clone, Debug)]
+pub enum Finish {
+    Success,
+    /// Try again at `not_before`, unless `max_attempts` are used up (then DLQ).
+    Retry {
+        error: String,
+        not_before: DateTime<Utc>,
+        max_attempts: i64,
+    },
+    /// A permanent error: no retry.
+    Failed {
+        error: String,
+    },
+    /// Claimed but never started: back to the queue, attempt not counted.
+    Unclaim,
+    /// Not now, and not the action's fault (a platform's 429, a disarmed
+    /// channel): back to the queue until `not_before`, attempt not counted.
+    Defer {
+        reason: String,
+        not_before: DateTime<Utc>,
+    },
+    /// The request may have reached the platform and its answer is unknown:
+    /// never retried automatically.
+    Unconfirmed {
+        error: String,
+    },
+    /// Its policy wants an operator's approval of this request first:
+    /// AWAITING_APPROVAL, nothing sent, attempt not counted.
+    AwaitApproval,
+    /// Too late to send it (past its deadline, or its approval ran out):
+    /// EXPIRED, nothing sent, attempt not counted.
+    Expired {
+        reason: String,
+    },
+}
+
+impl Finish {
+    /// The name the result statement switches on.
+    fn kind(&self) -> &'static str {
+        match self {
+            Finish::Success => "SUCCESS",
+            Finish::Retry { .. } => "RETRY",
+            Finish::Failed { .. } => "FAILED",
+            Finish::Unclaim => "UNCLAIM",
+            Finish::Defer { .. } => "DEFER",
+            Finish::Unconfirmed { .. } => "UNCONFIRMED",
+            Finish::AwaitApproval => "AWAIT",
+            Finish::Expired { .. } => "EXPIRED",
+        }
+    }
+
+    /// The result statement's other values: error, next try, attempts allowed.
+    fn values(&self) -> (Option<&str>, Option<DateTime<Utc>>, Option<i64>) {
+        match self {
+            Finish::Retry { error, not_before, max_attempts } => {
+                (Some(error.as_str()), Some(*not_before), Some(*max_attempts))
+            }
+            Finish::Failed { error } | Finish::Unconfirmed { error } | Finish::Expired { reason: error } => {
+                (Some(error.as_str()), None, None)
+            }
+            Finish::Defer { reason, not_before } => (Some(reason.as_str()), Some(*not_before), None),
+            Finish::Success | Finish::Unclaim | Finish::AwaitApproval => (None, None, None),
+        }
+    }
+}
+
+impl Db {
+    /// Claims up to `limit` due actions for the term in `fence`, oldest due first.
+    /// Empty when nothing is due or the term is no longer held.
+    pub async fn actions_claim(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
+        on_pool!(self, CLAIM, |conn, sql| {
+            let mut claimed: Vec<Action> =
+                bind_fence!(sqlx::query_as(sql), fence).bind(limit).fetch_all(&mut *conn).await?;
+            claimed.sort_by_key(|a| (a.not_before_utc, a.id));
+            Ok(claimed)
+        })
+    }
+
+    /// Writes how an attempt ended, with its log line, if the action is still
+    /// RUNNING under this term. `None`: nothing was written (the lease was lost,
+    /// or the action was rescued or changed meanwhile).
+    pub async fn action_finish(
+        &self,
+        fence: &Fence<'_>,
+        id: i64,
+        finish: &Finish,
+        log: &NewLog,
+    ) -> Result<Option<Action>, StoreError> {
+        Ok(self.actions_finish(fence, &[(id, finish, log)], &[]).await?.pop())
+    }
+
+    /// Writes how many attempts ended, `(id, finish, log line)` each, at once
+    /// (group commit: one transaction), each after its line in `started`
+    /// if it has one there (a PROOF attempt's "started" line, handed in with
+    /// its result). Returns the actions written, in no particular order; one
+    /// that is missing was no longer RUNNING under this term and got neither
+    /// its result nor its lines.
+    pub async fn actions_finish(
+        &self,
+        fence: &Fence<'_>,
+        results: &[(i64, &Finish, &NewLog)],
+        started: &[(i64, &NewLog)],
+    ) -> Result<Vec<Action>, StoreError> {
+        let first_of = |id: i64| started.iter().find(|(s, _)| *s == id).map(|(_, line)| *line);
+        match &self.pool {
+            Pool::Sqlite(writer) => {
+                let mut conn = writer.lock().await?;
+                let mut tx = conn.begin().await?;
+                let mut written: Vec<Action> = Vec::with_capacity(results.len());
+                for chunk in results.chunks(RESULT_CHUNK) {
+                    let sql = finish_sqlite_sql(&group_rows::sqlite(5, chunk.len(), 5));
+                    let mut query = bind_fence!(sqlx::query_as(&sql), fence);
+                    for (id, finish, _) in chunk {
+                        let (error, not_before, max_attempts) = finish.values();
+                        query = query.bind(*id).bind(finish.kind()).bind(error).bind(not_before).bind(max_attempts);
+                    }
+                    let updated: Vec<Action> = query.fetch_all(&mut *tx).await?;
+                    let lines = lines_of_written(chunk, &updated);
+                    insert_artifacts!(&mut *tx, fence.now, &lines).await?;
+                    let in_order: Vec<(i64, &NewLog)> = lines
+                        .iter()
+                        .flat_map(|&(id, line)| first_of(id).map(|first| (id, first)).into_iter().chain([(id, line)]))
+                        .collect();
+                    insert_logs!(&mut *tx, fence.now, Some(fence.epoch), in_order).await?;
+                    written.extend(updated);
+                }
+                tx.commit().await?;
+                Ok(written)
+            }
+            Pool::Postgres(pool) => {
+                let values: Vec<_> = results.iter().map(|(_, finish, _)| finish.values()).collect();
+                let ids: Vec<i64> = results.iter().map(|(id, _, _)| *id).collect();
+                let mut tx = pool.begin().await?;
+                // The handed-in "started" lines first (the actions are still RUNNING).
+                let started_written: Vec<i64> = match started.is_empty() {
+                    true => Vec::new(),
+                    false => {
+                        bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
+                            .bind(started.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
+                            .bind(started.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
+                            .bind(started.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
+                            .bind(
+                                started
+                                    .iter()
+                                    .map(|(_, log)| log.artifact_ref.as_deref())
+                                    .collect::<Vec<Option<&str>>>(),
+                            )
+                            .bind(
+                                started
+                                    .iter()
+                                    .map(|(_, log)| log.artifact_sha256.as_deref())
+                                    .collect::<Vec<Option<&str>>>(),
+                            )
+                            .fetch_all(&mut *tx)
+                            .await?
+                    }
+                };
+                let written: Vec<Action> = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
+                    .bind(&ids)
+                    .bind(results.iter().map(|(_, finish, _)| finish.kind()).collect::<Vec<&str>>())
+                    .bind(values.iter().map(|v| v.0).collect::<Vec<Option<&str>>>())
+                    .bind(values.iter().map(|v| v.1).collect::<Vec<Option<DateTime<Utc>>>>())
+                    .bind(values.iter().map(|v| v.2).collect::<Vec<Option<i64>>>())
+                    .bind(&ids)
+                    .bind(results.iter().map(|(_, _, log)| log.level.as_str()).collect::<Vec<&str>>())
+                    .bind(results.iter().map(|(_, _, log)| log.message.as_str()).collect::<Vec<&str>>())
+                    .bind(results.iter().map(|(_, _, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
+                    .bind(
+                        results.iter().map(|(_, _, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>(),
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let lines = lines_of_written(results, &written);
+                insert_artifacts!(&mut *tx, fence.now, &lines).await?;
+                // The lines written are events of the audit trail, in the same transaction.
+                let events: Vec<AuditEntry> = started
+                    .iter()
+                    .filter(|(id, _)| started_written.contains(id))
+                    .chain(&lines)
+                    .map(|(id, log)| log.audit_entry(*id, Some(fence.epoch)))
+                    .collect();
+                append_audit!(tx, fence.now, &events).await?;
+                tx.commit().await?;
+                Ok(written)
+            }
+        }
+    }
+
+    /// Appends a log line to an action this term is running; false if it is not
+    /// (nothing written).
+    pub async fn action_log_if_mine(&self, fence: &Fence<'_>, id: i64, log: &NewLog) -> Result<bool, StoreError> {
+        Ok(!self.actions_log_if_mine(fence, &[(id, log)]).await?.is_empty())
+    }
+
+    /// Appends log lines, `(action_id, line)` each, to actions this term is
+    /// running, in one statement; the ids whose line was written.
+    pub async fn actions_log_if_mine(
+        &self,
+        fence: &Fence<'_>,
+        lines: &[(i64, &NewLog)],
+    ) -> Result<Vec<i64>, StoreError> {
+        // The lines written are events of the audit trail too, in the same transaction.
+        let audit = |written: &[i64]| -> Vec<AuditEntry> {
+            lines
+                .iter()
+                .filter(|(id, _)| written.contains(id))
+                .map(|(id, log)| log.audit_entry(*id, Some(fence.epoch)))
+                .collect()
+        };
+        match &self.pool {
+            Pool::Sqlite(writer) => {
+                let mut conn = writer.lock().await?;
+                let mut tx = conn.begin().await?;
+                let mut written = Vec::with_capacity(lines.len());
+                for chunk in lines.chunks(RESULT_CHUNK) {
+                    let sql = log_if_mine_sql(&group_rows::sqlite(5, chunk.len(), 5), LEASE_CHECK.sqlite);
+                    let mut query = bind_fence!(sqlx::query_scalar(&sql), fence);
+                    for (id, log) in chunk {
+                        query = query
+                            .bind(*id)
+                            .bind(log.level.as_str())
+                            .bind(log.message.as_str())
+                            .bind(log.artifact_ref.as_deref())
+                            .bind(log.artifact_sha256.as_deref());
+                    }
+                    let ids: Vec<i64> = query.fetch_all(&mut *tx).await?;
+                    written.extend(ids);
+                }
+                append_audit!(tx, fence.now, &audit(&written)).await?;
+                tx.commit().await?;
+                Ok(written)
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
+                    .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
+                    .bind(lines.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
+                    .bind(lines.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
+                    .bind(lines.iter().map(|(_, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
+                    .bind(lines.iter().map(|(_, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                append_audit!(tx, fence.now, &audit(&written)).await?;
+                tx.commit().await?;
+                Ok(written)
+            }
+        }
+    }
+
+    /// Returns actions left RUNNING by earlier terms to the queue (or to
+    /// UNCONFIRMED, see [`RESCUE`]); their ids.
+    pub async fn actions_rescue(&self, fence: &Fence<'_>, max_attempts: i64) -> Result<Vec<i64>, StoreError> {
+        let reason =
+            format!("rescued: the daemon running it stopped before finishing (rescued by lease epoch {})", fence.epoch);
+        let unconfirmed = format!(
+            "unconfirmed: the daemon stopped while a REAL request was leaving (found by lease epoch {}); \
+             it may have been posted, so it is not sent again by itself",
+            fence.epoch
+        );
+        on_pool!(self, RESCUE, |conn, sql| {
+            let mut tx = conn.begin().await?;
+            let rescued: Vec<(i64, String)> = bind_fence!(sqlx::query_as(sql), fence)
+                .bind(max_attempts)
+                .bind(reason.as_str())
+                .bind(unconfirmed.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            let (back, unsure) = (
+                NewLog::new(crate::model::LogLevel::Warning, reason.as_str()).event("rescued", None),
+                NewLog::new(crate::model::LogLevel::Error, unconfirmed.as_str()).event("unconfirmed", None),
+            );
+            let lines: Vec<(i64, &NewLog)> = rescued
+                .iter()
+                .map(|(id, status)| (*id, if status == "UNCONFIRMED" { &unsure } else { &back }))
+                .collect();
+            insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
+            tx.commit().await?;
+            Ok(rescued.into_iter().map(|(id, _)| id).collect())
+        })
+    }
+}
+
+/// SQLite's multi-row result statement over `rows`.
+fn finish_sqlite_sql(rows: &str) -> String {
+    format!("{FINISH_SQLITE_HEAD}{rows}{FINISH_SQLITE_WHERE}{}{FINISH_TAIL}", LEASE_CHECK.sqlite)
+}
+
+/// PostgreSQL's results and their log lines in one statement (one round trip
+/// instead of four: BEGIN, results, lines, COMMIT; the writer's round trips,
+/// not the work, were what limited processing). A line is written only with
+/// its result: it is picked among the rows the update returned.
+static FINISH_AND_LOG_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let lines = group_rows::postgres(10, &LOG_TYPES);
+    format!(
+        "WITH done AS ({FINISH_POSTGRES}), logged AS ({INSERT_HEAD}{LOG_IF_MINE_HEAD}{} \
+         WHERE v.column1 IN (SELECT id FROM done)) SELECT {} FROM done",
+        lines,
+        cols!()
+    )
+});
+
+/// PostgreSQL's "attempt started" lines: one text for any number of lines.
+static STARTED_POSTGRES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::postgres(5, &LOG_TYPES), LEASE_CHECK.postgres));
+
+/// The multi-row "attempt started" insert over `rows`, with the lease check `check`.
+fn log_if_mine_sql(rows: &str, check: &str) -> String {
+    format!("{INSERT_HEAD}{LOG_IF_MINE_HEAD}{rows}{LOG_IF_MINE_WHERE}{check}RETURNING action_id")
+}
+
+/// The log lines of the results that were written (`updated`), `(id, line)` each
+/// (SQLite; PostgreSQL picks them in [`FINISH_AND_LOG_POSTGRES`] itself).
+fn lines_of_written<'a>(results: &[(i64, &Finish, &'a NewLog)], updated: &[Action]) -> Vec<(i64, &'a NewLog)> {
+    let written: std::collections::HashSet<i64> = updated.iter().map(|a| a.id).collect();
+    results.iter().filter(|(id, _, _)| written.contains(id)).map(|(id, _, log)| (*id, *log)).collect()
+}
