@@ -16,9 +16,14 @@ use serde_json::{json, Map, Value};
 use crate::common::{Backend, TestCtx, TestDb};
 use crate::report::{Results, Target};
 
+/// Attempts in flight (AOL_TICK_CONCURRENCY): 64, or AOL_BENCH_IN_FLIGHT.
+fn in_flight() -> u32 {
+    std::env::var("AOL_BENCH_IN_FLIGHT").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+}
+
 /// The figure's name, for the ratios (`peer`).
 pub fn metric(actions: usize) -> String {
-    format!("drain, PROOF POST_SOCIAL (aol daemon, 64 in flight, {actions} queued)")
+    format!("drain, PROOF POST_SOCIAL (aol daemon, {} in flight, {actions} queued)", in_flight())
 }
 
 struct Daemon(Child);
@@ -39,7 +44,8 @@ pub async fn run(backend: Backend, actions: usize, rounds: usize, history: i64, 
     engine.apply_flag_command(FlagCommand::Pause, &ops).await.unwrap();
     let _daemon = Daemon(
         Command::new(env!("CARGO_BIN_EXE_aol"))
-            .args(["daemon", "--proof", "--tick-concurrency", "64", "--max-actions-per-tick", "1000"])
+            .args(["daemon", "--proof", "--tick-concurrency", &in_flight().to_string()])
+            .args(["--max-actions-per-tick", "1000"])
             .args(["--tick-interval-seconds", "0.01"])
             .env("DATABASE_URL", &t.url)
             .stdout(Stdio::null())
@@ -49,8 +55,11 @@ pub async fn run(backend: Backend, actions: usize, rounds: usize, history: i64, 
     );
     let ctx = TestCtx { db: t.db.clone(), url: t.url.clone(), backend };
     let mut rates = Vec::new();
+    let mut cpu = Vec::new();
+    let pid = _daemon.0.id();
     for round in 0..rounds {
         let first = enqueue(&engine, round, actions).await;
+        let cpu_before = crate::idle::cpu_ticks(pid);
         let started = Instant::now();
         engine.apply_flag_command(FlagCommand::Resume, &ops).await.unwrap();
         let deadline = started + Duration::from_secs(600);
@@ -65,6 +74,8 @@ pub async fn run(backend: Backend, actions: usize, rounds: usize, history: i64, 
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         rates.push(actions as f64 / started.elapsed().as_secs_f64());
+        // The daemon's CPU (both cores count) per 1,000 posts, in ms.
+        cpu.push((crate::idle::cpu_ticks(pid) - cpu_before) as f64 * 10.0 / (actions as f64 / 1000.0));
         engine.apply_flag_command(FlagCommand::Pause, &ops).await.unwrap();
         // Every post of the round has its artifact, stored and named by its log.
         let stored: Vec<(i64,)> = ctx
@@ -80,6 +91,7 @@ pub async fn run(backend: Backend, actions: usize, rounds: usize, history: i64, 
     let db = crate::db_name(backend);
     println!("{db}: {name}, {history} rows before: rounds {rates:.0?} actions/s");
     results.add(db, &name, rows, &rates, "actions/s", Target::None);
+    results.add(db, "drain, the daemon's CPU per 1,000 posts", rows, &cpu, "ms", Target::None);
     let (first, last) = (rates[0], rates[rates.len() - 1]);
     results.add(db, "drain, last round / first round", rows, &[last / first], "ratio", Target::MedianAbove(0.8));
     drop(_daemon);

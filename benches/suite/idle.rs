@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use crate::common::{Backend, TestDb};
 use crate::report::{Results, Target};
 
-fn cpu_ticks(pid: u32) -> u64 {
+/// CPU time used by process `pid` so far, in clock ticks (1/100 s).
+pub fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     // Fields after the command name (which may hold spaces): utime is 14th, stime 15th overall.
     let after = &stat[stat.rfind(')').unwrap() + 2..];
