@@ -31,7 +31,6 @@ export default defineConfig({
     use: { browserName: "chromium" as const, baseURL: `http://127.0.0.1:${s.port}` },
     metadata: {
       databaseUrl: s.databaseUrl,
-      artifactDir: __dirname + "/.tmp/" + s.name + "/artifacts",
       secretsDir: __dirname + "/.tmp/" + s.name + "/secrets",
     },
   })),

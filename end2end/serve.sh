@@ -30,5 +30,4 @@ mkdir -p "$dir/secrets"
 export AOL_SECRETS_DIR="$PWD/$dir/secrets"
 export AOL_ALLOW_PRIVATE_CHANNELS=1
 # One failed attempt sends an action to the DLQ, so the tests can reach it quickly.
-exec ./target/debug/aol serve --bind "127.0.0.1:$port" --tick-interval-seconds 0.3 --max-retries 1 --http-timeout-seconds 1 \
-  --artifact-dir "$dir/artifacts"
+exec ./target/debug/aol serve --bind "127.0.0.1:$port" --tick-interval-seconds 0.3 --max-retries 1 --http-timeout-seconds 1

@@ -1,17 +1,8 @@
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { expect, Page, test, TestInfo } from "@playwright/test";
-import { aol, openSignedIn } from "./support";
+import { aol, cliFlags, openSignedIn } from "./support";
 
 test.describe.configure({ mode: "serial" });
-
-/** Where POST_SOCIAL writes the PROOF artifact of `key` (same rule as the adapter). */
-function artifactPath(testInfo: TestInfo, key: string): string {
-  const safe = [...key].slice(0, 64).map((c) => (/[A-Za-z0-9_-]/.test(c) ? c : "_")).join("");
-  const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
-  return path.join(testInfo.project.metadata.artifactDir as string, "proof_social", `${safe}-${hash}.json`);
-}
 
 function uniqueKey(testInfo: TestInfo, what: string): string {
   return `${what}-${testInfo.project.name}-${Date.now()}`;
@@ -30,7 +21,7 @@ async function openAction(page: Page, key: string): Promise<void> {
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);
 }
 
-test("enqueue by hand → PROOF artifact shown verified, then changed, then missing", async ({ page }, testInfo) => {
+test("enqueue by hand → PROOF artifact stored with the SUCCESS, shown verified, exported by the CLI", async ({ page }, testInfo) => {
   await openSignedIn(page);
   const key = uniqueKey(testInfo, "by-hand");
   await enqueueByHand(page, key, "Hello from the enqueue form");
@@ -41,12 +32,13 @@ test("enqueue by hand → PROOF artifact shown verified, then changed, then miss
   await expect(page.getByTestId("logs")).toContainText("attempt 1 started (PROOF)");
   await testInfo.attach("action page", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 
-  const file = artifactPath(testInfo, key);
-  expect(fs.existsSync(file)).toBe(true);
-  fs.appendFileSync(file, "tampered\n");
-  await expect(page.getByTestId("artifact-state")).toHaveText("changed", { timeout: 3_000 });
-  fs.unlinkSync(file);
-  await expect(page.getByTestId("artifact-state")).toHaveText("missing", { timeout: 3_000 });
+  // In the content store, named by its SHA-256; `aol artifact ID` gives the very bytes.
+  const reference = (await page.getByTestId("artifact-path").textContent()) ?? "";
+  expect(reference).toMatch(/^sha256:[0-9a-f]{64}$/);
+  const id = new URL(page.url()).pathname.split("/").pop() as string;
+  const exported = aol(testInfo, "artifact", id);
+  expect(exported).toContain("Hello from the enqueue form");
+  expect("sha256:" + createHash("sha256").update(exported).digest("hex")).toBe(reference);
 });
 
 test("markup in an action's text shows as text, never as markup (the server draws these parts)", async ({ page }, testInfo) => {
@@ -78,19 +70,20 @@ test("a bad enqueue is refused with the reason, and a known key is a duplicate",
   await expect(page.getByTestId("enqueue-result")).toContainText("Duplicate key: nothing added");
 });
 
-test("DLQ → re-queue runs the action again", async ({ page }, testInfo) => {
+test("FAILED → re-queue runs the action again", async ({ page }, testInfo) => {
   await openSignedIn(page);
-  const key = uniqueKey(testInfo, "dlq");
-  // A folder where the artifact file should go makes the write fail (a transient error);
-  // the e2e server allows one attempt, so the action lands in the DLQ.
-  const blocker = artifactPath(testInfo, key);
-  fs.mkdirSync(blocker, { recursive: true });
-  await enqueueByHand(page, key, "blocked at first");
-  await openAction(page, key);
-  await expect(page.getByTestId("action-status")).toHaveText("DLQ", { timeout: 5_000 });
-  await expect(page.getByTestId("last-error")).toContainText("cannot write the PROOF artifact");
-
-  fs.rmSync(blocker, { recursive: true });
+  const key = uniqueKey(testInfo, "failed");
+  // In REAL mode a post that names no channel fails for good.
+  cliFlags(testInfo, "real");
+  try {
+    await enqueueByHand(page, key, "fails at first");
+    await openAction(page, key);
+    await expect(page.getByTestId("action-status")).toHaveText("FAILED", { timeout: 5_000 });
+    await expect(page.getByTestId("last-error")).toContainText("real run unconfigured");
+  } finally {
+    cliFlags(testInfo, "proof");
+  }
+  await page.waitForTimeout(1_000);
   await page.getByTestId("requeue").click();
   await expect(page.getByTestId("action-status")).toHaveText("SUCCESS", { timeout: 5_000 });
   await expect(page.getByTestId("logs")).toContainText("re-queued by operator-token");
@@ -115,7 +108,7 @@ test("cancel stops a pending action from ever running", async ({ page }, testInf
   await page.waitForTimeout(1_000);
   const stored = JSON.parse(aol(testInfo, "actions", "--json")).find((a: any) => a.idempotency_key === key);
   expect(stored.status).toBe("CANCELLED");
-  expect(fs.existsSync(artifactPath(testInfo, key))).toBe(false);
+  expect(() => aol(testInfo, "artifact", String(stored.id))).toThrow(/no PROOF artifact/);
 });
 
 test("changes to actions and channels without the token are refused (401)", async ({ request }) => {

@@ -10,7 +10,7 @@ const port = 3105;
 const dir = path.join(__dirname, "..", ".tmp", "reconnect");
 
 function start(): ChildProcess {
-  return spawn(path.join(root, "target", "debug", "aol"), ["serve", "--bind", `127.0.0.1:${port}`, "--artifact-dir", path.join(dir, "artifacts")], {
+  return spawn(path.join(root, "target", "debug", "aol"), ["serve", "--bind", `127.0.0.1:${port}`], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: `sqlite://${dir}/aol.db`, AOL_OPERATOR_TOKEN: "reconnect-token-0123456789", RUST_LOG: "warn" },
     stdio: "ignore",
