@@ -27,6 +27,7 @@ fn channel(kind: &str) -> aol::model::Channel {
         chars_per_url: None,
         max_media: None,
         max_image_bytes: None,
+        posting_window: None,
     }
 }
 

@@ -138,7 +138,7 @@ fn artifact(check: &ArtifactCheck) -> impl IntoView {
         ArtifactState::Verified => (
             "verified",
             "status-success",
-            "Stored with its SUCCESS; its SHA-256 matches the log. `aol artifact ID` exports it.".to_string(),
+            "Stored with its SUCCESS; its SHA-256 matches the log (aol artifact ID exports it).".to_string(),
         ),
         ArtifactState::Changed { actual_sha256 } => (
             "changed",
