@@ -42,7 +42,7 @@ pub async fn run(backend: Backend, actions: usize, rounds: usize, history: i64, 
     let engine = crate::common::engine(&t.db).await;
     let ops = Actor::system("bench");
     engine.apply_flag_command(FlagCommand::Pause, &ops).await.unwrap();
-    let _daemon = Daemon(
+    let daemon = Daemon(
         Command::new(env!("CARGO_BIN_EXE_aol"))
             .args(["daemon", "--proof", "--tick-concurrency", &in_flight().to_string()])
             .args(["--max-actions-per-tick", "1000"])
@@ -56,7 +56,7 @@ pub async fn run(backend: Backend, actions: usize, rounds: usize, history: i64, 
     let ctx = TestCtx { db: t.db.clone(), url: t.url.clone(), backend };
     let mut rates = Vec::new();
     let mut cpu = Vec::new();
-    let pid = _daemon.0.id();
+    let pid = daemon.0.id();
     for round in 0..rounds {
         let first = enqueue(&engine, round, actions).await;
         let cpu_before = crate::idle::cpu_ticks(pid);
@@ -94,7 +94,7 @@ pub async fn run(backend: Backend, actions: usize, rounds: usize, history: i64, 
     results.add(db, "drain, the daemon's CPU per 1,000 posts", rows, &cpu, "ms", Target::None);
     let (first, last) = (rates[0], rates[rates.len() - 1]);
     results.add(db, "drain, last round / first round", rows, &[last / first], "ratio", Target::MedianAbove(0.8));
-    drop(_daemon);
+    drop(daemon);
     t.remove().await;
     rates
 }

@@ -40,7 +40,7 @@ pub async fn get_artifact(
                 (header::CONTENT_TYPE, "application/json".to_string()),
                 (header::HeaderName::from_static(SHA256_HEADER), sha256),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox; frame-ancestors 'none'".to_string()),
+                (header::CONTENT_SECURITY_POLICY, super::media::SANDBOXED.to_string()),
             ],
             bytes,
         )

@@ -99,6 +99,10 @@ pub async fn download(
     file_response(&engine, &sha256).await
 }
 
+/// The Content-Security-Policy of a stored file served as it is (media,
+/// artifacts): nothing in it runs, even when opened directly.
+pub const SANDBOXED: &str = "default-src 'none'; sandbox; frame-ancestors 'none'";
+
 /// The stored file `sha256` as an HTTP answer: its bytes, its type, kept by
 /// caches for good (the name is the content), never sniffed as anything else.
 pub async fn file_response(engine: &Engine, sha256: &str) -> Result<Response, ApiError> {
@@ -111,7 +115,7 @@ pub async fn file_response(engine: &Engine, sha256: &str) -> Result<Response, Ap
                 (header::CONTENT_TYPE, mime),
                 (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_string()),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox; frame-ancestors 'none'".to_string()),
+                (header::CONTENT_SECURITY_POLICY, SANDBOXED.to_string()),
             ],
             bytes,
         )

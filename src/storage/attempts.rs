@@ -211,7 +211,8 @@ impl Db {
         results: &[(i64, &Finish, &NewLog)],
         started: &[(i64, &NewLog)],
     ) -> Result<Vec<Action>, StoreError> {
-        let first_of = |id: i64| started.iter().find(|(s, _)| *s == id).map(|(_, line)| *line);
+        let firsts: std::collections::HashMap<i64, &NewLog> = started.iter().copied().collect();
+        let first_of = |id: i64| firsts.get(&id).copied();
         match &self.pool {
             Pool::Sqlite(writer) => {
                 let mut conn = writer.lock().await?;
