@@ -200,7 +200,7 @@ async fn group_write_finishes_each_as_alone(ctx: TestCtx) {
     let logs: Vec<NewLog> = ids.iter().map(|id| line(&format!("ended {id}"))).collect();
     let results: Vec<(i64, &Finish, &NewLog)> =
         ids.iter().zip(finishes.iter()).zip(logs.iter()).map(|((id, f), l)| (*id, f, l)).collect();
-    let done = ctx.db.actions_finish(&engine.fence(epoch), &results, &[]).await.unwrap();
+    let done = ctx.db.actions_finish(&engine.fence(epoch), &results).await.unwrap();
     assert_eq!(done.len(), 5);
 
     let get = |id: i64| {
@@ -223,7 +223,7 @@ async fn group_write_finishes_each_as_alone(ctx: TestCtx) {
         assert_eq!(messages, expected, "action {id}: one started line, then its result's line");
     }
     // The same results again: all are finished now, nothing more is written.
-    assert!(ctx.db.actions_finish(&engine.fence(epoch), &results, &[]).await.unwrap().is_empty());
+    assert!(ctx.db.actions_finish(&engine.fence(epoch), &results).await.unwrap().is_empty());
     assert_eq!(ctx.db.logs_for_action(ids[0]).await.unwrap().len(), 2);
 }
 

@@ -29,7 +29,7 @@ test("enqueue by hand → PROOF artifact stored with the SUCCESS, shown verified
   await expect(page.getByTestId("action-status")).toHaveText("SUCCESS", { timeout: 5_000 });
   await expect(page.getByTestId("artifact-state")).toHaveText("verified");
   await expect(page.getByTestId("artifact-preview")).toContainText("Hello from the enqueue form");
-  await expect(page.getByTestId("logs")).toContainText("attempt 1 started (PROOF)");
+  await expect(page.getByTestId("logs")).toContainText("attempt 1 (PROOF): made what would be posted");
   await testInfo.attach("action page", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 
   // In the content store, named by its SHA-256; `aol artifact ID` gives the very bytes.

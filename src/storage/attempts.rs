@@ -63,8 +63,7 @@ macro_rules! finish_values {
          $4"
     };
 }
-/// SQLite joins the results' VALUES list (followed by the lease check and
-/// [`FINISH_TAIL`]).
+/// SQLite joins the results' rows (followed by the lease check and [`FINISH_TAIL`]).
 const FINISH_SQLITE_HEAD: &str = concat!(finish_set!(), finish_values!(), ") FROM ");
 const FINISH_SQLITE_WHERE: &str =
     " WHERE aol_actions.id = v.column1 AND aol_actions.status = 'RUNNING' AND aol_actions.lease_epoch = $3 ";
@@ -94,8 +93,6 @@ const LOG_IF_MINE_WHERE: &str =
     " WHERE (SELECT a.status = 'RUNNING' AND a.lease_epoch = $3 FROM aol_actions a WHERE a.id = v.column1) ";
 /// The PostgreSQL types of a log line's five values (see [`group_rows`]).
 const LOG_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "text"];
-/// Rows per multi-row result statement (five parameters each, after the fence's four).
-const RESULT_CHUNK: usize = 500;
 /// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
 /// attempts are used up); the attempt they were on counts. One whose REAL
 /// request had started to leave may have been posted: it becomes UNCONFIRMED.
@@ -196,45 +193,31 @@ impl Db {
         finish: &Finish,
         log: &NewLog,
     ) -> Result<Option<Action>, StoreError> {
-        Ok(self.actions_finish(fence, &[(id, finish, log)], &[]).await?.pop())
+        Ok(self.actions_finish(fence, &[(id, finish, log)]).await?.pop())
     }
 
     /// Writes how many attempts ended, `(id, finish, log line)` each, at once
-    /// (group commit: one transaction), each after its line in `started`
-    /// if it has one there (a PROOF attempt's "started" line, handed in with
-    /// its result). Returns the actions written, in no particular order; one
-    /// that is missing was no longer RUNNING under this term and got neither
-    /// its result nor its lines.
+    /// (group commit: one transaction). Returns the actions written, in no
+    /// particular order; one that is missing was no longer RUNNING under this
+    /// term and got neither its result nor its line.
     pub async fn actions_finish(
         &self,
         fence: &Fence<'_>,
         results: &[(i64, &Finish, &NewLog)],
-        started: &[(i64, &NewLog)],
     ) -> Result<Vec<Action>, StoreError> {
-        let firsts: std::collections::HashMap<i64, &NewLog> = started.iter().copied().collect();
-        let first_of = |id: i64| firsts.get(&id).copied();
         match &self.pool {
             Pool::Sqlite(writer) => {
+                let rows = group_rows::sqlite_rows(results.iter().map(|(id, finish, _)| {
+                    let (error, not_before, max_attempts) = finish.values();
+                    serde_json::json!([id, finish.kind(), error, not_before.map(group_rows::sqlite_time), max_attempts])
+                }));
                 let mut conn = writer.lock().await?;
                 let mut tx = conn.begin().await?;
-                let mut written: Vec<Action> = Vec::with_capacity(results.len());
-                for chunk in results.chunks(RESULT_CHUNK) {
-                    let sql = finish_sqlite_sql(&group_rows::sqlite(5, chunk.len(), 5));
-                    let mut query = bind_fence!(sqlx::query_as(&sql), fence);
-                    for (id, finish, _) in chunk {
-                        let (error, not_before, max_attempts) = finish.values();
-                        query = query.bind(*id).bind(finish.kind()).bind(error).bind(not_before).bind(max_attempts);
-                    }
-                    let updated: Vec<Action> = query.fetch_all(&mut *tx).await?;
-                    let lines = lines_of_written(chunk, &updated);
-                    insert_artifacts!(&mut *tx, fence.now, &lines).await?;
-                    let in_order: Vec<(i64, &NewLog)> = lines
-                        .iter()
-                        .flat_map(|&(id, line)| first_of(id).map(|first| (id, first)).into_iter().chain([(id, line)]))
-                        .collect();
-                    insert_logs!(&mut *tx, fence.now, Some(fence.epoch), in_order).await?;
-                    written.extend(updated);
-                }
+                let written: Vec<Action> =
+                    bind_fence!(sqlx::query_as(FINISH_SQLITE.as_str()), fence).bind(rows).fetch_all(&mut *tx).await?;
+                let lines = lines_of_written(results, &written);
+                insert_artifacts!(&mut *tx, fence.now, &lines).await?;
+                insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
                 tx.commit().await?;
                 Ok(written)
             }
@@ -242,30 +225,6 @@ impl Db {
                 let values: Vec<_> = results.iter().map(|(_, finish, _)| finish.values()).collect();
                 let ids: Vec<i64> = results.iter().map(|(id, _, _)| *id).collect();
                 let mut tx = pool.begin().await?;
-                // The handed-in "started" lines first (the actions are still RUNNING).
-                let started_written: Vec<i64> = match started.is_empty() {
-                    true => Vec::new(),
-                    false => {
-                        bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
-                            .bind(started.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
-                            .bind(started.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
-                            .bind(started.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
-                            .bind(
-                                started
-                                    .iter()
-                                    .map(|(_, log)| log.artifact_ref.as_deref())
-                                    .collect::<Vec<Option<&str>>>(),
-                            )
-                            .bind(
-                                started
-                                    .iter()
-                                    .map(|(_, log)| log.artifact_sha256.as_deref())
-                                    .collect::<Vec<Option<&str>>>(),
-                            )
-                            .fetch_all(&mut *tx)
-                            .await?
-                    }
-                };
                 let written: Vec<Action> = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
                     .bind(&ids)
                     .bind(results.iter().map(|(_, finish, _)| finish.kind()).collect::<Vec<&str>>())
@@ -284,12 +243,8 @@ impl Db {
                 let lines = lines_of_written(results, &written);
                 insert_artifacts!(&mut *tx, fence.now, &lines).await?;
                 // The lines written are events of the audit trail, in the same transaction.
-                let events: Vec<AuditEntry> = started
-                    .iter()
-                    .filter(|(id, _)| started_written.contains(id))
-                    .chain(&lines)
-                    .map(|(id, log)| log.audit_entry(*id, Some(fence.epoch)))
-                    .collect();
+                let events: Vec<AuditEntry> =
+                    lines.iter().map(|(id, log)| log.audit_entry(*id, Some(fence.epoch))).collect();
                 append_audit!(tx, fence.now, &events).await?;
                 tx.commit().await?;
                 Ok(written)
@@ -320,23 +275,15 @@ impl Db {
         };
         match &self.pool {
             Pool::Sqlite(writer) => {
+                let rows = group_rows::sqlite_rows(lines.iter().map(|(id, log)| {
+                    serde_json::json!([id, log.level.as_str(), log.message, log.artifact_ref, log.artifact_sha256])
+                }));
                 let mut conn = writer.lock().await?;
                 let mut tx = conn.begin().await?;
-                let mut written = Vec::with_capacity(lines.len());
-                for chunk in lines.chunks(RESULT_CHUNK) {
-                    let sql = log_if_mine_sql(&group_rows::sqlite(5, chunk.len(), 5), LEASE_CHECK.sqlite);
-                    let mut query = bind_fence!(sqlx::query_scalar(&sql), fence);
-                    for (id, log) in chunk {
-                        query = query
-                            .bind(*id)
-                            .bind(log.level.as_str())
-                            .bind(log.message.as_str())
-                            .bind(log.artifact_ref.as_deref())
-                            .bind(log.artifact_sha256.as_deref());
-                    }
-                    let ids: Vec<i64> = query.fetch_all(&mut *tx).await?;
-                    written.extend(ids);
-                }
+                let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_SQLITE.as_str()), fence)
+                    .bind(rows)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 append_audit!(tx, fence.now, &audit(&written)).await?;
                 tx.commit().await?;
                 Ok(written)
@@ -391,10 +338,10 @@ impl Db {
     }
 }
 
-/// SQLite's multi-row result statement over `rows`.
-fn finish_sqlite_sql(rows: &str) -> String {
-    format!("{FINISH_SQLITE_HEAD}{rows}{FINISH_SQLITE_WHERE}{}{FINISH_TAIL}", LEASE_CHECK.sqlite)
-}
+/// SQLite's results statement: the rows are one JSON parameter (see [`group_rows::sqlite`]).
+static FINISH_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{FINISH_SQLITE_HEAD}{}{FINISH_SQLITE_WHERE}{}{FINISH_TAIL}", group_rows::sqlite(5, 5), LEASE_CHECK.sqlite)
+});
 
 /// PostgreSQL's results and their log lines in one statement (one round trip
 /// instead of four: BEGIN, results, lines, COMMIT; the writer's round trips,
@@ -410,9 +357,11 @@ static FINISH_AND_LOG_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLoc
     )
 });
 
-/// PostgreSQL's "attempt started" lines: one text for any number of lines.
+/// The "attempt started" lines: one text for any number of lines.
 static STARTED_POSTGRES: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::postgres(5, &LOG_TYPES), LEASE_CHECK.postgres));
+static STARTED_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::sqlite(5, 5), LEASE_CHECK.sqlite));
 
 /// The multi-row "attempt started" insert over `rows`, with the lease check `check`.
 fn log_if_mine_sql(rows: &str, check: &str) -> String {

@@ -1,9 +1,10 @@
 //! One attempt at one claimed action: record it, run the adapter under the
-//! tick's deadline, the kill flag and the lease, then write how it ended.
-//! A REAL attempt's "started" line is written before the adapter runs (its
-//! request may leave); a PROOF attempt's goes in with its result, since
-//! nothing leaves the machine: a crash in between leaves the action RUNNING,
-//! and the next daemon rescues it and says so.
+//! tick's deadline, the kill flag and the lease, then hand how it ended to
+//! the tick's writer. A REAL attempt's "started" line is written before the
+//! adapter runs (its request may leave). A PROOF attempt has one line, its
+//! result's, which names the attempt: nothing leaves the machine, and a crash
+//! before the result leaves the action RUNNING, which the next daemon rescues
+//! and says so.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,17 +47,14 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
     // A switch to PROOF made during the tick applies at once; to REAL, next tick.
     let proof_mode = *proof_at_tick_start || engine.flags_now().proof_mode;
     let mode = if proof_mode { "PROOF" } else { "REAL" };
-    let started = NewLog::new(LogLevel::Info, format!("attempt {} started ({mode})", action.attempts))
-        .event("attempt_started", None)
-        .with("attempt", action.attempts);
-    let started = if proof_mode {
-        Some(started)
-    } else {
+    if !proof_mode {
+        let started = NewLog::new(LogLevel::Info, format!("attempt {} started (REAL)", action.attempts))
+            .event("attempt_started", None)
+            .with("attempt", action.attempts);
         if !writer.started(action.id, started).await? {
             return Ok(AttemptEnd::LeaseLost);
         }
-        None
-    };
+    }
     tracing::info!(
         action_id = action.id,
         key = %action.key(),
@@ -191,21 +189,15 @@ pub(super) async fn attempt(scope: &TickScope<'_>, action: &Action) -> Result<At
         Finish::Retry { .. } | Finish::Unclaim | Finish::Defer { .. } | Finish::AwaitApproval => AttemptEnd::Retrying,
         Finish::Expired { .. } => AttemptEnd::Failed,
     };
-    let written = writer.finished(action.id, finish, log, started).await?;
-    match written {
-        Some(after) => {
-            engine.metrics().attempt_ended(&after.status);
-            tracing::info!(
-                action_id = action.id,
-                key = %action.key(),
-                epoch = term.epoch,
-                status = %after.status,
-                "attempt ended"
-            );
-            Ok(end)
-        }
-        None => Ok(AttemptEnd::LeaseLost),
-    }
+    // PROOF's one line says which attempt it was.
+    let log = match proof_mode {
+        true => NewLog { message: format!("attempt {} (PROOF): {}", action.attempts, log.message), ..log }
+            .with("attempt", action.attempts)
+            .with("mode", "PROOF"),
+        false => log,
+    };
+    writer.finished(action.id, finish, log);
+    Ok(end)
 }
 
 /// The channel `payload` names, as stored now.
@@ -260,9 +252,9 @@ fn retry(engine: &Engine, action: &Action, error: String, max_attempts: i64) -> 
     let wait = chrono::TimeDelta::from_std(backoff(action.attempts)).unwrap_or_default();
     let not_before = engine.clock().now() + wait;
     let message = if action.attempts >= max_attempts {
-        format!("attempt {} failed, no attempts left, moved to the dead-letter queue: {error}", action.attempts)
+        format!("failed, no attempts left, moved to the dead-letter queue: {error}")
     } else {
-        format!("attempt {} failed, will retry after {}: {error}", action.attempts, not_before.to_rfc3339())
+        format!("failed, will retry after {}: {error}", not_before.to_rfc3339())
     };
     let event = if action.attempts >= max_attempts { "dead_lettered" } else { "retry" };
     (Finish::Retry { error, not_before, max_attempts }, NewLog::new(LogLevel::Warning, message).event(event, None))

@@ -22,7 +22,7 @@ use super::{DaemonSettings, Engine};
 use crate::model::{Action, TickStatus};
 use crate::storage::{Finish, NewLog, NewTick, StoreError};
 use attempt::{attempt, AttemptEnd};
-use writer::Writer;
+use writer::{Writer, Written};
 
 /// Why a daemon run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -283,7 +283,12 @@ async fn tick(
     let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
     let (writer, writing) = Writer::open(engine, term);
     let scope = TickScope { engine, settings, term, shutdown, deadline, proof_at_tick_start: flags.proof_mode, writer };
-    let (held, ()) = tokio::join!(run_claimed(scope, claimed, &mut tally), writing);
+    let (held, written) = tokio::join!(run_claimed(scope, claimed, &mut tally), writing);
+    match written {
+        Written::All => {}
+        Written::TermOver => return Ok(TickOutcome::LeaseLost),
+        Written::Failed(e) => return Err(e),
+    }
     if !held? {
         return Ok(TickOutcome::LeaseLost);
     }
@@ -307,14 +312,16 @@ pub(super) struct TickScope<'a> {
 /// Runs the claimed actions, up to `tick_concurrency` attempts in flight (one
 /// by default), each started only after the stop check; the rest go back to
 /// the queue unstarted once there is a reason to stop. False if the term was
-/// lost. Ends by dropping `scope`, which ends its writer's loop.
+/// lost. Once the writer is troubled nothing more starts (what it could not
+/// write stays RUNNING, for a later term's rescue). Ends by dropping `scope`,
+/// which ends its writer's loop.
 async fn run_claimed(scope: TickScope<'_>, claimed: Vec<Action>, tally: &mut Tally) -> Result<bool, StoreError> {
     let TickScope { engine, settings, term, shutdown, deadline, .. } = scope;
     let mut claimed = claimed.into_iter();
     let mut running = FuturesUnordered::new();
     let scope = &scope;
     loop {
-        while running.len() < settings.tick_concurrency as usize {
+        while running.len() < settings.tick_concurrency as usize && !scope.writer.troubled() {
             let Some(action) = claimed.next() else { break };
             if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
                 tally.stop_reason = Some(reason);
@@ -367,7 +374,7 @@ async fn unclaim(engine: &Engine, term: &Term, actions: &[Action], reason: &str)
     let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"))
         .event("returned", None);
     let results: Vec<(i64, &Finish, &NewLog)> = actions.iter().map(|a| (a.id, &Finish::Unclaim, &log)).collect();
-    let done = engine.db().actions_finish(&engine.fence(term.epoch), &results, &[]).await?;
+    let done = engine.db().actions_finish(&engine.fence(term.epoch), &results).await?;
     Ok(done.len() == actions.len())
 }
 

@@ -206,7 +206,7 @@ impl Adapter for PostSocial {
 /// A PROOF attempt's success; `what` says what its artifact holds.
 fn proof(artifact: Artifact, what: &str) -> Done {
     Done {
-        message: format!("PROOF: made {what} ({} bytes), stored as the artifact", artifact.bytes.len()),
+        message: format!("made {what} ({} bytes), stored as the artifact", artifact.bytes.len()),
         artifact: Some(artifact),
         remote: None,
     }
