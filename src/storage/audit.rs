@@ -16,8 +16,9 @@ pub use crate::model::{AuditCheck, AuditFind, AuditRow};
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Rows per INSERT statement (eight parameters each).
-pub(crate) const AUDIT_CHUNK: usize = 500;
+/// The types of an appended row's values as rows carry them (its time is
+/// the same for all): id, actor, action id, event, data, previous hash, hash.
+pub(crate) const ROW_TYPES: [&str; 7] = ["bigint", "text", "bigint", "text", "text", "text", "text"];
 
 /// An event to append.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,36 +74,22 @@ macro_rules! append_audit {
                     .await?;
             let at = $crate::model::audit_time($now);
             let mut id = seq - entries.len() as i64;
-            for chunk in entries.chunks($crate::storage::audit::AUDIT_CHUNK) {
-                let sql = format!(
-                    "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) VALUES {}",
-                    $crate::storage::Placeholders::values_rows(&*$conn, chunk.len(), 8)
-                );
-                let mut query = sqlx::query(&sql);
-                for entry in chunk {
-                    id += 1;
-                    let data = entry.data.to_string();
-                    let bytes = $crate::storage::audit::canonical(
-                        id,
-                        &at,
-                        &entry.actor,
-                        entry.action_id,
-                        entry.event,
-                        &data,
-                    );
-                    let hash = $crate::storage::audit::chain(&prev, &bytes);
-                    query = query
-                        .bind(id)
-                        .bind(at.clone())
-                        .bind(entry.actor.clone())
-                        .bind(entry.action_id)
-                        .bind(entry.event)
-                        .bind(data)
-                        .bind(std::mem::replace(&mut prev, hash.clone()))
-                        .bind(hash);
-                }
-                query.execute(&mut *$conn).await?;
+            let mut rows = Vec::with_capacity(entries.len());
+            for entry in entries {
+                id += 1;
+                let data = entry.data.to_string();
+                let bytes =
+                    $crate::storage::audit::canonical(id, &at, &entry.actor, entry.action_id, entry.event, &data);
+                let hash = $crate::storage::audit::chain(&prev, &bytes);
+                rows.push(serde_json::json!([id, entry.actor, entry.action_id, entry.event, data, prev, hash]));
+                prev = hash;
             }
+            let sql = format!(
+                "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) \
+                 SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7 FROM {}",
+                $crate::storage::Placeholders::json_rows(&*$conn, 2, &$crate::storage::audit::ROW_TYPES)
+            );
+            sqlx::query(&sql).bind(at).bind($crate::storage::json_rows_of(rows)).execute(&mut *$conn).await?;
             sqlx::query("UPDATE aol_audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut *$conn).await?;
             // The events people are told of, in the same transaction.
             $crate::storage::outbox::append_outbox!($conn, $now, entries).await?;

@@ -71,21 +71,22 @@ macro_rules! insert_artifacts {
                 .filter_map(|(_, log)| Some((log.artifact_sha256.as_deref()?, log.artifact_bytes.as_deref()?)))
                 .filter(|(sha, _)| seen.insert(*sha))
                 .collect();
-            for chunk in blobs.chunks(500) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO aol_blobs (sha256, size, mime, width, height, bytes, created_at_utc) ",
+            if !blobs.is_empty() {
+                let sql = format!(
+                    "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) \
+                     SELECT v.column1, v.column2, $1, v.column3, $2 FROM {} WHERE true ON CONFLICT (sha256) DO NOTHING",
+                    $crate::storage::Placeholders::json_rows(&*$executor, 3, &["text", "bigint", "bytea"])
                 );
-                q.push_values(chunk, |mut row, (sha, bytes)| {
-                    row.push_bind(*sha)
-                        .push_bind(bytes.len() as i64)
-                        .push_bind($crate::storage::blobs::ARTIFACT_MIME)
-                        .push_bind(None::<i64>)
-                        .push_bind(None::<i64>)
-                        .push_bind(*bytes)
-                        .push_bind($now);
-                });
-                q.push(" ON CONFLICT (sha256) DO NOTHING");
-                q.build().execute(&mut *$executor).await?;
+                let rows = blobs
+                    .iter()
+                    .map(|(sha, bytes)| serde_json::json!([sha, bytes.len(), hex::encode(bytes)]))
+                    .collect();
+                sqlx::query(&sql)
+                    .bind($crate::storage::blobs::ARTIFACT_MIME)
+                    .bind($now)
+                    .bind($crate::storage::json_rows_of(rows))
+                    .execute(&mut *$executor)
+                    .await?;
             }
             Ok::<(), sqlx::Error>(())
         }

@@ -14,8 +14,9 @@ pub(super) const INSERT_HEAD: &str =
 /// lines written before artifacts moved there name a file's path.
 pub const ARTIFACT_REF_PREFIX: &str = "sha256:";
 
-/// Log lines per statement (seven parameters each).
-pub(super) const LOG_CHUNK: usize = 500;
+/// The types of a log line's values as rows carry them: action id, level,
+/// message, artifact reference, artifact SHA-256.
+pub(crate) const LINE_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "text"];
 
 const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch \
      FROM aol_execution_logs WHERE action_id = $1 ORDER BY id";
@@ -101,31 +102,38 @@ impl NewLog {
 
 /// Appends log lines, `(action_id, &NewLog)` each, all stamped `now` and with
 /// the daemon term `epoch` that writes them (`None` for an operator's), on
-/// `executor` (`&mut *tx` inside a transaction, or a pool): one statement per
-/// [`LOG_CHUNK`] lines. Evaluates to the statements' `Result`.
+/// `executor` (`&mut *tx` inside a transaction, or a pool): one statement,
+/// its rows one JSON parameter. Evaluates to the statements' `Result`.
 macro_rules! insert_logs {
     ($executor:expr, $now:expr, $epoch:expr, $lines:expr) => {
         async {
             let lines = $lines;
-            for chunk in lines.chunks($crate::storage::logs::LOG_CHUNK) {
-                let sql = format!(
-                    "{}VALUES {}",
-                    $crate::storage::logs::INSERT_HEAD,
-                    $crate::storage::Placeholders::values_rows(&*$executor, chunk.len(), 7)
-                );
-                let mut query = sqlx::query(&sql);
-                for (action_id, log) in chunk {
-                    query = query
-                        .bind(*action_id)
-                        .bind($now)
-                        .bind(log.level.as_str())
-                        .bind(log.message.as_str())
-                        .bind(log.artifact_ref.as_deref())
-                        .bind(log.artifact_sha256.as_deref())
-                        .bind($epoch);
-                }
-                query.execute($executor).await?;
+            if lines.is_empty() {
+                return Ok::<(), sqlx::Error>(());
             }
+            let sql = format!(
+                "{}SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, $2 FROM {}",
+                $crate::storage::logs::INSERT_HEAD,
+                $crate::storage::Placeholders::json_rows(&*$executor, 3, &$crate::storage::logs::LINE_TYPES)
+            );
+            let rows = lines
+                .iter()
+                .map(|(action_id, log)| {
+                    serde_json::json!([
+                        action_id,
+                        log.level.as_str(),
+                        log.message,
+                        log.artifact_ref,
+                        log.artifact_sha256
+                    ])
+                })
+                .collect();
+            sqlx::query(&sql)
+                .bind($now)
+                .bind($epoch)
+                .bind($crate::storage::json_rows_of(rows))
+                .execute($executor)
+                .await?;
             let events: Vec<$crate::storage::AuditEntry> =
                 lines.iter().map(|(action_id, log)| log.audit_entry(*action_id, $epoch)).collect();
             $crate::storage::audit::append_audit!($executor, $now, &events).await?;
