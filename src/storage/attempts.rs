@@ -14,6 +14,14 @@ use super::logs::{insert_logs, NewLog, INSERT_HEAD};
 use super::{group_rows, on_pool, AuditEntry, Db, Pool, StoreError};
 use crate::model::Action;
 
+/// What a result statement returns of each action it wrote: what the
+/// daemon reports (the whole row cost decoding 25 columns per result).
+macro_rules! finished_cols {
+    () => {
+        "id, status, attempts, last_error"
+    };
+}
+
 /// Due actions, oldest first, marked RUNNING under this term. PostgreSQL skips
 /// rows another transaction is claiming, and gets the ids as an array so that
 /// it looks each one up (with `IN (SELECT …)` it read the whole table to match
@@ -82,9 +90,9 @@ const FINISH_POSTGRES: &str = concat!(
      WHERE aol_actions.id = ANY($5) AND aol_actions.status = 'RUNNING' AND aol_actions.lease_epoch = $3",
     lease_check!(" FOR SHARE"),
     "RETURNING ",
-    cols!()
+    finished_cols!()
 );
-const FINISH_TAIL: &str = concat!("RETURNING ", cols!());
+const FINISH_TAIL: &str = concat!("RETURNING ", finished_cols!());
 /// Log lines, `(action_id, level, message, artifact_ref, artifact_sha256)`
 /// each, for actions this term is running.
 const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5, $3 FROM ";
@@ -105,6 +113,15 @@ const RESCUE: PerDialect = fenced!(
      WHERE status = 'RUNNING' AND (lease_epoch IS NULL OR lease_epoch < $3)",
     "RETURNING id, status"
 );
+
+/// An action as a result left it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Finished {
+    pub id: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
 
 /// How an attempt ended, as the daemon writes it.
 #[derive(Clone, Debug)]
@@ -194,7 +211,7 @@ impl Db {
         id: i64,
         finish: &Finish,
         log: &NewLog,
-    ) -> Result<Option<Action>, StoreError> {
+    ) -> Result<Option<Finished>, StoreError> {
         Ok(self.actions_finish(fence, &[(id, finish, log)]).await?.pop())
     }
 
@@ -206,7 +223,7 @@ impl Db {
         &self,
         fence: &Fence<'_>,
         results: &[(i64, &Finish, &NewLog)],
-    ) -> Result<Vec<Action>, StoreError> {
+    ) -> Result<Vec<Finished>, StoreError> {
         match &self.pool {
             Pool::Sqlite(writer) => {
                 let rows = group_rows::sqlite_rows(results.iter().map(|(id, finish, _)| {
@@ -215,7 +232,7 @@ impl Db {
                 }));
                 let mut conn = writer.lock().await?;
                 let mut tx = conn.begin().await?;
-                let written: Vec<Action> =
+                let written: Vec<Finished> =
                     bind_fence!(sqlx::query_as(FINISH_SQLITE.as_str()), fence).bind(rows).fetch_all(&mut *tx).await?;
                 let lines = lines_of_written(results, &written);
                 insert_artifacts!(&mut *tx, fence.now, &lines).await?;
@@ -235,7 +252,7 @@ impl Db {
                     })
                     .collect();
                 let mut tx = pool.begin().await?;
-                let written: Vec<Action> = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
+                let written: Vec<Finished> = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
                     .bind(&ids)
                     .bind(sqlx::types::Json(by_id))
                     .bind(&ids)
@@ -360,7 +377,7 @@ static FINISH_AND_LOG_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLoc
         "WITH done AS ({FINISH_POSTGRES}), logged AS ({INSERT_HEAD}{LOG_IF_MINE_HEAD}{} \
          WHERE v.column1 IN (SELECT id FROM done)) SELECT {} FROM done",
         lines,
-        cols!()
+        finished_cols!()
     )
 });
 
@@ -377,7 +394,7 @@ fn log_if_mine_sql(rows: &str, check: &str) -> String {
 
 /// The log lines of the results that were written (`updated`), `(id, line)` each
 /// (SQLite; PostgreSQL picks them in [`FINISH_AND_LOG_POSTGRES`] itself).
-fn lines_of_written<'a>(results: &[(i64, &Finish, &'a NewLog)], updated: &[Action]) -> Vec<(i64, &'a NewLog)> {
+fn lines_of_written<'a>(results: &[(i64, &Finish, &'a NewLog)], updated: &[Finished]) -> Vec<(i64, &'a NewLog)> {
     let written: std::collections::HashSet<i64> = updated.iter().map(|a| a.id).collect();
     results.iter().filter(|(id, _, _)| written.contains(id)).map(|(id, _, log)| (*id, *log)).collect()
 }
