@@ -312,15 +312,11 @@ impl Placeholders for sqlx::SqliteConnection {
     }
 
     fn json_rows(&self, param: usize, types: &[&str]) -> String {
-        let columns: Vec<String> = types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| match *t {
-                "bytea" => format!("unhex(j.value ->> {i}) AS column{}", i + 1),
-                _ => format!("j.value ->> {i} AS column{}", i + 1),
-            })
-            .collect();
-        format!("(SELECT {} FROM json_each(${param}) AS j ORDER BY j.key) AS v", columns.join(", "))
+        let columns = json_columns(types, |i, t| match t {
+            "bytea" => format!("unhex(j.value ->> {i})"),
+            _ => format!("j.value ->> {i}"),
+        });
+        format!("(SELECT {columns} FROM json_each(${param}) AS j ORDER BY j.key) AS v")
     }
 }
 
@@ -330,19 +326,21 @@ impl Placeholders for sqlx::PgConnection {
     }
 
     fn json_rows(&self, param: usize, types: &[&str]) -> String {
-        let columns: Vec<String> = types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| match *t {
-                "bytea" => format!("decode(j.value ->> {i}, 'hex') AS column{}", i + 1),
-                _ => format!("(j.value ->> {i})::{t} AS column{}", i + 1),
-            })
-            .collect();
+        let columns = json_columns(types, |i, t| match t {
+            "bytea" => format!("decode(j.value ->> {i}, 'hex')"),
+            _ => format!("(j.value ->> {i})::{t}"),
+        });
         format!(
-            "(SELECT {} FROM jsonb_array_elements(${param}) WITH ORDINALITY AS j(value, n) ORDER BY j.n) AS v",
-            columns.join(", ")
+            "(SELECT {columns} FROM jsonb_array_elements(${param}) WITH ORDINALITY AS j(value, n) ORDER BY j.n) AS v"
         )
     }
+}
+
+/// `read(i, type) AS column1, …` for the columns of `types`.
+fn json_columns(types: &[&str], read: impl Fn(usize, &str) -> String) -> String {
+    let columns: Vec<String> =
+        types.iter().enumerate().map(|(i, t)| format!("{} AS column{}", read(i, t), i + 1)).collect();
+    columns.join(", ")
 }
 
 /// The parameter [`Placeholders::json_rows`] reads: `rows`, one JSON array
