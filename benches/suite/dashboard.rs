@@ -1,4 +1,4 @@
-//! The dashboard at a million rows: the Autonomy page's server render and each
+//! The dashboard at five million actions: the Autonomy page's server render and each
 //! data call the page makes, against `aol serve` (the daemon out of the way),
 //! over loopback HTTP.
 

@@ -54,8 +54,11 @@ pub fn db_name(backend: Backend) -> &'static str {
 
 /// How big and how long.
 struct Plan {
-    /// Table sizes at which enqueue is measured; the last is the dashboard's.
+    /// Table sizes at which enqueue is measured.
     sizes: [i64; 3],
+    /// Actions in the tables under the dashboard: the largest size, topped
+    /// up with a month of mixed history.
+    dashboard_rows: i64,
     singles: usize,
     batches: usize,
     batch_size: usize,
@@ -99,6 +102,7 @@ impl Plan {
                 drain_actions: 300,
                 drain_rounds: 2,
                 history_rows: 2_000,
+                dashboard_rows: 3_000,
             }
         } else if std::env::var("AOL_BENCH_QUICK").is_ok_and(|v| v == "1") {
             Plan {
@@ -120,6 +124,7 @@ impl Plan {
                 drain_actions: 5_000,
                 drain_rounds: 3,
                 history_rows: 100_000,
+                dashboard_rows: 300_000,
             }
         } else {
             Plan {
@@ -141,6 +146,7 @@ impl Plan {
                 drain_actions: 20_000,
                 drain_rounds: 3,
                 history_rows: 1_000_000,
+                dashboard_rows: 5_000_000,
             }
         }
     }
@@ -233,7 +239,9 @@ async fn tables(backend: Backend, plan: &Plan, results: &mut Results) {
     }
     stop.cancel();
     maintenance.await.unwrap();
-    dashboard::run(backend, &t.url, seeded, plan.dashboard_trials, results).await;
+    // The rest of the dashboard's rows as a month leaves them: statuses mixed, times spread, logs and artifacts.
+    seed::history(&t.url, backend, plan.dashboard_rows - seeded).await;
+    dashboard::run(backend, &t.url, plan.dashboard_rows.max(seeded), plan.dashboard_trials, results).await;
     t.remove().await;
 }
 

@@ -75,7 +75,7 @@ async fn execute(url: &str, backend: Backend, (from, to): (i64, i64), statements
 /// artifact in the content store (named by a stand-in key, not a real
 /// SHA-256: what matters here is the rows, not their verification).
 pub async fn history(url: &str, backend: Backend, n: i64) {
-    if n == 0 {
+    if n <= 0 {
         return;
     }
     let (source, at, key) = match backend {

@@ -15,10 +15,10 @@ use super::{group_rows, on_pool, AuditEntry, Db, Pool, StoreError};
 use crate::model::Action;
 
 /// What a result statement returns of each action it wrote: what the
-/// daemon reports (the whole row cost decoding 25 columns per result).
+/// daemon reports and logs (the whole row cost decoding 25 columns per result).
 macro_rules! finished_cols {
     () => {
-        "id, status, attempts, last_error"
+        "id, idempotency_key, status, attempts, last_error"
     };
 }
 
@@ -118,9 +118,17 @@ const RESCUE: PerDialect = fenced!(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Finished {
     pub id: i64,
+    pub idempotency_key: String,
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+}
+
+impl Finished {
+    /// The idempotency key as its sender wrote it.
+    pub fn key(&self) -> &str {
+        crate::model::shown_key(&self.idempotency_key)
+    }
 }
 
 /// How an attempt ended, as the daemon writes it.

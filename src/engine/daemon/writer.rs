@@ -143,7 +143,7 @@ async fn write(engine: &Engine, term: &Term, batch: Vec<Request>) -> Written {
         Ok(written) => {
             for after in &written {
                 engine.metrics().attempt_ended(&after.status);
-                tracing::info!(action_id = after.id, epoch = term.epoch, status = %after.status, "attempt ended");
+                tracing::info!(action_id = after.id, key = %after.key(), epoch = term.epoch, status = %after.status, "attempt ended");
             }
             match written.len() == results.len() {
                 true => Written::All,
