@@ -10,8 +10,8 @@ use super::actions::cols;
 use super::audit::append_audit;
 use super::blobs::insert_artifacts;
 use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
-use super::logs::{insert_logs, NewLog, INSERT_HEAD};
-use super::{group_rows, on_pool, AuditEntry, Db, Pool, StoreError};
+use super::logs::{insert_logs, NewLog, INSERT_HEAD, LINE_TYPES};
+use super::{group_rows, json_rows_of, on_pool, AuditEntry, Db, Pool, StoreError};
 use crate::model::Action;
 
 /// What a result statement returns of each action it wrote: what the
@@ -101,8 +101,8 @@ const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.co
 /// (3 of a 64-line insert's 5 ms).
 const LOG_IF_MINE_WHERE: &str =
     " WHERE (SELECT a.status = 'RUNNING' AND a.lease_epoch = $3 FROM aol_actions a WHERE a.id = v.column1) ";
-/// The PostgreSQL types of a log line's five values (see [`group_rows`]).
-const LOG_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "text"];
+/// The types of a result's five values on SQLite: id, kind, error, not_before, max_attempts.
+const RESULT_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "bigint"];
 /// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
 /// attempts are used up); the attempt they were on counts. One whose REAL
 /// request had started to leave may have been posted: it becomes UNCONFIRMED.
@@ -234,10 +234,16 @@ impl Db {
     ) -> Result<Vec<Finished>, StoreError> {
         match &self.pool {
             Pool::Sqlite(writer) => {
-                let rows = group_rows::sqlite_rows(results.iter().map(|(id, finish, _)| {
-                    let (error, not_before, max_attempts) = finish.values();
-                    serde_json::json!([id, finish.kind(), error, not_before.map(group_rows::sqlite_time), max_attempts])
-                }));
+                let rows = json_rows_of(
+                    results
+                        .iter()
+                        .map(|(id, finish, _)| {
+                            let (error, not_before, max_attempts) = finish.values();
+                            let not_before = not_before.map(group_rows::sqlite_time);
+                            serde_json::json!([id, finish.kind(), error, not_before, max_attempts])
+                        })
+                        .collect(),
+                );
                 let mut conn = writer.lock().await?;
                 let mut tx = conn.begin().await?;
                 let written: Vec<Finished> =
@@ -307,9 +313,20 @@ impl Db {
         };
         match &self.pool {
             Pool::Sqlite(writer) => {
-                let rows = group_rows::sqlite_rows(lines.iter().map(|(id, log)| {
-                    serde_json::json!([id, log.level.as_str(), log.message, log.artifact_ref, log.artifact_sha256])
-                }));
+                let rows = json_rows_of(
+                    lines
+                        .iter()
+                        .map(|(id, log)| {
+                            serde_json::json!([
+                                id,
+                                log.level.as_str(),
+                                log.message,
+                                log.artifact_ref,
+                                log.artifact_sha256
+                            ])
+                        })
+                        .collect(),
+                );
                 let mut conn = writer.lock().await?;
                 let mut tx = conn.begin().await?;
                 let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_SQLITE.as_str()), fence)
@@ -372,7 +389,11 @@ impl Db {
 
 /// SQLite's results statement: the rows are one JSON parameter (see [`group_rows::sqlite`]).
 static FINISH_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("{FINISH_SQLITE_HEAD}{}{FINISH_SQLITE_WHERE}{}{FINISH_TAIL}", group_rows::sqlite(5, 5), LEASE_CHECK.sqlite)
+    format!(
+        "{FINISH_SQLITE_HEAD}{}{FINISH_SQLITE_WHERE}{}{FINISH_TAIL}",
+        group_rows::sqlite(5, &RESULT_TYPES),
+        LEASE_CHECK.sqlite
+    )
 });
 
 /// PostgreSQL's results and their log lines in one statement (one round trip
@@ -380,7 +401,7 @@ static FINISH_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 /// not the work, were what limited processing). A line is written only with
 /// its result: it is picked among the rows the update returned.
 static FINISH_AND_LOG_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let lines = group_rows::postgres(7, &LOG_TYPES);
+    let lines = group_rows::postgres(7, &LINE_TYPES);
     format!(
         "WITH done AS ({FINISH_POSTGRES}), logged AS ({INSERT_HEAD}{LOG_IF_MINE_HEAD}{} \
          WHERE v.column1 IN (SELECT id FROM done)) SELECT {} FROM done",
@@ -391,9 +412,9 @@ static FINISH_AND_LOG_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLoc
 
 /// The "attempt started" lines: one text for any number of lines.
 static STARTED_POSTGRES: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::postgres(5, &LOG_TYPES), LEASE_CHECK.postgres));
+    std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::postgres(5, &LINE_TYPES), LEASE_CHECK.postgres));
 static STARTED_SQLITE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::sqlite(5, 5), LEASE_CHECK.sqlite));
+    std::sync::LazyLock::new(|| log_if_mine_sql(&group_rows::sqlite(5, &LINE_TYPES), LEASE_CHECK.sqlite));
 
 /// The multi-row "attempt started" insert over `rows`, with the lease check `check`.
 fn log_if_mine_sql(rows: &str, check: &str) -> String {

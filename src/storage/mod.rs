@@ -312,11 +312,7 @@ impl Placeholders for sqlx::SqliteConnection {
     }
 
     fn json_rows(&self, param: usize, types: &[&str]) -> String {
-        let columns = json_columns(types, |i, t| match t {
-            "bytea" => format!("unhex(j.value ->> {i})"),
-            _ => format!("j.value ->> {i}"),
-        });
-        format!("(SELECT {columns} FROM json_each(${param}) AS j ORDER BY j.key) AS v")
+        group_rows::sqlite(param, types)
     }
 }
 
@@ -357,16 +353,15 @@ pub(crate) fn json_rows_of(rows: Vec<serde_json::Value>) -> sqlx::types::Json<se
 pub(crate) mod group_rows {
     use chrono::{DateTime, SecondsFormat, Utc};
 
-    /// SQLite reads the rows from one JSON array of arrays, `$param`
-    /// (see [`sqlite_rows`]), in their order.
-    pub(crate) fn sqlite(param: usize, width: usize) -> String {
-        let columns: Vec<String> = (0..width).map(|i| format!("j.value ->> {i} AS column{}", i + 1)).collect();
-        format!("(SELECT {} FROM json_each(${param}) AS j ORDER BY j.key) AS v", columns.join(", "))
-    }
-
-    /// The JSON [`sqlite`] reads: one array per row.
-    pub(crate) fn sqlite_rows(rows: impl Iterator<Item = serde_json::Value>) -> String {
-        serde_json::Value::Array(rows.collect()).to_string()
+    /// SQLite reads the rows, in their order, from `$param`, one JSON array of
+    /// rows (see [`super::json_rows_of`]), each an array of the values of
+    /// `types` (only `bytea`, as hex, is read differently).
+    pub(crate) fn sqlite(param: usize, types: &[&str]) -> String {
+        let columns = super::json_columns(types, |i, t| match t {
+            "bytea" => format!("unhex(j.value ->> {i})"),
+            _ => format!("j.value ->> {i}"),
+        });
+        format!("(SELECT {columns} FROM json_each(${param}) AS j ORDER BY j.key) AS v")
     }
 
     /// A time as SQLite's columns hold it: the text sqlx binds a `DateTime<Utc>` as.
@@ -444,7 +439,7 @@ mod tests {
     #[test]
     fn group_rows_per_dialect() {
         assert_eq!(
-            group_rows::sqlite(5, 2),
+            group_rows::sqlite(5, &["bigint", "text"]),
             "(SELECT j.value ->> 0 AS column1, j.value ->> 1 AS column2 FROM json_each($5) AS j ORDER BY j.key) AS v"
         );
         assert_eq!(
