@@ -84,6 +84,17 @@ async fn wait_for(got: &Got, n: usize, what: &str) {
     panic!("{what}: {} deliveries, not {n}", got.lock().unwrap().len());
 }
 
+/// Waits until the first notification for `ops` has `n` failed tries recorded.
+async fn failures_recorded(ctx: &TestCtx, n: i64) {
+    for _ in 0..500 {
+        if ctx.db.outbox_of("ops").await.unwrap()[0].attempts >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} failed tries were not recorded");
+}
+
 async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id(ctx: TestCtx) {
     std::env::set_var("AOL_SECRET_NOTIFY_TEST", "notify-test-secret");
     let s = setup(&ctx).await;
@@ -104,8 +115,12 @@ async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id(ctx: Te
     assert_eq!(sent(&s).len(), 1);
     // Retried with backoff (1 s, then 2 s on the engine's clock), in order:
     // the `posted` event waits behind the undelivered one of the same action.
+    // Each try's failure is recorded before the clock moves, or the next try
+    // would be due a backoff after the moved clock and never come.
+    failures_recorded(&ctx, 1).await;
     s.clock.advance(TimeDelta::seconds(2));
     wait_for(&got, 2, "the second try").await;
+    failures_recorded(&ctx, 2).await;
     s.clock.advance(TimeDelta::seconds(3));
     wait_for(&got, 4, "the third try, then `posted`").await;
     let deliveries = got.lock().unwrap().clone();
