@@ -145,7 +145,67 @@ async fn the_cli_enqueues_a_file_in_one_transaction(ctx: TestCtx) {
     assert!(stored.iter().all(|a| a.enqueued_by.as_deref().is_some_and(|by| by.starts_with("cli:"))));
 }
 
+/// Many callers at once (enqueues of one process are written in groups):
+/// each gets its own outcomes, a key two callers give is added once, and a
+/// caller whose insert fails (a file that is not stored, which the engine's
+/// checks would have refused) fails alone while everyone else's is saved.
+async fn callers_at_once_each_get_their_own_outcome(ctx: TestCtx) {
+    use aol::storage::{Inserted, NewAction};
+    let now = chrono::Utc::now();
+    let missing = vec!["0".repeat(64)];
+    let mut tasks = Vec::new();
+    for caller in 0..24 {
+        let db = ctx.db.clone();
+        let missing = missing.clone();
+        tasks.push(tokio::spawn(async move {
+            let keys: Vec<String> = (0..1 + caller % 3).map(|i| format!("caller-{caller}-{i}")).collect();
+            let mut news: Vec<NewAction> =
+                keys.iter().map(|k| NewAction::pending(k, "POST_SOCIAL", r#"{"text":"hi"}"#, now)).collect();
+            news.push(NewAction::pending("shared", "POST_SOCIAL", r#"{"text":"hi"}"#, now));
+            if caller % 8 == 5 {
+                news[0].media = &missing;
+            }
+            let outcome = db.actions_insert(&news, now).await;
+            drop(news);
+            (caller, keys, outcome)
+        }));
+    }
+    let mut shared_added = 0;
+    for task in tasks {
+        let (caller, keys, outcome) = task.await.unwrap();
+        if caller % 8 == 5 {
+            assert!(outcome.is_err(), "caller {caller}: its file is not stored");
+            for key in &keys {
+                assert!(ctx.db.action_by_key(key).await.unwrap().is_none(), "{key}: nothing of it written");
+            }
+            continue;
+        }
+        let outcome = outcome.unwrap_or_else(|e| panic!("caller {caller}: {e}"));
+        assert_eq!(outcome.len(), keys.len() + 1, "caller {caller}: one outcome per action");
+        for (key, inserted) in keys.iter().zip(&outcome) {
+            match inserted {
+                Inserted::New(a) => assert_eq!(&a.idempotency_key, key),
+                other => panic!("caller {caller}, {key}: {other:?}"),
+            }
+        }
+        match outcome.last().unwrap() {
+            Inserted::New(a) => {
+                assert_eq!(a.idempotency_key, "shared");
+                shared_added += 1;
+            }
+            Inserted::Existing(a) => assert_eq!(a.idempotency_key, "shared"),
+            other => panic!("caller {caller}, shared: {other:?}"),
+        }
+    }
+    assert_eq!(shared_added, 1, "the shared key is added once");
+    let written = ctx.db.actions_recent(None, 100).await.unwrap();
+    let callers_ok = (0..24).filter(|c| c % 8 != 5);
+    assert_eq!(written.len(), callers_ok.map(|c| 1 + c % 3).sum::<usize>() + 1);
+    assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
+}
+
 on_both_databases!(
+    callers_at_once_each_get_their_own_outcome,
     a_batch_is_one_transaction_and_a_bad_item_refuses_it,
     an_agents_batch_stays_in_its_channels,
     the_cli_enqueues_a_file_in_one_transaction,

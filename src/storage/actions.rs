@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
 use super::audit::append_audit;
-use super::blobs::insert_action_media;
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::logs::{insert_logs, NewLog};
 use super::{on_pool, on_read_pool, AuditEntry, Db, StoreError};
@@ -22,23 +21,9 @@ macro_rules! cols {
 }
 pub(super) use cols;
 
-/// How many actions one INSERT statement carries (10 parameters each; both
-/// databases allow far more parameters than this takes).
-pub const INSERT_CHUNK: usize = 500;
-/// A multi-row INSERT: `VALUES` columns are `column1`… on both databases.
-const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, \
-     attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, \
-     enqueued_by, time_zone) SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, \
-     v.column7, v.column8, v.column9, v.column10, v.column11, v.column12 FROM (";
-const INSERT_MANY_TAIL: &str = concat!(
-    ") AS v WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
-    cols!()
-);
 pub(super) const BY_KEYS: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key IN ");
 pub(super) const RETIRED_IN: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
      FROM aol_retired_keys WHERE idempotency_key IN ";
-const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
 const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
 
@@ -142,53 +127,6 @@ const CANCEL: &str = concat!(
     cols!()
 );
 
-/// A validated action to insert.
-#[derive(Clone, Debug)]
-pub struct NewAction<'a> {
-    pub idempotency_key: &'a str,
-    pub action_type: &'a str,
-    pub payload_json: &'a str,
-    pub not_before_utc: DateTime<Utc>,
-    /// PENDING, or AWAITING_APPROVAL when its policy wants a human yes first.
-    pub status: &'static str,
-    pub channel: Option<&'a str>,
-    pub scheduled_for_utc: Option<DateTime<Utc>>,
-    pub not_after_utc: Option<DateTime<Utc>>,
-    /// `auto` or `require_approval` (see [`crate::model::Policy`]).
-    pub policy: Option<&'static str>,
-    /// The stored files its payload names (SHA-256 each): kept while it exists.
-    pub media: &'a [String],
-    /// Who enqueued it, as the records name them.
-    pub enqueued_by: Option<&'a str>,
-    /// The time zone its schedule was given in.
-    pub time_zone: Option<&'a str>,
-}
-
-impl<'a> NewAction<'a> {
-    /// PENDING from `not_before_utc`, with no channel, window or policy.
-    pub fn pending(
-        idempotency_key: &'a str,
-        action_type: &'a str,
-        payload_json: &'a str,
-        not_before_utc: DateTime<Utc>,
-    ) -> NewAction<'a> {
-        NewAction {
-            idempotency_key,
-            action_type,
-            payload_json,
-            not_before_utc,
-            status: "PENDING",
-            channel: None,
-            scheduled_for_utc: None,
-            not_after_utc: None,
-            policy: None,
-            media: &[],
-            enqueued_by: None,
-            time_zone: None,
-        }
-    }
-}
-
 /// What became of an UNCONFIRMED action.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolution {
@@ -227,17 +165,6 @@ pub enum Requeue {
     Cancel,
 }
 
-/// What became of an insert.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Inserted {
-    New(Action),
-    /// The key was known: the action that has it.
-    Existing(Action),
-    /// The key belonged to an action that retention has removed: it is never
-    /// used again.
-    Retired(RetiredKey),
-}
-
 /// `head (k1, k2, …)`; with no keys, a list that matches nothing.
 pub(super) fn keyed<'k, DB: sqlx::Database>(head: &str, keys: &[&'k str]) -> sqlx::QueryBuilder<'k, DB>
 where
@@ -257,169 +184,7 @@ where
     q
 }
 
-/// The audit event of one item of an enqueue: added, or found (its key was
-/// known), or refused (its key was retired).
-fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
-    let by = new.enqueued_by.unwrap_or("aol");
-    let key = crate::model::shown_key(new.idempotency_key);
-    match outcome {
-        Inserted::New(a) => AuditEntry::new(
-            by,
-            Some(a.id),
-            "enqueued",
-            serde_json::json!({"key": key, "type": a.action_type, "status": a.status, "channel": a.channel,
-                "policy": a.policy}),
-        ),
-        Inserted::Existing(a) => AuditEntry::new(by, Some(a.id), "enqueue_duplicate", serde_json::json!({"key": key})),
-        Inserted::Retired(r) => AuditEntry::new(
-            by,
-            Some(r.action_id),
-            "enqueue_refused",
-            serde_json::json!({"key": key, "why": "the key was retired"}),
-        ),
-    }
-}
-
-impl Inserted {
-    /// The new or existing action (none for a retired key).
-    pub fn into_action(self) -> Option<Action> {
-        match self {
-            Inserted::New(a) | Inserted::Existing(a) => Some(a),
-            Inserted::Retired(_) => None,
-        }
-    }
-}
-
-/// A row of `aol_retired_keys`.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct RetiredKey {
-    pub idempotency_key: String,
-    pub action_id: i64,
-    pub status: String,
-    pub finished_at_utc: DateTime<Utc>,
-    pub retired_at_utc: DateTime<Utc>,
-}
-
 impl Db {
-    /// Inserts a new action unless its key is known or retired.
-    pub async fn action_insert(&self, new: &NewAction<'_>, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
-        let mut done = self.actions_insert(std::slice::from_ref(new), now).await?;
-        Ok(done.pop().expect("one outcome per action"))
-    }
-
-    /// Inserts many actions in one transaction (each unless its key is known
-    /// or retired); one outcome per action, in order. A few statements per
-    /// [`INSERT_CHUNK`] actions, not per action.
-    pub async fn actions_insert(
-        &self,
-        news: &[NewAction<'_>],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Inserted>, StoreError> {
-        use std::collections::HashMap;
-        if news.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One chunk's statements on `$conn`, its outcomes into `found`.
-        macro_rules! insert_chunk {
-            ($conn:expr, $chunk:expr, $found:expr) => {{
-                let (chunk, found): (&[NewAction], &mut HashMap<String, Inserted>) = ($chunk, $found);
-                let mut insert = sqlx::QueryBuilder::new(INSERT_MANY_HEAD);
-                insert.push_values(chunk, |mut row, new| {
-                    row.push_bind(new.idempotency_key)
-                        .push_bind(new.action_type)
-                        .push_bind(new.payload_json)
-                        .push_bind(new.not_before_utc)
-                        .push_bind(now)
-                        .push_bind(new.status)
-                        .push_bind(new.channel)
-                        .push_bind(new.scheduled_for_utc)
-                        .push_bind(new.not_after_utc)
-                        .push_bind(new.policy)
-                        .push_bind(new.enqueued_by)
-                        .push_bind(new.time_zone);
-                });
-                insert.push(INSERT_MANY_TAIL);
-                let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *$conn).await?;
-                let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
-                // On PostgreSQL a key retired by a concurrent transaction can
-                // pass the insert's check; this second look sees it. SQLite
-                // checks under its single write lock: nothing can slip in.
-                let retired: Vec<RetiredKey> = if new_keys.is_empty() || self.dialect() == super::Dialect::Sqlite {
-                    Vec::new()
-                } else {
-                    keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *$conn).await?
-                };
-                for r in &retired {
-                    if let Some(a) = inserted.iter().find(|a| a.idempotency_key == r.idempotency_key) {
-                        sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *$conn).await?;
-                    }
-                }
-                // The new actions' media, in the same transaction.
-                if chunk.iter().any(|n| !n.media.is_empty()) {
-                    let media: HashMap<&str, &[String]> = chunk.iter().map(|n| (n.idempotency_key, n.media)).collect();
-                    let pairs: Vec<(i64, &str)> = inserted
-                        .iter()
-                        .filter(|a| !retired.iter().any(|r| r.idempotency_key == a.idempotency_key))
-                        .flat_map(|a| {
-                            let shas = media.get(a.idempotency_key.as_str()).copied().unwrap_or_default();
-                            shas.iter().map(move |sha| (a.id, sha.as_str()))
-                        })
-                        .collect();
-                    insert_action_media!($conn, &pairs).await?;
-                }
-                for r in retired {
-                    found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
-                }
-                for a in inserted {
-                    found.entry(a.idempotency_key.clone()).or_insert(Inserted::New(a));
-                }
-                let missing: Vec<&str> =
-                    chunk.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();
-                if !missing.is_empty() {
-                    let existing: Vec<Action> =
-                        keyed(BY_KEYS, &missing).build_query_as().fetch_all(&mut *$conn).await?;
-                    for a in existing {
-                        found.insert(a.idempotency_key.clone(), Inserted::Existing(a));
-                    }
-                    let still: Vec<&str> = missing.into_iter().filter(|k| !found.contains_key(*k)).collect();
-                    if !still.is_empty() {
-                        let retired: Vec<RetiredKey> =
-                            keyed(RETIRED_IN, &still).build_query_as().fetch_all(&mut *$conn).await?;
-                        for r in retired {
-                            found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
-                        }
-                    }
-                }
-            }};
-        }
-        on_pool!(self, |conn| {
-            let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
-            let mut tx = conn.begin().await?;
-            for chunk in news.chunks(INSERT_CHUNK) {
-                insert_chunk!(tx, chunk, &mut found);
-            }
-            // A key given twice: the first is the new action, the next ones find it.
-            let mut outcomes = Vec::with_capacity(news.len());
-            let mut events = Vec::with_capacity(news.len());
-            for new in news {
-                let Some(entry) = found.get_mut(new.idempotency_key) else {
-                    return Err(StoreError::Corrupt(format!(
-                        "idempotency key {:?} neither inserted, present nor retired",
-                        new.idempotency_key
-                    )));
-                };
-                outcomes.push(entry.clone());
-                events.push(enqueue_event(new, entry));
-                if let Inserted::New(a) = entry {
-                    *entry = Inserted::Existing(a.clone());
-                }
-            }
-            append_audit!(tx, now, &events).await?;
-            tx.commit().await?;
-            Ok(outcomes)
-        })
-    }
-
     pub async fn action_get(&self, id: i64) -> Result<Option<Action>, StoreError> {
         on_read_pool!(self, |conn| Ok(sqlx::query_as(BY_ID).bind(id).fetch_optional(&mut *conn).await?))
     }

@@ -3,7 +3,8 @@
 //! agent's namespace still includes (an agent that sends a key again after
 //! an upgrade gets its old action, never a second post).
 
-use super::actions::{keyed, Inserted, RetiredKey, BY_KEYS, RETIRED_IN};
+use super::actions::{keyed, BY_KEYS, RETIRED_IN};
+use super::enqueue::{Inserted, RetiredKey};
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::Action;
 

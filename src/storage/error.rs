@@ -20,4 +20,8 @@ pub enum StoreError {
     Shared(std::sync::Arc<StoreError>),
     #[error("the daemon's result writer stopped before writing")]
     WriterStopped,
+    #[error(
+        "the enqueue's write stopped before it answered; it may or may not be saved: enqueue again with the same key"
+    )]
+    GroupLost,
 }

@@ -14,6 +14,7 @@ mod blobs;
 mod changes;
 mod channels;
 mod counters;
+mod enqueue;
 mod error;
 pub(crate) mod fence;
 mod flags;
@@ -27,13 +28,14 @@ mod retention;
 mod secrets;
 mod sqlite_writer;
 
-pub use actions::{Inserted, Marked, NewAction, Requeue, Resolution, RetiredKey, Sending};
+pub use actions::{Marked, Requeue, Resolution, Sending};
 pub use approvals::{Decided, Decision, Edit};
 pub use attempts::{Finish, Finished};
 pub use audit::{AuditCheck, AuditEntry, AuditFind, AuditRow};
 pub use blobs::NewBlob;
 pub use changes::ChangeMarker;
 pub use channels::{ArmOutcome, NewChannel, RateLimits, ServerLimits};
+pub use enqueue::{Inserted, NewAction, RetiredKey};
 pub use error::StoreError;
 pub use fence::Fence;
 pub use flags::Actor;
@@ -43,6 +45,7 @@ pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlite_writer::SqliteWriter;
@@ -122,6 +125,8 @@ pub struct Db {
     /// SQLite only: read-only connections for statements that only read
     /// (WAL lets them run beside the one writer).
     pub(crate) reader: Option<SqlitePool>,
+    /// Enqueues of this process waiting to be written together (see `enqueue`).
+    inserts: Arc<enqueue::InsertGroup>,
 }
 
 /// Read-only SQLite connections per process.
@@ -174,7 +179,7 @@ impl Db {
                             .connect_lazy_with(options.read_only(true)),
                     )
                 };
-                Ok(Db { pool: Pool::Sqlite(writer), reader })
+                Ok(Db { pool: Pool::Sqlite(writer), reader, inserts: Arc::default() })
             }
             Dialect::Postgres => {
                 let pool = PgPoolOptions::new()
@@ -183,7 +188,7 @@ impl Db {
                     .connect(url)
                     .await
                     .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
-                Ok(Db { pool: Pool::Postgres(pool), reader: None })
+                Ok(Db { pool: Pool::Postgres(pool), reader: None, inserts: Arc::default() })
             }
         }
     }
