@@ -260,8 +260,7 @@ impl Db {
                     .iter()
                     .map(|(id, finish, _)| {
                         let (error, not_before, max_attempts) = finish.values();
-                        // In microseconds, as PostgreSQL keeps them (it would round nanoseconds).
-                        let not_before = not_before.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+                        let not_before = not_before.map(group_rows::postgres_time);
                         (id.to_string(), serde_json::json!([finish.kind(), error, not_before, max_attempts]))
                     })
                     .collect();

@@ -24,16 +24,30 @@ use super::blobs::insert_action_media;
 use super::{on_pool, AuditEntry, Db, Dialect, StoreError};
 use crate::model::Action;
 
-/// How many actions one INSERT statement carries (10 parameters each; both
-/// databases allow far more parameters than this takes).
-const INSERT_CHUNK: usize = 500;
-/// A multi-row INSERT: `VALUES` columns are `column1`… on both databases.
+/// The columns of an action's row as the insert reads them (one JSON
+/// parameter, see `Placeholders::json_rows`): key, type, payload, not before,
+/// enqueued at, status, channel, scheduled for, not after, policy, by, time zone.
+const ROW_TYPES: [&str; 12] = [
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+];
+/// A multi-row INSERT from the relation `v(column1, …)`.
 const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, \
      attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, \
      enqueued_by, time_zone) SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, \
-     v.column7, v.column8, v.column9, v.column10, v.column11, v.column12 FROM (";
+     v.column7, v.column8, v.column9, v.column10, v.column11, v.column12 FROM ";
 const INSERT_MANY_TAIL: &str = concat!(
-    ") AS v WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
+    " WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
     cols!()
 );
@@ -299,31 +313,40 @@ impl Db {
     }
 
     /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
-    /// was enqueued. A few statements per [`INSERT_CHUNK`] actions, not per action.
+    /// was enqueued. A few statements for any number of actions.
     async fn insert_now(&self, news: &[NewAction<'_>], nows: &[DateTime<Utc>]) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
-        // One chunk's statements on `$conn`, its outcomes into `found`.
-        macro_rules! insert_chunk {
-            ($conn:expr, $chunk:expr, $nows:expr, $found:expr) => {{
-                let (chunk, nows, found): (&[NewAction], &[DateTime<Utc>], &mut HashMap<String, Inserted>) =
-                    ($chunk, $nows, $found);
-                let mut insert = sqlx::QueryBuilder::new(INSERT_MANY_HEAD);
-                insert.push_values(chunk.iter().zip(nows), |mut row, (new, now)| {
-                    row.push_bind(new.idempotency_key)
-                        .push_bind(new.action_type)
-                        .push_bind(new.payload_json)
-                        .push_bind(new.not_before_utc)
-                        .push_bind(*now)
-                        .push_bind(new.status)
-                        .push_bind(new.channel)
-                        .push_bind(new.scheduled_for_utc)
-                        .push_bind(new.not_after_utc)
-                        .push_bind(new.policy)
-                        .push_bind(new.enqueued_by)
-                        .push_bind(new.time_zone);
-                });
-                insert.push(INSERT_MANY_TAIL);
-                let inserted: Vec<Action> = insert.build_query_as().fetch_all(&mut *$conn).await?;
+        // The statements on `$conn`, their outcomes into `found`.
+        macro_rules! insert_rows {
+            ($conn:expr, $found:expr) => {{
+                let (chunk, found): (&[NewAction], &mut HashMap<String, Inserted>) = (news, $found);
+                let time = |t: DateTime<Utc>| super::Placeholders::json_time(&*$conn, t);
+                let rows = chunk
+                    .iter()
+                    .zip(nows)
+                    .map(|(new, now)| {
+                        serde_json::json!([
+                            new.idempotency_key,
+                            new.action_type,
+                            new.payload_json,
+                            time(new.not_before_utc),
+                            time(*now),
+                            new.status,
+                            new.channel,
+                            new.scheduled_for_utc.map(time),
+                            new.not_after_utc.map(time),
+                            new.policy,
+                            new.enqueued_by,
+                            new.time_zone,
+                        ])
+                    })
+                    .collect();
+                let sql = format!(
+                    "{INSERT_MANY_HEAD}{}{INSERT_MANY_TAIL}",
+                    super::Placeholders::json_rows(&*$conn, 1, &ROW_TYPES)
+                );
+                let inserted: Vec<Action> =
+                    sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *$conn).await?;
                 let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
                 // On PostgreSQL a key retired by a concurrent transaction can
                 // pass the insert's check; this second look sees it. SQLite
@@ -379,9 +402,7 @@ impl Db {
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
             let mut tx = conn.begin().await?;
-            for (chunk, nows) in news.chunks(INSERT_CHUNK).zip(nows.chunks(INSERT_CHUNK)) {
-                insert_chunk!(tx, chunk, nows, &mut found);
-            }
+            insert_rows!(tx, &mut found);
             // A key given twice: the first is the new action, the next ones find it.
             let mut outcomes = Vec::with_capacity(news.len());
             let mut events = Vec::with_capacity(news.len());

@@ -308,6 +308,9 @@ pub(crate) trait Placeholders {
     /// `types` (PostgreSQL's names: `bigint`, `text`, `timestamptz`, or
     /// `bytea`, which travels as hex).
     fn json_rows(&self, param: usize, types: &[&str]) -> String;
+
+    /// A time as [`Placeholders::json_rows`] reads a `timestamptz` into a column.
+    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String;
 }
 
 impl Placeholders for sqlx::SqliteConnection {
@@ -318,6 +321,10 @@ impl Placeholders for sqlx::SqliteConnection {
 
     fn json_rows(&self, param: usize, types: &[&str]) -> String {
         group_rows::sqlite(param, types)
+    }
+
+    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        group_rows::sqlite_time(t)
     }
 }
 
@@ -334,6 +341,10 @@ impl Placeholders for sqlx::PgConnection {
         format!(
             "(SELECT {columns} FROM jsonb_array_elements(${param}) WITH ORDINALITY AS j(value, n) ORDER BY j.n) AS v"
         )
+    }
+
+    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        group_rows::postgres_time(t)
     }
 }
 
@@ -372,6 +383,12 @@ pub(crate) mod group_rows {
     /// A time as SQLite's columns hold it: the text sqlx binds a `DateTime<Utc>` as.
     pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
         t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    }
+
+    /// A time as PostgreSQL keeps it, in microseconds (it would round nanoseconds
+    /// where sqlx's binding cuts them).
+    pub(crate) fn postgres_time(t: DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 
     /// PostgreSQL reads one array per column through `unnest`, `$first`… in the
