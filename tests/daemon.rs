@@ -156,7 +156,62 @@ async fn overview_tells_running_from_standby(ctx: TestCtx) {
     other_db.close().await;
 }
 
+/// A tick whose results cannot be written (here a trigger refuses them for
+/// the first term's attempts) leaves its actions RUNNING under its term,
+/// which only a later term's rescue takes: the daemon ends the term at once,
+/// the next one rescues them, and every action ends SUCCESS on its second
+/// attempt.
+async fn a_tick_that_cannot_write_its_results_ends_the_term(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    for i in 0..3 {
+        let payload = serde_json::json!({"text": format!("post {i}")}).as_object().unwrap().clone();
+        engine.enqueue("POST_SOCIAL", &format!("stranded-{i}"), &payload).await.unwrap();
+    }
+    match ctx.backend {
+        common::Backend::Sqlite => {
+            ctx.execute_raw(
+                "CREATE TRIGGER refuse_results BEFORE UPDATE ON aol_actions \
+                 WHEN NEW.status = 'SUCCESS' AND OLD.lease_epoch = 1 \
+                 BEGIN SELECT RAISE(ABORT, 'test: results refused'); END",
+            )
+            .await
+        }
+        common::Backend::Postgres => {
+            ctx.execute_raw(
+                "CREATE FUNCTION refuse_results() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'test: results refused'; END $$",
+            )
+            .await;
+            ctx.execute_raw(
+                "CREATE TRIGGER refuse_results BEFORE UPDATE ON aol_actions FOR EACH ROW \
+                 WHEN (NEW.status = 'SUCCESS' AND OLD.lease_epoch = 1) EXECUTE FUNCTION refuse_results()",
+            )
+            .await
+        }
+    }
+    let stop = CancellationToken::new();
+    let run = {
+        let (engine, stop) = (engine.clone(), stop.clone());
+        tokio::spawn(async move { daemon::run(&engine, &settings(20, None), &stop).await })
+    };
+    let mut actions = Vec::new();
+    for _ in 0..500 {
+        actions = ctx.db.actions_recent(None, 10).await.unwrap();
+        if actions.iter().all(|a| a.status == "SUCCESS") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    run.await.unwrap();
+    let ended: Vec<_> = actions.iter().map(|a| (a.status.as_str(), a.attempts, a.lease_epoch)).collect();
+    assert_eq!(ended, [("SUCCESS", 2, Some(2)); 3], "rescued by the second term, posted on the second attempt");
+    let logs = ctx.db.logs_for_action(actions[0].id).await.unwrap();
+    assert!(logs.iter().any(|l| l.message.contains("rescued")), "{logs:?}");
+}
+
 on_both_databases!(
+    a_tick_that_cannot_write_its_results_ends_the_term,
     overview_tells_running_from_standby,
     runs_two_ticks_and_exits,
     respects_the_pause_flag,

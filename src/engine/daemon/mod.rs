@@ -36,11 +36,15 @@ pub enum DaemonExit {
 }
 
 /// What one tick did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum TickOutcome {
     Written(TickStatus),
     Killed,
     LeaseLost,
+    /// Claimed actions may be left RUNNING under this term (their results
+    /// or their hand-back could not be written): only a later term's rescue
+    /// takes them, so this term ends.
+    LeftRunning(StoreError),
 }
 
 /// Runs until killed, the tick limit, or shutdown. Without the lease it stands
@@ -88,13 +92,7 @@ pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &Cancella
                 let _ = heartbeat.await;
                 match exit {
                     Some(exit) => {
-                        match engine.lease_release(term.epoch).await {
-                            Ok(_) => {
-                                let data = serde_json::json!({"epoch": term.epoch, "owner": engine.identity()});
-                                engine.audit("aol:daemon", None, "lease_released", data).await;
-                            }
-                            Err(e) => tracing::warn!(error = %e, "could not release the lease; it expires by itself"),
-                        }
+                        end_term(engine, term.epoch, None).await;
                         return exit;
                     }
                     None => Duration::ZERO, // lost the term: try again (standing by if taken)
@@ -145,6 +143,13 @@ async fn lead(
                 tracing::warn!(epoch = term.epoch, "lost the lease during a tick; nothing more was written");
                 return None;
             }
+            Ok(TickOutcome::LeftRunning(e)) => {
+                tracing::error!(error = %e, epoch = term.epoch, "a tick's results could not be written; \
+                    ending the term so that the next one takes back what this one left running");
+                engine.report_trouble(format!("a tick's results could not be written: {e}"));
+                end_term(engine, term.epoch, Some("a tick's results could not be written")).await;
+                return None;
+            }
             Ok(TickOutcome::Written(status)) => {
                 engine.clear_trouble();
                 *written += 1;
@@ -166,6 +171,21 @@ async fn lead(
             _ = term.lost.cancelled() => return None,
             _ = term.run_out() => return None,
         }
+    }
+}
+
+/// Gives up term `epoch` (the next acquire starts a new one), saying `why`
+/// when it ends before the daemon does.
+async fn end_term(engine: &Engine, epoch: i64, why: Option<&str>) {
+    match engine.lease_release(epoch).await {
+        Ok(_) => {
+            let mut data = serde_json::json!({"epoch": epoch, "owner": engine.identity()});
+            if let Some(why) = why {
+                data["why"] = why.into();
+            }
+            engine.audit("aol:daemon", None, "lease_released", data).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "could not release the lease; it expires by itself"),
     }
 }
 
@@ -284,12 +304,12 @@ async fn tick(
     let (writer, writing) = Writer::open(engine, term);
     let scope = TickScope { engine, settings, term, shutdown, deadline, proof_at_tick_start: flags.proof_mode, writer };
     let (held, written) = tokio::join!(run_claimed(scope, claimed, &mut tally), writing);
-    match written {
-        Written::All => {}
-        Written::TermOver => return Ok(TickOutcome::LeaseLost),
-        Written::Failed(e) => return Err(e),
-    }
-    if !held? {
+    let held = match (written, held) {
+        (Written::TermOver, _) => return Ok(TickOutcome::LeaseLost),
+        (Written::Failed(e), _) | (Written::All, Err(e)) => return Ok(TickOutcome::LeftRunning(e)),
+        (Written::All, Ok(held)) => held,
+    };
+    if !held {
         return Ok(TickOutcome::LeaseLost);
     }
     let status = tally.status();
