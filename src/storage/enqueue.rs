@@ -316,93 +316,83 @@ impl Db {
     /// was enqueued. A few statements for any number of actions.
     async fn insert_now(&self, news: &[NewAction<'_>], nows: &[DateTime<Utc>]) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
-        // The statements on `$conn`, their outcomes into `found`.
-        macro_rules! insert_rows {
-            ($conn:expr, $found:expr) => {{
-                let (chunk, found): (&[NewAction], &mut HashMap<String, Inserted>) = (news, $found);
-                let time = |t: DateTime<Utc>| super::Placeholders::json_time(&*$conn, t);
-                let rows = chunk
-                    .iter()
-                    .zip(nows)
-                    .map(|(new, now)| {
-                        serde_json::json!([
-                            new.idempotency_key,
-                            new.action_type,
-                            new.payload_json,
-                            time(new.not_before_utc),
-                            time(*now),
-                            new.status,
-                            new.channel,
-                            new.scheduled_for_utc.map(time),
-                            new.not_after_utc.map(time),
-                            new.policy,
-                            new.enqueued_by,
-                            new.time_zone,
-                        ])
-                    })
-                    .collect();
-                let sql = format!(
-                    "{INSERT_MANY_HEAD}{}{INSERT_MANY_TAIL}",
-                    super::Placeholders::json_rows(&*$conn, 1, &ROW_TYPES)
-                );
-                let inserted: Vec<Action> =
-                    sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *$conn).await?;
-                let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
-                // On PostgreSQL a key retired by a concurrent transaction can
-                // pass the insert's check; this second look sees it. SQLite
-                // checks under its single write lock: nothing can slip in.
-                let retired: Vec<RetiredKey> = if new_keys.is_empty() || self.dialect() == Dialect::Sqlite {
-                    Vec::new()
-                } else {
-                    keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *$conn).await?
-                };
-                for r in &retired {
-                    if let Some(a) = inserted.iter().find(|a| a.idempotency_key == r.idempotency_key) {
-                        sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *$conn).await?;
-                    }
-                }
-                // The new actions' media, in the same transaction.
-                if chunk.iter().any(|n| !n.media.is_empty()) {
-                    let media: HashMap<&str, &[String]> = chunk.iter().map(|n| (n.idempotency_key, n.media)).collect();
-                    let pairs: Vec<(i64, &str)> = inserted
-                        .iter()
-                        .filter(|a| !retired.iter().any(|r| r.idempotency_key == a.idempotency_key))
-                        .flat_map(|a| {
-                            let shas = media.get(a.idempotency_key.as_str()).copied().unwrap_or_default();
-                            shas.iter().map(move |sha| (a.id, sha.as_str()))
-                        })
-                        .collect();
-                    insert_action_media!($conn, &pairs).await?;
-                }
-                for r in retired {
-                    found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
-                }
-                for a in inserted {
-                    found.entry(a.idempotency_key.clone()).or_insert(Inserted::New(a));
-                }
-                let missing: Vec<&str> =
-                    chunk.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();
-                if !missing.is_empty() {
-                    let existing: Vec<Action> =
-                        keyed(BY_KEYS, &missing).build_query_as().fetch_all(&mut *$conn).await?;
-                    for a in existing {
-                        found.insert(a.idempotency_key.clone(), Inserted::Existing(a));
-                    }
-                    let still: Vec<&str> = missing.into_iter().filter(|k| !found.contains_key(*k)).collect();
-                    if !still.is_empty() {
-                        let retired: Vec<RetiredKey> =
-                            keyed(RETIRED_IN, &still).build_query_as().fetch_all(&mut *$conn).await?;
-                        for r in retired {
-                            found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
-                        }
-                    }
-                }
-            }};
-        }
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
             let mut tx = conn.begin().await?;
-            insert_rows!(tx, &mut found);
+            let time = |t: DateTime<Utc>| super::Placeholders::json_time(&*tx, t);
+            let rows = news
+                .iter()
+                .zip(nows)
+                .map(|(new, now)| {
+                    serde_json::json!([
+                        new.idempotency_key,
+                        new.action_type,
+                        new.payload_json,
+                        time(new.not_before_utc),
+                        time(*now),
+                        new.status,
+                        new.channel,
+                        new.scheduled_for_utc.map(time),
+                        new.not_after_utc.map(time),
+                        new.policy,
+                        new.enqueued_by,
+                        new.time_zone,
+                    ])
+                })
+                .collect();
+            let sql =
+                format!("{INSERT_MANY_HEAD}{}{INSERT_MANY_TAIL}", super::Placeholders::json_rows(&*tx, 1, &ROW_TYPES));
+            let inserted: Vec<Action> =
+                sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *tx).await?;
+            let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
+            // On PostgreSQL a key retired by a concurrent transaction can
+            // pass the insert's check; this second look sees it. SQLite
+            // checks under its single write lock: nothing can slip in.
+            let retired: Vec<RetiredKey> = if new_keys.is_empty() || self.dialect() == Dialect::Sqlite {
+                Vec::new()
+            } else {
+                keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *tx).await?
+            };
+            for r in &retired {
+                if let Some(a) = inserted.iter().find(|a| a.idempotency_key == r.idempotency_key) {
+                    sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *tx).await?;
+                }
+            }
+            // The new actions' media, in the same transaction.
+            if news.iter().any(|n| !n.media.is_empty()) {
+                let media: HashMap<&str, &[String]> = news.iter().map(|n| (n.idempotency_key, n.media)).collect();
+                let pairs: Vec<(i64, &str)> = inserted
+                    .iter()
+                    .filter(|a| !retired.iter().any(|r| r.idempotency_key == a.idempotency_key))
+                    .flat_map(|a| {
+                        let shas = media.get(a.idempotency_key.as_str()).copied().unwrap_or_default();
+                        shas.iter().map(move |sha| (a.id, sha.as_str()))
+                    })
+                    .collect();
+                insert_action_media!(tx, &pairs).await?;
+            }
+            for r in retired {
+                found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
+            }
+            for a in inserted {
+                found.entry(a.idempotency_key.clone()).or_insert(Inserted::New(a));
+            }
+            let missing: Vec<&str> =
+                news.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();
+            if !missing.is_empty() {
+                let existing: Vec<Action> = keyed(BY_KEYS, &missing).build_query_as().fetch_all(&mut *tx).await?;
+                for a in existing {
+                    found.insert(a.idempotency_key.clone(), Inserted::Existing(a));
+                }
+                let still: Vec<&str> = missing.into_iter().filter(|k| !found.contains_key(*k)).collect();
+                if !still.is_empty() {
+                    let retired: Vec<RetiredKey> =
+                        keyed(RETIRED_IN, &still).build_query_as().fetch_all(&mut *tx).await?;
+                    for r in retired {
+                        found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
+                    }
+                }
+            }
             // A key given twice: the first is the new action, the next ones find it.
             let mut outcomes = Vec::with_capacity(news.len());
             let mut events = Vec::with_capacity(news.len());
