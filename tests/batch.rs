@@ -204,7 +204,41 @@ async fn callers_at_once_each_get_their_own_outcome(ctx: TestCtx) {
     assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
 }
 
+/// An insert answers with each new action as it then reads back from the
+/// table, every column (the answer is built from what was written, not read).
+async fn a_new_action_is_answered_as_stored(ctx: TestCtx) {
+    use aol::storage::{Inserted, NewAction};
+    use chrono::{TimeDelta, TimeZone, Timelike};
+    let now = chrono::Utc.with_ymd_and_hms(2026, 3, 29, 8, 59, 1).unwrap().with_nanosecond(123_456_789).unwrap();
+    let at = now + TimeDelta::hours(2) + TimeDelta::nanoseconds(987_654_321);
+    let full = NewAction {
+        status: "AWAITING_APPROVAL",
+        channel: Some("brand"),
+        scheduled_for_utc: Some(at),
+        not_after_utc: Some(at + TimeDelta::hours(1)),
+        policy: Some("require_approval"),
+        enqueued_by: Some("operator:ana"),
+        time_zone: Some("Europe/Berlin"),
+        ..NewAction::pending("full", "POST_SOCIAL", r#"{"text":"first","channel":"brand"}"#, at)
+    };
+    let plain = NewAction::pending("plain", "POST_SOCIAL", r#"{"text":"plain"}"#, now);
+    // The same key again in the same insert, with another payload: the first is written.
+    let again = NewAction::pending("full", "POST_SOCIAL", r#"{"text":"second"}"#, now);
+    let outcome = ctx.db.actions_insert(&[full, plain, again], now).await.unwrap();
+    assert_eq!(outcome.len(), 3);
+    for (i, key) in ["full", "plain"].iter().enumerate() {
+        let Inserted::New(answered) = &outcome[i] else { panic!("{key}: {:?}", outcome[i]) };
+        let stored = ctx.db.action_by_key(key).await.unwrap().unwrap();
+        assert_eq!(answered, &stored, "{key}");
+    }
+    let Inserted::Existing(found) = &outcome[2] else { panic!("again: {:?}", outcome[2]) };
+    assert_eq!(found.payload_json, r#"{"text":"first","channel":"brand"}"#);
+    let Inserted::New(first) = &outcome[0] else { unreachable!() };
+    assert_eq!(found, first);
+}
+
 on_both_databases!(
+    a_new_action_is_answered_as_stored,
     callers_at_once_each_get_their_own_outcome,
     a_batch_is_one_transaction_and_a_bad_item_refuses_it,
     an_agents_batch_stays_in_its_channels,

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 use tokio::sync::oneshot;
 
-use super::actions::{cols, keyed, BY_KEYS, RETIRED_IN};
+use super::actions::{keyed, BY_KEYS, RETIRED_IN};
 use super::audit::append_audit;
 use super::blobs::insert_action_media;
 use super::{on_pool, AuditEntry, Db, Dialect, StoreError};
@@ -46,11 +46,12 @@ const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action
      attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, \
      enqueued_by, time_zone) SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, \
      v.column7, v.column8, v.column9, v.column10, v.column11, v.column12 FROM ";
-const INSERT_MANY_TAIL: &str = concat!(
+/// Only the new id comes back: the rest of the row is what was written (see
+/// [`NewAction::stored`]). Handing back every column of each row was a third
+/// of SQLite's writer's time in batch enqueues.
+const INSERT_MANY_TAIL: &str =
     " WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
-    cols!()
-);
+     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key";
 const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 
 /// A validated action to insert.
@@ -96,6 +97,39 @@ impl<'a> NewAction<'a> {
             media: &[],
             enqueued_by: None,
             time_zone: None,
+        }
+    }
+}
+
+impl NewAction<'_> {
+    /// The row the insert writes for it, as it reads back: `id` is its new
+    /// id, `now` when it was enqueued (as stored).
+    fn stored(&self, id: i64, now: DateTime<Utc>, stored: impl Fn(DateTime<Utc>) -> DateTime<Utc>) -> Action {
+        Action {
+            id,
+            idempotency_key: self.idempotency_key.to_string(),
+            action_type: self.action_type.to_string(),
+            payload_json: self.payload_json.to_string(),
+            status: self.status.to_string(),
+            attempts: 0,
+            not_before_utc: stored(self.not_before_utc),
+            last_error: None,
+            created_at_utc: now,
+            updated_at_utc: now,
+            lease_epoch: None,
+            prepared_sha256: None,
+            remote_id: None,
+            remote_url: None,
+            channel: self.channel.map(str::to_string),
+            scheduled_for_utc: self.scheduled_for_utc.map(&stored),
+            not_after_utc: self.not_after_utc.map(&stored),
+            policy: self.policy.map(str::to_string),
+            facts_json: None,
+            first_sent_at_utc: None,
+            reached_at_utc: None,
+            enqueued_by: self.enqueued_by.map(str::to_string),
+            edited_by: None,
+            time_zone: self.time_zone.map(str::to_string),
         }
     }
 }
@@ -342,8 +376,21 @@ impl Db {
                 .collect();
             let sql =
                 format!("{INSERT_MANY_HEAD}{}{INSERT_MANY_TAIL}", super::Placeholders::json_rows(&*tx, 1, &ROW_TYPES));
-            let inserted: Vec<Action> =
+            let ids: Vec<(i64, String)> =
                 sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *tx).await?;
+            // A key given twice in one insert is written from its first item.
+            let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
+            for (i, new) in news.iter().enumerate() {
+                first.entry(new.idempotency_key).or_insert(i);
+            }
+            let stored = |t| super::Placeholders::stored_time(&*tx, t);
+            let inserted: Vec<Action> = ids
+                .into_iter()
+                .map(|(id, key)| match first.get(key.as_str()) {
+                    Some(&i) => Ok(news[i].stored(id, stored(nows[i]), stored)),
+                    None => Err(StoreError::Corrupt(format!("the insert returned a key it was not given: {key:?}"))),
+                })
+                .collect::<Result<_, _>>()?;
             let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
             // On PostgreSQL a key retired by a concurrent transaction can
             // pass the insert's check; this second look sees it. SQLite

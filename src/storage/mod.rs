@@ -311,6 +311,10 @@ pub(crate) trait Placeholders {
 
     /// A time as [`Placeholders::json_rows`] reads a `timestamptz` into a column.
     fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String;
+
+    /// `t` as it reads back from a column it was written to through
+    /// [`Placeholders::json_time`].
+    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc>;
 }
 
 impl Placeholders for sqlx::SqliteConnection {
@@ -325,6 +329,10 @@ impl Placeholders for sqlx::SqliteConnection {
 
     fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
         group_rows::sqlite_time(t)
+    }
+
+    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        t
     }
 }
 
@@ -345,6 +353,10 @@ impl Placeholders for sqlx::PgConnection {
 
     fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
         group_rows::postgres_time(t)
+    }
+
+    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        chrono::SubsecRound::trunc_subsecs(t, 6)
     }
 }
 
