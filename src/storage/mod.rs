@@ -48,6 +48,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use enqueue::InsertGroup;
 use sqlite_writer::SqliteWriter;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -126,7 +127,7 @@ pub struct Db {
     /// (WAL lets them run beside the one writer).
     pub(crate) reader: Option<SqlitePool>,
     /// Enqueues of this process waiting to be written together (see `enqueue`).
-    inserts: Arc<enqueue::InsertGroup>,
+    inserts: Arc<InsertGroup>,
 }
 
 /// Read-only SQLite connections per process.
@@ -179,7 +180,7 @@ impl Db {
                             .connect_lazy_with(options.read_only(true)),
                     )
                 };
-                Ok(Db { pool: Pool::Sqlite(writer), reader, inserts: Arc::default() })
+                Ok(Db { pool: Pool::Sqlite(writer), reader, inserts: Arc::new(InsertGroup::new(Dialect::Sqlite)) })
             }
             Dialect::Postgres => {
                 let pool = PgPoolOptions::new()
@@ -188,7 +189,11 @@ impl Db {
                     .connect(url)
                     .await
                     .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
-                Ok(Db { pool: Pool::Postgres(pool), reader: None, inserts: Arc::default() })
+                Ok(Db {
+                    pool: Pool::Postgres(pool),
+                    reader: None,
+                    inserts: Arc::new(InsertGroup::new(Dialect::Postgres)),
+                })
             }
         }
     }
