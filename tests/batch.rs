@@ -237,8 +237,50 @@ async fn a_new_action_is_answered_as_stored(ctx: TestCtx) {
     assert_eq!(found, first);
 }
 
+/// Big batches at once (PostgreSQL writes two groups at a time), each sharing
+/// half its keys with the next: every key is added once, every caller learns
+/// the same id for it, and the audit chain holds one "enqueued" per action.
+async fn big_batches_at_once_add_each_key_once(ctx: TestCtx) {
+    use aol::storage::{Inserted, NewAction};
+    let now = chrono::Utc::now();
+    let mut tasks = Vec::new();
+    for caller in 0..12 {
+        let db = ctx.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let keys: Vec<String> = (caller * 100..caller * 100 + 200).map(|k| format!("k-{k}")).collect();
+            let news: Vec<NewAction> =
+                keys.iter().map(|k| NewAction::pending(k, "POST_SOCIAL", r#"{"text":"hi"}"#, now)).collect();
+            let outcome = db.actions_insert(&news, now).await.unwrap();
+            keys.into_iter().zip(outcome).collect::<Vec<_>>()
+        }));
+    }
+    let mut ids = std::collections::HashMap::new();
+    let mut added = 0;
+    for task in tasks {
+        for (key, outcome) in task.await.unwrap() {
+            let action = match outcome {
+                Inserted::New(a) => {
+                    added += 1;
+                    a
+                }
+                Inserted::Existing(a) => a,
+                other => panic!("{key}: {other:?}"),
+            };
+            assert_eq!(action.idempotency_key, key);
+            assert_eq!(*ids.entry(key.clone()).or_insert(action.id), action.id, "{key}: one id for everyone");
+        }
+    }
+    assert_eq!(ids.len(), 1_300);
+    assert_eq!(added, 1_300, "each key added once");
+    assert_eq!(count(&ctx).await, 1_300);
+    let find = aol::model::AuditFind { event: Some("enqueued".into()), limit: 5_000, ..Default::default() };
+    assert_eq!(ctx.db.audit_find(&find).await.unwrap().len(), 1_300);
+    assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
+}
+
 on_both_databases!(
     a_new_action_is_answered_as_stored,
+    big_batches_at_once_add_each_key_once,
     callers_at_once_each_get_their_own_outcome,
     a_batch_is_one_transaction_and_a_bad_item_refuses_it,
     an_agents_batch_stays_in_its_channels,
