@@ -19,16 +19,19 @@ use common::TestCtx;
 use rand::{Rng, SeedableRng};
 use reliability::{assert_running, start_daemon, unfinished};
 
-/// While the kills go on the daemon works at ~60 actions/s (3 every 50 ms),
-/// so that the queue lasts through them; a short lease lets the next one
-/// take over soon after a kill.
+/// While the kills go on the daemon works one action a tick, a tick every
+/// 10 ms, so that the queue lasts through several kills and a good part of
+/// the time an attempt is in flight (claimed and not yet written: a tick of
+/// a few milliseconds). With 3 every 50 ms it was in flight ~5 % of the
+/// time, and once all 60 kills of a PostgreSQL run missed. A short lease
+/// lets the next daemon take over soon after a kill.
 const KILLED: &[&str] = &[
     "--tick-interval-seconds",
-    "0.05",
+    "0.01",
     "--max-actions-per-tick",
-    "3",
+    "1",
     "--tick-concurrency",
-    "3",
+    "1",
     "--lease-ttl-seconds",
     "0.6",
     "--heartbeat-seconds",
