@@ -179,6 +179,7 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
         ),
     }
 }
+
 impl Db {
     /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
     /// was enqueued. A few statements for any number of actions.
