@@ -6,7 +6,7 @@
 //!     AOL_BENCH_SMOKE=1 cargo bench --bench suite    tiny sizes, one run, no targets
 //!         judged: only shows that every section runs (`.ci/run` does this)
 //!     AOL_BENCH_ONLY=process,kill cargo bench --bench suite   some sections only
-//!         (peer, drain, tables, process, kill, http, idle, bluesky, audit,
+//!         (peer, drain (drain-empty: without the history run), tables, process, kill, http, idle, bluesky, audit,
 //!         notify, wasm)
 //!
 //! The peer, graphile-worker (benches/graphile, from npm), runs first on
@@ -175,8 +175,10 @@ async fn main() {
         false => None,
     };
     for backend in backends {
-        if wanted("drain") {
+        if wanted("drain") || wanted("drain-empty") {
             drain::run(backend, plan.drain_actions, plan.drain_rounds, 0, &mut results).await;
+        }
+        if wanted("drain") {
             drain::run(backend, plan.drain_actions, plan.drain_rounds, plan.history_rows, &mut results).await;
         }
         if wanted("tables") {
