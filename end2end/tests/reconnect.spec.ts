@@ -39,9 +39,11 @@ test("the page says when the server is gone and recovers when it is back", async
 
     await stop(server);
     await expect(page.getByTestId("connection-lost")).toBeVisible({ timeout: 5_000 });
-    // The last state known stays on screen, greyed out.
+    // The last state known stays on screen, greyed out: "running", or
+    // "stopped" when the server's shutdown stopped its daemon and the page
+    // was told so before the stream closed (a race a busy machine can lose).
     await expect(page.locator(".live-region.stale")).toHaveCount(1);
-    await expect(page.getByTestId("daemon-state")).toHaveText("running");
+    await expect(page.getByTestId("daemon-state")).toHaveText(/^(running|stopped)$/);
     await testInfo.attach("server gone", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 
     server = start();
