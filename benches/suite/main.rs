@@ -6,8 +6,8 @@
 //!     AOL_BENCH_SMOKE=1 cargo bench --bench suite    tiny sizes, one run, no targets
 //!         judged: only shows that every section runs (`.ci/run` does this)
 //!     AOL_BENCH_ONLY=process,kill cargo bench --bench suite   some sections only
-//!         (peer, drain (drain-empty: without the history run), tables, process, kill, http, idle, bluesky, audit,
-//!         notify, wasm)
+//!         (peer, drain, tables, process, kill, http, idle, bluesky, audit,
+//!         notify, wasm; drain-empty: the drain without its history run)
 //!
 //! The peer, graphile-worker (benches/graphile, from npm), runs first on
 //! PostgreSQL; AOL's figures are then given as ratios to it with the targets
