@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use aol::engine::Actor;
-use aol::engine::{daemon, supervise, DaemonExit, DaemonSettings, Engine};
-use aol::model::FlagCommand;
+use aol::engine::{daemon, supervise, DaemonExit, DaemonSettings, Engine, NewItem};
+use aol::model::{AuditCheck, FlagCommand};
 use aol::storage::Db;
 use common::TestCtx;
 use tokio_util::sync::CancellationToken;
@@ -210,7 +210,44 @@ async fn a_tick_that_cannot_write_its_results_ends_the_term(ctx: TestCtx) {
     assert!(logs.iter().any(|l| l.message.contains("rescued")), "{logs:?}");
 }
 
+/// A tick of 1,200 PROOF posts, 64 in flight: its results are written in
+/// several transactions (two at a time on PostgreSQL), and every post still
+/// ends SUCCESS once, with one line, its stored artifact and its audit event,
+/// in a chain that verifies.
+async fn a_big_tick_lands_every_result_once(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    let payloads: Vec<_> = (0..1200)
+        .map(|i| serde_json::json!({"text": format!("post {i} of a big tick")}).as_object().unwrap().clone())
+        .collect();
+    let keys: Vec<String> = (0..1200).map(|i| format!("big-{i}")).collect();
+    let items: Vec<NewItem> = keys.iter().zip(&payloads).map(|(k, p)| NewItem::new("POST_SOCIAL", k, p)).collect();
+    for done in engine.enqueue_many(&ops(), &items).await.unwrap() {
+        done.unwrap();
+    }
+    let settings = DaemonSettings { max_actions_per_tick: 1200, tick_concurrency: 64, ..settings(10, Some(1)) };
+    assert_eq!(daemon::run(&engine, &settings, &CancellationToken::new()).await, DaemonExit::TickLimit);
+
+    let ended: Vec<(String, i64, i64)> =
+        ctx.fetch_all_raw("SELECT status, attempts, COUNT(*) FROM aol_actions GROUP BY status, attempts").await;
+    assert_eq!(ended, [("SUCCESS".to_string(), 1, 1200)]);
+    let lines: Vec<(i64, i64)> = ctx
+        .fetch_all_raw(
+            "SELECT COUNT(*), COUNT(DISTINCT l.action_id) FROM aol_execution_logs l \
+             JOIN aol_blobs b ON b.sha256 = l.artifact_sha256",
+        )
+        .await;
+    assert_eq!(lines, [(1200, 1200)], "one line per post, each naming its stored artifact");
+    let events: Vec<(i64, i64)> = ctx
+        .fetch_all_raw("SELECT COUNT(*), COUNT(DISTINCT action_id) FROM aol_audit WHERE action_id IS NOT NULL")
+        .await;
+    assert!(events[0].0 >= 2400 && events[0].1 == 1200, "each post's enqueue and result audited: {events:?}");
+    assert!(matches!(ctx.db.audit_verify().await.unwrap(), AuditCheck::Intact { .. }));
+    let tick = &ctx.db.ticks_recent(1).await.unwrap()[0];
+    assert_eq!((tick.status.as_str(), tick.actions_attempted, tick.actions_succeeded), ("SUCCESS", 1200, 1200));
+}
+
 on_both_databases!(
+    a_big_tick_lands_every_result_once,
     a_tick_that_cannot_write_its_results_ends_the_term,
     overview_tells_running_from_standby,
     runs_two_ticks_and_exits,

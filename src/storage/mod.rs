@@ -262,6 +262,15 @@ impl Db {
         }
     }
 
+    /// How many write transactions are worth running side by side: one on
+    /// SQLite (one writer), two on PostgreSQL (a backend each, two cores here).
+    pub fn concurrent_writes(&self) -> usize {
+        match self.pool {
+            Pool::Sqlite(_) => 1,
+            Pool::Postgres(_) => 2,
+        }
+    }
+
     /// Closes every connection; waits for statements in flight.
     pub async fn close(&self) {
         if let Some(reader) = &self.reader {
