@@ -246,7 +246,64 @@ async fn a_big_tick_lands_every_result_once(ctx: TestCtx) {
     assert_eq!((tick.status.as_str(), tick.actions_attempted, tick.actions_succeeded), ("SUCCESS", 1200, 1200));
 }
 
+/// On PostgreSQL a big claim is two statements side by side: when one fails
+/// (here a trigger refuses one row), the other's actions are run, not left
+/// RUNNING where no rescue would take them while the term lasts. SQLite's one
+/// claim is refused whole and claims nothing.
+async fn a_claim_half_that_fails_strands_nothing(ctx: TestCtx) {
+    let engine = engine(&ctx.db).await;
+    let payloads: Vec<_> =
+        (0..400).map(|i| serde_json::json!({"text": format!("post {i}")}).as_object().unwrap().clone()).collect();
+    let keys: Vec<String> =
+        (0..400).map(|i| if i == 399 { "poison".to_string() } else { format!("half-{i}") }).collect();
+    let items: Vec<NewItem> = keys.iter().zip(&payloads).map(|(k, p)| NewItem::new("POST_SOCIAL", k, p)).collect();
+    for done in engine.enqueue_many(&ops(), &items).await.unwrap() {
+        done.unwrap();
+    }
+    match ctx.backend {
+        common::Backend::Sqlite => {
+            ctx.execute_raw(
+                "CREATE TRIGGER refuse_claim BEFORE UPDATE ON aol_actions \
+                 WHEN NEW.status = 'RUNNING' AND OLD.idempotency_key = 'poison' \
+                 BEGIN SELECT RAISE(ABORT, 'test: claim refused'); END",
+            )
+            .await
+        }
+        common::Backend::Postgres => {
+            ctx.execute_raw(
+                "CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'test: claim refused'; END $$",
+            )
+            .await;
+            ctx.execute_raw(
+                "CREATE TRIGGER refuse_claim BEFORE UPDATE ON aol_actions FOR EACH ROW \
+                 WHEN (NEW.status = 'RUNNING' AND OLD.idempotency_key = 'poison') EXECUTE FUNCTION refuse_claim()",
+            )
+            .await
+        }
+    }
+    let settings = DaemonSettings { max_actions_per_tick: 400, tick_concurrency: 64, ..settings(10, Some(1)) };
+    let stop = CancellationToken::new();
+    let ended = tokio::time::timeout(Duration::from_secs(3), daemon::run(&engine, &settings, &stop)).await;
+    let counts: Vec<(String, i64)> =
+        ctx.fetch_all_raw("SELECT status, COUNT(*) FROM aol_actions GROUP BY status ORDER BY status").await;
+    let count = |status: &str| counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+    assert_eq!(count("RUNNING"), 0, "nothing stranded: {counts:?}");
+    match ctx.backend {
+        common::Backend::Sqlite => {
+            assert!(ended.is_err(), "every tick's one claim is refused: no tick is written");
+            assert_eq!(count("PENDING"), 400, "{counts:?}");
+        }
+        common::Backend::Postgres => {
+            assert_eq!(ended.ok(), Some(DaemonExit::TickLimit), "the tick ran the half that was claimed");
+            assert!((1..=200).contains(&count("SUCCESS")), "{counts:?}");
+            assert_eq!(count("SUCCESS") + count("PENDING"), 400, "{counts:?}");
+        }
+    }
+}
+
 on_both_databases!(
+    a_claim_half_that_fails_strands_nothing,
     a_big_tick_lands_every_result_once,
     a_tick_that_cannot_write_its_results_ends_the_term,
     overview_tells_running_from_standby,

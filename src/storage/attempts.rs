@@ -210,9 +210,20 @@ impl Db {
     pub async fn actions_claim(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
         let mut claimed = if self.concurrent_writes() > 1 && limit >= CLAIM_SPLIT_FROM {
             let first = limit / 2;
-            let (mut a, b) = tokio::try_join!(self.claim_some(fence, first), self.claim_some(fence, limit - first))?;
-            a.extend(b);
-            a
+            // A half whose statement failed claimed nothing; the other half's
+            // actions are RUNNING under this term and must be run, not
+            // stranded: an error only when neither half claimed.
+            match tokio::join!(self.claim_some(fence, first), self.claim_some(fence, limit - first)) {
+                (Ok(mut a), Ok(b)) => {
+                    a.extend(b);
+                    a
+                }
+                (Ok(claimed), Err(e)) | (Err(e), Ok(claimed)) => {
+                    tracing::warn!(error = %e, claimed = claimed.len(), "half of a claim failed; running the other half");
+                    claimed
+                }
+                (Err(e), Err(_)) => return Err(e),
+            }
         } else {
             self.claim_some(fence, limit).await?
         };
