@@ -13,6 +13,7 @@ pub mod audit;
 mod blobs;
 mod changes;
 mod channels;
+mod claim;
 mod counters;
 mod enqueue;
 mod error;
