@@ -25,6 +25,42 @@ async fn engine(db: &Db) -> Engine {
     common::engine(db).await
 }
 
+/// Queues one POST_SOCIAL per key, in one batch.
+async fn enqueue_posts(engine: &Engine, keys: &[String]) {
+    let payloads: Vec<_> =
+        keys.iter().map(|k| serde_json::json!({"text": format!("post {k}")}).as_object().unwrap().clone()).collect();
+    let items: Vec<NewItem> = keys.iter().zip(&payloads).map(|(k, p)| NewItem::new("POST_SOCIAL", k, p)).collect();
+    for done in engine.enqueue_many(&ops(), &items).await.unwrap() {
+        done.unwrap();
+    }
+}
+
+/// A trigger `name` that makes every update of an action matching `when`
+/// (SQL over OLD and NEW, the same on both databases) fail.
+async fn refuse_updates(ctx: &TestCtx, name: &str, when: &str) {
+    match ctx.backend {
+        common::Backend::Sqlite => {
+            ctx.execute_raw(&format!(
+                "CREATE TRIGGER {name} BEFORE UPDATE ON aol_actions WHEN {when} \
+                 BEGIN SELECT RAISE(ABORT, 'test: {name}'); END"
+            ))
+            .await
+        }
+        common::Backend::Postgres => {
+            ctx.execute_raw(&format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'test: {name}'; END $$"
+            ))
+            .await;
+            ctx.execute_raw(&format!(
+                "CREATE TRIGGER {name} BEFORE UPDATE ON aol_actions FOR EACH ROW \
+                 WHEN ({when}) EXECUTE FUNCTION {name}()"
+            ))
+            .await
+        }
+    }
+}
+
 /// Waits (up to 5 s) until the ledger has at least `n` rows.
 async fn wait_for_ticks(db: &Db, n: i64) {
     for _ in 0..500 {
@@ -167,28 +203,7 @@ async fn a_tick_that_cannot_write_its_results_ends_the_term(ctx: TestCtx) {
         let payload = serde_json::json!({"text": format!("post {i}")}).as_object().unwrap().clone();
         engine.enqueue("POST_SOCIAL", &format!("stranded-{i}"), &payload).await.unwrap();
     }
-    match ctx.backend {
-        common::Backend::Sqlite => {
-            ctx.execute_raw(
-                "CREATE TRIGGER refuse_results BEFORE UPDATE ON aol_actions \
-                 WHEN NEW.status = 'SUCCESS' AND OLD.lease_epoch = 1 \
-                 BEGIN SELECT RAISE(ABORT, 'test: results refused'); END",
-            )
-            .await
-        }
-        common::Backend::Postgres => {
-            ctx.execute_raw(
-                "CREATE FUNCTION refuse_results() RETURNS trigger LANGUAGE plpgsql AS \
-                 $$ BEGIN RAISE EXCEPTION 'test: results refused'; END $$",
-            )
-            .await;
-            ctx.execute_raw(
-                "CREATE TRIGGER refuse_results BEFORE UPDATE ON aol_actions FOR EACH ROW \
-                 WHEN (NEW.status = 'SUCCESS' AND OLD.lease_epoch = 1) EXECUTE FUNCTION refuse_results()",
-            )
-            .await
-        }
-    }
+    refuse_updates(&ctx, "refuse_results", "NEW.status = 'SUCCESS' AND OLD.lease_epoch = 1").await;
     let stop = CancellationToken::new();
     let run = {
         let (engine, stop) = (engine.clone(), stop.clone());
@@ -216,14 +231,8 @@ async fn a_tick_that_cannot_write_its_results_ends_the_term(ctx: TestCtx) {
 /// in a chain that verifies.
 async fn a_big_tick_lands_every_result_once(ctx: TestCtx) {
     let engine = engine(&ctx.db).await;
-    let payloads: Vec<_> = (0..1200)
-        .map(|i| serde_json::json!({"text": format!("post {i} of a big tick")}).as_object().unwrap().clone())
-        .collect();
     let keys: Vec<String> = (0..1200).map(|i| format!("big-{i}")).collect();
-    let items: Vec<NewItem> = keys.iter().zip(&payloads).map(|(k, p)| NewItem::new("POST_SOCIAL", k, p)).collect();
-    for done in engine.enqueue_many(&ops(), &items).await.unwrap() {
-        done.unwrap();
-    }
+    enqueue_posts(&engine, &keys).await;
     let settings = DaemonSettings { max_actions_per_tick: 1200, tick_concurrency: 64, ..settings(10, Some(1)) };
     assert_eq!(daemon::run(&engine, &settings, &CancellationToken::new()).await, DaemonExit::TickLimit);
 
@@ -252,36 +261,10 @@ async fn a_big_tick_lands_every_result_once(ctx: TestCtx) {
 /// claim is refused whole and claims nothing.
 async fn a_claim_half_that_fails_strands_nothing(ctx: TestCtx) {
     let engine = engine(&ctx.db).await;
-    let payloads: Vec<_> =
-        (0..400).map(|i| serde_json::json!({"text": format!("post {i}")}).as_object().unwrap().clone()).collect();
     let keys: Vec<String> =
         (0..400).map(|i| if i == 399 { "poison".to_string() } else { format!("half-{i}") }).collect();
-    let items: Vec<NewItem> = keys.iter().zip(&payloads).map(|(k, p)| NewItem::new("POST_SOCIAL", k, p)).collect();
-    for done in engine.enqueue_many(&ops(), &items).await.unwrap() {
-        done.unwrap();
-    }
-    match ctx.backend {
-        common::Backend::Sqlite => {
-            ctx.execute_raw(
-                "CREATE TRIGGER refuse_claim BEFORE UPDATE ON aol_actions \
-                 WHEN NEW.status = 'RUNNING' AND OLD.idempotency_key = 'poison' \
-                 BEGIN SELECT RAISE(ABORT, 'test: claim refused'); END",
-            )
-            .await
-        }
-        common::Backend::Postgres => {
-            ctx.execute_raw(
-                "CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS \
-                 $$ BEGIN RAISE EXCEPTION 'test: claim refused'; END $$",
-            )
-            .await;
-            ctx.execute_raw(
-                "CREATE TRIGGER refuse_claim BEFORE UPDATE ON aol_actions FOR EACH ROW \
-                 WHEN (NEW.status = 'RUNNING' AND OLD.idempotency_key = 'poison') EXECUTE FUNCTION refuse_claim()",
-            )
-            .await
-        }
-    }
+    enqueue_posts(&engine, &keys).await;
+    refuse_updates(&ctx, "refuse_claim", "NEW.status = 'RUNNING' AND OLD.idempotency_key = 'poison'").await;
     let settings = DaemonSettings { max_actions_per_tick: 400, tick_concurrency: 64, ..settings(10, Some(1)) };
     let stop = CancellationToken::new();
     let ended = tokio::time::timeout(Duration::from_secs(3), daemon::run(&engine, &settings, &stop)).await;
