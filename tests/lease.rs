@@ -6,7 +6,7 @@ mod common;
 
 use aol::engine::lease::DAEMON_LEASE;
 use aol::model::LogLevel;
-use aol::storage::{Fence, Finish, NewAction, NewLog, NewTick};
+use aol::storage::{Chores, Fence, Finish, NewAction, NewLog, NewTick};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use common::TestCtx;
 
@@ -144,6 +144,56 @@ async fn new_holder_rescues_what_a_dead_one_left_running(ctx: TestCtx) {
     assert!(db.actions_rescue(&fence("b", 2, secs(34)), 3).await.unwrap().is_empty());
 }
 
+/// The tick's chores run only when [`chores_due`] says they have rows: each
+/// flag must be true exactly when its write would change something.
+async fn chores_due_says_which_writes_have_rows(ctx: TestCtx) {
+    let db = &ctx.db;
+    let ttl = TimeDelta::hours(24);
+    // Asked at t0: warned from t0 + 20 h, expired from t0 + 24 h.
+    let due = |epoch, now: DateTime<Utc>| db.chores_due(epoch, now, now - TimeDelta::hours(20), now - ttl);
+    db.lease_acquire(DAEMON_LEASE, "a", t0(), t0() + TimeDelta::days(3)).await.unwrap().unwrap();
+    assert_eq!(due(1, t0()).await.unwrap(), Chores::default(), "an empty queue has no chores");
+
+    // Left RUNNING by term 1: term 2's rescue, not term 1's.
+    let running = enqueue(&ctx, "running", t0()).await;
+    assert_eq!(db.actions_claim(&fence("a", 1, t0()), 1).await.unwrap()[0].id, running);
+    assert_eq!(due(1, t0()).await.unwrap(), Chores::default(), "a term's own RUNNING actions are not rescued");
+    assert!(db.lease_release(DAEMON_LEASE, "a", 1, secs(1)).await.unwrap());
+    let b = db.lease_acquire(DAEMON_LEASE, "b", secs(1), secs(1) + TimeDelta::days(3)).await.unwrap().unwrap();
+    assert_eq!(due(b.epoch, secs(2)).await.unwrap(), Chores { rescue: true, ..Chores::default() });
+    assert_eq!(db.actions_rescue(&fence("b", b.epoch, secs(2)), 3).await.unwrap(), vec![running]);
+    assert_eq!(due(b.epoch, secs(2)).await.unwrap(), Chores::default());
+
+    // A deadline: nothing until it passes.
+    let late = NewAction { not_after_utc: Some(secs(60)), ..NewAction::pending("late", "POST_SOCIAL", "{}", secs(3)) };
+    // Waiting for approval since t0 + 10 s.
+    let asked = NewAction { status: "AWAITING_APPROVAL", ..NewAction::pending("asked", "POST_SOCIAL", "{}", secs(10)) };
+    let late = db.action_insert(&late, secs(3)).await.unwrap().into_action().unwrap().id;
+    let asked = db.action_insert(&asked, secs(10)).await.unwrap().into_action().unwrap().id;
+    // Claim the rescued action away, so the rows below are the only ones due.
+    let epoch = b.epoch;
+    let f = |now| fence("b", epoch, now);
+    db.actions_claim(&f(secs(20)), 1).await.unwrap();
+    db.action_finish(&f(secs(20)), running, &Finish::Success, &NewLog::new(LogLevel::Info, "done")).await.unwrap();
+    assert_eq!(due(epoch, secs(59)).await.unwrap(), Chores::default());
+    assert_eq!(due(epoch, secs(60)).await.unwrap(), Chores { expire: true, ..Chores::default() });
+    assert_eq!(db.actions_expire(&f(secs(60)), secs(60) - ttl).await.unwrap(), vec![late]);
+    assert_eq!(due(epoch, secs(60)).await.unwrap(), Chores::default());
+
+    // The approval's warning comes due 20 h after it was asked, once.
+    let warn_at = secs(10) + TimeDelta::hours(20);
+    assert_eq!(due(epoch, warn_at - TimeDelta::seconds(1)).await.unwrap(), Chores::default());
+    assert_eq!(due(epoch, warn_at).await.unwrap(), Chores { warn: true, ..Chores::default() });
+    let warned = db.actions_warn_expiring(&f(warn_at), warn_at - TimeDelta::hours(20), ttl).await.unwrap();
+    assert_eq!(warned, vec![asked]);
+    assert_eq!(due(epoch, warn_at).await.unwrap(), Chores::default(), "warned once per wait");
+    // Unanswered for 24 h: expired.
+    let expire_at = secs(10) + ttl;
+    assert_eq!(due(epoch, expire_at).await.unwrap(), Chores { expire: true, ..Chores::default() });
+    assert_eq!(db.actions_expire(&f(expire_at), expire_at - ttl).await.unwrap(), vec![asked]);
+    assert_eq!(due(epoch, expire_at).await.unwrap(), Chores::default());
+}
+
 on_both_databases!(
     first_acquire,
     renew_by_same_owner,
@@ -152,4 +202,5 @@ on_both_databases!(
     epoch_grows_on_every_new_term,
     stale_holder_cannot_write,
     new_holder_rescues_what_a_dead_one_left_running,
+    chores_due_says_which_writes_have_rows,
 );

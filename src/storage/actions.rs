@@ -9,7 +9,7 @@ use super::audit::append_audit;
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::logs::{insert_logs, NewLog};
 use super::{on_pool, on_read_pool, AuditEntry, Db, StoreError};
-use crate::model::{Action, ActionFilter, LogLevel, StatusCount};
+use crate::model::{Action, ActionFilter, StatusCount};
 
 macro_rules! cols {
     () => {
@@ -56,25 +56,6 @@ const SET_REACHED: PerDialect = fenced!(
 const SET_FACTS: &str =
     "UPDATE aol_actions SET facts_json = $3 WHERE id = $1 AND payload_json = $2 AND facts_json IS NULL";
 const FACTS: &str = "SELECT facts_json FROM aol_actions WHERE id = $1 AND payload_json = $2";
-/// Past their deadline: never sent (`$5` the reason).
-const EXPIRE_LATE: PerDialect = fenced!(
-    "UPDATE aol_actions SET status = 'EXPIRED', last_error = $5, updated_at_utc = $4 \
-     WHERE not_after_utc IS NOT NULL AND not_after_utc <= $4 AND status IN ('PENDING', 'RETRY', 'AWAITING_APPROVAL')",
-    "RETURNING id"
-);
-/// Asked for approval at or before `$6` and never answered (`$5` the reason).
-const EXPIRE_UNANSWERED: PerDialect = fenced!(
-    "UPDATE aol_actions SET status = 'EXPIRED', last_error = $5, updated_at_utc = $4 \
-     WHERE status = 'AWAITING_APPROVAL' AND updated_at_utc <= $6",
-    "RETURNING id"
-);
-/// Posts waiting for approval since `$5` or earlier, not yet warned of in this wait.
-const WARN_EXPIRING: PerDialect = fenced!(
-    "UPDATE aol_actions SET expiry_warned_at_utc = $4 \
-     WHERE status = 'AWAITING_APPROVAL' AND updated_at_utc <= $5 \
-     AND (expiry_warned_at_utc IS NULL OR expiry_warned_at_utc < updated_at_utc)",
-    "RETURNING id, updated_at_utc"
-);
 /// A channel's queued actions due before `$2` wait until `$2`.
 const QUEUE_WAIT: &str = "UPDATE aol_actions SET not_before_utc = $2 \
      WHERE channel = $1 AND status IN ('PENDING', 'RETRY') AND not_before_utc < $2";
@@ -304,66 +285,6 @@ impl Db {
             let set: Option<i64> =
                 bind_fence!(sqlx::query_scalar(sql), fence).bind(id).bind(sha256).fetch_optional(&mut *conn).await?;
             Ok(set.is_some())
-        })
-    }
-
-    /// Marks the posts waiting for approval since `asked_before` or earlier
-    /// (once per wait) and records `approval_expiring` for each, with when
-    /// it expires (`ttl` after it was asked): its notification. Their ids.
-    pub async fn actions_warn_expiring(
-        &self,
-        fence: &Fence<'_>,
-        asked_before: DateTime<Utc>,
-        ttl: chrono::TimeDelta,
-    ) -> Result<Vec<i64>, StoreError> {
-        on_pool!(self, WARN_EXPIRING, |conn, sql| {
-            let mut tx = conn.begin().await?;
-            let warned: Vec<(i64, DateTime<Utc>)> =
-                bind_fence!(sqlx::query_as(sql), fence).bind(asked_before).fetch_all(&mut *tx).await?;
-            let events: Vec<AuditEntry> = warned
-                .iter()
-                .map(|(id, asked)| {
-                    let data = serde_json::json!({"expires_at": (*asked + ttl).to_rfc3339()});
-                    AuditEntry::new("aol:daemon", Some(*id), "approval_expiring", data)
-                })
-                .collect();
-            append_audit!(tx, fence.now, &events).await?;
-            tx.commit().await?;
-            Ok(warned.into_iter().map(|(id, _)| id).collect())
-        })
-    }
-
-    /// Ends, as EXPIRED, the actions that can no longer be sent: past their
-    /// deadline, or waiting for an approval asked before `asked_before`. Each
-    /// gets a log line with the reason; their ids.
-    pub async fn actions_expire(&self, fence: &Fence<'_>, asked_before: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-        let late = NewLog::new(LogLevel::Warning, "expired: past its deadline (not_after), so it was not sent")
-            .event("expired", None);
-        let unanswered = NewLog::new(
-            LogLevel::Warning,
-            format!(
-                "expired: no approval or rejection since it was asked for (at or before {}), so it was not sent",
-                asked_before.to_rfc3339()
-            ),
-        )
-        .event("expired", None);
-        let (late_sql, unanswered_sql) = (EXPIRE_LATE.on(self.dialect()), EXPIRE_UNANSWERED.on(self.dialect()));
-        on_pool!(self, |conn| {
-            let mut tx = conn.begin().await?;
-            let past: Vec<i64> = bind_fence!(sqlx::query_scalar(late_sql), fence)
-                .bind(late.message.as_str())
-                .fetch_all(&mut *tx)
-                .await?;
-            let unasked: Vec<i64> = bind_fence!(sqlx::query_scalar(unanswered_sql), fence)
-                .bind(unanswered.message.as_str())
-                .bind(asked_before)
-                .fetch_all(&mut *tx)
-                .await?;
-            let lines: Vec<(i64, &NewLog)> =
-                past.iter().map(|id| (*id, &late)).chain(unasked.iter().map(|id| (*id, &unanswered))).collect();
-            insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
-            tx.commit().await?;
-            Ok(past.into_iter().chain(unasked).collect())
         })
     }
 

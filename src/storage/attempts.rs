@@ -1,16 +1,16 @@
 //! What the daemon's attempts write (their claim is `claim.rs`): their
 //! "started" lines and results (many at once: the writer's group
-//! commit), the PROOF artifacts that go with the results, and the rescue of
-//! actions an earlier term left RUNNING. Every write carries the term's fence.
+//! commit), and the PROOF artifacts that go with the results. Every write
+//! carries the term's fence.
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
 use super::audit::append_audit;
 use super::blobs::insert_artifacts;
-use super::fence::{bind_fence, fenced, lease_check, Fence, PerDialect, LEASE_CHECK};
+use super::fence::{bind_fence, lease_check, Fence, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD, LINE_TYPES};
-use super::{group_rows, json_rows_of, on_pool, AuditEntry, Db, Pool, StoreError};
+use super::{group_rows, json_rows_of, AuditEntry, Db, Pool, StoreError};
 
 /// What a result statement returns of each action it wrote: what the
 /// daemon reports and logs (the whole row cost decoding 25 columns per result).
@@ -80,17 +80,6 @@ const LOG_IF_MINE_WHERE: &str =
     " WHERE (SELECT a.status = 'RUNNING' AND a.lease_epoch = $3 FROM aol_actions a WHERE a.id = v.column1) ";
 /// The types of a result's five values on SQLite: id, kind, error, not_before, max_attempts.
 const RESULT_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "bigint"];
-/// Actions left RUNNING by an earlier term go back to RETRY (or DLQ when their
-/// attempts are used up); the attempt they were on counts. One whose REAL
-/// request had started to leave may have been posted: it becomes UNCONFIRMED.
-const RESCUE: PerDialect = fenced!(
-    "UPDATE aol_actions SET status = CASE WHEN sent_at_utc IS NOT NULL THEN 'UNCONFIRMED' \
-       WHEN attempts >= $5 THEN 'DLQ' ELSE 'RETRY' END, \
-     last_error = CASE WHEN sent_at_utc IS NOT NULL THEN $7 ELSE $6 END, not_before_utc = $4, updated_at_utc = $4 \
-     WHERE status = 'RUNNING' AND (lease_epoch IS NULL OR lease_epoch < $3)",
-    "RETURNING id, status"
-);
-
 /// An action as a result left it.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Finished {
@@ -317,38 +306,6 @@ impl Db {
                 Ok(written)
             }
         }
-    }
-
-    /// Returns actions left RUNNING by earlier terms to the queue (or to
-    /// UNCONFIRMED, see [`RESCUE`]); their ids.
-    pub async fn actions_rescue(&self, fence: &Fence<'_>, max_attempts: i64) -> Result<Vec<i64>, StoreError> {
-        let reason =
-            format!("rescued: the daemon running it stopped before finishing (rescued by lease epoch {})", fence.epoch);
-        let unconfirmed = format!(
-            "unconfirmed: the daemon stopped while a REAL request was leaving (found by lease epoch {}); \
-             it may have been posted, so it is not sent again by itself",
-            fence.epoch
-        );
-        on_pool!(self, RESCUE, |conn, sql| {
-            let mut tx = conn.begin().await?;
-            let rescued: Vec<(i64, String)> = bind_fence!(sqlx::query_as(sql), fence)
-                .bind(max_attempts)
-                .bind(reason.as_str())
-                .bind(unconfirmed.as_str())
-                .fetch_all(&mut *tx)
-                .await?;
-            let (back, unsure) = (
-                NewLog::new(crate::model::LogLevel::Warning, reason.as_str()).event("rescued", None),
-                NewLog::new(crate::model::LogLevel::Error, unconfirmed.as_str()).event("unconfirmed", None),
-            );
-            let lines: Vec<(i64, &NewLog)> = rescued
-                .iter()
-                .map(|(id, status)| (*id, if status == "UNCONFIRMED" { &unsure } else { &back }))
-                .collect();
-            insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
-            tx.commit().await?;
-            Ok(rescued.into_iter().map(|(id, _)| id).collect())
-        })
     }
 }
 

@@ -259,7 +259,14 @@ async fn tick(
     let db = engine.db();
     let started_at_utc = engine.clock().now();
     let deadline = Instant::now() + settings.max_tick;
-    let flags = db.flags_get().await?;
+    // Which of the chores before the claim have anything to do, read beside
+    // the flags: each chore is a fenced write, a durable commit on PostgreSQL
+    // even when it changes nothing.
+    let warn_before = started_at_utc - (super::APPROVAL_TTL - super::APPROVAL_WARNING);
+    let asked_before = started_at_utc - super::APPROVAL_TTL;
+    let (flags, chores) =
+        tokio::join!(db.flags_get(), db.chores_due(term.epoch, started_at_utc, warn_before, asked_before));
+    let (flags, chores) = (flags?, chores?);
     engine.observe_flags(flags.clone());
     if flags.killed {
         return Ok(TickOutcome::Killed);
@@ -268,17 +275,22 @@ async fn tick(
     if flags.paused {
         return write_ledger(engine, term, started_at_utc, TickStatus::Skipped, &tally, "paused").await;
     }
-    let max_attempts = i64::from(settings.max_retries);
-    tally.rescued = db.actions_rescue(&engine.fence(term.epoch), max_attempts).await?.len();
+    if chores.rescue {
+        let max_attempts = i64::from(settings.max_retries);
+        tally.rescued = db.actions_rescue(&engine.fence(term.epoch), max_attempts).await?.len();
+    }
     if tally.rescued > 0 {
         tracing::warn!(count = tally.rescued, "rescued actions left RUNNING by an earlier daemon");
     }
     // Posts whose approval runs out within the warning time: said so, once.
-    let warn_before = started_at_utc - (super::APPROVAL_TTL - super::APPROVAL_WARNING);
-    db.actions_warn_expiring(&engine.fence(term.epoch), warn_before, super::APPROVAL_TTL).await?;
-    // What can no longer be sent ends EXPIRED before anything is claimed.
-    let asked_before = started_at_utc - super::APPROVAL_TTL;
-    tally.expired = db.actions_expire(&engine.fence(term.epoch), asked_before).await?.len();
+    if chores.warn {
+        db.actions_warn_expiring(&engine.fence(term.epoch), warn_before, super::APPROVAL_TTL).await?;
+    }
+    // What can no longer be sent ends EXPIRED before anything is claimed (the
+    // claim never takes what is past its deadline).
+    if chores.expire {
+        tally.expired = db.actions_expire(&engine.fence(term.epoch), asked_before).await?.len();
+    }
     if tally.expired > 0 {
         tracing::info!(count = tally.expired, "actions expired: past their deadline or never approved");
     }
