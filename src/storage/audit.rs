@@ -20,6 +20,10 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// the same for all): id, actor, action id, event, data, previous hash, hash.
 pub(crate) const ROW_TYPES: [&str; 7] = ["bigint", "text", "bigint", "text", "text", "text", "text"];
 
+/// The audit row insert, followed by its rows.
+pub(crate) const INSERT_HEAD: &str =
+    "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) ";
+
 /// An event to append.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditEntry {
@@ -74,6 +78,7 @@ macro_rules! append_audit {
                     .await?;
             let at = $crate::model::audit_time($now);
             let mut id = seq - entries.len() as i64;
+            // (id, entry, data, prev_hash, hash) per row.
             let mut rows = Vec::with_capacity(entries.len());
             for entry in entries {
                 id += 1;
@@ -81,15 +86,40 @@ macro_rules! append_audit {
                 let bytes =
                     $crate::storage::audit::canonical(id, &at, &entry.actor, entry.action_id, entry.event, &data);
                 let hash = $crate::storage::audit::chain(&prev, &bytes);
-                rows.push(serde_json::json!([id, entry.actor, entry.action_id, entry.event, data, prev, hash]));
-                prev = hash;
+                rows.push((id, entry, data, std::mem::replace(&mut prev, hash.clone()), hash));
             }
-            let sql = format!(
-                "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) \
-                 SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7 FROM {}",
-                $crate::storage::Placeholders::json_rows(&*$conn, 2, &$crate::storage::audit::ROW_TYPES)
-            );
-            sqlx::query(&sql).bind(at).bind($crate::storage::json_rows_of(rows)).execute(&mut *$conn).await?;
+            if $crate::storage::Placeholders::binds_rows(&*$conn) {
+                $crate::storage::insert_bound!(
+                    $conn,
+                    $crate::storage::audit::INSERT_HEAD,
+                    8,
+                    "",
+                    rows,
+                    |q, (id, entry, data, prev_hash, hash)| q
+                        .bind(*id)
+                        .bind(at.as_str())
+                        .bind(entry.actor.as_str())
+                        .bind(entry.action_id)
+                        .bind(entry.event)
+                        .bind(data.as_str())
+                        .bind(prev_hash.as_str())
+                        .bind(hash.as_str())
+                )
+                .await?;
+            } else {
+                let sql = format!(
+                    "{}SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7 FROM {}",
+                    $crate::storage::audit::INSERT_HEAD,
+                    $crate::storage::Placeholders::json_rows(&*$conn, 2, &$crate::storage::audit::ROW_TYPES)
+                );
+                let rows = rows
+                    .iter()
+                    .map(|(id, e, data, prev_hash, hash)| {
+                        serde_json::json!([id, e.actor, e.action_id, e.event, data, prev_hash, hash])
+                    })
+                    .collect();
+                sqlx::query(&sql).bind(at.as_str()).bind($crate::storage::json_rows_of(rows)).execute(&mut *$conn).await?;
+            }
             sqlx::query("UPDATE aol_audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut *$conn).await?;
             // The events people are told of, in the same transaction.
             $crate::storage::outbox::append_outbox!($conn, $now, entries).await?;

@@ -71,7 +71,23 @@ macro_rules! insert_artifacts {
                 .filter_map(|(_, log)| Some((log.artifact_sha256.as_deref()?, log.artifact_bytes.as_deref()?)))
                 .filter(|(sha, _)| seen.insert(*sha))
                 .collect();
-            if !blobs.is_empty() {
+            if blobs.is_empty() {
+            } else if $crate::storage::Placeholders::binds_rows(&*$executor) {
+                $crate::storage::insert_bound!(
+                    $executor,
+                    "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) ",
+                    5,
+                    " ON CONFLICT (sha256) DO NOTHING",
+                    blobs,
+                    |q, (sha, bytes)| q
+                        .bind(*sha)
+                        .bind(bytes.len() as i64)
+                        .bind($crate::storage::blobs::ARTIFACT_MIME)
+                        .bind(*bytes)
+                        .bind($now)
+                )
+                .await?;
+            } else {
                 let sql = format!(
                     "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) \
                      SELECT v.column1, v.column2, $1, v.column3, $2 FROM {} WHERE true ON CONFLICT (sha256) DO NOTHING",

@@ -111,29 +111,48 @@ macro_rules! insert_logs {
             if lines.is_empty() {
                 return Ok::<(), sqlx::Error>(());
             }
-            let sql = format!(
-                "{}SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, $2 FROM {}",
-                $crate::storage::logs::INSERT_HEAD,
-                $crate::storage::Placeholders::json_rows(&*$executor, 3, &$crate::storage::logs::LINE_TYPES)
-            );
-            let rows = lines
-                .iter()
-                .map(|(action_id, log)| {
-                    serde_json::json!([
-                        action_id,
-                        log.level.as_str(),
-                        log.message,
-                        log.artifact_ref,
-                        log.artifact_sha256
-                    ])
-                })
-                .collect();
-            sqlx::query(&sql)
-                .bind($now)
-                .bind($epoch)
-                .bind($crate::storage::json_rows_of(rows))
-                .execute($executor)
+            if $crate::storage::Placeholders::binds_rows(&*$executor) {
+                $crate::storage::insert_bound!(
+                    $executor,
+                    $crate::storage::logs::INSERT_HEAD,
+                    7,
+                    "",
+                    lines,
+                    |q, (action_id, log)| q
+                        .bind(*action_id)
+                        .bind($now)
+                        .bind(log.level.as_str())
+                        .bind(log.message.as_str())
+                        .bind(log.artifact_ref.as_deref())
+                        .bind(log.artifact_sha256.as_deref())
+                        .bind($epoch)
+                )
                 .await?;
+            } else {
+                let sql = format!(
+                    "{}SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, $2 FROM {}",
+                    $crate::storage::logs::INSERT_HEAD,
+                    $crate::storage::Placeholders::json_rows(&*$executor, 3, &$crate::storage::logs::LINE_TYPES)
+                );
+                let rows = lines
+                    .iter()
+                    .map(|(action_id, log)| {
+                        serde_json::json!([
+                            action_id,
+                            log.level.as_str(),
+                            log.message,
+                            log.artifact_ref,
+                            log.artifact_sha256
+                        ])
+                    })
+                    .collect();
+                sqlx::query(&sql)
+                    .bind($now)
+                    .bind($epoch)
+                    .bind($crate::storage::json_rows_of(rows))
+                    .execute(&mut *$executor)
+                    .await?;
+            }
             let events: Vec<$crate::storage::AuditEntry> =
                 lines.iter().map(|(action_id, log)| log.audit_entry(*action_id, $epoch)).collect();
             $crate::storage::audit::append_audit!($executor, $now, &events).await?;
