@@ -6,25 +6,41 @@ use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::{on_pool, Db, StoreError};
 use crate::model::Action;
 
-/// Due actions, oldest first, marked RUNNING under this term. PostgreSQL skips
-/// rows another transaction is claiming, and gets the ids as an array so that
-/// it looks each one up (with `IN (SELECT …)` it read the whole table to match
-/// them: 45 ms for 1,000 among 50,000); SQLite runs one writer at a time.
+/// Due actions, oldest first, marked RUNNING under this term, read from
+/// `$due` (the table, or on SQLite the table held to its index of due
+/// actions). PostgreSQL skips rows another transaction is claiming, and gets
+/// the ids as an array so that it looks each one up (with `IN (SELECT …)` it
+/// read the whole table to match them: 45 ms for 1,000 among 50,000); SQLite
+/// runs one writer at a time.
 macro_rules! claim_sql {
-    ($open:literal, $close:literal) => {
+    ($due:literal, $open:literal, $close:literal) => {
         concat!(
             "UPDATE aol_actions SET status = 'RUNNING', attempts = attempts + 1, lease_epoch = $3, updated_at_utc = $4, \
              sent_at_utc = NULL WHERE id ",
             $open,
-            "SELECT id FROM aol_actions WHERE status IN ('PENDING', 'RETRY') AND not_before_utc <= $4 \
+            "SELECT id FROM ",
+            $due,
+            " WHERE status IN ('PENDING', 'RETRY') AND not_before_utc <= $4 \
              AND (not_after_utc IS NULL OR not_after_utc > $4) ORDER BY not_before_utc, id LIMIT $5",
             $close
         )
     };
 }
-const CLAIM: PerDialect = PerDialect {
-    sqlite: fenced!(claim_sql!("IN (", ")"), concat!("RETURNING ", cols!())).sqlite,
-    postgres: fenced!(claim_sql!("= ANY(ARRAY(", " FOR UPDATE SKIP LOCKED))"), concat!("RETURNING ", cols!())).postgres,
+/// SQLite has no statistics unless asked to gather them, and without them it
+/// read every PENDING row through the status index and sorted them all to
+/// take the oldest 1,000 (25 ms a claim with 20,000 queued, and growing with
+/// the queue): the due index gives them in order.
+pub(super) const CLAIM: PerDialect = PerDialect {
+    sqlite: fenced!(
+        claim_sql!("aol_actions INDEXED BY aol_actions_due_idx", "IN (", ")"),
+        concat!("RETURNING ", cols!())
+    )
+    .sqlite,
+    postgres: fenced!(
+        claim_sql!("aol_actions", "= ANY(ARRAY(", " FOR UPDATE SKIP LOCKED))"),
+        concat!("RETURNING ", cols!())
+    )
+    .postgres,
 };
 
 /// From this many actions a claim on PostgreSQL is two statements side by

@@ -473,6 +473,17 @@ pub(crate) mod group_rows {
     }
 }
 
+/// The statements every tick runs that read the queue, by name, as `dialect`
+/// spells them: for the tests that check their plans (one that reads every
+/// queued action at each tick is slow only once the queue is long).
+pub fn tick_statements(dialect: Dialect) -> [(&'static str, &'static str); 3] {
+    [
+        ("claim", claim::CLAIM.on(dialect)),
+        ("chores_due", chores::CHORES_DUE.on(dialect)),
+        ("expire_late", chores::EXPIRE_LATE.on(dialect)),
+    ]
+}
+
 /// The migration file names for a dialect, in order (used by the parity test).
 pub fn migration_names(dialect: Dialect) -> Vec<String> {
     let migrator = match dialect {
