@@ -27,6 +27,7 @@ pub mod outbox;
 mod people;
 mod policies;
 mod retention;
+mod rows;
 mod secrets;
 mod sqlite_writer;
 
@@ -46,6 +47,7 @@ pub use ledger::NewTick;
 pub use logs::{NewLog, ARTIFACT_REF_PREFIX};
 pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
+pub(crate) use rows::{group_rows, insert_bound, json_rows_of, Placeholders, BOUND_ROWS};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -286,193 +288,6 @@ impl Db {
     }
 }
 
-/// `($first, …), ($…, …)`: `rows` rows of `width` numbered placeholders, for
-/// multi-row statements built at run time. Numbered, not `?`, so that they mix
-/// with a statement's fixed `$1`…`$4` on both databases.
-pub(crate) fn values_rows(first: usize, rows: usize, width: usize) -> String {
-    let mut out = String::with_capacity(rows * width * 5);
-    for row in 0..rows {
-        if row > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for col in 0..width {
-            if col > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&format!("${}", first + row * width + col));
-        }
-        out.push(')');
-    }
-    out
-}
-
-/// The placeholders of a multi-row `VALUES` list that is the statement's
-/// only parameters, as the connection's database reads them best. SQLite
-/// gets anonymous `?`: a named one (`$7`) is looked up by a walk through all
-/// of them as it is bound, which made a 500-row insert of 8 columns spend
-/// most of its time there (2.9 ms against 0.3 ms with `?`).
-///
-/// [`Placeholders::json_rows`] reads the rows of a busy write from one JSON
-/// parameter instead: the statement's text is the same for any number of
-/// rows, so it is prepared once (preparing each batch size anew cost more
-/// than writing it).
-pub(crate) trait Placeholders {
-    fn values_rows(&self, rows: usize, width: usize) -> String;
-
-    /// Whether the rows of a busy insert are best bound as values
-    /// ([`insert_bound`]) rather than read from JSON ([`Placeholders::json_rows`]).
-    /// SQLite: its JSON functions parse a row's text again for each column they
-    /// read (1,000 artifacts of ~1 KB as hex: ~40 ms read from JSON, ~12 ms
-    /// bound; audit rows ~18 → ~7 ms). PostgreSQL plans each new statement
-    /// text: a VALUES list per batch size cost more than the write.
-    fn binds_rows(&self) -> bool;
-
-    /// The relation `v(column1, …)` read, in order, from `$param`, a JSON
-    /// array of rows (see [`json_rows_of`]), each an array of the values of
-    /// `types` (PostgreSQL's names: `bigint`, `text`, `timestamptz`, or
-    /// `bytea`, which travels as hex).
-    fn json_rows(&self, param: usize, types: &[&str]) -> String;
-
-    /// A time as [`Placeholders::json_rows`] reads a `timestamptz` into a column.
-    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String;
-
-    /// `t` as it reads back from a column it was written to through
-    /// [`Placeholders::json_time`].
-    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc>;
-}
-
-impl Placeholders for sqlx::SqliteConnection {
-    fn values_rows(&self, rows: usize, width: usize) -> String {
-        let row = format!("({})", vec!["?"; width].join(", "));
-        vec![row; rows].join(", ")
-    }
-
-    fn binds_rows(&self) -> bool {
-        true
-    }
-
-    fn json_rows(&self, param: usize, types: &[&str]) -> String {
-        group_rows::sqlite(param, types)
-    }
-
-    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        group_rows::sqlite_time(t)
-    }
-
-    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        t
-    }
-}
-
-impl Placeholders for sqlx::PgConnection {
-    fn values_rows(&self, rows: usize, width: usize) -> String {
-        values_rows(1, rows, width)
-    }
-
-    fn binds_rows(&self) -> bool {
-        false
-    }
-
-    fn json_rows(&self, param: usize, types: &[&str]) -> String {
-        let columns = json_columns(types, |i, t| match t {
-            "bytea" => format!("decode(j.value ->> {i}, 'hex')"),
-            _ => format!("(j.value ->> {i})::{t}"),
-        });
-        format!(
-            "(SELECT {columns} FROM jsonb_array_elements(${param}) WITH ORDINALITY AS j(value, n) ORDER BY j.n) AS v"
-        )
-    }
-
-    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        group_rows::postgres_time(t)
-    }
-
-    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        chrono::SubsecRound::trunc_subsecs(t, 6)
-    }
-}
-
-/// `read(i, type) AS column1, …` for the columns of `types`.
-fn json_columns(types: &[&str], read: impl Fn(usize, &str) -> String) -> String {
-    let columns: Vec<String> =
-        types.iter().enumerate().map(|(i, t)| format!("{} AS column{}", read(i, t), i + 1)).collect();
-    columns.join(", ")
-}
-
-/// Rows per statement of [`insert_bound`]: 100 rows of 8 values bind 800
-/// anonymous placeholders; every full statement has the same text, prepared once.
-pub(crate) const BOUND_ROWS: usize = 100;
-
-/// Inserts `$rows` on `$conn` by statements `$head VALUES (…), …$tail` of at
-/// most [`BOUND_ROWS`] rows of `$width` values, `|q, row| …` binding one row's
-/// values in order (for connections whose [`Placeholders::binds_rows`]).
-/// Evaluates to the statements' `Result`.
-macro_rules! insert_bound {
-    ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr) => {
-        async {
-            for chunk in $rows.chunks($crate::storage::BOUND_ROWS) {
-                let values = $crate::storage::Placeholders::values_rows(&*$conn, chunk.len(), $width);
-                let sql = format!("{}VALUES {values}{}", $head, $tail);
-                // A short last statement is prepared and dropped: its text
-                // would push others out of the connection's cache.
-                let mut $q = sqlx::query(&sql).persistent(chunk.len() == $crate::storage::BOUND_ROWS);
-                for $row in chunk {
-                    $q = $bind;
-                }
-                $q.execute(&mut *$conn).await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        }
-    };
-}
-pub(crate) use insert_bound;
-
-/// The parameter [`Placeholders::json_rows`] reads: `rows`, one JSON array
-/// each (bytes as hex).
-pub(crate) fn json_rows_of(rows: Vec<serde_json::Value>) -> sqlx::types::Json<serde_json::Value> {
-    sqlx::types::Json(serde_json::Value::Array(rows))
-}
-
-/// The rows of a multi-row write as the relation `v(column1, …)`: one
-/// statement text whatever the number of rows, so it is prepared once
-/// instead of once per batch size, with a handful of parameters (planning a
-/// 64-row VALUES statement took longer than running it on PostgreSQL; binding
-/// 2,500 numbered placeholders took a tenth of SQLite's writer's time).
-pub(crate) mod group_rows {
-    use chrono::{DateTime, SecondsFormat, Utc};
-
-    /// SQLite reads the rows, in their order, from `$param`, one JSON array of
-    /// rows (see [`super::json_rows_of`]), each an array of the values of
-    /// `types` (only `bytea`, as hex, is read differently).
-    pub(crate) fn sqlite(param: usize, types: &[&str]) -> String {
-        let columns = super::json_columns(types, |i, t| match t {
-            "bytea" => format!("unhex(j.value ->> {i})"),
-            _ => format!("j.value ->> {i}"),
-        });
-        format!("(SELECT {columns} FROM json_each(${param}) AS j ORDER BY j.key) AS v")
-    }
-
-    /// A time as SQLite's columns hold it: the text sqlx binds a `DateTime<Utc>` as.
-    pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
-        t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
-    }
-
-    /// A time as PostgreSQL keeps it, in microseconds (it would round nanoseconds
-    /// where sqlx's binding cuts them).
-    pub(crate) fn postgres_time(t: DateTime<Utc>) -> String {
-        t.to_rfc3339_opts(SecondsFormat::Micros, true)
-    }
-
-    /// PostgreSQL reads one array per column through `unnest`, `$first`… in the
-    /// order of `types` (PostgreSQL's names of the columns' types).
-    pub(crate) fn postgres(first: usize, types: &[&str]) -> String {
-        let arrays: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", first + i)).collect();
-        let names: Vec<String> = (1..=types.len()).map(|i| format!("column{i}")).collect();
-        format!("unnest({}) AS v({})", arrays.join(", "), names.join(", "))
-    }
-}
-
 /// The statements every tick runs that read the queue, by name, as `dialect`
 /// spells them: for the tests that check their plans (one that reads every
 /// queued action at each tick is slow only once the queue is long).
@@ -527,31 +342,6 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://aol.db"), "sqlite://aol.db");
-    }
-
-    #[test]
-    fn values_rows_numbers_on_from_first() {
-        assert_eq!(values_rows(5, 2, 3), "($5, $6, $7), ($8, $9, $10)");
-        assert_eq!(values_rows(1, 1, 1), "($1)");
-    }
-
-    #[tokio::test]
-    async fn placeholders_per_dialect() {
-        use sqlx::Connection;
-        let sqlite = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
-        assert_eq!(Placeholders::values_rows(&sqlite, 2, 3), "(?, ?, ?), (?, ?, ?)");
-    }
-
-    #[test]
-    fn group_rows_per_dialect() {
-        assert_eq!(
-            group_rows::sqlite(5, &["bigint", "text"]),
-            "(SELECT j.value ->> 0 AS column1, j.value ->> 1 AS column2 FROM json_each($5) AS j ORDER BY j.key) AS v"
-        );
-        assert_eq!(
-            group_rows::postgres(5, &["bigint", "text"]),
-            "unnest($5::bigint[], $6::text[]) AS v(column1, column2)"
-        );
     }
 
     #[test]
