@@ -267,20 +267,7 @@ impl Db {
         };
         match &self.pool {
             Pool::Sqlite(writer) => {
-                let rows = json_rows_of(
-                    lines
-                        .iter()
-                        .map(|(id, log)| {
-                            serde_json::json!([
-                                id,
-                                log.level.as_str(),
-                                log.message,
-                                log.artifact_ref,
-                                log.artifact_sha256
-                            ])
-                        })
-                        .collect(),
-                );
+                let rows = json_rows_of(lines.iter().map(|(id, log)| log.json_row(*id)).collect());
                 let mut conn = writer.lock().await?;
                 let mut tx = conn.begin().await?;
                 let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_SQLITE.as_str()), fence)

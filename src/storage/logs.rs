@@ -56,6 +56,11 @@ impl NewLog {
         }
     }
 
+    /// The line as a row of [`LINE_TYPES`] for `action_id`, as JSON rows carry it.
+    pub(crate) fn json_row(&self, action_id: i64) -> serde_json::Value {
+        serde_json::json!([action_id, self.level.as_str(), self.message, self.artifact_ref, self.artifact_sha256])
+    }
+
     /// The artifact this line's attempt made, `bytes` with their SHA-256
     /// `sha256`: named by the line as `sha256:<hex>` and stored with it.
     pub fn with_artifact(mut self, sha256: String, bytes: Vec<u8>) -> NewLog {
@@ -134,18 +139,7 @@ macro_rules! insert_logs {
                     $crate::storage::logs::INSERT_HEAD,
                     $crate::storage::Placeholders::json_rows(&*$executor, 3, &$crate::storage::logs::LINE_TYPES)
                 );
-                let rows = lines
-                    .iter()
-                    .map(|(action_id, log)| {
-                        serde_json::json!([
-                            action_id,
-                            log.level.as_str(),
-                            log.message,
-                            log.artifact_ref,
-                            log.artifact_sha256
-                        ])
-                    })
-                    .collect();
+                let rows = lines.iter().map(|(action_id, log)| log.json_row(*action_id)).collect();
                 sqlx::query(&sql)
                     .bind($now)
                     .bind($epoch)
