@@ -9,6 +9,7 @@
 //! attempts from starting.
 
 mod attempt;
+mod ledger;
 mod writer;
 
 use std::time::Duration;
@@ -20,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 use super::lease::Term;
 use super::{DaemonSettings, Engine};
 use crate::model::{Action, TickStatus};
-use crate::storage::{Finish, NewLog, NewTick, StoreError};
+use crate::storage::{Finish, NewLog, StoreError};
 use attempt::{attempt, AttemptEnd};
+use ledger::{write_ledger, Tally};
 use writer::{Writer, Written};
 
 /// Why a daemon run ended.
@@ -194,59 +196,6 @@ fn stopped_by_kill() -> DaemonExit {
     DaemonExit::Killed
 }
 
-/// Counts of one tick, for the ledger.
-#[derive(Default)]
-struct Tally {
-    attempted: i64,
-    succeeded: i64,
-    retried: i64,
-    failed: i64,
-    returned: i64,
-    rescued: usize,
-    expired: usize,
-    stop_reason: Option<&'static str>,
-}
-
-impl Tally {
-    fn status(&self) -> TickStatus {
-        if self.succeeded == self.attempted {
-            TickStatus::Success
-        } else if self.succeeded == 0 {
-            TickStatus::Fail
-        } else {
-            TickStatus::Partial
-        }
-    }
-
-    fn notes(&self) -> String {
-        let mut parts = Vec::new();
-        if self.attempted == 0 && self.returned == 0 {
-            parts.push("no due actions".to_string());
-        } else {
-            parts.push(format!("{} attempted, {} succeeded", self.attempted, self.succeeded));
-            if self.retried > 0 {
-                parts.push(format!("{} to retry", self.retried));
-            }
-            if self.failed > 0 {
-                parts.push(format!("{} failed", self.failed));
-            }
-        }
-        if self.returned > 0 {
-            parts.push(format!("{} returned unstarted", self.returned));
-        }
-        if let Some(reason) = self.stop_reason {
-            parts.push(format!("stopped early: {reason}"));
-        }
-        if self.rescued > 0 {
-            parts.push(format!("{} rescued from an earlier daemon", self.rescued));
-        }
-        if self.expired > 0 {
-            parts.push(format!("{} expired", self.expired));
-        }
-        parts.join("; ")
-    }
-}
-
 /// Posts awaiting approval whose lookups are made per tick at most (each asks a platform).
 const LOOKUPS_PER_TICK: i64 = 20;
 
@@ -408,33 +357,6 @@ async fn unclaim(engine: &Engine, term: &Term, actions: &[Action], reason: &str)
     let results: Vec<(i64, &Finish, &NewLog)> = actions.iter().map(|a| (a.id, &Finish::Unclaim, &log)).collect();
     let done = engine.db().actions_finish(&engine.fence(term.epoch), &results).await?;
     Ok(done.len() == actions.len())
-}
-
-async fn write_ledger(
-    engine: &Engine,
-    term: &Term,
-    started_at_utc: chrono::DateTime<chrono::Utc>,
-    status: TickStatus,
-    tally: &Tally,
-    notes: &str,
-) -> Result<TickOutcome, StoreError> {
-    let finished_at_utc = engine.clock().now();
-    let tick = NewTick {
-        started_at_utc,
-        finished_at_utc,
-        status,
-        actions_attempted: tally.attempted,
-        actions_succeeded: tally.succeeded,
-        notes,
-    };
-    Ok(match engine.db().tick_insert(&engine.fence(term.epoch), &tick).await? {
-        Some(_) => {
-            let seconds = (finished_at_utc - started_at_utc).as_seconds_f64();
-            engine.metrics().tick_written(status.as_str(), seconds);
-            TickOutcome::Written(status)
-        }
-        None => TickOutcome::LeaseLost,
-    })
 }
 
 /// Keeps a daemon running in this process until shutdown: while the kill flag
