@@ -21,6 +21,9 @@ const PRUNE: &str = "DELETE FROM aol_blobs WHERE sha256 IN (SELECT b.sha256 FROM
      AND NOT EXISTS (SELECT 1 FROM aol_execution_logs l WHERE l.artifact_sha256 = b.sha256) \
      LIMIT $2)";
 
+/// The artifacts' insert, followed by its rows (see `insert_artifacts!`).
+pub(crate) const INSERT_ARTIFACTS_HEAD: &str = "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) ";
+
 /// What PROOF artifacts are: JSON documents (the requests REAL would send, or the post).
 pub const ARTIFACT_MIME: &str = "application/json";
 /// The media action `$1` names.
@@ -72,10 +75,12 @@ macro_rules! insert_artifacts {
                 .filter(|(sha, _)| seen.insert(*sha))
                 .collect();
             if blobs.is_empty() {
-            } else if $crate::storage::Placeholders::binds_rows(&*$executor) {
+                return Ok::<(), sqlx::Error>(());
+            }
+            if $crate::storage::Placeholders::binds_rows(&*$executor) {
                 $crate::storage::insert_bound!(
                     $executor,
-                    "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) ",
+                    $crate::storage::blobs::INSERT_ARTIFACTS_HEAD,
                     5,
                     " ON CONFLICT (sha256) DO NOTHING",
                     blobs,
@@ -89,8 +94,8 @@ macro_rules! insert_artifacts {
                 .await?;
             } else {
                 let sql = format!(
-                    "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) \
-                     SELECT v.column1, v.column2, $1, v.column3, $2 FROM {} WHERE true ON CONFLICT (sha256) DO NOTHING",
+                    "{}SELECT v.column1, v.column2, $1, v.column3, $2 FROM {} WHERE true ON CONFLICT (sha256) DO NOTHING",
+                    $crate::storage::blobs::INSERT_ARTIFACTS_HEAD,
                     $crate::storage::Placeholders::json_rows(&*$executor, 3, &["text", "bigint", "bytea"])
                 );
                 let rows = blobs
