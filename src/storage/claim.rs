@@ -1,9 +1,12 @@
 //! Claiming due actions for a term: marked RUNNING under its fence, oldest
-//! due first; on PostgreSQL a big claim runs as two statements side by side.
+//! due first; on PostgreSQL a big claim runs as two statements side by side,
+//! on SQLite the claimed rows come back as one JSON row.
+
+use sqlx::Connection;
 
 use super::actions::cols;
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
-use super::{on_pool, Db, StoreError};
+use super::{Db, Pool, StoreError};
 use crate::model::Action;
 
 /// Due actions, oldest first, marked RUNNING under this term, read from
@@ -29,19 +32,36 @@ macro_rules! claim_sql {
 /// SQLite has no statistics unless asked to gather them, and without them it
 /// read every PENDING row through the status index and sorted them all to
 /// take the oldest 1,000 (25 ms a claim with 20,000 queued, and growing with
-/// the queue): the due index gives them in order.
+/// the queue): the due index gives them in order. SQLite returns only the
+/// ids; [`CLAIMED_SQLITE`] reads the rows.
 pub(super) const CLAIM: PerDialect = PerDialect {
-    sqlite: fenced!(
-        claim_sql!("aol_actions INDEXED BY aol_actions_due_idx", "IN (", ")"),
-        concat!("RETURNING ", cols!())
-    )
-    .sqlite,
+    sqlite: fenced!(claim_sql!("aol_actions INDEXED BY aol_actions_due_idx", "IN (", ")"), "RETURNING id").sqlite,
     postgres: fenced!(
         claim_sql!("aol_actions", "= ANY(ARRAY(", " FOR UPDATE SKIP LOCKED))"),
         concat!("RETURNING ", cols!())
     )
     .postgres,
 };
+
+/// The actions whose ids are the JSON array `$1`, as one JSON array of rows,
+/// each an object with [`Action`]'s fields (its columns, [`cols!`]). sqlx
+/// copies out every value of every row it returns: 1,000 claimed rows of 24
+/// columns took ~18 ms read as rows, ~10 ms as their ids and this one row
+/// (median of 160 claims of 1,000 from 20,000 queued, a standalone sqlx 0.8.6
+/// program on this machine). Times come back as the text sqlx wrote, which
+/// `Action`'s fields read.
+static CLAIMED_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let fields: Vec<String> = cols!().split(',').map(str::trim).map(|c| format!("'{c}', {c}")).collect();
+    format!(
+        "SELECT json_group_array(json_object({})) FROM aol_actions WHERE id IN (SELECT value FROM json_each($1))",
+        fields.join(", ")
+    )
+});
+
+/// The same rows read the usual way, should their JSON ever not read back
+/// as actions (a time written in a form sqlx reads but JSON does not).
+const CLAIMED_ROWS_SQLITE: &str =
+    concat!("SELECT ", cols!(), " FROM aol_actions WHERE id IN (SELECT value FROM json_each($1))");
 
 /// From this many actions a claim on PostgreSQL is two statements side by
 /// side, on two connections (each skips the rows the other is locking): one
@@ -78,8 +98,34 @@ impl Db {
 
     /// One claim statement of up to `limit` actions.
     async fn claim_some(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
-        on_pool!(self, CLAIM, |conn, sql| {
-            Ok(bind_fence!(sqlx::query_as(sql), fence).bind(limit).fetch_all(&mut *conn).await?)
-        })
+        match &self.pool {
+            Pool::Sqlite(writer) => {
+                // In one transaction, so that no other process changes a
+                // claimed row between its claim and its reading.
+                let mut conn = writer.lock().await?;
+                let mut tx = conn.begin().await?;
+                let ids: Vec<i64> =
+                    bind_fence!(sqlx::query_scalar(CLAIM.sqlite), fence).bind(limit).fetch_all(&mut *tx).await?;
+                if ids.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
+                let ids = sqlx::types::Json(ids);
+                let rows: String = sqlx::query_scalar(CLAIMED_SQLITE.as_str()).bind(&ids).fetch_one(&mut *tx).await?;
+                let claimed = match serde_json::from_str::<Vec<Action>>(&rows) {
+                    Ok(claimed) => claimed,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claimed actions did not read back from JSON; reading them as rows");
+                        sqlx::query_as(CLAIMED_ROWS_SQLITE).bind(&ids).fetch_all(&mut *tx).await?
+                    }
+                };
+                tx.commit().await?;
+                Ok(claimed)
+            }
+            Pool::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                Ok(bind_fence!(sqlx::query_as(CLAIM.postgres), fence).bind(limit).fetch_all(&mut *conn).await?)
+            }
+        }
     }
 }

@@ -122,8 +122,6 @@ pub struct TestCtx {
 }
 
 impl TestCtx {
-    /// Runs `sql` on its own connection, outside AOL's code (test set-up only:
-    /// states AOL itself would take long to reach).
     /// "SQLite" or "PostgreSQL", for messages.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
@@ -132,6 +130,8 @@ impl TestCtx {
         }
     }
 
+    /// Runs `sql` on its own connection, outside AOL's code (test set-up only:
+    /// states AOL itself would take long to reach).
     pub async fn execute_raw(&self, sql: &str) {
         use sqlx::Connection;
         match self.backend {
