@@ -44,7 +44,7 @@ async fn a_claim_returns_every_field_as_stored(ctx: TestCtx) {
     for (limit, expected) in [(1, plain.id), (10, full.id)] {
         let claimed = ctx.db.actions_claim(&engine.fence(epoch), limit).await.unwrap();
         let stored = ctx.db.action_get(expected).await.unwrap().unwrap();
-        assert_eq!(claimed, [stored.clone()], "claimed as stored, on {}", ctx.backend_name());
+        assert_eq!(claimed, std::slice::from_ref(&stored), "claimed as stored, on {}", ctx.backend_name());
         assert_eq!((stored.status.as_str(), stored.attempts, stored.lease_epoch), ("RUNNING", 1, Some(epoch)));
     }
     let full = ctx.db.action_get(full.id).await.unwrap().unwrap();
