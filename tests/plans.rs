@@ -6,7 +6,7 @@
 
 mod common;
 
-use aol::storage::{tick_statements, Dialect};
+use aol::storage::{key_statements, tick_statements, Dialect};
 use common::{Backend, TestCtx};
 
 /// 20,000 finished actions, 5,000 queued, and 100 of those with a deadline.
@@ -80,4 +80,50 @@ async fn tick_statements_use_their_indexes(ctx: TestCtx) {
     }
 }
 
-on_both_databases!(tick_statements_use_their_indexes);
+/// The lookups by a list of keys (one JSON parameter, so one statement text
+/// for any number of keys) go through each table's key index.
+async fn key_lookups_use_the_key_index(ctx: TestCtx) {
+    ctx.execute_raw(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+         INSERT INTO aol_retired_keys (idempotency_key, action_id, status, finished_at_utc, retired_at_utc) \
+         SELECT 'old' || i, i, 'SUCCESS', '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z' FROM n",
+    )
+    .await;
+    seed(&ctx).await;
+    let (dialect, keys) = match ctx.backend {
+        Backend::Sqlite => (Dialect::Sqlite, "'[\"k5\", \"k10\", \"old5\", \"old10\"]'"),
+        Backend::Postgres => (Dialect::Postgres, "'[\"k5\", \"k10\", \"old5\", \"old10\"]'::jsonb"),
+    };
+    for (name, sql) in key_statements(dialect) {
+        let sql = sql.replace("$1", keys);
+        let plan = match ctx.backend {
+            Backend::Sqlite => {
+                let rows: Vec<(i64, i64, i64, String)> = ctx.fetch_all_raw(&format!("EXPLAIN QUERY PLAN {sql}")).await;
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+            }
+            Backend::Postgres => {
+                let rows: Vec<(String,)> = ctx.fetch_all_raw(&format!("EXPLAIN {sql}")).await;
+                rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
+            }
+        };
+        let index = match (&ctx.backend, name) {
+            (Backend::Sqlite, "actions by keys") => "sqlite_autoindex_aol_actions_1",
+            (Backend::Sqlite, _) => "sqlite_autoindex_aol_retired_keys_1",
+            (Backend::Postgres, "actions by keys") => "aol_actions_idempotency_key_key",
+            (Backend::Postgres, _) => "aol_retired_keys_pkey",
+        };
+        assert!(plan.contains(index), "{}: {name} does not use {index}:\n{plan}", ctx.backend_name());
+        assert!(
+            !plan.contains("Seq Scan on aol_actions"),
+            "{}: {name} reads every action:\n{plan}",
+            ctx.backend_name()
+        );
+        let found: Vec<(String,)> =
+            ctx.fetch_all_raw(&format!("SELECT idempotency_key FROM ({sql}) AS f ORDER BY 1")).await;
+        let expected = if name == "actions by keys" { ["k10", "k5"] } else { ["old10", "old5"] };
+        let expected: Vec<(String,)> = expected.iter().map(|k| (k.to_string(),)).collect();
+        assert_eq!(found, expected, "{}: {name}", ctx.backend_name());
+    }
+}
+
+on_both_databases!(tick_statements_use_their_indexes, key_lookups_use_the_key_index);

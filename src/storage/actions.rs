@@ -21,9 +21,41 @@ macro_rules! cols {
 }
 pub(super) use cols;
 
-pub(super) const BY_KEYS: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key IN ");
-pub(super) const RETIRED_IN: &str = "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc \
-     FROM aol_retired_keys WHERE idempotency_key IN ";
+/// `$head WHERE` the key is among the JSON array of keys `$1` `$tail`: one
+/// statement text for any number of keys. With a bind per key, PostgreSQL
+/// got a new statement, prepared and planned anew, for each count of keys,
+/// and every enqueue group looks its new keys up once.
+macro_rules! among_keys {
+    ($head:expr, $tail:literal) => {
+        $crate::storage::fence::PerDialect {
+            sqlite: concat!($head, " WHERE idempotency_key IN (SELECT value FROM json_each($1))", $tail),
+            postgres: concat!(
+                $head,
+                " WHERE idempotency_key = ANY(ARRAY(SELECT jsonb_array_elements_text($1)))",
+                $tail
+            ),
+        }
+    };
+}
+pub(super) use among_keys;
+
+macro_rules! actions_head {
+    () => {
+        concat!("SELECT ", $crate::storage::actions::cols!(), " FROM aol_actions")
+    };
+}
+pub(super) use actions_head;
+macro_rules! retired_head {
+    () => {
+        "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc FROM aol_retired_keys"
+    };
+}
+pub(super) use retired_head;
+
+/// The actions with any of the keys `$1` (a JSON array).
+pub(super) const BY_KEYS: PerDialect = among_keys!(actions_head!(), "");
+/// The retired keys among `$1` (a JSON array).
+pub(super) const RETIRED_AMONG: PerDialect = among_keys!(retired_head!(), "");
 const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
 const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
 
@@ -144,25 +176,6 @@ pub enum Requeue {
     Requeue,
     /// PENDING or RETRY → CANCELLED.
     Cancel,
-}
-
-/// `head (k1, k2, …)`; with no keys, a list that matches nothing.
-pub(super) fn keyed<'k, DB: sqlx::Database>(head: &str, keys: &[&'k str]) -> sqlx::QueryBuilder<'k, DB>
-where
-    &'k str: sqlx::Encode<'k, DB> + sqlx::Type<DB>,
-{
-    let mut q = sqlx::QueryBuilder::new(head);
-    if keys.is_empty() {
-        q.push("(NULL)");
-        return q;
-    }
-    q.push("(");
-    let mut list = q.separated(", ");
-    for key in keys {
-        list.push_bind(*key);
-    }
-    list.push_unseparated(")");
-    q
 }
 
 impl Db {

@@ -3,8 +3,9 @@
 //! agent's namespace still includes (an agent that sends a key again after
 //! an upgrade gets its old action, never a second post).
 
-use super::actions::{keyed, BY_KEYS, RETIRED_IN};
+use super::actions::{actions_head, among_keys, retired_head};
 use super::enqueue::{Inserted, RetiredKey};
+use super::fence::PerDialect;
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::Action;
 
@@ -39,15 +40,15 @@ impl Db {
     /// For each of `keys`, the action or retired key that had it before AOL
     /// recorded who enqueued (`enqueued_by` NULL), if any.
     pub async fn keys_from_before(&self, keys: &[&str]) -> Result<Vec<(String, Inserted)>, StoreError> {
+        const ACTIONS: PerDialect = among_keys!(actions_head!(), " AND enqueued_by IS NULL");
+        const RETIRED: PerDialect = among_keys!(retired_head!(), " AND enqueued_by IS NULL");
+        let dialect = self.dialect();
+        let keys = sqlx::types::Json(keys);
         on_read_pool!(self, |conn| {
             let mut found: Vec<(String, Inserted)> = Vec::new();
-            let mut q = keyed(BY_KEYS, keys);
-            q.push(" AND enqueued_by IS NULL");
-            let actions: Vec<Action> = q.build_query_as().fetch_all(&mut *conn).await?;
+            let actions: Vec<Action> = sqlx::query_as(ACTIONS.on(dialect)).bind(keys).fetch_all(&mut *conn).await?;
             found.extend(actions.into_iter().map(|a| (a.idempotency_key.clone(), Inserted::Existing(a))));
-            let mut q = keyed(RETIRED_IN, keys);
-            q.push(" AND enqueued_by IS NULL");
-            let retired: Vec<RetiredKey> = q.build_query_as().fetch_all(&mut *conn).await?;
+            let retired: Vec<RetiredKey> = sqlx::query_as(RETIRED.on(dialect)).bind(keys).fetch_all(&mut *conn).await?;
             found.extend(retired.into_iter().map(|r| (r.idempotency_key.clone(), Inserted::Retired(r))));
             Ok(found)
         })

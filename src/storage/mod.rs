@@ -314,6 +314,13 @@ pub fn tick_statements(dialect: Dialect) -> [(&'static str, &'static str); 3] {
     ]
 }
 
+/// The lookups of actions and retired keys by a list of keys (every enqueue
+/// group makes one on PostgreSQL), by name, as `dialect` spells them: for
+/// the tests that check their plans.
+pub fn key_statements(dialect: Dialect) -> [(&'static str, &'static str); 2] {
+    [("actions by keys", actions::BY_KEYS.on(dialect)), ("retired keys", actions::RETIRED_AMONG.on(dialect))]
+}
+
 /// The migration file names for a dialect, in order (used by the parity test).
 pub fn migration_names(dialect: Dialect) -> Vec<String> {
     let migrator = match dialect {

@@ -8,7 +8,7 @@ mod group;
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
-use super::actions::{keyed, BY_KEYS, RETIRED_IN};
+use super::actions::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
 use super::blobs::insert_action_media;
 use super::{on_pool, AuditEntry, Db, Dialect, StoreError};
@@ -185,6 +185,7 @@ impl Db {
     /// was enqueued. A few statements for any number of actions.
     async fn insert_now(&self, news: &[NewAction<'_>], nows: &[DateTime<Utc>]) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
+        let dialect = self.dialect();
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
             let mut tx = conn.begin().await?;
@@ -230,10 +231,10 @@ impl Db {
             // On PostgreSQL a key retired by a concurrent transaction can
             // pass the insert's check; this second look sees it. SQLite
             // checks under its single write lock: nothing can slip in.
-            let retired: Vec<RetiredKey> = if new_keys.is_empty() || self.dialect() == Dialect::Sqlite {
+            let retired: Vec<RetiredKey> = if new_keys.is_empty() || dialect == Dialect::Sqlite {
                 Vec::new()
             } else {
-                keyed(RETIRED_IN, &new_keys).build_query_as().fetch_all(&mut *tx).await?
+                sqlx::query_as(RETIRED_AMONG.postgres).bind(sqlx::types::Json(&new_keys)).fetch_all(&mut *tx).await?
             };
             for r in &retired {
                 if let Some(a) = inserted.iter().find(|a| a.idempotency_key == r.idempotency_key) {
@@ -262,14 +263,17 @@ impl Db {
             let missing: Vec<&str> =
                 news.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();
             if !missing.is_empty() {
-                let existing: Vec<Action> = keyed(BY_KEYS, &missing).build_query_as().fetch_all(&mut *tx).await?;
+                let existing: Vec<Action> =
+                    sqlx::query_as(BY_KEYS.on(dialect)).bind(sqlx::types::Json(&missing)).fetch_all(&mut *tx).await?;
                 for a in existing {
                     found.insert(a.idempotency_key.clone(), Inserted::Existing(a));
                 }
                 let still: Vec<&str> = missing.into_iter().filter(|k| !found.contains_key(*k)).collect();
                 if !still.is_empty() {
-                    let retired: Vec<RetiredKey> =
-                        keyed(RETIRED_IN, &still).build_query_as().fetch_all(&mut *tx).await?;
+                    let retired: Vec<RetiredKey> = sqlx::query_as(RETIRED_AMONG.on(dialect))
+                        .bind(sqlx::types::Json(&still))
+                        .fetch_all(&mut *tx)
+                        .await?;
                     for r in retired {
                         found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
                     }
