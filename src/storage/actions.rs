@@ -39,12 +39,14 @@ macro_rules! among_keys {
 }
 pub(super) use among_keys;
 
+/// `SELECT` an action's columns `FROM aol_actions`: every read of whole actions starts so.
 macro_rules! actions_head {
     () => {
         concat!("SELECT ", $crate::storage::actions::cols!(), " FROM aol_actions")
     };
 }
 pub(super) use actions_head;
+/// `SELECT` a retired key's columns `FROM aol_retired_keys`.
 macro_rules! retired_head {
     () => {
         "SELECT idempotency_key, action_id, status, finished_at_utc, retired_at_utc FROM aol_retired_keys"
@@ -56,8 +58,8 @@ pub(super) use retired_head;
 pub(super) const BY_KEYS: PerDialect = among_keys!(actions_head!(), "");
 /// The retired keys among `$1` (a JSON array).
 pub(super) const RETIRED_AMONG: PerDialect = among_keys!(retired_head!(), "");
-const BY_KEY: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE idempotency_key = $1");
-const BY_ID: &str = concat!("SELECT ", cols!(), " FROM aol_actions WHERE id = $1");
+const BY_KEY: &str = concat!(actions_head!(), " WHERE idempotency_key = $1");
+const BY_ID: &str = concat!(actions_head!(), " WHERE id = $1");
 
 /// Records that a REAL request is about to leave, while the action is this term's.
 const MARK_SENDING: PerDialect = fenced!(
@@ -191,7 +193,7 @@ impl Db {
     /// paging is by id (keyset), so a page costs the same at any table size.
     pub async fn actions_page(&self, filter: &ActionFilter, limit: i64) -> Result<Vec<Action>, StoreError> {
         on_read_pool!(self, |conn| {
-            let mut q = sqlx::QueryBuilder::new(concat!("SELECT ", cols!(), " FROM aol_actions WHERE 1 = 1"));
+            let mut q = sqlx::QueryBuilder::new(concat!(actions_head!(), " WHERE 1 = 1"));
             if let Some(status) = &filter.status {
                 q.push(" AND status = ").push_bind(status.as_str());
             }

@@ -4,7 +4,7 @@
 
 use sqlx::Connection;
 
-use super::actions::cols;
+use super::actions::{actions_head, cols};
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::{Db, Pool, StoreError};
 use crate::model::Action;
@@ -60,8 +60,7 @@ static CLAIMED_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 
 /// The same rows read the usual way, should their JSON ever not read back
 /// as actions (a time written in a form sqlx reads but JSON does not).
-const CLAIMED_ROWS_SQLITE: &str =
-    concat!("SELECT ", cols!(), " FROM aol_actions WHERE id IN (SELECT value FROM json_each($1))");
+const CLAIMED_ROWS_SQLITE: &str = concat!(actions_head!(), " WHERE id IN (SELECT value FROM json_each($1))");
 
 /// From this many actions a claim on PostgreSQL is two statements side by
 /// side, on two connections (each skips the rows the other is locking): one
