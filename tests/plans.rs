@@ -26,38 +26,45 @@ async fn seed(ctx: &TestCtx) {
     }
 }
 
-/// Each statement's plan, as one text per statement.
-async fn plans(ctx: &TestCtx) -> Vec<(&'static str, String)> {
-    let dialect = match ctx.backend {
+fn dialect(ctx: &TestCtx) -> Dialect {
+    match ctx.backend {
         Backend::Sqlite => Dialect::Sqlite,
         Backend::Postgres => Dialect::Postgres,
-    };
+    }
+}
+
+/// The plan of `sql` (its placeholders already written in on PostgreSQL), as one text.
+async fn plan_of(ctx: &TestCtx, sql: &str) -> String {
+    match ctx.backend {
+        Backend::Sqlite => {
+            let rows: Vec<(i64, i64, i64, String)> = ctx.fetch_all_raw(&format!("EXPLAIN QUERY PLAN {sql}")).await;
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        }
+        Backend::Postgres => {
+            let rows: Vec<(String,)> = ctx.fetch_all_raw(&format!("EXPLAIN {sql}")).await;
+            rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
+        }
+    }
+}
+
+/// Each tick statement's plan, as one text per statement.
+async fn plans(ctx: &TestCtx) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    for (name, sql) in tick_statements(dialect) {
-        let plan = match ctx.backend {
-            Backend::Sqlite => {
-                let rows: Vec<(i64, i64, i64, String)> = ctx.fetch_all_raw(&format!("EXPLAIN QUERY PLAN {sql}")).await;
-                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    for (name, sql) in tick_statements(dialect(ctx)) {
+        let mut sql = sql.to_string();
+        if let Backend::Postgres = ctx.backend {
+            // The values a tick binds, written in: lease, owner, epoch,
+            // now, then the statement's own.
+            let values: &[&str] = match name {
+                "claim" => &["'aol-daemon'", "'a'", "1", "'2026-12-03T00:00:00Z'", "1000"],
+                "chores_due" => &["1", "'2026-12-03T00:00:00Z'", "'2026-12-02T00:00:00Z'", "'2026-12-02T00:00:00Z'"],
+                _ => &["'aol-daemon'", "'a'", "1", "'2026-12-03T00:00:00Z'", "'late'"],
+            };
+            for (i, value) in values.iter().enumerate().rev() {
+                sql = sql.replace(&format!("${}", i + 1), value);
             }
-            Backend::Postgres => {
-                // The values a tick binds, written in: lease, owner, epoch,
-                // now, then the statement's own.
-                let values: &[&str] = match name {
-                    "claim" => &["'aol-daemon'", "'a'", "1", "'2026-12-03T00:00:00Z'", "1000"],
-                    "chores_due" => {
-                        &["1", "'2026-12-03T00:00:00Z'", "'2026-12-02T00:00:00Z'", "'2026-12-02T00:00:00Z'"]
-                    }
-                    _ => &["'aol-daemon'", "'a'", "1", "'2026-12-03T00:00:00Z'", "'late'"],
-                };
-                let mut sql = sql.to_string();
-                for (i, value) in values.iter().enumerate().rev() {
-                    sql = sql.replace(&format!("${}", i + 1), value);
-                }
-                let rows: Vec<(String,)> = ctx.fetch_all_raw(&format!("EXPLAIN {sql}")).await;
-                rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
-            }
-        };
-        out.push((name, plan));
+        }
+        out.push((name, plan_of(ctx, &sql).await));
     }
     out
 }
@@ -90,22 +97,13 @@ async fn key_lookups_use_the_key_index(ctx: TestCtx) {
     )
     .await;
     seed(&ctx).await;
-    let (dialect, keys) = match ctx.backend {
-        Backend::Sqlite => (Dialect::Sqlite, "'[\"k5\", \"k10\", \"old5\", \"old10\"]'"),
-        Backend::Postgres => (Dialect::Postgres, "'[\"k5\", \"k10\", \"old5\", \"old10\"]'::jsonb"),
+    let keys = match ctx.backend {
+        Backend::Sqlite => "'[\"k5\", \"k10\", \"old5\", \"old10\"]'",
+        Backend::Postgres => "'[\"k5\", \"k10\", \"old5\", \"old10\"]'::jsonb",
     };
-    for (name, sql) in key_statements(dialect) {
+    for (name, sql) in key_statements(dialect(&ctx)) {
         let sql = sql.replace("$1", keys);
-        let plan = match ctx.backend {
-            Backend::Sqlite => {
-                let rows: Vec<(i64, i64, i64, String)> = ctx.fetch_all_raw(&format!("EXPLAIN QUERY PLAN {sql}")).await;
-                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
-            }
-            Backend::Postgres => {
-                let rows: Vec<(String,)> = ctx.fetch_all_raw(&format!("EXPLAIN {sql}")).await;
-                rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
-            }
-        };
+        let plan = plan_of(&ctx, &sql).await;
         let index = match (&ctx.backend, name) {
             (Backend::Sqlite, "actions by keys") => "sqlite_autoindex_aol_actions_1",
             (Backend::Sqlite, _) => "sqlite_autoindex_aol_retired_keys_1",
