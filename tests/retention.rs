@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, EnqueueError, Registry, RetentionSettings};
-use aol::model::FlagCommand;
-use aol::storage::Db;
+use aol::model::{FlagCommand, LogLevel};
+use aol::storage::{Db, Finish, NewLog};
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{TestCtx, TestServer, OPERATOR_TOKEN};
 use serde_json::json;
+use sha2::Digest;
 use tokio_util::sync::CancellationToken;
 
 fn ops() -> Actor {
@@ -169,6 +170,53 @@ async fn each_statement_deletes_one_batch_at_most(ctx: TestCtx) {
     assert_eq!(oldest_left, 3, "the oldest go first");
 }
 
+/// A file stays while any log line names it as its artifact: lines naming
+/// the same bytes, written in one result batch or in two, are each counted,
+/// and the file goes only once the last of them is deleted (by its action's
+/// cascade or by the log prune).
+async fn an_artifact_stays_while_any_line_names_it(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let mut ids = Vec::new();
+    for key in ["same-a", "same-b", "same-c", "other"] {
+        ids.push(enqueue(&engine, key).await);
+    }
+    let epoch = engine.lease_acquire(Duration::from_secs(30)).await.unwrap().expect("lease").epoch;
+    assert_eq!(ctx.db.actions_claim(&engine.fence(epoch), 10).await.unwrap().len(), 4);
+    let artifact = |bytes: &str| {
+        let sha = hex::encode(sha2::Sha256::digest(bytes.as_bytes()));
+        NewLog::new(LogLevel::Info, "made").with_artifact(sha, bytes.as_bytes().to_vec())
+    };
+    let (same, other) = (artifact("the same request"), artifact("another request"));
+    let fence = engine.fence(epoch);
+    let batch =
+        [(ids[0], &Finish::Success, &same), (ids[1], &Finish::Success, &same), (ids[3], &Finish::Success, &other)];
+    assert_eq!(ctx.db.actions_finish(&fence, &batch).await.unwrap().len(), 3);
+    assert!(ctx.db.action_finish(&fence, ids[2], &Finish::Success, &same).await.unwrap().is_some());
+    let sha = same.artifact_sha256.clone().unwrap();
+    let refs = |sha: String| {
+        let ctx = &ctx;
+        async move {
+            let rows: Vec<(i64,)> =
+                ctx.fetch_all_raw(&format!("SELECT log_refs FROM aol_blobs WHERE sha256 = '{sha}'")).await;
+            rows.first().map(|r| r.0)
+        }
+    };
+    assert_eq!(refs(sha.clone()).await, Some(3), "three lines name it");
+    assert_eq!(refs(other.artifact_sha256.clone().unwrap()).await, Some(1));
+
+    let far_future = Utc::now() + TimeDelta::days(3650);
+    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 0, "every file is named");
+    ctx.execute_raw(&format!("DELETE FROM aol_actions WHERE id IN ({}, {})", ids[0], ids[3])).await;
+    assert_eq!(refs(sha.clone()).await, Some(2), "the cascade took one line away");
+    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 1, "only the file no line names goes");
+    assert!(ctx.db.artifact_bytes(&sha).await.unwrap().is_some());
+
+    assert!(ctx.db.logs_prune(far_future, 100).await.unwrap() >= 2);
+    assert_eq!(refs(sha.clone()).await, Some(0));
+    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 1);
+    assert_eq!(ctx.db.artifact_bytes(&sha).await.unwrap(), None, "gone with the last line naming it");
+}
+
 /// SQLite's commits leave the write-ahead log alone (no checkpoint inside a
 /// commit); the maintenance that `aol serve` and `aol daemon` run copies it
 /// into the database file within about a second. PostgreSQL has nothing to do.
@@ -202,4 +250,5 @@ on_both_databases!(
     a_pruned_key_is_never_accepted_again,
     logs_can_go_before_their_actions,
     each_statement_deletes_one_batch_at_most,
+    an_artifact_stays_while_any_line_names_it,
 );
