@@ -73,7 +73,8 @@ async fn execute(url: &str, backend: Backend, (from, to): (i64, i64), statements
 /// created over the last 30 days, each with its two log lines (started,
 /// ended), one ledger row per two actions, and for each SUCCESS its PROOF
 /// artifact in the content store (named by a stand-in key, not a real
-/// SHA-256: what matters here is the rows, not their verification).
+/// SHA-256: what matters here is the rows, not their verification), which
+/// counts its one line as the artifacts' insert does.
 pub async fn history(url: &str, backend: Backend, n: i64) {
     if n <= 0 {
         return;
@@ -105,8 +106,8 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
          WHERE a.idempotency_key LIKE 'history-%'"
             .to_string(),
         format!(
-            "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc) \
-             SELECT {key}, 320, 'application/json', {bytes}, {at} FROM {source} WHERE {status} = 'SUCCESS'",
+            "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc, log_refs) \
+             SELECT {key}, 320, 'application/json', {bytes}, {at}, 1 FROM {source} WHERE {status} = 'SUCCESS'",
             bytes = match backend {
                 Backend::Sqlite => "zeroblob(320)",
                 Backend::Postgres => "decode(repeat('00', 320), 'hex')",
