@@ -16,10 +16,6 @@ pub use crate::model::{AuditCheck, AuditFind, AuditRow};
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The types of an appended row's values as rows carry them (its time is
-/// the same for all): id, actor, action id, event, data, previous hash, hash.
-pub(crate) const ROW_TYPES: [&str; 7] = ["bigint", "text", "bigint", "text", "text", "text", "text"];
-
 /// The audit row insert, followed by its rows.
 pub(crate) const INSERT_HEAD: &str =
     "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) ";
@@ -44,26 +40,109 @@ impl AuditEntry {
 /// A row's canonical bytes: each field as a netstring (`<byte length>:<bytes>,`)
 /// in the order id, at_utc, actor, action_id (empty when none), event, data_json.
 pub fn canonical(id: i64, at_utc: &str, actor: &str, action_id: Option<i64>, event: &str, data_json: &str) -> Vec<u8> {
+    let mut out = netstring(id.to_string().as_bytes());
+    out.extend(canonical_after_id(at_utc, actor, action_id, event, data_json));
+    out
+}
+
+/// [`canonical`] without its first field, the id: what an append can
+/// prepare before it takes the chain's head (and learns its ids).
+pub fn canonical_after_id(at_utc: &str, actor: &str, action_id: Option<i64>, event: &str, data_json: &str) -> Vec<u8> {
     let action = action_id.map(|a| a.to_string()).unwrap_or_default();
     let mut out = Vec::with_capacity(64 + actor.len() + data_json.len());
-    for field in [id.to_string().as_str(), at_utc, actor, &action, event, data_json] {
-        out.extend_from_slice(format!("{}:", field.len()).as_bytes());
-        out.extend_from_slice(field.as_bytes());
-        out.push(b',');
+    for field in [at_utc, actor, &action, event, data_json] {
+        out.extend(netstring(field.as_bytes()));
     }
+    out
+}
+
+/// `<byte length>:<bytes>,`
+pub(crate) fn netstring(bytes: &[u8]) -> Vec<u8> {
+    let mut out = format!("{}:", bytes.len()).into_bytes();
+    out.extend_from_slice(bytes);
+    out.push(b',');
     out
 }
 
 /// `hex(SHA-256(prev_hash as ASCII ‖ canonical bytes))`.
 pub fn chain(prev_hash: &str, canonical: &[u8]) -> String {
+    chain_of_parts(prev_hash, &[canonical])
+}
+
+/// [`chain`] of canonical bytes given in consecutive parts.
+pub fn chain_of_parts(prev_hash: &str, canonical: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
-    hasher.update(canonical);
+    for part in canonical {
+        hasher.update(part);
+    }
     hex::encode(hasher.finalize())
 }
 
+/// A row of an append, its head taken: id, entry, data, prev_hash, hash.
+pub(crate) type AppendRow<'a> = (i64, &'a AuditEntry, String, String, String);
+
+/// How each database writes an append's rows (all at `at`) and moves the
+/// head's hash to `head`, the last row's.
+pub(crate) trait AppendRows {
+    fn append_rows(
+        &mut self,
+        at: &str,
+        rows: &[AppendRow<'_>],
+        head: &str,
+    ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl AppendRows for sqlx::SqliteConnection {
+    async fn append_rows(&mut self, at: &str, rows: &[AppendRow<'_>], head: &str) -> Result<(), sqlx::Error> {
+        let conn = self;
+        super::insert_bound!(conn, INSERT_HEAD, 8, "", rows, |q, (id, entry, data, prev_hash, hash)| q
+            .bind(*id)
+            .bind(at)
+            .bind(entry.actor.as_str())
+            .bind(entry.action_id)
+            .bind(entry.event)
+            .bind(data.as_str())
+            .bind(prev_hash.as_str())
+            .bind(hash.as_str()))
+        .await?;
+        sqlx::query("UPDATE aol_audit_head SET hash = $1 WHERE id = 1").bind(head).execute(&mut *conn).await?;
+        Ok(())
+    }
+}
+
+/// PostgreSQL's rows and the head's hash in one statement, so that the head
+/// (held until commit) is held one round trip less; one array per column,
+/// sent in binary (JSON rows were parsed again on the server).
+const APPEND_POSTGRES: &str = "WITH added AS (INSERT INTO aol_audit \
+     (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) \
+     SELECT v.id, $1, v.actor, v.action_id, v.event, v.data, v.prev, v.hash FROM \
+     unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) \
+     AS v(id, actor, action_id, event, data, prev, hash)) \
+     UPDATE aol_audit_head SET hash = $9 WHERE id = 1";
+
+impl AppendRows for sqlx::PgConnection {
+    async fn append_rows(&mut self, at: &str, rows: &[AppendRow<'_>], head: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(APPEND_POSTGRES)
+            .bind(at)
+            .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|r| r.1.actor.as_str()).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|r| r.1.action_id).collect::<Vec<Option<i64>>>())
+            .bind(rows.iter().map(|r| r.1.event).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|r| r.2.as_str()).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|r| r.3.as_str()).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|r| r.4.as_str()).collect::<Vec<&str>>())
+            .bind(head)
+            .execute(self)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Appends `entries` at `now` on `$conn` (a connection or `&mut *tx`):
-/// evaluates to the statements' `Result`.
+/// evaluates to the statements' `Result`. What does not depend on the head
+/// (each row's data and canonical bytes after its id) is made before the
+/// head is taken: on PostgreSQL other appends wait from then until commit.
 macro_rules! append_audit {
     ($conn:expr, $now:expr, $entries:expr) => {
         async {
@@ -71,56 +150,36 @@ macro_rules! append_audit {
             if entries.is_empty() {
                 return Ok::<(), sqlx::Error>(());
             }
+            let at = $crate::model::audit_time($now);
+            // (entry, data, canonical bytes after the id) per row.
+            let prepared: Vec<(&$crate::storage::AuditEntry, String, Vec<u8>)> = entries
+                .iter()
+                .map(|entry| {
+                    let data = entry.data.to_string();
+                    let after_id = $crate::storage::audit::canonical_after_id(
+                        &at,
+                        &entry.actor,
+                        entry.action_id,
+                        entry.event,
+                        &data,
+                    );
+                    (entry, data, after_id)
+                })
+                .collect();
             let (seq, mut prev): (i64, String) =
                 sqlx::query_as("UPDATE aol_audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                     .bind(entries.len() as i64)
                     .fetch_one(&mut *$conn)
                     .await?;
-            let at = $crate::model::audit_time($now);
             let mut id = seq - entries.len() as i64;
-            // (id, entry, data, prev_hash, hash) per row.
-            let mut rows = Vec::with_capacity(entries.len());
-            for entry in entries {
+            let mut rows: Vec<$crate::storage::audit::AppendRow> = Vec::with_capacity(entries.len());
+            for (entry, data, after_id) in prepared {
                 id += 1;
-                let data = entry.data.to_string();
-                let bytes =
-                    $crate::storage::audit::canonical(id, &at, &entry.actor, entry.action_id, entry.event, &data);
-                let hash = $crate::storage::audit::chain(&prev, &bytes);
+                let id_field = $crate::storage::audit::netstring(id.to_string().as_bytes());
+                let hash = $crate::storage::audit::chain_of_parts(&prev, &[&id_field, &after_id]);
                 rows.push((id, entry, data, std::mem::replace(&mut prev, hash.clone()), hash));
             }
-            if $crate::storage::Placeholders::binds_rows(&*$conn) {
-                $crate::storage::insert_bound!(
-                    $conn,
-                    $crate::storage::audit::INSERT_HEAD,
-                    8,
-                    "",
-                    rows,
-                    |q, (id, entry, data, prev_hash, hash)| q
-                        .bind(*id)
-                        .bind(at.as_str())
-                        .bind(entry.actor.as_str())
-                        .bind(entry.action_id)
-                        .bind(entry.event)
-                        .bind(data.as_str())
-                        .bind(prev_hash.as_str())
-                        .bind(hash.as_str())
-                )
-                .await?;
-            } else {
-                let sql = format!(
-                    "{}SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7 FROM {}",
-                    $crate::storage::audit::INSERT_HEAD,
-                    $crate::storage::Placeholders::json_rows(&*$conn, 2, &$crate::storage::audit::ROW_TYPES)
-                );
-                let rows = rows
-                    .iter()
-                    .map(|(id, e, data, prev_hash, hash)| {
-                        serde_json::json!([id, e.actor, e.action_id, e.event, data, prev_hash, hash])
-                    })
-                    .collect();
-                sqlx::query(&sql).bind(at.as_str()).bind($crate::storage::json_rows_of(rows)).execute(&mut *$conn).await?;
-            }
-            sqlx::query("UPDATE aol_audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut *$conn).await?;
+            $crate::storage::audit::AppendRows::append_rows(&mut *$conn, &at, &rows, &prev).await?;
             // The events people are told of, in the same transaction.
             $crate::storage::outbox::append_outbox!($conn, $now, entries).await?;
             Ok(())
