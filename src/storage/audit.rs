@@ -17,8 +17,7 @@ pub use crate::model::{AuditCheck, AuditFind, AuditRow};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The audit row insert, followed by its rows.
-pub(crate) const INSERT_HEAD: &str =
-    "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) ";
+const INSERT_HEAD: &str = "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) ";
 
 /// An event to append.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,28 +39,41 @@ impl AuditEntry {
 /// A row's canonical bytes: each field as a netstring (`<byte length>:<bytes>,`)
 /// in the order id, at_utc, actor, action_id (empty when none), event, data_json.
 pub fn canonical(id: i64, at_utc: &str, actor: &str, action_id: Option<i64>, event: &str, data_json: &str) -> Vec<u8> {
-    let mut out = netstring(id.to_string().as_bytes());
-    out.extend(canonical_after_id(at_utc, actor, action_id, event, data_json));
+    let mut out = canonical_id(id);
+    out.extend_from_slice(&canonical_after_id(at_utc, actor, action_id, event, data_json));
+    out
+}
+
+/// [`canonical`]'s first field, the id.
+pub(crate) fn canonical_id(id: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24);
+    push_netstring(&mut out, id.to_string().as_bytes());
     out
 }
 
 /// [`canonical`] without its first field, the id: what an append can
 /// prepare before it takes the chain's head (and learns its ids).
-pub fn canonical_after_id(at_utc: &str, actor: &str, action_id: Option<i64>, event: &str, data_json: &str) -> Vec<u8> {
+pub(crate) fn canonical_after_id(
+    at_utc: &str,
+    actor: &str,
+    action_id: Option<i64>,
+    event: &str,
+    data_json: &str,
+) -> Vec<u8> {
     let action = action_id.map(|a| a.to_string()).unwrap_or_default();
     let mut out = Vec::with_capacity(64 + actor.len() + data_json.len());
     for field in [at_utc, actor, &action, event, data_json] {
-        out.extend(netstring(field.as_bytes()));
+        push_netstring(&mut out, field.as_bytes());
     }
     out
 }
 
-/// `<byte length>:<bytes>,`
-pub(crate) fn netstring(bytes: &[u8]) -> Vec<u8> {
-    let mut out = format!("{}:", bytes.len()).into_bytes();
+/// Appends `<byte length>:<bytes>,` to `out`.
+fn push_netstring(out: &mut Vec<u8>, bytes: &[u8]) {
+    use std::io::Write as _;
+    write!(out, "{}:", bytes.len()).expect("writing to a Vec cannot fail");
     out.extend_from_slice(bytes);
     out.push(b',');
-    out
 }
 
 /// `hex(SHA-256(prev_hash as ASCII ‖ canonical bytes))`.
@@ -70,7 +82,7 @@ pub fn chain(prev_hash: &str, canonical: &[u8]) -> String {
 }
 
 /// [`chain`] of canonical bytes given in consecutive parts.
-pub fn chain_of_parts(prev_hash: &str, canonical: &[&[u8]]) -> String {
+pub(crate) fn chain_of_parts(prev_hash: &str, canonical: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
     for part in canonical {
@@ -175,7 +187,7 @@ macro_rules! append_audit {
             let mut rows: Vec<$crate::storage::audit::AppendRow> = Vec::with_capacity(entries.len());
             for (entry, data, after_id) in prepared {
                 id += 1;
-                let id_field = $crate::storage::audit::netstring(id.to_string().as_bytes());
+                let id_field = $crate::storage::audit::canonical_id(id);
                 let hash = $crate::storage::audit::chain_of_parts(&prev, &[&id_field, &after_id]);
                 rows.push((id, entry, data, std::mem::replace(&mut prev, hash.clone()), hash));
             }
