@@ -112,8 +112,8 @@ async fn proof_post_social_writes_artifact_with_sha256(ctx: TestCtx) {
     assert!(logs[0].message.starts_with("attempt 1 (PROOF): made what would be posted ("), "{logs:?}");
     let reference = logs[0].artifact_ref.clone().expect("artifact named by the log");
     let sha = logs[0].artifact_sha256.clone().expect("artifact SHA-256 logged");
-    assert_eq!(reference, format!("sha256:{sha}"), "in the content store");
-    let bytes = ctx.db.artifact_bytes(&sha).await.unwrap().expect("stored with the SUCCESS");
+    assert_eq!(reference, format!("sha256:{sha}"), "named by its SHA-256");
+    let bytes = ctx.db.artifact_bytes(logs[0].id).await.unwrap().expect("stored with the SUCCESS");
     assert_eq!(hex::encode(Sha256::digest(&bytes)), sha, "logged SHA-256 matches the stored bytes");
     let written: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(written["would_post"]["text"], "We launched!");
@@ -375,11 +375,13 @@ mod artifact_check {
 
         // Bytes changed behind AOL's back are shown as changed, and not given out.
         let sha = check.logged_sha256;
-        sqlx_exec(&ctx, "UPDATE aol_blobs SET bytes = $1 WHERE sha256 = $2", b"{}", &sha).await;
+        sqlx_exec(&ctx, "UPDATE aol_execution_logs SET artifact_bytes = $1 WHERE artifact_sha256 = $2", b"{}", &sha)
+            .await;
         assert!(matches!(state(engine.action_detail(id).await.unwrap()), ArtifactState::Changed { .. }));
         let err = engine.artifact_for(&ops(), id).await.unwrap_err();
         assert!(err.to_string().contains("not the ones logged"), "{err}");
-        sqlx_exec(&ctx, "DELETE FROM aol_blobs WHERE sha256 = $2 AND $1 IS NOT NULL", b"{}", &sha).await;
+        let gone = "UPDATE aol_execution_logs SET artifact_bytes = NULL WHERE artifact_sha256 = $2 AND $1 IS NOT NULL";
+        sqlx_exec(&ctx, gone, b"{}", &sha).await;
         assert_eq!(state(engine.action_detail(id).await.unwrap()), ArtifactState::Missing);
         assert!(engine.action_detail(999_999).await.unwrap().is_none());
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, EnqueueError, Registry, RetentionSettings};
-use aol::model::{FlagCommand, LogLevel};
+use aol::model::{ArtifactState, FlagCommand, LogLevel};
 use aol::storage::{Db, Finish, NewLog};
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{TestCtx, TestServer, OPERATOR_TOKEN};
@@ -71,18 +71,26 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
     let recent = enqueue(&engine, "recently-cancelled").await;
     engine.cancel(recent, &Actor::system("test")).await.unwrap();
 
-    // The done posts' artifacts stay while their log lines name them...
-    let artifacts: Vec<String> =
-        ctx.db.logs_latest(100).await.unwrap().into_iter().filter_map(|l| l.artifact_sha256).collect();
+    // The done posts' artifacts are held by their log lines...
+    let artifacts: Vec<i64> = ctx
+        .db
+        .logs_latest(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.artifact_sha256.is_some())
+        .map(|l| l.id)
+        .collect();
     assert_eq!(artifacts.len(), 2);
-    let far_future = clock.now() + TimeDelta::days(3650);
-    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 0, "artifacts named by log lines stay");
+    for line in &artifacts {
+        assert!(ctx.db.artifact_bytes(*line).await.unwrap().is_some(), "line {line} holds its artifact");
+    }
 
     let pruned = engine.prune(&RetentionSettings::default()).await.unwrap();
     assert_eq!((pruned.ticks, pruned.actions), (4, 3), "{pruned:?}");
     // ...and go with them.
-    for sha in &artifacts {
-        assert_eq!(ctx.db.artifact_bytes(sha).await.unwrap(), None, "the artifact {sha} went with its action");
+    for line in &artifacts {
+        assert_eq!(ctx.db.artifact_bytes(*line).await.unwrap(), None, "line {line}'s artifact went with its action");
     }
     assert_eq!(ctx.db.ticks_count().await.unwrap(), 0);
     for gone in ["done-1", "done-2", "cancelled"] {
@@ -170,11 +178,12 @@ async fn each_statement_deletes_one_batch_at_most(ctx: TestCtx) {
     assert_eq!(oldest_left, 3, "the oldest go first");
 }
 
-/// A file stays while any log line names it as its artifact: lines naming
-/// the same bytes, written in one result batch or in two, are each counted,
-/// and the file goes only once the last of them is deleted (by its action's
-/// cascade or by the log prune).
-async fn an_artifact_stays_while_any_line_names_it(ctx: TestCtx) {
+/// Each line holds its own artifact, written with its result, even where
+/// lines name the same bytes (in one result batch or in two): the content
+/// store of media gains nothing, the media prune takes none of them, and an
+/// artifact goes exactly when its line does (by its action's cascade or by
+/// the log prune).
+async fn an_artifact_lives_and_goes_with_its_line(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
     let mut ids = Vec::new();
     for key in ["same-a", "same-b", "same-c", "other"] {
@@ -192,29 +201,38 @@ async fn an_artifact_stays_while_any_line_names_it(ctx: TestCtx) {
         [(ids[0], &Finish::Success, &same), (ids[1], &Finish::Success, &same), (ids[3], &Finish::Success, &other)];
     assert_eq!(ctx.db.actions_finish(&fence, &batch).await.unwrap().len(), 3);
     assert!(ctx.db.action_finish(&fence, ids[2], &Finish::Success, &same).await.unwrap().is_some());
-    let sha = same.artifact_sha256.clone().unwrap();
-    let refs = |sha: String| {
+    let line_of = |id: i64| {
         let ctx = &ctx;
         async move {
-            let rows: Vec<(i64,)> =
-                ctx.fetch_all_raw(&format!("SELECT log_refs FROM aol_blobs WHERE sha256 = '{sha}'")).await;
-            rows.first().map(|r| r.0)
+            let logs = ctx.db.logs_for_action(id).await.unwrap();
+            logs.iter().rev().find(|l| l.artifact_sha256.is_some()).map(|l| l.id).expect("an artifact line")
         }
     };
-    assert_eq!(refs(sha.clone()).await, Some(3), "three lines name it");
-    assert_eq!(refs(other.artifact_sha256.clone().unwrap()).await, Some(1));
-
+    let mut lines = Vec::new();
+    for id in &ids {
+        lines.push(line_of(*id).await);
+    }
+    for (line, bytes) in
+        lines.iter().zip(["the same request", "the same request", "the same request", "another request"])
+    {
+        assert_eq!(ctx.db.artifact_bytes(*line).await.unwrap().as_deref(), Some(bytes.as_bytes()), "line {line}");
+    }
+    let blobs: Vec<(i64,)> = ctx.fetch_all_raw("SELECT COUNT(*) FROM aol_blobs").await;
+    assert_eq!(blobs[0].0, 0, "artifacts are not media");
     let far_future = Utc::now() + TimeDelta::days(3650);
-    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 0, "every file is named");
+    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 0);
+
     ctx.execute_raw(&format!("DELETE FROM aol_actions WHERE id IN ({}, {})", ids[0], ids[3])).await;
-    assert_eq!(refs(sha.clone()).await, Some(2), "the cascade took one line away");
-    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 1, "only the file no line names goes");
-    assert!(ctx.db.artifact_bytes(&sha).await.unwrap().is_some());
+    assert_eq!(ctx.db.artifact_bytes(lines[0]).await.unwrap(), None, "gone with its action's cascade");
+    assert_eq!(ctx.db.artifact_bytes(lines[3]).await.unwrap(), None);
+    assert!(ctx.db.artifact_bytes(lines[1]).await.unwrap().is_some(), "the same bytes stay in another line");
+    let read = engine.artifact_of(ids[1]).await.unwrap().expect("an artifact");
+    assert_eq!(read.check.state, ArtifactState::Verified, "read back and checked against its line's SHA-256");
+    assert_eq!(read.bytes.as_deref(), Some(b"the same request".as_slice()));
 
     assert!(ctx.db.logs_prune(far_future, 100).await.unwrap() >= 2);
-    assert_eq!(refs(sha.clone()).await, Some(0));
-    assert_eq!(ctx.db.blobs_prune(far_future, 100).await.unwrap(), 1);
-    assert_eq!(ctx.db.artifact_bytes(&sha).await.unwrap(), None, "gone with the last line naming it");
+    assert_eq!(ctx.db.artifact_bytes(lines[1]).await.unwrap(), None, "gone with its line");
+    assert_eq!(ctx.db.artifact_bytes(lines[2]).await.unwrap(), None);
 }
 
 /// SQLite's commits leave the write-ahead log alone (no checkpoint inside a
@@ -250,5 +268,5 @@ on_both_databases!(
     a_pruned_key_is_never_accepted_again,
     logs_can_go_before_their_actions,
     each_statement_deletes_one_batch_at_most,
-    an_artifact_stays_while_any_line_names_it,
+    an_artifact_lives_and_goes_with_its_line,
 );

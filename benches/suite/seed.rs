@@ -72,9 +72,9 @@ async fn execute(url: &str, backend: Backend, (from, to): (i64, i64), statements
 /// mixed (SUCCESS mostly; FAILED, DLQ, CANCELLED, EXPIRED, UNCONFIRMED),
 /// created over the last 30 days, each with its two log lines (started,
 /// ended), one ledger row per two actions, and for each SUCCESS its PROOF
-/// artifact in the content store (named by a stand-in key, not a real
-/// SHA-256: what matters here is the rows, not their verification), which
-/// counts its one line as the artifacts' insert does.
+/// artifact in its ending line, as the daemon writes it (named by a stand-in
+/// key, not a real SHA-256: what matters here is the rows, not their
+/// verification).
 pub async fn history(url: &str, backend: Backend, n: i64) {
     if n <= 0 {
         return;
@@ -106,19 +106,17 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
          WHERE a.idempotency_key LIKE 'history-%'"
             .to_string(),
         format!(
-            "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc, log_refs) \
-             SELECT {key}, 320, 'application/json', {bytes}, {at}, 1 FROM {source} WHERE {status} = 'SUCCESS'",
+            "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256, \
+               artifact_bytes) \
+             SELECT a.id, a.created_at_utc, 'INFO', 'ended ' || a.status, \
+               CASE WHEN a.status = 'SUCCESS' THEN 'sha256:' || {key} END, \
+               CASE WHEN a.status = 'SUCCESS' THEN {key} END, \
+               CASE WHEN a.status = 'SUCCESS' THEN {bytes} END \
+             FROM {source} JOIN aol_actions a ON a.idempotency_key = 'history-' || x",
             bytes = match backend {
                 Backend::Sqlite => "zeroblob(320)",
                 Backend::Postgres => "decode(repeat('00', 320), 'hex')",
             }
-        ),
-        format!(
-            "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256) \
-             SELECT a.id, a.created_at_utc, 'INFO', 'ended ' || a.status, \
-               CASE WHEN a.status = 'SUCCESS' THEN 'sha256:' || {key} END, \
-               CASE WHEN a.status = 'SUCCESS' THEN {key} END \
-             FROM {source} JOIN aol_actions a ON a.idempotency_key = 'history-' || x"
         ),
         format!(
             "INSERT INTO aol_tick_ledger (started_at_utc, finished_at_utc, status, actions_attempted, \

@@ -1,6 +1,6 @@
 //! PROOF artifacts, as the action page, `aol artifact` and the API read them:
-//! from the content store, where the daemon put them with the SUCCESS they
-//! prove, re-checked against the SHA-256 the log line recorded.
+//! from the log line that names them, written with the SUCCESS they prove,
+//! re-checked against the SHA-256 that line recorded.
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -54,8 +54,9 @@ impl Engine {
     /// The newest artifact among `logs` (one action's), read from the store
     /// and checked; `None` if no line names one.
     async fn newest_artifact(&self, logs: &[ExecutionLog]) -> Result<Option<StoredArtifact>, StoreError> {
-        let newest = logs.iter().rev().find_map(|l| Some((l.artifact_ref.as_deref()?, l.artifact_sha256.as_deref()?)));
-        let Some((reference, logged)) = newest else { return Ok(None) };
+        let newest =
+            logs.iter().rev().find_map(|l| Some((l.id, l.artifact_ref.as_deref()?, l.artifact_sha256.as_deref()?)));
+        let Some((line, reference, logged)) = newest else { return Ok(None) };
         let check = |state, preview| ArtifactCheck {
             reference: reference.to_string(),
             logged_sha256: logged.to_string(),
@@ -67,7 +68,7 @@ impl Engine {
             // server does not read files.
             return Ok(Some(StoredArtifact { check: check(ArtifactState::Elsewhere, None), bytes: None }));
         }
-        let found = match self.db().artifact_bytes(logged).await? {
+        let found = match self.db().artifact_bytes(line).await? {
             None => StoredArtifact { check: check(ArtifactState::Missing, None), bytes: None },
             Some(bytes) => {
                 let actual = hex::encode(Sha256::digest(&bytes));

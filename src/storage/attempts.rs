@@ -1,13 +1,12 @@
 //! What the daemon's attempts write (their claim is `claim.rs`): their
 //! "started" lines and results (many at once: the writer's group
-//! commit), and the PROOF artifacts that go with the results. Every write
+//! commit), with the PROOF artifacts their lines hold. Every write
 //! carries the term's fence.
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
 use super::audit::append_audit;
-use super::blobs::insert_artifacts;
 use super::fence::{bind_fence, lease_check, Fence, LEASE_CHECK};
 use super::logs::{insert_logs, NewLog, INSERT_HEAD, LINE_TYPES};
 use super::{group_rows, json_rows_of, AuditEntry, Db, Pool, StoreError};
@@ -70,9 +69,9 @@ const FINISH_POSTGRES: &str = concat!(
     finished_cols!()
 );
 const FINISH_TAIL: &str = concat!("RETURNING ", finished_cols!());
-/// Log lines, `(action_id, level, message, artifact_ref, artifact_sha256)`
-/// each, for actions this term is running.
-const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5, $3 FROM ";
+/// Log lines, `(action_id, level, message, artifact_ref, artifact_sha256,
+/// artifact_bytes)` each, for actions this term is running.
+const LOG_IF_MINE_HEAD: &str = "SELECT v.column1, $4, v.column2, v.column3, v.column4, v.column5, $3, v.column6 FROM ";
 /// Each line's action is looked up by id: a plan that joined the lines with
 /// the RUNNING actions read all the lines once per action on PostgreSQL
 /// (3 of a 64-line insert's 5 ms).
@@ -204,7 +203,6 @@ impl Db {
                 let written: Vec<Finished> =
                     bind_fence!(sqlx::query_as(FINISH_SQLITE.as_str()), fence).bind(rows).fetch_all(&mut *tx).await?;
                 let lines = lines_of_written(results, &written);
-                insert_artifacts!(&mut *tx, fence.now, &lines).await?;
                 insert_logs!(&mut *tx, fence.now, Some(fence.epoch), lines).await?;
                 tx.commit().await?;
                 Ok(written)
@@ -230,10 +228,12 @@ impl Db {
                     .bind(
                         results.iter().map(|(_, _, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>(),
                     )
+                    .bind(
+                        results.iter().map(|(_, _, log)| log.artifact_bytes.as_deref()).collect::<Vec<Option<&[u8]>>>(),
+                    )
                     .fetch_all(&mut *tx)
                     .await?;
                 let lines = lines_of_written(results, &written);
-                insert_artifacts!(&mut *tx, fence.now, &lines).await?;
                 // The lines written are events of the audit trail, in the same transaction.
                 let events: Vec<AuditEntry> =
                     lines.iter().map(|(id, log)| log.audit_entry(*id, Some(fence.epoch))).collect();
@@ -286,6 +286,7 @@ impl Db {
                     .bind(lines.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
                     .bind(lines.iter().map(|(_, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
                     .bind(lines.iter().map(|(_, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
+                    .bind(lines.iter().map(|(_, log)| log.artifact_bytes.as_deref()).collect::<Vec<Option<&[u8]>>>())
                     .fetch_all(&mut *tx)
                     .await?;
                 append_audit!(tx, fence.now, &audit(&written)).await?;

@@ -1,10 +1,11 @@
-//! `aol_blobs`: the content store, files named by the SHA-256 of their bytes:
-//! uploaded media, and PROOF artifacts (written with the result they prove,
-//! see `insert_artifacts!`). `aol_action_media` says which actions use which
-//! media. A file is written once however often it is stored, cannot be
-//! deleted while an action names it or a log line names it as its artifact
-//! (counted in its `log_refs`, migration 0018), and is pruned once none does
-//! (and it is older than the grace period).
+//! `aol_blobs`: the content store of uploaded media, files named by the
+//! SHA-256 of their bytes. `aol_action_media` says which actions use which.
+//! A file is written once however often it is uploaded, cannot be deleted
+//! while an action names it, and is pruned once none does (and it is older
+//! than the grace period). PROOF artifacts are not here: each is kept in the
+//! log line that names it (`storage::logs`, migration 0019), appended with
+//! its result, where a store keyed by random SHA-256s cost the drain a page
+//! of its index per artifact.
 
 use chrono::{DateTime, Utc};
 
@@ -16,23 +17,10 @@ const INFO_COLS: &str = "sha256, size, mime, width, height, created_at_utc";
 const INSERT: &str = "INSERT INTO aol_blobs (sha256, size, mime, width, height, bytes, created_at_utc) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING";
 const BYTES: &str = "SELECT bytes, mime FROM aol_blobs WHERE sha256 = $1";
-/// Files stored before `$1` that no log line names (`log_refs`, kept by the
-/// artifacts' insert and a trigger on deleted lines) and no action's media,
-/// at most `$2` of them. The count is checked again on the row deleted: on
-/// PostgreSQL a line naming the file may commit while the delete waits for it.
+/// Files stored before `$1` that no action's media names, at most `$2` of them.
 const PRUNE: &str = "DELETE FROM aol_blobs WHERE sha256 IN (SELECT b.sha256 FROM aol_blobs b \
-     WHERE b.log_refs = 0 AND b.created_at_utc < $1 \
-     AND NOT EXISTS (SELECT 1 FROM aol_action_media m WHERE m.sha256 = b.sha256) LIMIT $2) AND log_refs = 0";
-
-/// The artifacts' insert, followed by its rows (see `insert_artifacts!`).
-pub(crate) const INSERT_ARTIFACTS_HEAD: &str =
-    "INSERT INTO aol_blobs (sha256, size, mime, bytes, created_at_utc, log_refs) ";
-/// A file already stored gains the lines that now name it too.
-pub(crate) const INSERT_ARTIFACTS_TAIL: &str =
-    " ON CONFLICT (sha256) DO UPDATE SET log_refs = aol_blobs.log_refs + excluded.log_refs";
-
-/// What PROOF artifacts are: JSON documents (the requests REAL would send, or the post).
-pub const ARTIFACT_MIME: &str = "application/json";
+     WHERE b.created_at_utc < $1 \
+     AND NOT EXISTS (SELECT 1 FROM aol_action_media m WHERE m.sha256 = b.sha256) LIMIT $2)";
 /// The media action `$1` names.
 const MEDIA_OF: &str = "SELECT b.sha256, b.size, b.mime, b.width, b.height, b.created_at_utc \
      FROM aol_action_media m JOIN aol_blobs b ON b.sha256 = m.sha256 WHERE m.action_id = $1 ORDER BY b.sha256";
@@ -66,73 +54,6 @@ macro_rules! insert_action_media {
     };
 }
 pub(crate) use insert_action_media;
-
-/// Stores the artifacts of `lines` (`&[(action_id, &NewLog)]`, those with
-/// bytes) in the content store, on `$executor`: inside the transaction that
-/// writes the lines and their results, so each SUCCESS and its artifact
-/// commit together or not at all. Each file counts the lines naming it
-/// (`log_refs`, what keeps it from the prune); bytes already stored are not
-/// written again. Evaluates to the statements' `Result`.
-macro_rules! insert_artifacts {
-    ($executor:expr, $now:expr, $lines:expr) => {
-        async {
-            // (sha256, bytes, lines naming it), in the order first named.
-            let mut blobs: Vec<(&str, &[u8], i64)> = Vec::new();
-            let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-            for (_, log) in $lines.iter() {
-                let (Some(sha), Some(bytes)) = (log.artifact_sha256.as_deref(), log.artifact_bytes.as_deref()) else {
-                    continue;
-                };
-                match at.entry(sha) {
-                    std::collections::hash_map::Entry::Occupied(place) => blobs[*place.get()].2 += 1,
-                    std::collections::hash_map::Entry::Vacant(place) => {
-                        place.insert(blobs.len());
-                        blobs.push((sha, bytes, 1));
-                    }
-                }
-            }
-            if blobs.is_empty() {
-                return Ok::<(), sqlx::Error>(());
-            }
-            if $crate::storage::Placeholders::binds_rows(&*$executor) {
-                $crate::storage::insert_bound!(
-                    $executor,
-                    $crate::storage::blobs::INSERT_ARTIFACTS_HEAD,
-                    6,
-                    $crate::storage::blobs::INSERT_ARTIFACTS_TAIL,
-                    blobs,
-                    |q, (sha, bytes, refs)| q
-                        .bind(*sha)
-                        .bind(bytes.len() as i64)
-                        .bind($crate::storage::blobs::ARTIFACT_MIME)
-                        .bind(*bytes)
-                        .bind($now)
-                        .bind(*refs)
-                )
-                .await?;
-            } else {
-                let sql = format!(
-                    "{}SELECT v.column1, v.column2, $1, v.column3, $2, v.column4 FROM {} WHERE true{}",
-                    $crate::storage::blobs::INSERT_ARTIFACTS_HEAD,
-                    $crate::storage::Placeholders::json_rows(&*$executor, 3, &["text", "bigint", "bytea", "bigint"]),
-                    $crate::storage::blobs::INSERT_ARTIFACTS_TAIL
-                );
-                let rows = blobs
-                    .iter()
-                    .map(|(sha, bytes, refs)| serde_json::json!([sha, bytes.len(), hex::encode(bytes), refs]))
-                    .collect();
-                sqlx::query(&sql)
-                    .bind($crate::storage::blobs::ARTIFACT_MIME)
-                    .bind($now)
-                    .bind($crate::storage::json_rows_of(rows))
-                    .execute(&mut *$executor)
-                    .await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        }
-    };
-}
-pub(crate) use insert_artifacts;
 
 impl Db {
     /// Stores a file under its SHA-256; `true` if it was new (a file already
@@ -172,17 +93,6 @@ impl Db {
     /// A file's bytes and type, if it is stored.
     pub async fn blob_bytes(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         on_read_pool!(self, |conn| Ok(sqlx::query_as(BYTES).bind(sha256).fetch_optional(&mut *conn).await?))
-    }
-
-    /// A stored artifact's bytes, if it is there (media are not artifacts).
-    pub async fn artifact_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        on_read_pool!(self, |conn| Ok(sqlx::query_scalar(
-            "SELECT bytes FROM aol_blobs WHERE sha256 = $1 AND mime = $2"
-        )
-        .bind(sha256)
-        .bind(ARTIFACT_MIME)
-        .fetch_optional(&mut *conn)
-        .await?))
     }
 
     /// The media an action refers to.

@@ -7,19 +7,21 @@ use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{ExecutionLog, LogLevel};
 
 /// The columns every log insert fills, in order.
-pub(super) const INSERT_HEAD: &str =
-    "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch) ";
+pub(super) const INSERT_HEAD: &str = "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message, \
+     artifact_ref, artifact_sha256, lease_epoch, artifact_bytes) ";
 
-/// How a log line names an artifact in the content store (`sha256:<hex>`);
-/// lines written before artifacts moved there name a file's path.
+/// How a log line names the artifact it holds (`sha256:<hex>`); lines
+/// written before artifacts moved into the database name a file's path.
 pub const ARTIFACT_REF_PREFIX: &str = "sha256:";
 
 /// The types of a log line's values as rows carry them: action id, level,
-/// message, artifact reference, artifact SHA-256.
-pub(crate) const LINE_TYPES: [&str; 5] = ["bigint", "text", "text", "text", "text"];
+/// message, artifact reference, artifact SHA-256, artifact bytes.
+pub(crate) const LINE_TYPES: [&str; 6] = ["bigint", "text", "text", "text", "text", "bytea"];
 
 const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch \
      FROM aol_execution_logs WHERE action_id = $1 ORDER BY id";
+
+const ARTIFACT_BYTES: &str = "SELECT artifact_bytes FROM aol_execution_logs WHERE id = $1";
 
 const LATEST: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch \
      FROM aol_execution_logs ORDER BY id DESC LIMIT $1";
@@ -33,8 +35,8 @@ pub struct NewLog {
     pub message: String,
     pub artifact_ref: Option<String>,
     pub artifact_sha256: Option<String>,
-    /// The artifact's bytes: stored in the content store (`aol_blobs`) in the
-    /// transaction that writes the line with its result (see [`NewLog::with_artifact`]).
+    /// The artifact's bytes: kept in the line itself, so written in the
+    /// transaction of the result it belongs to (see [`NewLog::with_artifact`]).
     pub artifact_bytes: Option<Vec<u8>>,
     pub event: &'static str,
     pub actor: Option<String>,
@@ -58,7 +60,15 @@ impl NewLog {
 
     /// The line as a row of [`LINE_TYPES`] for `action_id`, as JSON rows carry it.
     pub(crate) fn json_row(&self, action_id: i64) -> serde_json::Value {
-        serde_json::json!([action_id, self.level.as_str(), self.message, self.artifact_ref, self.artifact_sha256])
+        let bytes = self.artifact_bytes.as_deref().map(hex::encode);
+        serde_json::json!([
+            action_id,
+            self.level.as_str(),
+            self.message,
+            self.artifact_ref,
+            self.artifact_sha256,
+            bytes
+        ])
     }
 
     /// The artifact this line's attempt made, `bytes` with their SHA-256
@@ -120,7 +130,7 @@ macro_rules! insert_logs {
                 $crate::storage::insert_bound!(
                     $executor,
                     $crate::storage::logs::INSERT_HEAD,
-                    7,
+                    8,
                     "",
                     lines,
                     |q, (action_id, log)| q
@@ -131,11 +141,12 @@ macro_rules! insert_logs {
                         .bind(log.artifact_ref.as_deref())
                         .bind(log.artifact_sha256.as_deref())
                         .bind($epoch)
+                        .bind(log.artifact_bytes.as_deref())
                 )
                 .await?;
             } else {
                 let sql = format!(
-                    "{}SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, $2 FROM {}",
+                    "{}SELECT v.column1, $1, v.column2, v.column3, v.column4, v.column5, $2, v.column6 FROM {}",
                     $crate::storage::logs::INSERT_HEAD,
                     $crate::storage::Placeholders::json_rows(&*$executor, 3, &$crate::storage::logs::LINE_TYPES)
                 );
@@ -165,6 +176,13 @@ impl Db {
     /// The newest log lines of all actions, newest first.
     pub async fn logs_latest(&self, limit: i64) -> Result<Vec<ExecutionLog>, StoreError> {
         on_read_pool!(self, |conn| Ok(sqlx::query_as(LATEST).bind(limit).fetch_all(&mut *conn).await?))
+    }
+
+    /// The artifact log line `log_id` holds, if it is there and holds one.
+    pub async fn artifact_bytes(&self, log_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        let found: Option<Option<Vec<u8>>> =
+            on_read_pool!(self, |conn| sqlx::query_scalar(ARTIFACT_BYTES).bind(log_id).fetch_optional(conn).await)?;
+        Ok(found.flatten())
     }
 
     /// Appends a log line outside any result (e.g. an operator's action).

@@ -120,8 +120,7 @@ pub async fn assert_all_succeeded_once(ctx: &TestCtx, expected: usize) -> Outcom
     }
     let successes: Vec<(i64, String, Option<Vec<u8>>)> = ctx
         .fetch_all_raw(
-            "SELECT l.action_id, l.artifact_sha256, b.bytes FROM aol_execution_logs l \
-             LEFT JOIN aol_blobs b ON b.sha256 = l.artifact_sha256 \
+            "SELECT l.action_id, l.artifact_sha256, l.artifact_bytes FROM aol_execution_logs l \
              WHERE l.artifact_sha256 IS NOT NULL ORDER BY l.id",
         )
         .await;
