@@ -51,7 +51,7 @@ impl Engine {
         Err(ArtifactError::NotAsLogged { id, reference: stored.check.reference, problem })
     }
 
-    /// The newest artifact among `logs` (one action's), read from the store
+    /// The newest artifact among `logs` (one action's), read from its line
     /// and checked; `None` if no line names one.
     async fn newest_artifact(&self, logs: &[ExecutionLog]) -> Result<Option<StoredArtifact>, StoreError> {
         let newest =
