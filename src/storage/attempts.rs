@@ -8,7 +8,7 @@ use sqlx::Connection as _;
 
 use super::audit::append_audit;
 use super::fence::{bind_fence, lease_check, Fence, LEASE_CHECK};
-use super::logs::{insert_logs, NewLog, INSERT_HEAD, LINE_TYPES};
+use super::logs::{bind_line_arrays, insert_logs, NewLog, INSERT_HEAD, LINE_TYPES};
 use super::{group_rows, json_rows_of, AuditEntry, Db, Pool, StoreError};
 
 /// What a result statement returns of each action it wrote: what the
@@ -218,21 +218,12 @@ impl Db {
                     })
                     .collect();
                 let mut tx = pool.begin().await?;
-                let written: Vec<Finished> = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
+                let query = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
                     .bind(&ids)
                     .bind(sqlx::types::Json(by_id))
-                    .bind(&ids)
-                    .bind(results.iter().map(|(_, _, log)| log.level.as_str()).collect::<Vec<&str>>())
-                    .bind(results.iter().map(|(_, _, log)| log.message.as_str()).collect::<Vec<&str>>())
-                    .bind(results.iter().map(|(_, _, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
-                    .bind(
-                        results.iter().map(|(_, _, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>(),
-                    )
-                    .bind(
-                        results.iter().map(|(_, _, log)| log.artifact_bytes.as_deref()).collect::<Vec<Option<&[u8]>>>(),
-                    )
-                    .fetch_all(&mut *tx)
-                    .await?;
+                    .bind(&ids);
+                let written: Vec<Finished> =
+                    bind_line_arrays!(query, results.iter().map(|(_, _, log)| *log)).fetch_all(&mut *tx).await?;
                 let lines = lines_of_written(results, &written);
                 // The lines written are events of the audit trail, in the same transaction.
                 let events: Vec<AuditEntry> =
@@ -280,15 +271,10 @@ impl Db {
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
-                    .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
-                    .bind(lines.iter().map(|(_, log)| log.level.as_str()).collect::<Vec<&str>>())
-                    .bind(lines.iter().map(|(_, log)| log.message.as_str()).collect::<Vec<&str>>())
-                    .bind(lines.iter().map(|(_, log)| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
-                    .bind(lines.iter().map(|(_, log)| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
-                    .bind(lines.iter().map(|(_, log)| log.artifact_bytes.as_deref()).collect::<Vec<Option<&[u8]>>>())
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let query = bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
+                    .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>());
+                let written: Vec<i64> =
+                    bind_line_arrays!(query, lines.iter().map(|(_, log)| *log)).fetch_all(&mut *tx).await?;
                 append_audit!(tx, fence.now, &audit(&written)).await?;
                 tx.commit().await?;
                 Ok(written)

@@ -18,6 +18,22 @@ pub const ARTIFACT_REF_PREFIX: &str = "sha256:";
 /// message, artifact reference, artifact SHA-256, artifact bytes.
 pub(crate) const LINE_TYPES: [&str; 6] = ["bigint", "text", "text", "text", "text", "bytea"];
 
+/// Binds to `$query` the columns of [`LINE_TYPES`] after the action id, one
+/// array each (PostgreSQL's `unnest` rows), for `$logs`, an iterator of
+/// `&NewLog`. Evaluates to the query.
+macro_rules! bind_line_arrays {
+    ($query:expr, $logs:expr) => {{
+        let logs: Vec<&$crate::storage::NewLog> = $logs.collect();
+        $query
+            .bind(logs.iter().map(|&log| log.level.as_str()).collect::<Vec<&str>>())
+            .bind(logs.iter().map(|&log| log.message.as_str()).collect::<Vec<&str>>())
+            .bind(logs.iter().map(|&log| log.artifact_ref.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(logs.iter().map(|&log| log.artifact_sha256.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(logs.iter().map(|&log| log.artifact_bytes.as_deref()).collect::<Vec<Option<&[u8]>>>())
+    }};
+}
+pub(crate) use bind_line_arrays;
+
 const FOR_ACTION: &str = "SELECT id, action_id, ts_utc, level, message, artifact_ref, artifact_sha256, lease_epoch \
      FROM aol_execution_logs WHERE action_id = $1 ORDER BY id";
 
