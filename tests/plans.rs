@@ -85,7 +85,11 @@ async fn plans(ctx: &TestCtx) -> Vec<(&'static str, String)> {
 /// Fails if `plan` reads or sorts the whole queue.
 fn assert_no_whole_read(ctx: &TestCtx, name: &str, plan: &str) {
     for whole in ["SCAN aol_actions\n", "TEMP B-TREE", "Seq Scan on aol_actions", "Sort"] {
-        assert!(!format!("{plan}\n").contains(whole), "{}: {name} reads or sorts the queue:\n{plan}", ctx.backend_name());
+        assert!(
+            !format!("{plan}\n").contains(whole),
+            "{}: {name} reads or sorts the queue:\n{plan}",
+            ctx.backend_name()
+        );
     }
 }
 

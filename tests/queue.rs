@@ -390,7 +390,8 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     assert_eq!(outcomes, [("b-1".into(), false), ("known".into(), true), ("b-2".into(), false)]);
     assert_eq!(ctx.db.actions_recent(None, 10).await.unwrap().len(), 3);
 
-    // Larger than one INSERT statement carries, with a key given twice.
+    // Larger than one INSERT statement carries (SQLite binds 500 rows a
+    // statement), with a key given twice.
     let keys: Vec<String> = (0..1200).map(|i| format!("many-{i}")).collect();
     let mut items: Vec<NewItem> = keys.iter().map(|k| item(k, &good)).collect();
     items.insert(700, item("many-3", &good));
@@ -400,6 +401,8 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     assert!(done.iter().enumerate().all(|(i, d)| d.action.idempotency_key == items[i].idempotency_key));
     assert!(!done[3].duplicate && done[700].duplicate && done[700].action.id == done[3].action.id);
     assert_eq!(done.iter().filter(|d| !d.duplicate).count(), 1200);
+    let ids: Vec<i64> = done.iter().filter(|d| !d.duplicate).map(|d| d.action.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "new actions are numbered in the order given");
     assert_eq!(ctx.db.actions_recent(None, 2000).await.unwrap().len(), 1203);
 }
 

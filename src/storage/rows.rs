@@ -50,11 +50,8 @@ pub(crate) trait Placeholders {
     /// `bytea`, which travels as hex).
     fn json_rows(&self, param: usize, types: &[&str]) -> String;
 
-    /// A time as [`Placeholders::json_rows`] reads a `timestamptz` into a column.
-    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String;
-
     /// `t` as it reads back from a column it was written to through
-    /// [`Placeholders::json_time`].
+    /// `group_rows::sqlite_time` or `group_rows::postgres_time`.
     fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc>;
 }
 
@@ -70,10 +67,6 @@ impl Placeholders for sqlx::SqliteConnection {
 
     fn json_rows(&self, param: usize, types: &[&str]) -> String {
         group_rows::sqlite(param, types)
-    }
-
-    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        group_rows::sqlite_time(t)
     }
 
     fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
@@ -100,10 +93,6 @@ impl Placeholders for sqlx::PgConnection {
         )
     }
 
-    fn json_time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        group_rows::postgres_time(t)
-    }
-
     fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
         chrono::SubsecRound::trunc_subsecs(t, 6)
     }
@@ -116,9 +105,13 @@ fn json_columns(types: &[&str], read: impl Fn(usize, &str) -> String) -> String 
     columns.join(", ")
 }
 
-/// Rows per statement of [`insert_bound`]: 100 rows of 8 values bind 800
-/// anonymous placeholders; every full statement has the same text, prepared once.
-pub(crate) const BOUND_ROWS: usize = 100;
+/// Rows per statement of [`insert_bound`] and of SQLite's enqueue: 500 rows
+/// of 8 to 12 values bind up to 6,000 anonymous placeholders (SQLite allows
+/// 32,766); every full statement has the same text, prepared once. Against
+/// 100 a statement, fewer round trips to SQLite's writer thread: the PROOF
+/// drain's daemon used 39–40.5 against 40.5–43.5 ms of CPU per 1,000 posts
+/// (alternating runs, docs/scaling.md).
+pub(crate) const BOUND_ROWS: usize = 500;
 
 /// Inserts `$rows` on `$conn` by statements `$head VALUES (…), …$tail` of at
 /// most [`BOUND_ROWS`] rows of `$width` values, `|q, row| …` binding one row's

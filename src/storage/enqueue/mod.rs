@@ -16,8 +16,8 @@ use crate::model::Action;
 
 pub(super) use group::InsertGroup;
 
-/// The columns of an action's row as the insert reads them (one JSON
-/// parameter, see `Placeholders::json_rows`): key, type, payload, not before,
+/// The columns of an action's row as the insert reads them (bound on SQLite,
+/// one JSON parameter on PostgreSQL, see `Placeholders::json_rows`): key, type, payload, not before,
 /// enqueued at, status, channel, scheduled for, not after, policy, by, time zone.
 const ROW_TYPES: [&str; 12] = [
     "text",
@@ -189,31 +189,63 @@ impl Db {
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
             let mut tx = conn.begin().await?;
-            let time = |t: DateTime<Utc>| super::Placeholders::json_time(&*tx, t);
-            let rows = news
-                .iter()
-                .zip(nows)
-                .map(|(new, now)| {
-                    serde_json::json!([
-                        new.idempotency_key,
-                        new.action_type,
-                        new.payload_json,
-                        time(new.not_before_utc),
-                        time(*now),
-                        new.status,
-                        new.channel,
-                        new.scheduled_for_utc.map(time),
-                        new.not_after_utc.map(time),
-                        new.policy,
-                        new.enqueued_by,
-                        new.time_zone,
-                    ])
-                })
-                .collect();
-            let sql =
-                format!("{INSERT_MANY_HEAD}{}{INSERT_MANY_TAIL}", super::Placeholders::json_rows(&*tx, 1, &ROW_TYPES));
-            let ids: Vec<(i64, String)> =
-                sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *tx).await?;
+            // A time as the rows carry it to its database's columns.
+            let time: fn(DateTime<Utc>) -> String = match dialect {
+                Dialect::Sqlite => super::group_rows::sqlite_time,
+                Dialect::Postgres => super::group_rows::postgres_time,
+            };
+            let ids: Vec<(i64, String)> = if super::Placeholders::binds_rows(&*tx) {
+                // SQLite's JSON functions parse a row's text again for each
+                // of its twelve columns: the rows are bound, a hundred a
+                // statement, instead (see `Placeholders::binds_rows`).
+                let mut ids = Vec::with_capacity(news.len());
+                for (chunk, chunk_nows) in news.chunks(super::BOUND_ROWS).zip(nows.chunks(super::BOUND_ROWS)) {
+                    let values = super::Placeholders::values_rows(&*tx, chunk.len(), ROW_TYPES.len());
+                    let sql = format!("{INSERT_MANY_HEAD}(VALUES {values}) AS v{INSERT_MANY_TAIL}");
+                    let mut q = sqlx::query_as(&sql).persistent(chunk.len() == super::BOUND_ROWS);
+                    for (new, now) in chunk.iter().zip(chunk_nows) {
+                        q = q
+                            .bind(new.idempotency_key)
+                            .bind(new.action_type)
+                            .bind(new.payload_json)
+                            .bind(time(new.not_before_utc))
+                            .bind(time(*now))
+                            .bind(new.status)
+                            .bind(new.channel)
+                            .bind(new.scheduled_for_utc.map(time))
+                            .bind(new.not_after_utc.map(time))
+                            .bind(new.policy)
+                            .bind(new.enqueued_by)
+                            .bind(new.time_zone);
+                    }
+                    ids.extend(q.fetch_all(&mut *tx).await?);
+                }
+                ids
+            } else {
+                let rows = news
+                    .iter()
+                    .zip(nows)
+                    .map(|(new, now)| {
+                        serde_json::json!([
+                            new.idempotency_key,
+                            new.action_type,
+                            new.payload_json,
+                            time(new.not_before_utc),
+                            time(*now),
+                            new.status,
+                            new.channel,
+                            new.scheduled_for_utc.map(time),
+                            new.not_after_utc.map(time),
+                            new.policy,
+                            new.enqueued_by,
+                            new.time_zone,
+                        ])
+                    })
+                    .collect();
+                let v = super::Placeholders::json_rows(&*tx, 1, &ROW_TYPES);
+                let sql = format!("{INSERT_MANY_HEAD}{v}{INSERT_MANY_TAIL}");
+                sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *tx).await?
+            };
             // A key given twice in one insert is written from its first item.
             let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
             for (i, new) in news.iter().enumerate() {
