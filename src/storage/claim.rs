@@ -24,7 +24,8 @@ macro_rules! claim_sql {
 /// gather them, and without them it read every PENDING row through the status
 /// index and sorted them all to take the oldest 1,000 (25 ms a claim with
 /// 20,000 queued, and growing with the queue): the due index gives them in
-/// order. One writer at a time: nothing to skip.
+/// order. One writer at a time: nothing to skip. The condition is
+/// PostgreSQL's `aol_due_ids` (migration 0020): change both or neither.
 macro_rules! due_sqlite {
     () => {
         "IN (SELECT id FROM aol_actions INDEXED BY aol_actions_due_idx WHERE status IN ('PENDING', 'RETRY') \
