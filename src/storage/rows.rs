@@ -116,22 +116,40 @@ pub(crate) const BOUND_ROWS: usize = 500;
 /// Inserts `$rows` on `$conn` by statements `$head VALUES (…), …$tail` of at
 /// most [`BOUND_ROWS`] rows of `$width` values, `|q, row| …` binding one row's
 /// values in order (for connections whose [`Placeholders::binds_rows`]).
-/// Evaluates to the statements' `Result`.
+/// Evaluates to the statements' `Result`; with `=> Row` after the binding,
+/// to the rows their `RETURNING` gave, as `Row`s, in order.
 macro_rules! insert_bound {
     ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr) => {
         async {
+            $crate::storage::insert_bound!(@each $conn, $head, $width, $tail, $rows, sqlx::query, |$q, $row| $bind,
+                out: (), stmt => stmt.execute(&mut *$conn).await?)
+            .await?;
+            Ok::<(), sqlx::Error>(())
+        }
+    };
+    ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr => $out:ty) => {
+        $crate::storage::insert_bound!(@each $conn, $head, $width, $tail, $rows, sqlx::query_as::<_, $out>,
+            |$q, $row| $bind, out: $out, stmt => out.extend(stmt.fetch_all(&mut *$conn).await?))
+    };
+    // Each statement of the rows, `$run` running it as `$stmt`; `$out` is the rows it collects.
+    (@each $conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, $new:expr, |$q:ident, $row:pat_param| $bind:expr,
+     $out:ident: $ty:ty, $stmt:ident => $run:expr) => {
+        async {
+            #[allow(unused_mut)]
+            let mut $out: Vec<$ty> = Vec::new();
             for chunk in $rows.chunks($crate::storage::BOUND_ROWS) {
                 let values = $crate::storage::Placeholders::values_rows(&*$conn, chunk.len(), $width);
                 let sql = format!("{}VALUES {values}{}", $head, $tail);
                 // A short last statement is prepared and dropped: its text
                 // would push others out of the connection's cache.
-                let mut $q = sqlx::query(&sql).persistent(chunk.len() == $crate::storage::BOUND_ROWS);
+                let mut $q = $new(&sql).persistent(chunk.len() == $crate::storage::BOUND_ROWS);
                 for $row in chunk {
                     $q = $bind;
                 }
-                $q.execute(&mut *$conn).await?;
+                let $stmt = $q;
+                $run;
             }
-            Ok::<(), sqlx::Error>(())
+            Ok::<Vec<$ty>, sqlx::Error>($out)
         }
     };
 }

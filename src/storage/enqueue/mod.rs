@@ -17,8 +17,9 @@ use crate::model::Action;
 pub(super) use group::InsertGroup;
 
 /// The columns of an action's row as the insert reads them (bound on SQLite,
-/// one JSON parameter on PostgreSQL, see `Placeholders::json_rows`): key, type, payload, not before,
-/// enqueued at, status, channel, scheduled for, not after, policy, by, time zone.
+/// one JSON parameter on PostgreSQL, see `Placeholders::json_rows`): key,
+/// type, payload, not before, enqueued at, status, channel, scheduled for,
+/// not after, policy, by, time zone.
 const ROW_TYPES: [&str; 12] = [
     "text",
     "text",
@@ -196,31 +197,25 @@ impl Db {
             };
             let ids: Vec<(i64, String)> = if super::Placeholders::binds_rows(&*tx) {
                 // SQLite's JSON functions parse a row's text again for each
-                // of its twelve columns: the rows are bound, a hundred a
-                // statement, instead (see `Placeholders::binds_rows`).
-                let mut ids = Vec::with_capacity(news.len());
-                for (chunk, chunk_nows) in news.chunks(super::BOUND_ROWS).zip(nows.chunks(super::BOUND_ROWS)) {
-                    let values = super::Placeholders::values_rows(&*tx, chunk.len(), ROW_TYPES.len());
-                    let sql = format!("{INSERT_MANY_HEAD}(VALUES {values}) AS v{INSERT_MANY_TAIL}");
-                    let mut q = sqlx::query_as(&sql).persistent(chunk.len() == super::BOUND_ROWS);
-                    for (new, now) in chunk.iter().zip(chunk_nows) {
-                        q = q
-                            .bind(new.idempotency_key)
-                            .bind(new.action_type)
-                            .bind(new.payload_json)
-                            .bind(time(new.not_before_utc))
-                            .bind(time(*now))
-                            .bind(new.status)
-                            .bind(new.channel)
-                            .bind(new.scheduled_for_utc.map(time))
-                            .bind(new.not_after_utc.map(time))
-                            .bind(new.policy)
-                            .bind(new.enqueued_by)
-                            .bind(new.time_zone);
-                    }
-                    ids.extend(q.fetch_all(&mut *tx).await?);
-                }
-                ids
+                // of its twelve columns: the rows are bound instead (see
+                // `Placeholders::binds_rows`).
+                let rows: Vec<(&NewAction<'_>, &DateTime<Utc>)> = news.iter().zip(nows).collect();
+                let head = format!("{INSERT_MANY_HEAD}(");
+                let tail = format!(") AS v{INSERT_MANY_TAIL}");
+                super::insert_bound!(tx, head, ROW_TYPES.len(), tail, rows, |q, (new, now)| q
+                    .bind(new.idempotency_key)
+                    .bind(new.action_type)
+                    .bind(new.payload_json)
+                    .bind(time(new.not_before_utc))
+                    .bind(time(**now))
+                    .bind(new.status)
+                    .bind(new.channel)
+                    .bind(new.scheduled_for_utc.map(time))
+                    .bind(new.not_after_utc.map(time))
+                    .bind(new.policy)
+                    .bind(new.enqueued_by)
+                    .bind(new.time_zone) => (i64, String))
+                .await?
             } else {
                 let rows = news
                     .iter()
