@@ -8,22 +8,21 @@
 //! shutdown end the wait and any attempt in flight at once; pause stops new
 //! attempts from starting.
 
-mod ahead;
 mod attempt;
-mod claimed;
 mod ledger;
 mod writer;
 
 use std::time::Duration;
 
+use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::Term;
 use super::{DaemonSettings, Engine};
 use crate::model::{Action, TickStatus};
-use crate::storage::StoreError;
-use claimed::run_claimed;
+use crate::storage::{Finish, NewLog, StoreError};
+use attempt::{attempt, AttemptEnd};
 use ledger::{write_ledger, Tally};
 use writer::{Writer, Written};
 
@@ -127,8 +126,7 @@ pub async fn run(engine: &Engine, settings: &DaemonSettings, shutdown: &Cancella
     }
 }
 
-/// Ticks while the term lasts; `None` when it was lost. What the last tick
-/// claimed ahead goes back to the queue at the end.
+/// Ticks while the term lasts; `None` when it was lost.
 async fn lead(
     engine: &Engine,
     settings: &DaemonSettings,
@@ -136,27 +134,12 @@ async fn lead(
     shutdown: &CancellationToken,
     written: &mut u64,
 ) -> Option<DaemonExit> {
-    let mut ahead = Vec::new();
-    let exit = lead_ticks(engine, settings, term, shutdown, written, &mut ahead).await;
-    ahead::give_back(engine, term, ahead, ahead::reason_at_exit(exit)).await;
-    exit
-}
-
-/// [`lead`]'s ticks; `ahead` holds the actions a tick claimed for the next one.
-async fn lead_ticks(
-    engine: &Engine,
-    settings: &DaemonSettings,
-    term: &Term,
-    shutdown: &CancellationToken,
-    written: &mut u64,
-    ahead: &mut Vec<Action>,
-) -> Option<DaemonExit> {
     let mut flags = engine.subscribe_flags();
     loop {
         if term.lost.is_cancelled() {
             return None;
         }
-        match tick(engine, settings, term, shutdown, ahead).await {
+        match tick(engine, settings, term, shutdown).await {
             Ok(TickOutcome::Killed) => return Some(stopped_by_kill()),
             Ok(TickOutcome::LeaseLost) => {
                 tracing::warn!(epoch = term.epoch, "lost the lease during a tick; nothing more was written");
@@ -216,14 +199,11 @@ fn stopped_by_kill() -> DaemonExit {
 /// Posts awaiting approval whose lookups are made per tick at most (each asks a platform).
 const LOOKUPS_PER_TICK: i64 = 20;
 
-/// One tick. `ahead` holds the actions the last tick claimed for this one (taken
-/// instead of a claim), and gets those this tick claims for the next.
 async fn tick(
     engine: &Engine,
     settings: &DaemonSettings,
     term: &Term,
     shutdown: &CancellationToken,
-    ahead: &mut Vec<Action>,
 ) -> Result<TickOutcome, StoreError> {
     let db = engine.db();
     let started_at_utc = engine.clock().now();
@@ -238,21 +218,11 @@ async fn tick(
     let (flags, chores) = (flags?, chores?);
     engine.observe_flags(flags.clone());
     if flags.killed {
-        // What was claimed ahead goes back as the daemon stops (`lead`).
         return Ok(TickOutcome::Killed);
     }
     let mut tally = Tally::default();
     if flags.paused {
-        let unstarted = std::mem::take(ahead);
-        if !ahead::unclaim(engine, term, &unstarted, "paused").await? {
-            return Ok(TickOutcome::LeaseLost);
-        }
-        tally.returned = unstarted.len() as i64;
-        let notes = match tally.returned {
-            0 => "paused".to_string(),
-            n => format!("paused; {n} returned unstarted"),
-        };
-        return write_ledger(engine, term, started_at_utc, TickStatus::Skipped, &tally, &notes).await;
+        return write_ledger(engine, term, started_at_utc, TickStatus::Skipped, &tally, "paused").await;
     }
     if chores.rescue {
         let max_attempts = i64::from(settings.max_retries);
@@ -291,25 +261,10 @@ async fn tick(
         }
         Err(_) => tracing::warn!("looking up what posts awaiting approval need took the whole tick; the rest waits"),
     }
-    let claimed = match std::mem::take(ahead) {
-        none if none.is_empty() => {
-            db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?
-        }
-        claimed => claimed,
-    };
-    let claim_ahead = ahead::wanted(engine, settings, claimed.len());
+    let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
     let (writer, writing) = Writer::open(engine, term);
     let scope = TickScope { engine, settings, term, shutdown, deadline, proof_at_tick_start: flags.proof_mode, writer };
-    let next = async {
-        match claim_ahead {
-            true => ahead::claim(engine, settings, term).await,
-            false => Vec::new(),
-        }
-    };
-    let (held, written, next) = tokio::join!(run_claimed(scope, claimed, &mut tally), writing, next);
-    // Kept for the next tick unless this one had to stop; if the term is
-    // over they cannot go back, and the next term's rescue takes them.
-    *ahead = next;
+    let (held, written) = tokio::join!(run_claimed(scope, claimed, &mut tally), writing);
     let held = match (written, held) {
         (Written::TermOver, _) => return Ok(TickOutcome::LeaseLost),
         (Written::Failed(e), _) | (Written::All, Err(e)) => return Ok(TickOutcome::LeftRunning(e)),
@@ -317,13 +272,6 @@ async fn tick(
     };
     if !held {
         return Ok(TickOutcome::LeaseLost);
-    }
-    if let Some(reason) = tally.stop_reason {
-        let unstarted = std::mem::take(ahead);
-        if !ahead::unclaim(engine, term, &unstarted, reason).await? {
-            return Ok(TickOutcome::LeaseLost);
-        }
-        tally.returned += unstarted.len() as i64;
     }
     let status = tally.status();
     write_ledger(engine, term, started_at_utc, status, &tally, &tally.notes()).await
@@ -340,6 +288,75 @@ pub(super) struct TickScope<'a> {
     proof_at_tick_start: bool,
     /// Writes the attempts' lines and results, many at once (group commit).
     writer: Writer,
+}
+
+/// Runs the claimed actions, up to `tick_concurrency` attempts in flight (one
+/// by default), each started only after the stop check; the rest go back to
+/// the queue unstarted once there is a reason to stop. False if the term was
+/// lost. Once the writer is troubled nothing more starts (what it could not
+/// write stays RUNNING, for a later term's rescue). Ends by dropping `scope`,
+/// which ends its writer's loop.
+async fn run_claimed(scope: TickScope<'_>, claimed: Vec<Action>, tally: &mut Tally) -> Result<bool, StoreError> {
+    let TickScope { engine, settings, term, shutdown, deadline, .. } = scope;
+    let mut claimed = claimed.into_iter();
+    let mut running = FuturesUnordered::new();
+    let scope = &scope;
+    loop {
+        while running.len() < settings.tick_concurrency as usize && !scope.writer.troubled() {
+            let Some(action) = claimed.next() else { break };
+            if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
+                tally.stop_reason = Some(reason);
+                let unstarted: Vec<Action> = std::iter::once(action).chain(claimed.by_ref()).collect();
+                if !unclaim(engine, term, &unstarted, reason).await? {
+                    return Ok(false);
+                }
+                tally.returned += unstarted.len() as i64;
+                break;
+            }
+            tally.attempted += 1;
+            running.push(async move { attempt(scope, &action).await });
+        }
+        let Some(end) = running.next().await else { break };
+        match end? {
+            AttemptEnd::Succeeded => tally.succeeded += 1,
+            AttemptEnd::Retrying => tally.retried += 1,
+            AttemptEnd::Failed => tally.failed += 1,
+            AttemptEnd::LeaseLost => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Why no further action may start in this tick, if there is a reason.
+fn reason_to_stop(
+    engine: &Engine,
+    term: &Term,
+    shutdown: &CancellationToken,
+    deadline: Instant,
+) -> Option<&'static str> {
+    let flags = engine.flags_now();
+    if flags.killed {
+        Some("the kill flag is set")
+    } else if flags.paused {
+        Some("paused")
+    } else if term.lost.is_cancelled() || term.expired() {
+        Some("the lease was lost")
+    } else if shutdown.is_cancelled() {
+        Some("shutting down")
+    } else if Instant::now() >= deadline {
+        Some("the tick reached MAX_TICK_SECONDS")
+    } else {
+        None
+    }
+}
+
+/// Returns claimed, unstarted actions to the queue; false if the term is over.
+async fn unclaim(engine: &Engine, term: &Term, actions: &[Action], reason: &str) -> Result<bool, StoreError> {
+    let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"))
+        .event("returned", None);
+    let results: Vec<(i64, &Finish, &NewLog)> = actions.iter().map(|a| (a.id, &Finish::Unclaim, &log)).collect();
+    let done = engine.db().actions_finish(&engine.fence(term.epoch), &results).await?;
+    Ok(done.len() == actions.len())
 }
 
 /// Keeps a daemon running in this process until shutdown: while the kill flag
