@@ -122,34 +122,33 @@ macro_rules! insert_bound {
     ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr) => {
         async {
             $crate::storage::insert_bound!(@each $conn, $head, $width, $tail, $rows, sqlx::query, |$q, $row| $bind,
-                out: (), stmt => stmt.execute(&mut *$conn).await?)
-            .await?;
+                stmt => stmt.execute(&mut *$conn).await?);
             Ok::<(), sqlx::Error>(())
         }
     };
     ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr => $out:ty) => {
-        $crate::storage::insert_bound!(@each $conn, $head, $width, $tail, $rows, sqlx::query_as::<_, $out>,
-            |$q, $row| $bind, out: $out, stmt => out.extend(stmt.fetch_all(&mut *$conn).await?))
-    };
-    // Each statement of the rows, `$run` running it as `$stmt`; `$out` is the rows it collects.
-    (@each $conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, $new:expr, |$q:ident, $row:pat_param| $bind:expr,
-     $out:ident: $ty:ty, $stmt:ident => $run:expr) => {
         async {
-            #[allow(unused_mut)]
-            let mut $out: Vec<$ty> = Vec::new();
-            for chunk in $rows.chunks($crate::storage::BOUND_ROWS) {
-                let values = $crate::storage::Placeholders::values_rows(&*$conn, chunk.len(), $width);
-                let sql = format!("{}VALUES {values}{}", $head, $tail);
-                // A short last statement is prepared and dropped: its text
-                // would push others out of the connection's cache.
-                let mut $q = $new(&sql).persistent(chunk.len() == $crate::storage::BOUND_ROWS);
-                for $row in chunk {
-                    $q = $bind;
-                }
-                let $stmt = $q;
-                $run;
+            let mut out: Vec<$out> = Vec::new();
+            $crate::storage::insert_bound!(@each $conn, $head, $width, $tail, $rows, sqlx::query_as::<_, $out>,
+                |$q, $row| $bind, stmt => out.extend(stmt.fetch_all(&mut *$conn).await?));
+            Ok::<Vec<$out>, sqlx::Error>(out)
+        }
+    };
+    // The loop over the statements, `$new` making each and `$run` running it
+    // as `$stmt`, inside the caller's async block (where its `?` returns).
+    (@each $conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, $new:expr, |$q:ident, $row:pat_param| $bind:expr,
+     $stmt:ident => $run:expr) => {
+        for chunk in $rows.chunks($crate::storage::BOUND_ROWS) {
+            let values = $crate::storage::Placeholders::values_rows(&*$conn, chunk.len(), $width);
+            let sql = format!("{}VALUES {values}{}", $head, $tail);
+            // A short last statement is prepared and dropped: its text
+            // would push others out of the connection's cache.
+            let mut $q = $new(&sql).persistent(chunk.len() == $crate::storage::BOUND_ROWS);
+            for $row in chunk {
+                $q = $bind;
             }
-            Ok::<Vec<$ty>, sqlx::Error>($out)
+            let $stmt = $q;
+            $run;
         }
     };
 }
