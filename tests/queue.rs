@@ -318,6 +318,16 @@ async fn list_filters_and_pages(ctx: TestCtx) {
     assert_eq!(by_key, vec!["page-03"]);
     let by_type = page(ActionFilter { action_type: Some("OTHER".into()), ..Default::default() }).await;
     assert!(by_type.is_empty());
+    // One of another type (written below the engine's checks) is all its type finds.
+    let other = aol::storage::NewAction::pending("other-1", "OTHER", r#"{"text":"x"}"#, Utc::now());
+    ctx.db.action_insert(&other, Utc::now()).await.unwrap();
+    let by_type = page(ActionFilter { action_type: Some("OTHER".into()), ..Default::default() }).await;
+    assert_eq!(by_type, ["other-1"]);
+    let posts = page(ActionFilter { action_type: Some("POST_SOCIAL".into()), ..Default::default() }).await;
+    assert_eq!(posts.first().map(String::as_str), Some("page-24"));
+    let typed_page =
+        ActionFilter { action_type: Some("POST_SOCIAL".into()), before_id: Some(last_id), ..Default::default() };
+    assert_eq!(page(typed_page).await, second, "a type filter pages as the plain list does");
     let both =
         page(ActionFilter { status: Some("PENDING".into()), key: Some("page-07".into()), ..Default::default() }).await;
     assert!(both.is_empty(), "filters combine");

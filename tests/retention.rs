@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aol::engine::Actor;
 use aol::engine::{daemon, Clock, DaemonSettings, Engine, EnqueueError, Registry, RetentionSettings};
-use aol::model::{ArtifactState, FlagCommand, LogLevel};
+use aol::model::{ActionFilter, ArtifactState, FlagCommand, LogLevel};
 use aol::storage::{Db, Finish, NewLog};
 use chrono::{TimeDelta, TimeZone, Utc};
 use common::{TestCtx, TestServer, OPERATOR_TOKEN};
@@ -44,6 +44,28 @@ async fn status_of(db: &Db, key: &str) -> Option<String> {
 
 fn count(counts: &[aol::model::StatusCount], status: &str) -> i64 {
     counts.iter().find(|c| c.status == status).map_or(0, |c| c.count)
+}
+
+/// The keys of the actions the type filter finds, sorted. On PostgreSQL it
+/// reads `aol_action_lookup`, which triggers keep beside the actions
+/// (migration 0021): there the lookup must hold one row per action, no more.
+async fn by_type(ctx: &TestCtx, action_type: &str) -> Vec<String> {
+    let filter = ActionFilter { action_type: Some(action_type.into()), ..ActionFilter::default() };
+    let mut keys: Vec<String> =
+        ctx.db.actions_page(&filter, 1_000).await.unwrap().into_iter().map(|a| a.idempotency_key).collect();
+    keys.sort();
+    if matches!(ctx.backend, common::Backend::Postgres) {
+        let rows: Vec<(i64, i64)> = ctx
+            .fetch_all_raw(
+                "SELECT (SELECT COUNT(*) FROM aol_action_lookup l JOIN aol_actions a ON a.id = l.action_id \
+                   AND a.action_type = l.action_type AND a.enqueued_by IS NOT DISTINCT FROM l.enqueued_by), \
+                        (SELECT COUNT(*) FROM aol_action_lookup) - (SELECT COUNT(*) FROM aol_actions)",
+            )
+            .await;
+        let actions = ctx.db.actions_page(&ActionFilter::default(), 1_000).await.unwrap().len() as i64;
+        assert_eq!(rows, [(actions, 0)], "one lookup row per action, matching it");
+    }
+    keys
 }
 
 async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
@@ -101,6 +123,11 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
     {
         assert_eq!(status_of(&ctx.db, kept).await.as_deref(), Some(status), "{kept} must stay");
     }
+    assert_eq!(
+        by_type(&ctx, "POST_SOCIAL").await,
+        ["dead", "fresh", "recently-cancelled", "waiting"],
+        "the type filter finds what stays and nothing pruned"
+    );
     assert!(!ctx.db.logs_for_action(dead).await.unwrap().is_empty(), "DLQ actions keep their logs");
     assert!(!ctx.db.logs_for_action(recent).await.unwrap().is_empty());
     let counts = ctx.db.action_counts().await.unwrap();

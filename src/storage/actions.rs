@@ -58,6 +58,17 @@ pub(super) use retired_head;
 pub(super) const BY_KEYS: PerDialect = among_keys!(actions_head!(), "");
 /// The retired keys among `$1` (a JSON array).
 pub(super) const RETIRED_AMONG: PerDialect = among_keys!(retired_head!(), "");
+/// Filters by type and by who enqueued: PostgreSQL indexes both in
+/// `aol_action_lookup`, not on the actions (migration 0021).
+const BY_TYPE: PerDialect = PerDialect {
+    sqlite: " AND action_type = ",
+    postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE action_type = ",
+};
+const BY_ENQUEUER: PerDialect = PerDialect {
+    sqlite: " AND enqueued_by = ",
+    postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE enqueued_by = ",
+};
+const LOOKUP_END: PerDialect = PerDialect { sqlite: "", postgres: ")" };
 const BY_KEY: &str = concat!(actions_head!(), " WHERE idempotency_key = $1");
 const BY_ID: &str = concat!(actions_head!(), " WHERE id = $1");
 
@@ -192,13 +203,14 @@ impl Db {
     /// A page of actions, newest first. Each filter is an indexed equality and
     /// paging is by id (keyset), so a page costs the same at any table size.
     pub async fn actions_page(&self, filter: &ActionFilter, limit: i64) -> Result<Vec<Action>, StoreError> {
+        let dialect = self.dialect();
         on_read_pool!(self, |conn| {
             let mut q = sqlx::QueryBuilder::new(concat!(actions_head!(), " WHERE 1 = 1"));
             if let Some(status) = &filter.status {
                 q.push(" AND status = ").push_bind(status.as_str());
             }
             if let Some(action_type) = &filter.action_type {
-                q.push(" AND action_type = ").push_bind(action_type.as_str());
+                q.push(BY_TYPE.on(dialect)).push_bind(action_type.as_str()).push(LOOKUP_END.on(dialect));
             }
             if let Some(key) = &filter.key {
                 q.push(" AND idempotency_key = ").push_bind(key.as_str());
@@ -207,7 +219,7 @@ impl Db {
                 q.push(" AND id < ").push_bind(before);
             }
             if let Some(by) = &filter.enqueued_by {
-                q.push(" AND enqueued_by = ").push_bind(by.as_str());
+                q.push(BY_ENQUEUER.on(dialect)).push_bind(by.as_str()).push(LOOKUP_END.on(dialect));
             }
             q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
             Ok(q.build_query_as().fetch_all(&mut *conn).await?)
