@@ -32,6 +32,9 @@ async fn seed(ctx: &TestCtx, stats: Stats) {
            1, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z' FROM n",
     )
     .await;
+    if let Backend::Postgres = ctx.backend {
+        ctx.execute_raw(common::POSTGRES_LOOKUP_OF_SEEDED).await;
+    }
     ctx.execute_raw("UPDATE aol_actions SET not_after_utc = '2026-12-02T00:00:00Z' WHERE id % 250 = 0").await;
     // PostgreSQL's autovacuum gathers statistics; AOL never asks SQLite to.
     if let (Backend::Postgres, Stats::After) = (&ctx.backend, stats) {
@@ -168,7 +171,7 @@ async fn key_lookups_use_the_key_index(ctx: TestCtx) {
         let index = match (&ctx.backend, name) {
             (Backend::Sqlite, "actions by keys") => "sqlite_autoindex_aol_actions_1",
             (Backend::Sqlite, _) => "sqlite_autoindex_aol_retired_keys_1",
-            (Backend::Postgres, "actions by keys") => "aol_actions_idempotency_key_key",
+            (Backend::Postgres, "actions by keys") => "aol_action_lookup_key",
             (Backend::Postgres, _) => "aol_retired_keys_pkey",
         };
         assert!(plan.contains(index), "{}: {name} does not use {index}:\n{plan}", ctx.backend_name());

@@ -36,6 +36,9 @@ pub async fn seed(url: &str, backend: Backend, from: i64, to: i64, with_logs_and
          actions_succeeded, notes, daemon_owner) SELECT {ts}, {ts}, 'SUCCESS', 3, 3, 'seed', 'seed' FROM {source}"
     );
     let mut statements = vec![actions];
+    if let Backend::Postgres = backend {
+        statements.push(crate::common::POSTGRES_LOOKUP_OF_SEEDED.to_string());
+    }
     if with_logs_and_ticks {
         statements.extend([logs, ledger]);
     }
@@ -94,6 +97,10 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
     let source = source.replace("{n}", &n.to_string());
     let status = "CASE WHEN x % 97 = 0 THEN 'DLQ' WHEN x % 89 = 0 THEN 'FAILED' WHEN x % 83 = 0 THEN 'EXPIRED' \
                   WHEN x % 79 = 0 THEN 'UNCONFIRMED' WHEN x % 23 = 0 THEN 'CANCELLED' ELSE 'SUCCESS' END";
+    let lookup = match backend {
+        Backend::Sqlite => "SELECT 1",
+        Backend::Postgres => crate::common::POSTGRES_LOOKUP_OF_SEEDED,
+    };
     let statements = [
         format!(
             "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, attempts, \
@@ -101,6 +108,7 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
              SELECT 'history-' || x, 'POST_SOCIAL', '{{\"text\":\"an older post\"}}', {status}, 1, {at}, {at}, {at} \
              FROM {source}"
         ),
+        lookup.to_string(),
         "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message) \
          SELECT a.id, a.created_at_utc, 'INFO', 'attempt 1 started (PROOF)' FROM aol_actions a \
          WHERE a.idempotency_key LIKE 'history-%'"

@@ -39,6 +39,23 @@ macro_rules! among_keys {
 }
 pub(super) use among_keys;
 
+/// [`among_keys!`] for actions: PostgreSQL indexes their keys in
+/// `aol_action_lookup`, not on the actions (migrations 0021, 0022).
+macro_rules! actions_among_keys {
+    ($tail:literal) => {
+        $crate::storage::fence::PerDialect {
+            sqlite: $crate::storage::actions::among_keys!($crate::storage::actions::actions_head!(), $tail).sqlite,
+            postgres: concat!(
+                $crate::storage::actions::actions_head!(),
+                " WHERE id IN (SELECT action_id FROM aol_action_lookup \
+                  WHERE idempotency_key = ANY(ARRAY(SELECT jsonb_array_elements_text($1))))",
+                $tail
+            ),
+        }
+    };
+}
+pub(super) use actions_among_keys;
+
 /// `SELECT` an action's columns `FROM aol_actions`: every read of whole actions starts so.
 macro_rules! actions_head {
     () => {
@@ -55,11 +72,15 @@ macro_rules! retired_head {
 pub(super) use retired_head;
 
 /// The actions with any of the keys `$1` (a JSON array).
-pub(super) const BY_KEYS: PerDialect = among_keys!(actions_head!(), "");
+pub(super) const BY_KEYS: PerDialect = actions_among_keys!("");
 /// The retired keys among `$1` (a JSON array).
 pub(super) const RETIRED_AMONG: PerDialect = among_keys!(retired_head!(), "");
-/// Filters by type and by who enqueued: PostgreSQL indexes both in
-/// `aol_action_lookup`, not on the actions (migration 0021).
+/// Filters by key, by type and by who enqueued: PostgreSQL indexes them in
+/// `aol_action_lookup`, not on the actions (migrations 0021, 0022).
+const BY_KEY_FILTER: PerDialect = PerDialect {
+    sqlite: " AND idempotency_key = ",
+    postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE idempotency_key = ",
+};
 const BY_TYPE: PerDialect = PerDialect {
     sqlite: " AND action_type = ",
     postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE action_type = ",
@@ -69,7 +90,13 @@ const BY_ENQUEUER: PerDialect = PerDialect {
     postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE enqueued_by = ",
 };
 const LOOKUP_END: PerDialect = PerDialect { sqlite: "", postgres: ")" };
-const BY_KEY: &str = concat!(actions_head!(), " WHERE idempotency_key = $1");
+const BY_KEY: PerDialect = PerDialect {
+    sqlite: concat!(actions_head!(), " WHERE idempotency_key = $1"),
+    postgres: concat!(
+        actions_head!(),
+        " WHERE id = (SELECT action_id FROM aol_action_lookup WHERE idempotency_key = $1)"
+    ),
+};
 const BY_ID: &str = concat!(actions_head!(), " WHERE id = $1");
 
 /// Records that a REAL request is about to leave, while the action is this term's.
@@ -197,7 +224,8 @@ impl Db {
     }
 
     pub async fn action_by_key(&self, key: &str) -> Result<Option<Action>, StoreError> {
-        on_read_pool!(self, |conn| Ok(sqlx::query_as(BY_KEY).bind(key).fetch_optional(&mut *conn).await?))
+        let sql = BY_KEY.on(self.dialect());
+        on_read_pool!(self, |conn| Ok(sqlx::query_as(sql).bind(key).fetch_optional(&mut *conn).await?))
     }
 
     /// A page of actions, newest first. Each filter is an indexed equality and
@@ -213,7 +241,7 @@ impl Db {
                 q.push(BY_TYPE.on(dialect)).push_bind(action_type.as_str()).push(LOOKUP_END.on(dialect));
             }
             if let Some(key) = &filter.key {
-                q.push(" AND idempotency_key = ").push_bind(key.as_str());
+                q.push(BY_KEY_FILTER.on(dialect)).push_bind(key.as_str()).push(LOOKUP_END.on(dialect));
             }
             if let Some(before) = filter.before_id {
                 q.push(" AND id < ").push_bind(before);

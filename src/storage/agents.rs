@@ -3,7 +3,7 @@
 //! agent's namespace still includes (an agent that sends a key again after
 //! an upgrade gets its old action, never a second post).
 
-use super::actions::{actions_head, among_keys, retired_head};
+use super::actions::{actions_among_keys, among_keys, retired_head};
 use super::enqueue::{Inserted, RetiredKey};
 use super::fence::PerDialect;
 use super::{on_pool, on_read_pool, Db, StoreError};
@@ -40,7 +40,7 @@ impl Db {
     /// For each of `keys`, the action or retired key that had it before AOL
     /// recorded who enqueued (`enqueued_by` NULL), if any.
     pub async fn keys_from_before(&self, keys: &[&str]) -> Result<Vec<(String, Inserted)>, StoreError> {
-        const ACTIONS: PerDialect = among_keys!(actions_head!(), " AND enqueued_by IS NULL");
+        const ACTIONS: PerDialect = actions_among_keys!(" AND enqueued_by IS NULL");
         const RETIRED: PerDialect = among_keys!(retired_head!(), " AND enqueued_by IS NULL");
         let dialect = self.dialect();
         let keys = sqlx::types::Json(keys);

@@ -18,6 +18,14 @@ pub enum Backend {
     Postgres,
 }
 
+/// On PostgreSQL, the lookup rows (migrations 0021, 0022) of actions that a
+/// test or a seed wrote with its own INSERT: AOL's enqueue writes them in the
+/// statement that writes their actions.
+pub const POSTGRES_LOOKUP_OF_SEEDED: &str =
+    "INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
+     SELECT id, idempotency_key, action_type, enqueued_by FROM aol_actions a \
+     WHERE NOT EXISTS (SELECT 1 FROM aol_action_lookup l WHERE l.idempotency_key = a.idempotency_key)";
+
 /// A database made for one test, with what it takes to remove it.
 pub struct TestDb {
     pub db: Db,

@@ -34,17 +34,46 @@ const ROW_TYPES: [&str; 12] = [
     "text",
     "text",
 ];
-/// A multi-row INSERT from the relation `v(column1, …)`.
-const INSERT_MANY_HEAD: &str = "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, \
-     attempts, not_before_utc, created_at_utc, updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, \
-     enqueued_by, time_zone) SELECT v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, \
-     v.column7, v.column8, v.column9, v.column10, v.column11, v.column12 FROM ";
+/// The columns an enqueue writes, and what it writes into them from the
+/// relation `v(column1, …)`.
+macro_rules! insert_columns {
+    () => {
+        "idempotency_key, action_type, payload_json, status, attempts, not_before_utc, created_at_utc, \
+         updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, enqueued_by, time_zone"
+    };
+}
+macro_rules! insert_values {
+    () => {
+        "v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, v.column7, v.column8, \
+         v.column9, v.column10, v.column11, v.column12"
+    };
+}
+/// SQLite's multi-row INSERT from the relation `v`.
+const INSERT_MANY_HEAD: &str =
+    concat!("INSERT INTO aol_actions (", insert_columns!(), ") SELECT ", insert_values!(), " FROM ");
 /// Only the new id comes back: the rest of the row is what was written (see
 /// [`NewAction::stored`]). Handing back every column of each row was a third
 /// of SQLite's writer's time in batch enqueues.
 const INSERT_MANY_TAIL: &str =
     " WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key";
+/// PostgreSQL's enqueue from the rows `v` (one item per key): each key's
+/// lookup row first, with the id its action will have, then the actions whose
+/// keys it took (migration 0022). A key there already, or being written by a
+/// concurrent enqueue (which it waits for), takes no id: its item finds the
+/// action that has it, as on SQLite.
+const KEYED_INSERT_HEAD: &str = "WITH v AS (SELECT * FROM ";
+const KEYED_INSERT_TAIL: &str = concat!(
+    "), k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
+     SELECT nextval('aol_actions_id_seq'), v.column1, v.column2, v.column11 FROM v \
+     WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
+     ON CONFLICT (idempotency_key) DO NOTHING RETURNING action_id, idempotency_key) \
+     INSERT INTO aol_actions (id, ",
+    insert_columns!(),
+    ") OVERRIDING SYSTEM VALUE SELECT k.action_id, ",
+    insert_values!(),
+    " FROM k JOIN v ON v.column1 = k.idempotency_key ORDER BY k.action_id RETURNING id, idempotency_key"
+);
 const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 
 /// A validated action to insert.
@@ -217,9 +246,12 @@ impl Db {
                     .bind(new.time_zone) => (i64, String))
                 .await?
             } else {
+                // Each key's first item: the next ones find its action below.
+                let mut firsts = std::collections::HashSet::with_capacity(news.len());
                 let rows = news
                     .iter()
                     .zip(nows)
+                    .filter(|(new, _)| firsts.insert(new.idempotency_key))
                     .map(|(new, now)| {
                         serde_json::json!([
                             new.idempotency_key,
@@ -238,7 +270,7 @@ impl Db {
                     })
                     .collect();
                 let v = super::Placeholders::json_rows(&*tx, 1, &ROW_TYPES);
-                let sql = format!("{INSERT_MANY_HEAD}{v}{INSERT_MANY_TAIL}");
+                let sql = format!("{KEYED_INSERT_HEAD}{v}{KEYED_INSERT_TAIL}");
                 sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *tx).await?
             };
             // A key given twice in one insert is written from its first item.
