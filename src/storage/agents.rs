@@ -3,7 +3,7 @@
 //! agent's namespace still includes (an agent that sends a key again after
 //! an upgrade gets its old action, never a second post).
 
-use super::actions::{actions_among_keys, among_keys, retired_head};
+use super::action_reads::{actions_among_keys, among_keys, retired_head};
 use super::enqueue::{Inserted, RetiredKey};
 use super::fence::PerDialect;
 use super::{on_pool, on_read_pool, Db, StoreError};

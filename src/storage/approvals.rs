@@ -26,14 +26,14 @@ const APPROVE: &str = concat!(
     "UPDATE aol_actions SET status = 'PENDING', not_before_utc = CASE WHEN scheduled_for_utc > $2 \
        THEN scheduled_for_utc ELSE $2 END, last_error = NULL, updated_at_utc = $2 \
      WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
-    crate::storage::actions::cols!()
+    crate::storage::action_reads::cols!()
 );
 /// A first approval of two: the action stays AWAITING_APPROVAL (the row is
 /// touched so that concurrent decisions on it are taken one at a time).
 const HOLD: &str = concat!(
     "UPDATE aol_actions SET updated_at_utc = $2 \
      WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
-    crate::storage::actions::cols!()
+    crate::storage::action_reads::cols!()
 );
 /// Approvals of this request by others that still hold.
 const OTHERS_APPROVALS: &str = "SELECT COUNT(*) FROM aol_approvals WHERE action_id = $1 AND decision = 'approved' \
@@ -42,7 +42,7 @@ const OTHERS_APPROVALS: &str = "SELECT COUNT(*) FROM aol_approvals WHERE action_
 const REJECT: &str = concat!(
     "UPDATE aol_actions SET status = 'CANCELLED', last_error = $4, updated_at_utc = $2 \
      WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND payload_json = $3 RETURNING ",
-    crate::storage::actions::cols!()
+    crate::storage::action_reads::cols!()
 );
 /// A new payload (and channel) for an action not yet running, admitted again
 /// (`$5`: PENDING or AWAITING_APPROVAL; `$6`: its policy).
@@ -51,7 +51,7 @@ const EDIT: &str = concat!(
     "UPDATE aol_actions SET payload_json = $3, channel = $4, status = $5, policy = $6, prepared_sha256 = NULL, \
        facts_json = NULL, last_error = NULL, updated_at_utc = $2, edited_by = $7 \
      WHERE id = $1 AND status IN ('PENDING', 'RETRY', 'AWAITING_APPROVAL') AND first_sent_at_utc IS NULL RETURNING ",
-    crate::storage::actions::cols!()
+    crate::storage::action_reads::cols!()
 );
 const FORGET_MEDIA: &str = "DELETE FROM aol_action_media WHERE action_id = $1";
 const VOID: &str = "UPDATE aol_approvals SET voided_at_utc = $2 \

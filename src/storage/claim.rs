@@ -4,7 +4,7 @@
 
 use sqlx::Connection;
 
-use super::actions::{actions_head, cols};
+use super::action_reads::{actions_head, cols};
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::{Db, Pool, StoreError};
 use crate::model::Action;

@@ -5,6 +5,7 @@
 //! is open through [`on_pool!`]; only where the dialects truly differ does a
 //! method spell out two arms. Methods are grouped by table, one file each.
 
+mod action_reads;
 mod actions;
 mod agents;
 mod approvals;
@@ -318,7 +319,7 @@ pub fn tick_statements(dialect: Dialect) -> [(&'static str, &'static str); 3] {
 /// group makes one on PostgreSQL), by name, as `dialect` spells them: for
 /// the tests that check their plans.
 pub fn key_statements(dialect: Dialect) -> [(&'static str, &'static str); 2] {
-    [("actions by keys", actions::BY_KEYS.on(dialect)), ("retired keys", actions::RETIRED_AMONG.on(dialect))]
+    [("actions by keys", action_reads::BY_KEYS.on(dialect)), ("retired keys", action_reads::RETIRED_AMONG.on(dialect))]
 }
 
 /// The migration file names for a dialect, in order (used by the parity test).

@@ -8,7 +8,7 @@ mod group;
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
-use super::actions::{BY_KEYS, RETIRED_AMONG};
+use super::action_reads::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
 use super::blobs::insert_action_media;
 use super::{on_pool, AuditEntry, Db, Dialect, StoreError};
