@@ -47,8 +47,9 @@ fn count(counts: &[aol::model::StatusCount], status: &str) -> i64 {
 }
 
 /// The keys of the actions the type filter finds, sorted. On PostgreSQL it
-/// reads `aol_action_lookup`, which triggers keep beside the actions
-/// (migration 0021): there the lookup must hold one row per action, no more.
+/// reads `aol_action_lookup`, which the enqueue writes and a trigger prunes
+/// with the actions (migrations 0021, 0022): there the lookup must hold one
+/// row per action, no more.
 async fn by_type(ctx: &TestCtx, action_type: &str) -> Vec<String> {
     let filter = ActionFilter { action_type: Some(action_type.into()), ..ActionFilter::default() };
     let mut keys: Vec<String> =

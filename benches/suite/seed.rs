@@ -36,9 +36,6 @@ pub async fn seed(url: &str, backend: Backend, from: i64, to: i64, with_logs_and
          actions_succeeded, notes, daemon_owner) SELECT {ts}, {ts}, 'SUCCESS', 3, 3, 'seed', 'seed' FROM {source}"
     );
     let mut statements = vec![actions];
-    if let Backend::Postgres = backend {
-        statements.push(crate::common::POSTGRES_LOOKUP_OF_SEEDED.to_string());
-    }
     if with_logs_and_ticks {
         statements.extend([logs, ledger]);
     }
@@ -46,8 +43,9 @@ pub async fn seed(url: &str, backend: Backend, from: i64, to: i64, with_logs_and
 }
 
 /// Runs `statements`, each over the numbers `range` (SQLite: as the CTE `c`;
-/// PostgreSQL: they name `generate_series` themselves), then ANALYZE on
-/// PostgreSQL (not on SQLite: a real AOL database never runs one either).
+/// PostgreSQL: they name `generate_series` themselves), then on PostgreSQL
+/// writes the seeded actions' lookup rows (AOL's enqueue writes its own) and
+/// runs ANALYZE (not on SQLite: a real AOL database never runs one either).
 async fn execute(url: &str, backend: Backend, (from, to): (i64, i64), statements: &[String]) {
     match backend {
         Backend::Sqlite => {
@@ -65,6 +63,7 @@ async fn execute(url: &str, backend: Backend, (from, to): (i64, i64), statements
             for sql in statements {
                 sqlx::query(sql).execute(&pool).await.unwrap();
             }
+            sqlx::query(crate::common::POSTGRES_LOOKUP_OF_SEEDED).execute(&pool).await.unwrap();
             sqlx::query("ANALYZE").execute(&pool).await.unwrap();
             pool.close().await;
         }
@@ -97,10 +96,6 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
     let source = source.replace("{n}", &n.to_string());
     let status = "CASE WHEN x % 97 = 0 THEN 'DLQ' WHEN x % 89 = 0 THEN 'FAILED' WHEN x % 83 = 0 THEN 'EXPIRED' \
                   WHEN x % 79 = 0 THEN 'UNCONFIRMED' WHEN x % 23 = 0 THEN 'CANCELLED' ELSE 'SUCCESS' END";
-    let lookup = match backend {
-        Backend::Sqlite => "SELECT 1",
-        Backend::Postgres => crate::common::POSTGRES_LOOKUP_OF_SEEDED,
-    };
     let statements = [
         format!(
             "INSERT INTO aol_actions (idempotency_key, action_type, payload_json, status, attempts, \
@@ -108,7 +103,6 @@ pub async fn history(url: &str, backend: Backend, n: i64) {
              SELECT 'history-' || x, 'POST_SOCIAL', '{{\"text\":\"an older post\"}}', {status}, 1, {at}, {at}, {at} \
              FROM {source}"
         ),
-        lookup.to_string(),
         "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message) \
          SELECT a.id, a.created_at_utc, 'INFO', 'attempt 1 started (PROOF)' FROM aol_actions a \
          WHERE a.idempotency_key LIKE 'history-%'"

@@ -73,20 +73,20 @@ pub(super) use retired_head;
 pub(super) const BY_KEYS: PerDialect = actions_among_keys!("");
 /// The retired keys among `$1` (a JSON array).
 pub(super) const RETIRED_AMONG: PerDialect = among_keys!(retired_head!(), "");
-/// Filters by key, by type and by who enqueued: PostgreSQL indexes them in
-/// `aol_action_lookup`, not on the actions (migrations 0021, 0022).
-const BY_KEY_FILTER: PerDialect = PerDialect {
-    sqlite: " AND idempotency_key = ",
-    postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE idempotency_key = ",
-};
-const BY_TYPE: PerDialect = PerDialect {
-    sqlite: " AND action_type = ",
-    postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE action_type = ",
-};
-const BY_ENQUEUER: PerDialect = PerDialect {
-    sqlite: " AND enqueued_by = ",
-    postgres: " AND id IN (SELECT action_id FROM aol_action_lookup WHERE enqueued_by = ",
-};
+/// ` AND $column = ` (a bind, then [`LOOKUP_END`]): a filter by key, by type
+/// or by who enqueued. PostgreSQL indexes these in `aol_action_lookup`, not
+/// on the actions (migrations 0021, 0022).
+macro_rules! lookup_eq {
+    ($column:literal) => {
+        PerDialect {
+            sqlite: concat!(" AND ", $column, " = "),
+            postgres: concat!(" AND id IN (SELECT action_id FROM aol_action_lookup WHERE ", $column, " = "),
+        }
+    };
+}
+const BY_KEY_FILTER: PerDialect = lookup_eq!("idempotency_key");
+const BY_TYPE: PerDialect = lookup_eq!("action_type");
+const BY_ENQUEUER: PerDialect = lookup_eq!("enqueued_by");
 const LOOKUP_END: PerDialect = PerDialect { sqlite: "", postgres: ")" };
 const BY_KEY: PerDialect = PerDialect {
     sqlite: concat!(actions_head!(), " WHERE idempotency_key = $1"),

@@ -224,6 +224,11 @@ impl Db {
                 Dialect::Sqlite => super::group_rows::sqlite_time,
                 Dialect::Postgres => super::group_rows::postgres_time,
             };
+            // A key given twice in one insert is written from its first item.
+            let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
+            for (i, new) in news.iter().enumerate() {
+                first.entry(new.idempotency_key).or_insert(i);
+            }
             let ids: Vec<(i64, String)> = if super::Placeholders::binds_rows(&*tx) {
                 // SQLite's JSON functions parse a row's text again for each
                 // of its twelve columns: the rows are bound instead (see
@@ -247,12 +252,12 @@ impl Db {
                 .await?
             } else {
                 // Each key's first item: the next ones find its action below.
-                let mut firsts = std::collections::HashSet::with_capacity(news.len());
                 let rows = news
                     .iter()
                     .zip(nows)
-                    .filter(|(new, _)| firsts.insert(new.idempotency_key))
-                    .map(|(new, now)| {
+                    .enumerate()
+                    .filter(|(i, (new, _))| first.get(new.idempotency_key) == Some(i))
+                    .map(|(_, (new, now))| {
                         serde_json::json!([
                             new.idempotency_key,
                             new.action_type,
@@ -273,11 +278,6 @@ impl Db {
                 let sql = format!("{KEYED_INSERT_HEAD}{v}{KEYED_INSERT_TAIL}");
                 sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *tx).await?
             };
-            // A key given twice in one insert is written from its first item.
-            let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
-            for (i, new) in news.iter().enumerate() {
-                first.entry(new.idempotency_key).or_insert(i);
-            }
             let stored = |t| super::Placeholders::stored_time(&*tx, t);
             let inserted: Vec<Action> = ids
                 .into_iter()
