@@ -88,10 +88,12 @@ async fn a_batch_is_one_transaction_and_a_bad_item_refuses_it(ctx: TestCtx) {
     }
     assert_eq!(count(&ctx).await, 2);
 
-    // A thousand in one call.
+    // A thousand in one call, numbered in the order they were given.
     let thousand: Vec<Value> = (0..1_000).map(|i| post(&format!("t-{i}"), "x")).collect();
     let (status, body) = batch(&server, OPERATOR_TOKEN, &json!({ "actions": thousand })).await;
     assert_eq!((status, &body["added"]), (StatusCode::CREATED, &json!(1000)));
+    let ids: Vec<i64> = body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{}: ids not in the items' order", ctx.backend_name());
     assert_eq!(count(&ctx).await, 1_002);
 }
 

@@ -4,6 +4,7 @@
 //! callers' actions are written in groups (see [`group`]).
 
 mod group;
+mod rows;
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
@@ -16,64 +17,6 @@ use crate::model::Action;
 
 pub(super) use group::InsertGroup;
 
-/// The columns of an action's row as the insert reads them (bound on SQLite,
-/// one JSON parameter on PostgreSQL, see `Placeholders::json_rows`): key,
-/// type, payload, not before, enqueued at, status, channel, scheduled for,
-/// not after, policy, by, time zone.
-const ROW_TYPES: [&str; 12] = [
-    "text",
-    "text",
-    "text",
-    "timestamptz",
-    "timestamptz",
-    "text",
-    "text",
-    "timestamptz",
-    "timestamptz",
-    "text",
-    "text",
-    "text",
-];
-/// The columns an enqueue writes, and what it writes into them from the
-/// relation `v(column1, …)`.
-macro_rules! insert_columns {
-    () => {
-        "idempotency_key, action_type, payload_json, status, attempts, not_before_utc, created_at_utc, \
-         updated_at_utc, channel, scheduled_for_utc, not_after_utc, policy, enqueued_by, time_zone"
-    };
-}
-macro_rules! insert_values {
-    () => {
-        "v.column1, v.column2, v.column3, v.column6, 0, v.column4, v.column5, v.column5, v.column7, v.column8, \
-         v.column9, v.column10, v.column11, v.column12"
-    };
-}
-/// SQLite's multi-row INSERT from the relation `v`.
-const INSERT_MANY_HEAD: &str =
-    concat!("INSERT INTO aol_actions (", insert_columns!(), ") SELECT ", insert_values!(), " FROM ");
-/// Only the new id comes back: the rest of the row is what was written (see
-/// [`NewAction::stored`]). Handing back every column of each row was a third
-/// of SQLite's writer's time in batch enqueues.
-const INSERT_MANY_TAIL: &str =
-    " WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key";
-/// PostgreSQL's enqueue from the rows `v` (one item per key): each key's
-/// lookup row first, with the id its action will have, then the actions whose
-/// keys it took (migration 0022). A key there already, or being written by a
-/// concurrent enqueue (which it waits for), takes no id: its item finds the
-/// action that has it, as on SQLite.
-const KEYED_INSERT_HEAD: &str = "WITH v AS (SELECT * FROM ";
-const KEYED_INSERT_TAIL: &str = concat!(
-    "), k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
-     SELECT nextval('aol_actions_id_seq'), v.column1, v.column2, v.column11 FROM v \
-     WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING action_id, idempotency_key) \
-     INSERT INTO aol_actions (id, ",
-    insert_columns!(),
-    ") OVERRIDING SYSTEM VALUE SELECT k.action_id, ",
-    insert_values!(),
-    " FROM k JOIN v ON v.column1 = k.idempotency_key ORDER BY k.action_id RETURNING id, idempotency_key"
-);
 const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 
 /// A validated action to insert.
@@ -219,65 +162,19 @@ impl Db {
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
             let mut tx = conn.begin().await?;
-            // A time as the rows carry it to its database's columns.
-            let time: fn(DateTime<Utc>) -> String = match dialect {
-                Dialect::Sqlite => super::group_rows::sqlite_time,
-                Dialect::Postgres => super::group_rows::postgres_time,
-            };
             // A key given twice in one insert is written from its first item.
             let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
             for (i, new) in news.iter().enumerate() {
                 first.entry(new.idempotency_key).or_insert(i);
             }
-            let ids: Vec<(i64, String)> = if super::Placeholders::binds_rows(&*tx) {
-                // SQLite's JSON functions parse a row's text again for each
-                // of its twelve columns: the rows are bound instead (see
-                // `Placeholders::binds_rows`).
-                let rows: Vec<(&NewAction<'_>, &DateTime<Utc>)> = news.iter().zip(nows).collect();
-                let head = format!("{INSERT_MANY_HEAD}(");
-                let tail = format!(") AS v{INSERT_MANY_TAIL}");
-                super::insert_bound!(tx, head, ROW_TYPES.len(), tail, rows, |q, (new, now)| q
-                    .bind(new.idempotency_key)
-                    .bind(new.action_type)
-                    .bind(new.payload_json)
-                    .bind(time(new.not_before_utc))
-                    .bind(time(**now))
-                    .bind(new.status)
-                    .bind(new.channel)
-                    .bind(new.scheduled_for_utc.map(time))
-                    .bind(new.not_after_utc.map(time))
-                    .bind(new.policy)
-                    .bind(new.enqueued_by)
-                    .bind(new.time_zone) => (i64, String))
-                .await?
-            } else {
-                // Each key's first item: the next ones find its action below.
-                let rows = news
-                    .iter()
-                    .zip(nows)
-                    .enumerate()
-                    .filter(|(i, (new, _))| first.get(new.idempotency_key) == Some(i))
-                    .map(|(_, (new, now))| {
-                        serde_json::json!([
-                            new.idempotency_key,
-                            new.action_type,
-                            new.payload_json,
-                            time(new.not_before_utc),
-                            time(*now),
-                            new.status,
-                            new.channel,
-                            new.scheduled_for_utc.map(time),
-                            new.not_after_utc.map(time),
-                            new.policy,
-                            new.enqueued_by,
-                            new.time_zone,
-                        ])
-                    })
-                    .collect();
-                let v = super::Placeholders::json_rows(&*tx, 1, &ROW_TYPES);
-                let sql = format!("{KEYED_INSERT_HEAD}{v}{KEYED_INSERT_TAIL}");
-                sqlx::query_as(&sql).bind(super::json_rows_of(rows)).fetch_all(&mut *tx).await?
-            };
+            let firsts: Vec<rows::Row<'_, '_>> = news
+                .iter()
+                .zip(nows)
+                .enumerate()
+                .filter(|(i, (new, _))| first.get(new.idempotency_key) == Some(i))
+                .map(|(_, (new, now))| (new, *now))
+                .collect();
+            let ids = rows::InsertRows::insert_rows(&mut *tx, &firsts).await?;
             let stored = |t| super::Placeholders::stored_time(&*tx, t);
             let inserted: Vec<Action> = ids
                 .into_iter()
