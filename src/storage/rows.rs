@@ -51,7 +51,9 @@ pub(crate) trait Placeholders {
     fn json_rows(&self, param: usize, types: &[&str]) -> String;
 
     /// `t` as it reads back from a column it was written to through
-    /// `group_rows::sqlite_time` or `group_rows::postgres_time`.
+    /// `group_rows::sqlite_time` or `group_rows::postgres_time`, or bound as
+    /// a time (PostgreSQL's enqueue arrays): both keep microseconds on
+    /// PostgreSQL, everything on SQLite.
     fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc>;
 }
 

@@ -2,10 +2,12 @@
 //! number of them, answering each new action's id and key. A key already
 //! known or retired is skipped, and its item found afterwards.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 
 use super::NewAction;
-use crate::storage::group_rows::sqlite_time;
+use crate::storage::group_rows::{self, sqlite_time};
 
 /// The columns an enqueue writes, and what it writes into them from the
 /// relation `v(column1, …)`: key, type, payload, not before, enqueued at,
@@ -22,8 +24,21 @@ macro_rules! insert_values {
          v.column9, v.column10, v.column11, v.column12"
     };
 }
-/// The columns of the relation `v`.
-const ROW_WIDTH: usize = 12;
+/// The columns of the relation `v`, as PostgreSQL names their types.
+const ROW_TYPES: [&str; 12] = [
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+];
 
 /// SQLite's multi-row INSERT from the relation `v`.
 const SQLITE_HEAD: &str =
@@ -39,14 +54,13 @@ const SQLITE_TAIL: &str =
 /// will have, then the actions whose keys it took (migration 0022). A key
 /// there already, or being written by a concurrent enqueue (which it waits
 /// for), takes no id: its item finds the action that has it, as on SQLite.
-/// The rows come as one array per column, sent in binary: as one JSON
-/// parameter, parsing it and its times was a quarter of the statement.
-const POSTGRES: &str = concat!(
-    "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], \
-     $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::text[]) \
-     WITH ORDINALITY AS v(column1, column2, column3, column4, column5, column6, column7, column8, column9, \
-     column10, column11, column12, n) ORDER BY n), \
-     k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
+/// The rows come as one array per column, sent in binary
+/// ([`group_rows::postgres`]): as one JSON parameter, parsing it and its
+/// times was a quarter of the statement.
+static POSTGRES: LazyLock<String> =
+    LazyLock::new(|| format!("WITH v AS (SELECT * FROM {}), {POSTGRES_TAIL}", group_rows::postgres(1, &ROW_TYPES)));
+const POSTGRES_TAIL: &str = concat!(
+    "k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
      SELECT nextval('aol_actions_id_seq'), v.column1, v.column2, v.column11 FROM v \
      WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING action_id, idempotency_key) \
@@ -73,7 +87,7 @@ impl InsertRows for sqlx::SqliteConnection {
         // SQLite's JSON functions parse a row's text again for each of its
         // twelve columns: the rows are bound instead.
         let conn = self;
-        crate::storage::insert_bound!(conn, SQLITE_HEAD, ROW_WIDTH, SQLITE_TAIL, rows, |q, (new, now)| q
+        crate::storage::insert_bound!(conn, SQLITE_HEAD, ROW_TYPES.len(), SQLITE_TAIL, rows, |q, (new, now)| q
             .bind(new.idempotency_key)
             .bind(new.action_type)
             .bind(new.payload_json)
@@ -96,7 +110,7 @@ impl InsertRows for sqlx::PgConnection {
         fn column<'r, T>(rows: &'r [Row<'_, '_>], f: impl Fn(&'r Row<'_, '_>) -> T) -> Vec<T> {
             rows.iter().map(f).collect()
         }
-        sqlx::query_as(POSTGRES)
+        sqlx::query_as(POSTGRES.as_str())
             .bind(column(rows, |(n, _)| n.idempotency_key))
             .bind(column(rows, |(n, _)| n.action_type))
             .bind(column(rows, |(n, _)| n.payload_json))
