@@ -7,7 +7,7 @@
 
 mod common;
 
-use aol::storage::{key_statements, tick_statements, Dialect};
+use aol::storage::{key_statements, retention_statements, tick_statements, Dialect};
 use common::{Backend, TestCtx};
 
 /// When PostgreSQL's statistics were gathered, against the seed.
@@ -188,8 +188,49 @@ async fn key_lookups_use_the_key_index(ctx: TestCtx) {
     }
 }
 
+/// Retention takes the oldest rows through their time index and stops at
+/// its limit: with a month of history, a plan that reads every finished
+/// action (and their log lines) to sort them held SQLite's one writer for
+/// most of a second at each call.
+async fn retention_reads_the_oldest_rows_through_their_index(ctx: TestCtx) {
+    seed(&ctx, Stats::Before).await;
+    ctx.execute_raw(
+        "INSERT INTO aol_execution_logs (action_id, ts_utc, level, message) \
+         SELECT id, created_at_utc, 'INFO', 'ended' FROM aol_actions",
+    )
+    .await;
+    if let Backend::Postgres = ctx.backend {
+        ctx.execute_raw("ANALYZE").await;
+    }
+    for (name, sql) in retention_statements() {
+        let mut sql = sql.to_string();
+        if let Backend::Postgres = ctx.backend {
+            // Before, how many, then the statuses.
+            let values = ["'2026-12-02T00:00:00Z'", "500", "'SUCCESS'", "'FAILED'", "'CANCELLED'", "'EXPIRED'"];
+            for (i, value) in values.iter().enumerate().rev() {
+                sql = sql.replace(&format!("${}", i + 1), value);
+            }
+        }
+        let plan = plan_of(&ctx, &sql).await;
+        let index = match name {
+            "old log lines" => "aol_execution_logs_ts_idx",
+            _ => "aol_actions_status_updated_idx",
+        };
+        assert!(plan.contains(index), "{}: {name} does not use {index}:\n{plan}", ctx.backend_name());
+        // What chooses the rows: PostgreSQL then deletes them by a scan of
+        // these small tables, by their ids in big ones.
+        let marker = if let Backend::Postgres = ctx.backend { "Subquery Scan" } else { "SUBQUERY" };
+        let (_, choice) = plan.split_once(marker).unwrap_or_else(|| panic!("{name}: no subquery in\n{plan}"));
+        assert_no_whole_read(&ctx, name, choice);
+        for whole in ["SCAN aol_execution_logs\n", "Seq Scan on aol_execution_logs"] {
+            assert!(!format!("{choice}\n").contains(whole), "{}: {name} reads every line:\n{plan}", ctx.backend_name());
+        }
+    }
+}
+
 on_both_databases!(
     tick_statements_use_their_indexes,
     tick_statements_use_their_indexes_on_stale_statistics,
-    key_lookups_use_the_key_index
+    key_lookups_use_the_key_index,
+    retention_reads_the_oldest_rows_through_their_index
 );

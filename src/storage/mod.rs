@@ -322,6 +322,13 @@ pub fn key_statements(dialect: Dialect) -> [(&'static str, &'static str); 2] {
     [("actions by keys", action_reads::BY_KEYS.on(dialect)), ("retired keys", action_reads::RETIRED_AMONG.on(dialect))]
 }
 
+/// Retention's deletes of old log lines and of old actions of one status
+/// (the same text on both databases): for the tests that check their plans
+/// (one that reads every finished action is slow only with a long history).
+pub fn retention_statements() -> [(&'static str, &'static str); 2] {
+    [("old log lines", retention::LOGS), ("old actions", retention::ACTIONS_OF_STATUS)]
+}
+
 /// The migration file names for a dialect, in order (used by the parity test).
 pub fn migration_names(dialect: Dialect) -> Vec<String> {
     let migrator = match dialect {
