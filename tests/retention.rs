@@ -60,11 +60,14 @@ async fn by_type(ctx: &TestCtx, action_type: &str) -> Vec<String> {
             .fetch_all_raw(
                 "SELECT (SELECT COUNT(*) FROM aol_action_lookup l JOIN aol_actions a ON a.id = l.action_id \
                    AND a.action_type = l.action_type AND a.enqueued_by IS NOT DISTINCT FROM l.enqueued_by), \
-                        (SELECT COUNT(*) FROM aol_action_lookup) - (SELECT COUNT(*) FROM aol_actions)",
+                        (SELECT COUNT(*) FROM aol_action_lookup) - (SELECT COUNT(*) FROM aol_actions) \
+                        - (SELECT COUNT(*) FROM aol_action_lookup l JOIN aol_retired_keys r \
+                           ON r.idempotency_key = l.idempotency_key AND r.action_id = l.action_id \
+                           AND l.action_type = '' AND l.enqueued_by IS NULL)",
             )
             .await;
         let actions = ctx.db.actions_page(&ActionFilter::default(), 1_000).await.unwrap().len() as i64;
-        assert_eq!(rows, [(actions, 0)], "one lookup row per action, matching it");
+        assert_eq!(rows, [(actions, 0)], "one lookup row per action, matching it, and one per retired key");
     }
     keys
 }
@@ -288,6 +291,94 @@ async fn maintenance_checkpoints_the_log(ctx: TestCtx) {
     stop.cancel();
     maintenance.await.unwrap();
     assert_eq!(ctx.db.action_counts().await.unwrap().iter().map(|c| c.count).sum::<i64>(), 300);
+}
+
+/// A key retired by a retention that commits while an enqueue of the same
+/// key waits for it is refused all the same: the enqueue's insert meets the
+/// retired key's lookup row (migration 0023). Without that row it went
+/// ahead once the retention had removed the action's own. PostgreSQL only:
+/// on SQLite the two cannot overlap (one write lock, and the writes of one
+/// process take turns at one connection); a retired key is refused there by
+/// `a_pruned_key_is_never_accepted_again`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_retired_while_its_enqueue_waits_is_refused() {
+    common::run_on(common::Backend::Postgres, |ctx| async move {
+        let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
+        let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
+        let id = enqueue(&engine, "racing").await;
+        engine.cancel(id, &ops()).await.unwrap();
+        clock.advance(TimeDelta::days(31));
+
+        // A transaction of the test's own holds the retired key's row, so
+        // that the retention stops after removing the action and before it
+        // commits.
+        use sqlx::Connection as _;
+        let mut holder = sqlx::PgConnection::connect(&ctx.url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query(
+            "INSERT INTO aol_retired_keys (idempotency_key, action_id, status, finished_at_utc, retired_at_utc) \
+             VALUES ('racing', 0, 'CANCELLED', now(), now())",
+        )
+        .execute(&mut holder)
+        .await
+        .unwrap();
+        let pruning = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.prune(&RetentionSettings::default()).await.unwrap().actions }
+        });
+        waits_for_lock(&ctx, "%aol_retired_keys%").await;
+        let enqueuing = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.enqueue("POST_SOCIAL", "racing", &payload()).await }
+        });
+        waits_for_lock(&ctx, "%aol_action_lookup%").await;
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+
+        assert_eq!(pruning.await.unwrap(), 1);
+        match enqueuing.await.unwrap() {
+            Err(EnqueueError::KeyRetired(r)) => assert_eq!((r.action_id, r.status.as_str()), (id, "CANCELLED")),
+            other => panic!("a key retired meanwhile was accepted: {other:?}"),
+        }
+        assert_eq!(status_of(&ctx.db, "racing").await, None, "nothing was written");
+    })
+    .await;
+}
+
+/// Keys retired before migration 0023 get their lookup rows from it, and are
+/// refused as those retired since (PostgreSQL; SQLite's 0023 changes nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_retired_before_0023_are_kept_in_the_lookup() {
+    common::run_on(common::Backend::Postgres, |ctx| async move {
+        let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
+        let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
+        let id = enqueue(&engine, "retired-long-ago").await;
+        engine.cancel(id, &ops()).await.unwrap();
+        clock.advance(TimeDelta::days(31));
+        assert_eq!(engine.prune(&RetentionSettings::default()).await.unwrap().actions, 1);
+        // As a retention before 0023 left it: the retired key, no lookup row.
+        ctx.execute_raw("DELETE FROM aol_action_lookup WHERE idempotency_key = 'retired-long-ago'").await;
+        ctx.execute_raw(include_str!("../migrations/postgres/0023_retired_keys_in_lookup.sql")).await;
+
+        match engine.enqueue("POST_SOCIAL", "retired-long-ago", &payload()).await {
+            Err(EnqueueError::KeyRetired(r)) => assert_eq!(r.action_id, id),
+            other => panic!("a key retired before 0023 was accepted: {other:?}"),
+        }
+        assert_eq!(status_of(&ctx.db, "retired-long-ago").await, None, "nothing was written");
+    })
+    .await;
+}
+
+/// Until a statement like `pattern` of this test's database waits for a lock.
+async fn waits_for_lock(ctx: &TestCtx, pattern: &str) {
+    let sql = format!(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock' AND query LIKE '{pattern}'"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ctx.fetch_all_raw::<(i64,)>(&sql).await[0].0 == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing like {pattern} waited for a lock within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 on_both_databases!(

@@ -33,6 +33,39 @@ pub(super) const ACTIONS_OF_STATUS: &str = "DELETE FROM aol_actions WHERE id IN 
 /// A removed action's key, id, status, last change and who enqueued it.
 type Retired = (String, i64, String, DateTime<Utc>, Option<String>);
 
+/// What else each database keeps of the keys it retires.
+trait KeepRetired {
+    fn keep_retired(&mut self, gone: &[Retired]) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+/// SQLite checks retired keys under its one write lock: nothing else.
+impl KeepRetired for sqlx::SqliteConnection {
+    async fn keep_retired(&mut self, _gone: &[Retired]) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+/// PostgreSQL keeps each retired key in `aol_action_lookup` (type '', no one
+/// enqueued it), so that an enqueue's insert meets it at the key (migration
+/// 0023), even one that waited for this transaction; the delete removed the
+/// action's own row.
+impl KeepRetired for sqlx::PgConnection {
+    async fn keep_retired(&mut self, gone: &[Retired]) -> Result<(), sqlx::Error> {
+        let keys: Vec<&str> = gone.iter().map(|(key, ..)| key.as_str()).collect();
+        let ids: Vec<i64> = gone.iter().map(|(_, id, ..)| *id).collect();
+        sqlx::query(
+            "INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
+             SELECT v.id, v.key, '', NULL FROM unnest($1::text[], $2::bigint[]) AS v(key, id) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(keys)
+        .bind(ids)
+        .execute(self)
+        .await?;
+        Ok(())
+    }
+}
+
 impl Db {
     /// Deletes up to `limit` ledger rows started before `before` (of one
     /// status, if given); returns how many.
@@ -84,6 +117,7 @@ impl Db {
                 });
                 insert.push(" ON CONFLICT (idempotency_key) DO NOTHING");
                 insert.build().execute(&mut *tx).await?;
+                KeepRetired::keep_retired(&mut *tx, &gone).await?;
             }
             tx.commit().await?;
             Ok(gone.len() as u64)

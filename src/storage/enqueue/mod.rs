@@ -12,12 +12,10 @@ use sqlx::Connection as _;
 use super::action_reads::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
 use super::blobs::insert_action_media;
-use super::{on_pool, AuditEntry, Db, Dialect, StoreError};
+use super::{on_pool, AuditEntry, Db, StoreError};
 use crate::model::Action;
 
 pub(super) use group::InsertGroup;
-
-const DELETE_BY_ID: &str = "DELETE FROM aol_actions WHERE id = $1";
 
 /// A validated action to insert.
 #[derive(Clone, Debug)]
@@ -183,26 +181,11 @@ impl Db {
                     None => Err(StoreError::Corrupt(format!("the insert returned a key it was not given: {key:?}"))),
                 })
                 .collect::<Result<_, _>>()?;
-            let new_keys: Vec<&str> = inserted.iter().map(|a| a.idempotency_key.as_str()).collect();
-            // On PostgreSQL a key retired by a concurrent transaction can
-            // pass the insert's check; this second look sees it. SQLite
-            // checks under its single write lock: nothing can slip in.
-            let retired: Vec<RetiredKey> = if new_keys.is_empty() || dialect == Dialect::Sqlite {
-                Vec::new()
-            } else {
-                sqlx::query_as(RETIRED_AMONG.postgres).bind(sqlx::types::Json(&new_keys)).fetch_all(&mut *tx).await?
-            };
-            for r in &retired {
-                if let Some(a) = inserted.iter().find(|a| a.idempotency_key == r.idempotency_key) {
-                    sqlx::query(DELETE_BY_ID).bind(a.id).execute(&mut *tx).await?;
-                }
-            }
             // The new actions' media, in the same transaction.
             if news.iter().any(|n| !n.media.is_empty()) {
                 let media: HashMap<&str, &[String]> = news.iter().map(|n| (n.idempotency_key, n.media)).collect();
                 let pairs: Vec<(i64, &str)> = inserted
                     .iter()
-                    .filter(|a| !retired.iter().any(|r| r.idempotency_key == a.idempotency_key))
                     .flat_map(|a| {
                         let shas = media.get(a.idempotency_key.as_str()).copied().unwrap_or_default();
                         shas.iter().map(move |sha| (a.id, sha.as_str()))
@@ -210,11 +193,8 @@ impl Db {
                     .collect();
                 insert_action_media!(tx, &pairs).await?;
             }
-            for r in retired {
-                found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
-            }
             for a in inserted {
-                found.entry(a.idempotency_key.clone()).or_insert(Inserted::New(a));
+                found.insert(a.idempotency_key.clone(), Inserted::New(a));
             }
             let missing: Vec<&str> =
                 news.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();

@@ -52,8 +52,10 @@ const SQLITE_TAIL: &str =
 
 /// PostgreSQL's enqueue: each key's lookup row first, with the id its action
 /// will have, then the actions whose keys it took (migration 0022). A key
-/// there already, or being written by a concurrent enqueue (which it waits
-/// for), takes no id: its item finds the action that has it, as on SQLite.
+/// there already, or being written by a concurrent enqueue or retired by a
+/// concurrent retention (which it waits for), takes no id: its item finds the
+/// action that has it, or its retirement, as on SQLite. Retired keys keep
+/// their lookup rows (migration 0023), so the key alone stops them.
 /// The rows come as one array per column, sent in binary
 /// ([`group_rows::postgres`]): as one JSON parameter, parsing it and its
 /// times was a quarter of the statement.
@@ -62,7 +64,6 @@ static POSTGRES: LazyLock<String> =
 const POSTGRES_TAIL: &str = concat!(
     "k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
      SELECT nextval('aol_actions_id_seq'), v.column1, v.column2, v.column11 FROM v \
-     WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
      ON CONFLICT (idempotency_key) DO NOTHING RETURNING action_id, idempotency_key) \
      INSERT INTO aol_actions (id, ",
     insert_columns!(),
