@@ -27,6 +27,17 @@ async fn enqueue(engine: &Engine, key: &str) -> i64 {
     engine.enqueue("POST_SOCIAL", key, &payload()).await.unwrap().action.id
 }
 
+/// An engine on a manual clock, and the action `key` it cancelled 31 days
+/// before the clock's now (old enough for retention to remove).
+async fn cancelled_a_month_ago(ctx: &TestCtx, key: &str) -> (Engine, i64) {
+    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
+    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
+    let id = enqueue(&engine, key).await;
+    engine.cancel(id, &ops()).await.unwrap();
+    clock.advance(TimeDelta::days(31));
+    (engine, id)
+}
+
 async fn ticks(engine: &Engine, n: u64) {
     let settings =
         DaemonSettings { max_ticks: Some(n), tick_interval: Duration::from_millis(1), ..DaemonSettings::default() };
@@ -147,11 +158,7 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
 }
 
 async fn a_pruned_key_is_never_accepted_again(ctx: TestCtx) {
-    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
-    let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
-    let id = enqueue(&engine, "posted-in-january").await;
-    engine.cancel(id, &Actor::system("test")).await.unwrap();
-    clock.advance(TimeDelta::days(31));
+    let (engine, id) = cancelled_a_month_ago(&ctx, "posted-in-january").await;
     assert_eq!(engine.prune(&RetentionSettings::default()).await.unwrap().actions, 1);
 
     match engine.enqueue("POST_SOCIAL", "posted-in-january", &payload()).await {
@@ -303,11 +310,7 @@ async fn maintenance_checkpoints_the_log(ctx: TestCtx) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_retired_while_its_enqueue_waits_is_refused() {
     common::run_on(common::Backend::Postgres, |ctx| async move {
-        let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
-        let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
-        let id = enqueue(&engine, "racing").await;
-        engine.cancel(id, &ops()).await.unwrap();
-        clock.advance(TimeDelta::days(31));
+        let (engine, id) = cancelled_a_month_ago(&ctx, "racing").await;
 
         // A transaction of the test's own holds the retired key's row, so
         // that the retention stops after removing the action and before it
@@ -349,11 +352,7 @@ async fn a_key_retired_while_its_enqueue_waits_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_retired_before_0023_are_kept_in_the_lookup() {
     common::run_on(common::Backend::Postgres, |ctx| async move {
-        let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap());
-        let engine = Engine::new(ctx.db.clone(), clock.clone(), Registry::standard()).await.unwrap();
-        let id = enqueue(&engine, "retired-long-ago").await;
-        engine.cancel(id, &ops()).await.unwrap();
-        clock.advance(TimeDelta::days(31));
+        let (engine, id) = cancelled_a_month_ago(&ctx, "retired-long-ago").await;
         assert_eq!(engine.prune(&RetentionSettings::default()).await.unwrap().actions, 1);
         // As a retention before 0023 left it: the retired key, no lookup row.
         ctx.execute_raw("DELETE FROM aol_action_lookup WHERE idempotency_key = 'retired-long-ago'").await;
