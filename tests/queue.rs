@@ -401,19 +401,28 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     assert_eq!(ctx.db.actions_recent(None, 10).await.unwrap().len(), 3);
 
     // Larger than one INSERT statement carries (SQLite binds 500 rows a
-    // statement), with a key given twice.
+    // statement), with a key given twice and a known key in the first
+    // statement (so that it adds fewer rows than it was given).
     let keys: Vec<String> = (0..1200).map(|i| format!("many-{i}")).collect();
     let mut items: Vec<NewItem> = keys.iter().map(|k| item(k, &good)).collect();
     items.insert(700, item("many-3", &good));
+    items.insert(250, item("known", &good));
     let done = engine.enqueue_many(&Actor::system("test"), &items).await.unwrap();
-    assert_eq!(done.len(), 1201);
+    assert_eq!(done.len(), 1202);
     let done: Vec<_> = done.into_iter().map(Result::unwrap).collect();
     assert!(done.iter().enumerate().all(|(i, d)| d.action.idempotency_key == items[i].idempotency_key));
-    assert!(!done[3].duplicate && done[700].duplicate && done[700].action.id == done[3].action.id);
+    assert!(!done[3].duplicate && done[701].duplicate && done[701].action.id == done[3].action.id);
+    assert!(done[250].duplicate, "the known key finds its action");
     assert_eq!(done.iter().filter(|d| !d.duplicate).count(), 1200);
     let ids: Vec<i64> = done.iter().filter(|d| !d.duplicate).map(|d| d.action.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "new actions are numbered in the order given");
-    assert_eq!(ctx.db.actions_recent(None, 2000).await.unwrap().len(), 1203);
+    // Each answer's id is the stored action of its key.
+    let stored: std::collections::HashMap<i64, String> =
+        ctx.db.actions_recent(None, 2000).await.unwrap().into_iter().map(|a| (a.id, a.idempotency_key)).collect();
+    assert_eq!(stored.len(), 1203);
+    for d in &done {
+        assert_eq!(stored.get(&d.action.id), Some(&d.action.idempotency_key), "id {}", d.action.id);
+    }
 }
 
 on_both_databases!(
