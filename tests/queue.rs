@@ -423,6 +423,29 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     for d in &done {
         assert_eq!(stored.get(&d.action.id), Some(&d.action.idempotency_key), "id {}", d.action.id);
     }
+
+    // Batches between SQLite's statement sizes (padded with rows of nulls),
+    // each with a known key: only the given actions are added, each answered
+    // with its own id.
+    for size in [9, 31, 40, 97] {
+        let keys: Vec<String> = (0..size).map(|i| format!("size-{size}-{i}")).collect();
+        let mut items: Vec<NewItem> = keys.iter().map(|k| NewItem::new("POST_SOCIAL", k, &good)).collect();
+        items[1] = NewItem::new("POST_SOCIAL", "known", &good);
+        let done: Vec<_> = engine
+            .enqueue_many(&Actor::system("test"), &items)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(done.iter().filter(|d| !d.duplicate).count(), size - 1, "{size}");
+        for (d, item) in done.iter().zip(&items) {
+            let stored = ctx.db.action_by_key(&item.idempotency_key).await.unwrap().unwrap();
+            assert_eq!((d.action.id, &d.action.idempotency_key), (stored.id, &stored.idempotency_key), "{size}");
+        }
+    }
+    let total: usize = [9, 31, 40, 97].iter().map(|s| s - 1).sum();
+    assert_eq!(ctx.db.actions_recent(None, 5000).await.unwrap().len(), 1203 + total, "no row of nulls was added");
 }
 
 on_both_databases!(

@@ -119,22 +119,13 @@ pub(crate) const BOUND_ROWS: usize = 500;
 /// most [`BOUND_ROWS`] rows of `$width` values, `|q, row| …` binding one row's
 /// values in order (for connections whose [`Placeholders::binds_rows`]).
 /// Evaluates to the statements' `Result`; with `=> Row` after the binding,
-/// to the rows their `RETURNING` gave, as `Row`s, in order; with `=> results`,
-/// to each statement's result (rows changed, last rowid), in order.
+/// to the rows their `RETURNING` gave, as `Row`s, in order.
 macro_rules! insert_bound {
     ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr) => {
         async {
             $crate::storage::insert_bound!(@each $conn, $head, $width, $tail, $rows, sqlx::query, |$q, $row| $bind,
                 stmt => stmt.execute(&mut *$conn).await?);
             Ok::<(), sqlx::Error>(())
-        }
-    };
-    ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr => results) => {
-        async {
-            let mut out = Vec::new();
-            $crate::storage::insert_bound!(@each $conn, $head, $width, $tail, $rows, sqlx::query, |$q, $row| $bind,
-                stmt => out.push(stmt.execute(&mut *$conn).await?));
-            Ok::<_, sqlx::Error>(out)
         }
     };
     ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr => $out:ty) => {
