@@ -440,7 +440,7 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
             .collect();
         assert_eq!(done.iter().filter(|d| !d.duplicate).count(), size - 1, "{size}");
         for (d, item) in done.iter().zip(&items) {
-            let stored = ctx.db.action_by_key(&item.idempotency_key).await.unwrap().unwrap();
+            let stored = ctx.db.action_by_key(item.idempotency_key).await.unwrap().unwrap();
             assert_eq!((d.action.id, &d.action.idempotency_key), (stored.id, &stored.idempotency_key), "{size}");
         }
     }
