@@ -48,7 +48,7 @@ pub use ledger::NewTick;
 pub use logs::{NewLog, ARTIFACT_REF_PREFIX};
 pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
-pub(crate) use rows::{group_rows, insert_bound, json_rows_of, Placeholders, BOUND_ROWS};
+pub(crate) use rows::{group_rows, insert_bound, json_rows_of, statement_rows, Placeholders, BOUND_ROWS};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -170,7 +170,9 @@ impl Db {
                 // (the CLI) still wait up to WAIT_LIMIT. Never hold a
                 // transaction open while awaiting another query on the pool.
                 // (`SqliteWriter`: one connection taken in turn.)
-                let writer = SqliteWriter::open(&options, WAIT_LIMIT)
+                // Room for every size of the multi-row inserts
+                // (`statement_rows`) besides the rest, all kept prepared.
+                let writer = SqliteWriter::open(&options.clone().statement_cache_capacity(256), WAIT_LIMIT)
                     .await
                     .map_err(|e| StoreError::Unreachable(format!("{}: {e}", redact(url))))?;
                 // An in-memory database exists once per connection: it has no readers.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::NewAction;
 use crate::storage::group_rows::{self, sqlite_time};
-use crate::storage::BOUND_ROWS;
+use crate::storage::{statement_rows, BOUND_ROWS};
 
 /// The columns an enqueue writes, and what it writes into them from the
 /// relation `v(column1, …)`: key, type, payload, not before, enqueued at,
@@ -45,7 +45,7 @@ const ROW_TYPES: [&str; 12] = [
 const SQLITE_HEAD: &str =
     concat!("INSERT INTO aol_actions (", insert_columns!(), ") SELECT ", insert_values!(), " FROM (");
 /// What follows SQLite's rows: a key retired or known is skipped.
-/// A row of nulls is padding ([`sqlite_statement_rows`]).
+/// A row of nulls is padding ([`statement_rows`]).
 macro_rules! sqlite_tail {
     () => {
         ") AS v WHERE v.column1 IS NOT NULL \
@@ -63,21 +63,6 @@ const SQLITE_TAIL_RETURNING: &str = concat!(sqlite_tail!(), " RETURNING id, idem
 const SQLITE_TAIL_QUIET: &str = sqlite_tail!();
 /// Up to this many rows, SQLite's insert hands back its new rows.
 const SQLITE_RETURNED_ROWS: usize = 32;
-/// Rows of SQLite's enqueue statement for `rows` actions (at most
-/// [`BOUND_ROWS`]): a few exact, more rounded up to a multiple of
-/// [`SQLITE_PAD_STEP`] with rows of nulls that the statement skips. So there
-/// are 25 statement texts, each prepared once and kept: preparing a 300-row
-/// insert anew took a third of its time (python3 sqlite3, this schema:
-/// 2.6 ms, against 1.8 ms prepared and 2.5 ms padded from 300 to 500).
-fn sqlite_statement_rows(rows: usize) -> usize {
-    if rows <= SQLITE_EXACT_ROWS {
-        rows
-    } else {
-        rows.div_ceil(SQLITE_PAD_STEP).saturating_mul(SQLITE_PAD_STEP).min(BOUND_ROWS)
-    }
-}
-const SQLITE_EXACT_ROWS: usize = 8;
-const SQLITE_PAD_STEP: usize = 32;
 /// The ids and keys of the `$2` newest actions up to id `$1`, as one JSON
 /// array: an insert's new rows, `$1` being its last and `$2` how many it
 /// added. Nothing newer is there (ids only grow), and the writer inserts
@@ -119,12 +104,9 @@ pub(super) trait InsertRows {
     ) -> impl std::future::Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
 }
 
-/// The values of SQLite's enqueue statement of `statement_rows` rows for
-/// `chunk` (in [`insert_columns`]'s order), then rows of nulls.
-fn sqlite_arguments<'q>(
-    chunk: &[Row<'q, '_>],
-    statement_rows: usize,
-) -> Result<sqlx::sqlite::SqliteArguments<'q>, sqlx::Error> {
+/// The values of SQLite's enqueue statement of `size` rows for `chunk` (in
+/// [`insert_columns`]'s order), then rows of nulls.
+fn sqlite_arguments<'q>(chunk: &[Row<'q, '_>], size: usize) -> Result<sqlx::sqlite::SqliteArguments<'q>, sqlx::Error> {
     use sqlx::Arguments as _;
     fn add<'q, T: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'q>(
         args: &mut sqlx::sqlite::SqliteArguments<'q>,
@@ -147,15 +129,15 @@ fn sqlite_arguments<'q>(
         add(&mut args, new.enqueued_by)?;
         add(&mut args, new.time_zone)?;
     }
-    for _ in chunk.len() * ROW_TYPES.len()..statement_rows * ROW_TYPES.len() {
+    for _ in chunk.len() * ROW_TYPES.len()..size * ROW_TYPES.len() {
         add(&mut args, None::<&str>)?;
     }
     Ok(args)
 }
 
-/// SQLite's enqueue statement of `statement_rows` rows, ending with `tail`.
-fn sqlite_sql(conn: &sqlx::SqliteConnection, statement_rows: usize, tail: &str) -> String {
-    let values = crate::storage::Placeholders::values_rows(conn, statement_rows, ROW_TYPES.len());
+/// SQLite's enqueue statement of `size` rows, ending with `tail`.
+fn sqlite_sql(conn: &sqlx::SqliteConnection, size: usize, tail: &str) -> String {
+    let values = crate::storage::Placeholders::values_rows(conn, size, ROW_TYPES.len());
     format!("{SQLITE_HEAD}VALUES {values}{tail}")
 }
 
@@ -165,13 +147,13 @@ impl InsertRows for sqlx::SqliteConnection {
         // twelve columns: the rows are bound instead.
         let conn = self;
         if rows.len() <= SQLITE_RETURNED_ROWS {
-            let size = sqlite_statement_rows(rows.len());
+            let size = statement_rows(rows.len());
             let sql = sqlite_sql(conn, size, SQLITE_TAIL_RETURNING);
             return sqlx::query_as_with(&sql, sqlite_arguments(rows, size)?).fetch_all(&mut *conn).await;
         }
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(BOUND_ROWS) {
-            let size = sqlite_statement_rows(chunk.len());
+            let size = statement_rows(chunk.len());
             let sql = sqlite_sql(conn, size, SQLITE_TAIL_QUIET);
             let statement = sqlx::query_with(&sql, sqlite_arguments(chunk, size)?).execute(&mut *conn).await?;
             let added = statement.rows_affected() as i64;
