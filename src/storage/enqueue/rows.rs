@@ -57,9 +57,10 @@ macro_rules! sqlite_tail {
 const SQLITE_TAIL_RETURNING: &str = concat!(sqlite_tail!(), " RETURNING id, idempotency_key");
 /// SQLite's insert of many rows hands back nothing: sqlx brings each returned
 /// row over from SQLite's thread by itself, and many rows' keys come back as
-/// one row instead ([`SQLITE_NEW_ROWS`]). HTTP batches of 100: +7 to +19 %
-/// in 10 of 12 alternating pairs; single enqueues (groups of a few) were 6 %
-/// slower that way, the extra statement costing more than their few rows.
+/// one row instead ([`SQLITE_NEW_ROWS`]). HTTP batches of 100: higher in 6
+/// of 8 alternating pairs (-5 to +19 %); single enqueues (groups of a few)
+/// were 6 % slower that way, the extra statement costing more than their
+/// few rows.
 const SQLITE_TAIL_QUIET: &str = sqlite_tail!();
 /// Up to this many rows, SQLite's insert hands back its new rows.
 const SQLITE_RETURNED_ROWS: usize = 32;
