@@ -48,7 +48,9 @@ pub use ledger::NewTick;
 pub use logs::{NewLog, ARTIFACT_REF_PREFIX};
 pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
-pub(crate) use rows::{group_rows, insert_bound, json_rows_of, statement_rows, Placeholders, BOUND_ROWS};
+pub(crate) use rows::{
+    group_rows, insert_bound, json_rows_of, padding_skipped, statement_rows, Placeholders, BOUND_ROWS,
+};
 
 use std::str::FromStr;
 use std::sync::Arc;

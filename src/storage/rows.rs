@@ -149,7 +149,7 @@ macro_rules! insert_bound {
             for chunk in $rows.chunks($crate::storage::BOUND_ROWS) {
                 let size = $crate::storage::statement_rows(chunk.len());
                 let values = $crate::storage::Placeholders::values_rows(&*$conn, size, $width);
-                let sql = format!("{}{}{}", $head, $crate::storage::rows::padding_skipped(&values), $tail);
+                let sql = format!("{}{}{}", $head, $crate::storage::padding_skipped(&values), $tail);
                 let mut $q = sqlx::query(&sql);
                 for $row in chunk {
                     $q = $bind;

@@ -45,11 +45,9 @@ const ROW_TYPES: [&str; 12] = [
 const SQLITE_HEAD: &str =
     concat!("INSERT INTO aol_actions (", insert_columns!(), ") SELECT ", insert_values!(), " FROM (");
 /// What follows SQLite's rows: a key retired or known is skipped.
-/// A row of nulls is padding ([`statement_rows`]).
 macro_rules! sqlite_tail {
     () => {
-        ") AS v WHERE v.column1 IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
+        ") AS v WHERE NOT EXISTS (SELECT 1 FROM aol_retired_keys r WHERE r.idempotency_key = v.column1) \
          ON CONFLICT (idempotency_key) DO NOTHING"
     };
 }
@@ -136,10 +134,11 @@ fn sqlite_arguments<'q>(chunk: &[Row<'q, '_>], size: usize) -> Result<sqlx::sqli
     Ok(args)
 }
 
-/// SQLite's enqueue statement of `size` rows, ending with `tail`.
+/// SQLite's enqueue statement of `size` rows (its padding skipped, as in
+/// every multi-row insert), ending with `tail`.
 fn sqlite_sql(conn: &sqlx::SqliteConnection, size: usize, tail: &str) -> String {
     let values = crate::storage::Placeholders::values_rows(conn, size, ROW_TYPES.len());
-    format!("{SQLITE_HEAD}VALUES {values}{tail}")
+    format!("{SQLITE_HEAD}{}{tail}", crate::storage::padding_skipped(&values))
 }
 
 impl InsertRows for sqlx::SqliteConnection {
