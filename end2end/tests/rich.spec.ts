@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
@@ -13,12 +14,24 @@ const chartFile = path.join(root, "tests", "fixtures", "chart.png");
 
 type Pds = { url: string; handle: string; did: string; app_password: string; stop: () => void };
 
+/** A port the system has just handed out, so no other server holds it. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** The Bluesky reference server (scripts/pds/run.sh) on free ports. */
-async function startPds(): Promise<Pds> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+async function startPdsOnce(): Promise<Pds> {
+  const [port, plcPort] = [await freePort(), await freePort()];
   const state = fs.mkdtempSync(path.join(os.tmpdir(), "aol-e2e-pds-"));
   const child: ChildProcess = spawn("bash", [path.join(root, "scripts", "pds", "run.sh")], {
-    env: { ...process.env, PDS_PORT: String(port), PLC_PORT: String(port + 1), STATE: state },
+    env: { ...process.env, PDS_PORT: String(port), PLC_PORT: String(plcPort), STATE: state },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const line: string = await new Promise((resolve, reject) => {
@@ -26,6 +39,18 @@ async function startPds(): Promise<Pds> {
     child.once("exit", (code) => reject(new Error(`the local Bluesky server stopped (${code})`)));
   });
   return { ...JSON.parse(line), stop: () => child.kill("SIGTERM") };
+}
+
+/** A port freed a moment ago can be taken again before the server binds it
+ * (CI once lost that race), so a start that fails is tried twice more. */
+async function startPds(): Promise<Pds> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPdsOnce();
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
 }
 
 test("the inbox shows a post with its image and alt text; approved, the record on Bluesky has the image", async ({ page }, testInfo) => {

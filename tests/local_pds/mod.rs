@@ -32,7 +32,21 @@ fn free_port() -> u16 {
 }
 
 impl LocalPds {
+    /// A port freed a moment ago can be taken again before the server binds
+    /// it, so a start that fails is tried twice more.
     pub fn start() -> LocalPds {
+        let mut attempt = 1;
+        loop {
+            match LocalPds::start_once() {
+                Ok(pds) => return pds,
+                Err(why) if attempt < 3 => eprintln!("the local Bluesky server did not start, again: {why}"),
+                Err(why) => panic!("the local Bluesky server did not start: {why}"),
+            }
+            attempt += 1;
+        }
+    }
+
+    fn start_once() -> Result<LocalPds, String> {
         let state = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pds/run.sh");
         let mut child = Command::new("bash")
@@ -47,14 +61,20 @@ impl LocalPds {
             .expect("start scripts/pds/run.sh");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let ready: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("the local Bluesky server did not start ({e}): {line:?}"));
+        let ready: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(ready) => ready,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{e}: {line:?}"));
+            }
+        };
         let text = |k: &str| ready[k].as_str().unwrap().to_string();
         let others = ready["others"]
             .as_object()
             .map(|o| o.iter().map(|(h, d)| (h.clone(), d.as_str().unwrap_or_default().to_string())).collect())
             .unwrap_or_default();
-        LocalPds {
+        Ok(LocalPds {
             url: text("url"),
             handle: text("handle"),
             did: text("did"),
@@ -62,7 +82,7 @@ impl LocalPds {
             others,
             child,
             _state: state,
-        }
+        })
     }
 
     /// Adds the armed channel `name` for this server's account at `url` (the
