@@ -3,11 +3,11 @@
 //! The checks stay per caller and before this point (the engine's); the
 //! callers' actions are written in groups (see [`group`]).
 
+mod durable;
 mod group;
 mod rows;
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection as _;
 
 use super::action_reads::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
@@ -159,7 +159,7 @@ impl Db {
         let dialect = self.dialect();
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
-            let mut tx = conn.begin().await?;
+            let mut tx = durable::Durable::begin_enqueue(&mut *conn, news.len()).await?;
             // A key given twice in one insert is written from its first item.
             let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
             for (i, new) in news.iter().enumerate() {
@@ -234,6 +234,7 @@ impl Db {
             let latest = nows.iter().max().copied().expect("at least one action");
             append_audit!(tx, latest, &events).await?;
             tx.commit().await?;
+            durable::Durable::committed_durably(&mut *conn, news.len()).await?;
             Ok(outcomes)
         })
     }
