@@ -19,8 +19,9 @@
 //!
 //! Only a group of [`LATE_FLUSH_ROWS`] actions or more does so: a few single
 //! enqueues hold the head a fraction of a millisecond, less than the two
-//! more round trips cost them (HTTP, 8 clients, 4 alternating pairs: batches
-//! of 100 +4 to +10 %, single enqueues -6 % when every group did it).
+//! more round trips cost them (HTTP, 8 clients, 4 alternating passes each:
+//! batches of 100 +8 % in the median; single enqueues -6 % when every group
+//! did it, even with this bound).
 //!
 //! SQLite's one writer commits in order and durably as it always did.
 
