@@ -38,7 +38,13 @@ async function startPdsOnce(): Promise<Pds> {
     readline.createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`the local Bluesky server stopped (${code})`)));
   });
-  return { ...JSON.parse(line), stop: () => child.kill("SIGTERM") };
+  try {
+    return { ...JSON.parse(line), stop: () => child.kill("SIGTERM") };
+  } catch (error) {
+    // Not ready after all: stopped, so that another try starts clean.
+    child.kill("SIGTERM");
+    throw new Error(`the local Bluesky server did not start (${error}): ${line}`);
+  }
 }
 
 /** A port freed a moment ago can be taken again before the server binds it
