@@ -145,6 +145,12 @@ async fn old_rows_go_and_live_ones_stay(ctx: TestCtx) {
     );
     assert!(!ctx.db.logs_for_action(dead).await.unwrap().is_empty(), "DLQ actions keep their logs");
     assert!(!ctx.db.logs_for_action(recent).await.unwrap().is_empty());
+    let orphans: Vec<(i64,)> = ctx
+        .fetch_all_raw(
+            "SELECT COUNT(*) FROM aol_execution_logs l WHERE NOT EXISTS (SELECT 1 FROM aol_actions a WHERE a.id = l.action_id)",
+        )
+        .await;
+    assert_eq!(orphans[0].0, 0, "every line of a pruned action went with it");
     let counts = ctx.db.action_counts().await.unwrap();
     assert_eq!((count(&counts, "SUCCESS"), count(&counts, "CANCELLED"), count(&counts, "PENDING")), (0, 1, 2));
     assert_eq!(ctx.db.retired_keys_count().await.unwrap(), 3);

@@ -25,7 +25,8 @@ pub(super) const LOGS: &str = "DELETE FROM aol_execution_logs WHERE id IN \
      (SELECT l.id FROM aol_execution_logs l CROSS JOIN aol_actions a \
       WHERE a.id = l.action_id AND l.ts_utc < $1 AND a.status IN ($3, $4, $5, $6) \
       ORDER BY l.ts_utc LIMIT $2)";
-/// The action's log lines go with it (ON DELETE CASCADE).
+/// The action's log lines go with it (SQLite: ON DELETE CASCADE; PostgreSQL:
+/// a trigger, migration 0024).
 pub(super) const ACTIONS_OF_STATUS: &str = "DELETE FROM aol_actions WHERE id IN \
      (SELECT id FROM aol_actions WHERE status = $3 AND updated_at_utc < $1 ORDER BY updated_at_utc LIMIT $2) \
      AND status = $3 RETURNING idempotency_key, id, status, updated_at_utc, enqueued_by";
