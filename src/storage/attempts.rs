@@ -1,12 +1,14 @@
 //! What the daemon's attempts write (their claim is `claim.rs`): their
 //! "started" lines and results (many at once: the writer's group
 //! commit), with the PROOF artifacts their lines hold. Every write
-//! carries the term's fence.
+//! carries the term's fence. A large group of results frees the audit
+//! chain's head before its commit reaches the disk (`durable.rs`).
 
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
 use super::audit::append_audit;
+use super::durable::Durable;
 use super::fence::{bind_fence, lease_check, Fence, LEASE_CHECK};
 use super::logs::{bind_line_arrays, insert_logs, NewLog, INSERT_HEAD, LINE_TYPES};
 use super::{group_rows, json_rows_of, AuditEntry, Db, Pool, StoreError};
@@ -217,7 +219,8 @@ impl Db {
                         (id.to_string(), serde_json::json!([finish.kind(), error, not_before, max_attempts]))
                     })
                     .collect();
-                let mut tx = pool.begin().await?;
+                let mut conn = pool.acquire().await?;
+                let mut tx = Durable::begin_group(&mut *conn, results.len()).await?;
                 let query = bind_fence!(sqlx::query_as(FINISH_AND_LOG_POSTGRES.as_str()), fence)
                     .bind(&ids)
                     .bind(sqlx::types::Json(by_id))
@@ -230,6 +233,7 @@ impl Db {
                     lines.iter().map(|(id, log)| log.audit_entry(*id, Some(fence.epoch))).collect();
                 append_audit!(tx, fence.now, &events).await?;
                 tx.commit().await?;
+                Durable::committed_durably(&mut *conn, results.len()).await?;
                 Ok(written)
             }
         }

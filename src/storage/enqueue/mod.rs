@@ -3,7 +3,6 @@
 //! The checks stay per caller and before this point (the engine's); the
 //! callers' actions are written in groups (see [`group`]).
 
-mod durable;
 mod group;
 mod rows;
 
@@ -12,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::action_reads::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
 use super::blobs::insert_action_media;
+use super::durable::Durable;
 use super::{on_pool, AuditEntry, Db, StoreError};
 use crate::model::Action;
 
@@ -159,7 +159,7 @@ impl Db {
         let dialect = self.dialect();
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
-            let mut tx = durable::Durable::begin_enqueue(&mut *conn, news.len()).await?;
+            let mut tx = Durable::begin_group(&mut *conn, news.len()).await?;
             // A key given twice in one insert is written from its first item.
             let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
             for (i, new) in news.iter().enumerate() {
@@ -234,7 +234,7 @@ impl Db {
             let latest = nows.iter().max().copied().expect("at least one action");
             append_audit!(tx, latest, &events).await?;
             tx.commit().await?;
-            durable::Durable::committed_durably(&mut *conn, news.len()).await?;
+            Durable::committed_durably(&mut *conn, news.len()).await?;
             Ok(outcomes)
         })
     }

@@ -1,23 +1,26 @@
-//! When an enqueue's transaction is durable, and when the chain's head is
-//! free again.
+//! When a group's transaction is durable, and when the audit chain's head
+//! is free again: a group of enqueued actions, or of attempts' results.
 //!
 //! On PostgreSQL every append to the audit chain holds the chain's head from
 //! its first statement to its commit, and a commit waits for its WAL to reach
 //! the disk: HTTP batches of 100 held the head ~2.3 ms a group, a millisecond
-//! of it that wait, and 100 actions per 2.3 ms was their ceiling
-//! (docs/scaling.md). An enqueue's transaction therefore commits without
-//! waiting (`synchronous_commit = off` for it alone), which frees the head at
-//! once, and then waits for its commit to be on disk before anyone is
-//! answered: a transaction that writes WAL and commits as the server is set
-//! to (`pg_logical_emit_message`, a record of a few bytes) flushes the WAL up
-//! to its own commit, which comes after the enqueue's. WAL is written in
-//! order, so a later append chained on these rows is never on disk without
-//! them; and a crash between the two loses only actions no caller was told
-//! of, whose keys the callers send again. Others may read the rows before
-//! they are on disk, but whatever acts on them (the daemon's claim) commits
-//! after them, and its own commit's flush covers theirs.
+//! of it that wait, and 100 actions per 2.3 ms was their ceiling; the
+//! drain's two result writers of 500 each waited for the other's head
+//! through its commit (docs/scaling.md). A large group's transaction
+//! therefore commits without waiting (`synchronous_commit = off` for it
+//! alone), which frees the head and its rows at once, and then waits for its
+//! commit to be on disk before anyone is answered: a transaction that writes
+//! WAL and commits as the server is set to (`pg_logical_emit_message`, a
+//! record of a few bytes) flushes the WAL up to its own commit, which comes
+//! after the group's. WAL is written in order, so a later append chained on
+//! these rows is never on disk without them; and a crash between the two
+//! loses only what no one was told of: actions whose callers send their keys
+//! again, or results whose actions stay RUNNING for the next term's rescue,
+//! as a crash a moment before their commit would. Others may read the rows
+//! before they are on disk, but whatever acts on them commits after them,
+//! and its own commit's flush covers theirs.
 //!
-//! Only a group of [`LATE_FLUSH_ROWS`] actions or more does so: a few single
+//! Only a group of [`LATE_FLUSH_ROWS`] rows or more does so: a few single
 //! enqueues hold the head a fraction of a millisecond, less than the two
 //! more round trips cost them (HTTP, 8 clients, 4 alternating passes each:
 //! batches of 100 +8 % in the median; single enqueues -6 % when every group
@@ -29,24 +32,24 @@ use std::future::Future;
 
 use sqlx::{Connection as _, Transaction};
 
-/// Groups of at least this many actions commit first and wait for the disk
+/// Groups of at least this many rows commit first and wait for the disk
 /// after (PostgreSQL).
 pub(super) const LATE_FLUSH_ROWS: usize = 64;
 
-/// How each database begins an enqueue's transaction, and waits for it to be
+/// How each database begins a group's transaction, and waits for it to be
 /// durable after its commit.
 pub(super) trait Durable: sqlx::Connection {
-    /// The transaction of a group of `rows` actions.
-    fn begin_enqueue(
+    /// The transaction of a group of `rows` rows (actions, or results).
+    fn begin_group(
         &mut self,
         rows: usize,
     ) -> impl Future<Output = Result<Transaction<'_, Self::Database>, sqlx::Error>> + Send;
-    /// After the commit of a group of `rows` actions: returns once it is on disk.
+    /// After the commit of a group of `rows` rows: returns once it is on disk.
     fn committed_durably(&mut self, rows: usize) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 impl Durable for sqlx::SqliteConnection {
-    async fn begin_enqueue(&mut self, _rows: usize) -> Result<Transaction<'_, sqlx::Sqlite>, sqlx::Error> {
+    async fn begin_group(&mut self, _rows: usize) -> Result<Transaction<'_, sqlx::Sqlite>, sqlx::Error> {
         self.begin().await
     }
 
@@ -56,7 +59,7 @@ impl Durable for sqlx::SqliteConnection {
 }
 
 impl Durable for sqlx::PgConnection {
-    async fn begin_enqueue(&mut self, rows: usize) -> Result<Transaction<'_, sqlx::Postgres>, sqlx::Error> {
+    async fn begin_group(&mut self, rows: usize) -> Result<Transaction<'_, sqlx::Postgres>, sqlx::Error> {
         if rows < LATE_FLUSH_ROWS {
             return self.begin().await;
         }
@@ -67,7 +70,7 @@ impl Durable for sqlx::PgConnection {
         if rows < LATE_FLUSH_ROWS {
             return Ok(());
         }
-        sqlx::query("SELECT pg_logical_emit_message(true, 'aol.enqueue', '')").execute(self).await?;
+        sqlx::query("SELECT pg_logical_emit_message(true, 'aol.group', '')").execute(self).await?;
         Ok(())
     }
 }
@@ -92,7 +95,7 @@ mod tests {
     #[tokio::test]
     async fn a_large_group_commits_at_once_and_is_on_disk_before_it_returns() {
         let mut conn = postgres().await;
-        let mut tx = conn.begin_enqueue(LATE_FLUSH_ROWS).await.unwrap();
+        let mut tx = conn.begin_group(LATE_FLUSH_ROWS).await.unwrap();
         assert_eq!(synchronous_commit(&mut tx).await, "off", "its commit does not wait for the disk");
         // A write of WAL, as a group's rows are (temporary tables write none).
         sqlx::query("SELECT pg_logical_emit_message(true, 'aol.test', 'a group')").execute(&mut *tx).await.unwrap();
@@ -113,7 +116,7 @@ mod tests {
     async fn a_small_group_commits_as_the_server_is_set() {
         let mut conn = postgres().await;
         let set = synchronous_commit(&mut conn).await;
-        let mut tx = conn.begin_enqueue(LATE_FLUSH_ROWS - 1).await.unwrap();
+        let mut tx = conn.begin_group(LATE_FLUSH_ROWS - 1).await.unwrap();
         assert_eq!(synchronous_commit(&mut tx).await, set);
         tx.commit().await.unwrap();
         assert_eq!(synchronous_commit(&mut conn).await, set, "SET LOCAL ends with its transaction");
