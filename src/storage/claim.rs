@@ -1,7 +1,10 @@
 //! Claiming due actions for a term: marked RUNNING under its fence, oldest
 //! due first; on PostgreSQL a big claim runs as two statements side by side,
-//! on SQLite the claimed rows come back as one JSON row.
+//! each handed over as it returns; on SQLite the claimed rows come back as
+//! one JSON row.
 
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use sqlx::Connection;
 
 use super::action_reads::{actions_head, cols};
@@ -78,31 +81,51 @@ const CLAIMED_ROWS_SQLITE: &str = concat!(actions_head!(), " WHERE id IN (SELECT
 /// two halves drained 8-15 % more in alternating runs (docs/scaling.md).
 const CLAIM_SPLIT_FROM: i64 = 200;
 
+/// A claim's statements, each handing over its actions (oldest due first)
+/// as soon as it returns: the daemon starts the first statement's while the
+/// other's are still on their way (one UPDATE of 1,000 rows, or two halves
+/// awaited together, left the daemon idle while the database worked, then
+/// the database idle while the daemon ran the attempts).
+pub type ClaimParts<'a> = FuturesUnordered<BoxFuture<'a, Result<Vec<Action>, StoreError>>>;
+
 impl Db {
     /// Claims up to `limit` due actions for the term in `fence`, oldest due first.
-    /// Empty when nothing is due or the term is no longer held.
+    /// Empty when nothing is due or the term is no longer held. A statement
+    /// that failed claimed nothing; the others' actions are RUNNING under this
+    /// term and must be run, not stranded: an error only when none succeeded.
     pub async fn actions_claim(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
-        let mut claimed = if self.concurrent_writes() > 1 && limit >= CLAIM_SPLIT_FROM {
-            let first = limit / 2;
-            // A half whose statement failed claimed nothing; the other half's
-            // actions are RUNNING under this term and must be run, not
-            // stranded: an error only when neither half claimed.
-            match tokio::join!(self.claim_some(fence, first), self.claim_some(fence, limit - first)) {
-                (Ok(mut a), Ok(b)) => {
-                    a.extend(b);
-                    a
+        let mut parts = self.actions_claim_parts(fence, limit);
+        let mut claimed = first_part(&mut parts).await?;
+        while let Some(part) = parts.next().await {
+            match part {
+                Ok(more) => claimed.extend(more),
+                Err(e) => {
+                    tracing::warn!(error = %e, claimed = claimed.len(), "part of a claim failed; running the rest")
                 }
-                (Ok(claimed), Err(e)) | (Err(e), Ok(claimed)) => {
-                    tracing::warn!(error = %e, claimed = claimed.len(), "half of a claim failed; running the other half");
-                    claimed
-                }
-                (Err(e), Err(_)) => return Err(e),
             }
-        } else {
-            self.claim_some(fence, limit).await?
-        };
+        }
         claimed.sort_by_key(|a| (a.not_before_utc, a.id));
         Ok(claimed)
+    }
+
+    /// The statements of a claim of up to `limit` actions (see [`ClaimParts`]).
+    pub fn actions_claim_parts<'a>(&'a self, fence: &'a Fence<'a>, limit: i64) -> ClaimParts<'a> {
+        let sizes = if self.concurrent_writes() > 1 && limit >= CLAIM_SPLIT_FROM {
+            vec![limit / 2, limit - limit / 2]
+        } else {
+            vec![limit]
+        };
+        sizes
+            .into_iter()
+            .map(|size| {
+                async move {
+                    let mut part = self.claim_some(fence, size).await?;
+                    part.sort_by_key(|a| (a.not_before_utc, a.id));
+                    Ok(part)
+                }
+                .boxed()
+            })
+            .collect()
     }
 
     /// One claim statement of up to `limit` actions.
@@ -136,5 +159,26 @@ impl Db {
                 Ok(bind_fence!(sqlx::query_as(CLAIM.postgres), fence).bind(limit).fetch_all(&mut *conn).await?)
             }
         }
+    }
+}
+
+/// The actions of the first of `parts` to succeed, or the last error when
+/// none did. Parts that failed before it are logged: they claimed nothing.
+pub async fn first_part(parts: &mut ClaimParts<'_>) -> Result<Vec<Action>, StoreError> {
+    let mut failed = None;
+    while let Some(part) = parts.next().await {
+        match part {
+            Ok(part) => {
+                if let Some(e) = failed {
+                    tracing::warn!(error = %e, "part of a claim failed; running the rest");
+                }
+                return Ok(part);
+            }
+            Err(e) => failed = Some(e),
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(Vec::new()),
     }
 }

@@ -12,6 +12,7 @@ mod attempt;
 mod ledger;
 mod writer;
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -21,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::lease::Term;
 use super::{DaemonSettings, Engine};
 use crate::model::{Action, TickStatus};
-use crate::storage::{Finish, NewLog, StoreError};
+use crate::storage::{first_part, ClaimParts, Finish, NewLog, StoreError};
 use attempt::{attempt, AttemptEnd};
 use ledger::{write_ledger, Tally};
 use writer::{Writer, Written};
@@ -261,10 +262,14 @@ async fn tick(
         }
         Err(_) => tracing::warn!("looking up what posts awaiting approval need took the whole tick; the rest waits"),
     }
-    let claimed = db.actions_claim(&engine.fence(term.epoch), i64::from(settings.max_actions_per_tick)).await?;
+    // The attempts start on the claim's first statement to return; its
+    // other statements' actions join them as they come (see `ClaimParts`).
+    let fence = engine.fence(term.epoch);
+    let mut parts = db.actions_claim_parts(&fence, i64::from(settings.max_actions_per_tick));
+    let claimed = first_part(&mut parts).await?;
     let (writer, writing) = Writer::open(engine, term);
     let scope = TickScope { engine, settings, term, shutdown, deadline, proof_at_tick_start: flags.proof_mode, writer };
-    let (held, written) = tokio::join!(run_claimed(scope, claimed, &mut tally), writing);
+    let (held, written) = tokio::join!(run_claimed(scope, claimed, parts, &mut tally), writing);
     let held = match (written, held) {
         (Written::TermOver, _) => return Ok(TickOutcome::LeaseLost),
         (Written::Failed(e), _) | (Written::All, Err(e)) => return Ok(TickOutcome::LeftRunning(e)),
@@ -292,21 +297,28 @@ pub(super) struct TickScope<'a> {
 
 /// Runs the claimed actions, up to `tick_concurrency` attempts in flight (one
 /// by default), each started only after the stop check; the rest go back to
-/// the queue unstarted once there is a reason to stop. False if the term was
-/// lost. Once the writer is troubled nothing more starts (what it could not
-/// write stays RUNNING, for a later term's rescue). Ends by dropping `scope`,
-/// which ends its writer's loop.
-async fn run_claimed(scope: TickScope<'_>, claimed: Vec<Action>, tally: &mut Tally) -> Result<bool, StoreError> {
+/// the queue unstarted once there is a reason to stop. `claimed` are the
+/// claim's first actions, `parts` its statements still on their way. False
+/// if the term was lost. Once the writer is troubled nothing more starts
+/// (what it could not write stays RUNNING, for a later term's rescue). Ends
+/// by dropping `scope`, which ends its writer's loop.
+async fn run_claimed(
+    scope: TickScope<'_>,
+    claimed: Vec<Action>,
+    mut parts: ClaimParts<'_>,
+    tally: &mut Tally,
+) -> Result<bool, StoreError> {
     let TickScope { engine, settings, term, shutdown, deadline, .. } = scope;
-    let mut claimed = claimed.into_iter();
+    let mut claimed: VecDeque<Action> = claimed.into();
     let mut running = FuturesUnordered::new();
     let scope = &scope;
     loop {
         while running.len() < settings.tick_concurrency as usize && !scope.writer.troubled() {
-            let Some(action) = claimed.next() else { break };
+            let Some(action) = claimed.pop_front() else { break };
             if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
                 tally.stop_reason = Some(reason);
-                let unstarted: Vec<Action> = std::iter::once(action).chain(claimed.by_ref()).collect();
+                let mut unstarted: Vec<Action> = std::iter::once(action).chain(claimed.drain(..)).collect();
+                unstarted.extend(rest_of(&mut parts).await);
                 if !unclaim(engine, term, &unstarted, reason).await? {
                     return Ok(false);
                 }
@@ -316,7 +328,18 @@ async fn run_claimed(scope: TickScope<'_>, claimed: Vec<Action>, tally: &mut Tal
             tally.attempted += 1;
             running.push(async move { attempt(scope, &action).await });
         }
-        let Some(end) = running.next().await else { break };
+        let end = tokio::select! {
+            part = parts.next(), if !parts.is_empty() => {
+                match part {
+                    Some(Ok(more)) => claimed.extend(more),
+                    Some(Err(e)) => tracing::warn!(error = %e, "part of a claim failed; running the rest"),
+                    None => {}
+                }
+                continue;
+            }
+            Some(end) = running.next(), if !running.is_empty() => end,
+            else => break,
+        };
         match end? {
             AttemptEnd::Succeeded => tally.succeeded += 1,
             AttemptEnd::Retrying => tally.retried += 1,
@@ -325,6 +348,18 @@ async fn run_claimed(scope: TickScope<'_>, claimed: Vec<Action>, tally: &mut Tal
         }
     }
     Ok(true)
+}
+
+/// The actions of the claim's statements still on their way (the failed ones claimed nothing).
+async fn rest_of(parts: &mut ClaimParts<'_>) -> Vec<Action> {
+    let mut rest = Vec::new();
+    while let Some(part) = parts.next().await {
+        match part {
+            Ok(more) => rest.extend(more),
+            Err(e) => tracing::warn!(error = %e, "part of a claim failed; running the rest"),
+        }
+    }
+    rest
 }
 
 /// Why no further action may start in this tick, if there is a reason.
