@@ -448,38 +448,6 @@ async fn a_batch_is_checked_whole_then_written_in_one_go(ctx: TestCtx) {
     assert_eq!(ctx.db.actions_recent(None, 5000).await.unwrap().len(), 1203 + total, "no row of nulls was added");
 }
 
-/// A big claim comes as its statements return (two on PostgreSQL, one on
-/// SQLite): together they take every due action once, each part oldest
-/// first, all RUNNING under the term; what is not due stays.
-async fn a_big_claim_comes_in_parts(ctx: TestCtx) {
-    use futures::StreamExt;
-    let engine = common::engine(&ctx.db).await;
-    let items: Vec<(String, serde_json::Map<String, serde_json::Value>)> =
-        (0..450).map(|i| (format!("part-{i:03}"), payload(&format!("post {i}")))).collect();
-    let news: Vec<NewItem> = items.iter().map(|(key, p)| NewItem::new("POST_SOCIAL", key, p)).collect();
-    engine.enqueue_many(&Actor::system("test"), &news).await.unwrap();
-    let epoch = lead(&engine).await;
-    let fence = engine.fence(epoch);
-    let mut parts = ctx.db.actions_claim_parts(&fence, 400);
-    let expected_parts = if ctx.db.concurrent_writes() > 1 { 2 } else { 1 };
-    assert_eq!(parts.len(), expected_parts);
-    let mut claimed: Vec<i64> = Vec::new();
-    while let Some(part) = parts.next().await {
-        let part = part.unwrap();
-        assert!(
-            part.windows(2).all(|w| (w[0].not_before_utc, w[0].id) < (w[1].not_before_utc, w[1].id)),
-            "oldest first"
-        );
-        assert!(part.iter().all(|a| a.status == "RUNNING" && a.lease_epoch == Some(epoch)));
-        claimed.extend(part.iter().map(|a| a.id));
-    }
-    let unique: HashSet<i64> = claimed.iter().copied().collect();
-    assert_eq!((claimed.len(), unique.len()), (400, 400), "every action claimed once");
-    let counts = ctx.db.action_counts().await.unwrap();
-    let of = |s: &str| counts.iter().find(|c| c.status == s).map_or(0, |c| c.count);
-    assert_eq!((of("RUNNING"), of("PENDING")), (400, 50));
-}
-
 on_both_databases!(
     group_write_finishes_each_as_alone,
     a_batch_is_checked_whole_then_written_in_one_go,
@@ -494,5 +462,4 @@ on_both_databases!(
     operator_requeue_and_cancel,
     list_filters_and_pages,
     counters_match_a_real_count,
-    a_big_claim_comes_in_parts,
 );

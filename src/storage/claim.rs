@@ -96,14 +96,7 @@ impl Db {
     pub async fn actions_claim(&self, fence: &Fence<'_>, limit: i64) -> Result<Vec<Action>, StoreError> {
         let mut parts = self.actions_claim_parts(fence, limit);
         let mut claimed = first_part(&mut parts).await?;
-        while let Some(part) = parts.next().await {
-            match part {
-                Ok(more) => claimed.extend(more),
-                Err(e) => {
-                    tracing::warn!(error = %e, claimed = claimed.len(), "part of a claim failed; running the rest")
-                }
-            }
-        }
+        claimed.extend(rest_of(&mut parts).await);
         claimed.sort_by_key(|a| (a.not_before_utc, a.id));
         Ok(claimed)
     }
@@ -170,7 +163,7 @@ pub async fn first_part(parts: &mut ClaimParts<'_>) -> Result<Vec<Action>, Store
         match part {
             Ok(part) => {
                 if let Some(e) = failed {
-                    tracing::warn!(error = %e, "part of a claim failed; running the rest");
+                    part_failed(&e);
                 }
                 return Ok(part);
             }
@@ -181,4 +174,22 @@ pub async fn first_part(parts: &mut ClaimParts<'_>) -> Result<Vec<Action>, Store
         Some(e) => Err(e),
         None => Ok(Vec::new()),
     }
+}
+
+/// The actions of the parts still on their way, once they are all back.
+pub async fn rest_of(parts: &mut ClaimParts<'_>) -> Vec<Action> {
+    let mut rest = Vec::new();
+    while let Some(part) = parts.next().await {
+        match part {
+            Ok(more) => rest.extend(more),
+            Err(e) => part_failed(&e),
+        }
+    }
+    rest
+}
+
+/// A claim statement that failed claimed nothing: the other parts' actions
+/// are RUNNING under this term and are run, not stranded.
+pub fn part_failed(e: &StoreError) {
+    tracing::warn!(error = %e, "part of a claim failed; running the rest");
 }

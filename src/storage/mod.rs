@@ -41,7 +41,7 @@ pub use blobs::NewBlob;
 pub use changes::ChangeMarker;
 pub use channels::{ArmOutcome, NewChannel, RateLimits, ServerLimits};
 pub use chores::Chores;
-pub use claim::{first_part, ClaimParts};
+pub use claim::{first_part, part_failed, rest_of, ClaimParts};
 pub use enqueue::{Inserted, NewAction, RetiredKey};
 pub use error::StoreError;
 pub use fence::Fence;

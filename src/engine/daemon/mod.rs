@@ -9,21 +9,20 @@
 //! attempts from starting.
 
 mod attempt;
+mod claimed;
 mod ledger;
 mod writer;
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::Term;
 use super::{DaemonSettings, Engine};
-use crate::model::{Action, TickStatus};
-use crate::storage::{first_part, ClaimParts, Finish, NewLog, StoreError};
-use attempt::{attempt, AttemptEnd};
+use crate::model::TickStatus;
+use crate::storage::{first_part, StoreError};
+use claimed::run_claimed;
 use ledger::{write_ledger, Tally};
 use writer::{Writer, Written};
 
@@ -293,105 +292,6 @@ pub(super) struct TickScope<'a> {
     proof_at_tick_start: bool,
     /// Writes the attempts' lines and results, many at once (group commit).
     writer: Writer,
-}
-
-/// Runs the claimed actions, up to `tick_concurrency` attempts in flight (one
-/// by default), each started only after the stop check; the rest go back to
-/// the queue unstarted once there is a reason to stop. `claimed` are the
-/// claim's first actions, `parts` its statements still on their way. False
-/// if the term was lost. Once the writer is troubled nothing more starts
-/// (what it could not write stays RUNNING, for a later term's rescue). Ends
-/// by dropping `scope`, which ends its writer's loop.
-async fn run_claimed(
-    scope: TickScope<'_>,
-    claimed: Vec<Action>,
-    mut parts: ClaimParts<'_>,
-    tally: &mut Tally,
-) -> Result<bool, StoreError> {
-    let TickScope { engine, settings, term, shutdown, deadline, .. } = scope;
-    let mut claimed: VecDeque<Action> = claimed.into();
-    let mut running = FuturesUnordered::new();
-    let scope = &scope;
-    loop {
-        while running.len() < settings.tick_concurrency as usize && !scope.writer.troubled() {
-            let Some(action) = claimed.pop_front() else { break };
-            if let Some(reason) = reason_to_stop(engine, term, shutdown, deadline) {
-                tally.stop_reason = Some(reason);
-                let mut unstarted: Vec<Action> = std::iter::once(action).chain(claimed.drain(..)).collect();
-                unstarted.extend(rest_of(&mut parts).await);
-                if !unclaim(engine, term, &unstarted, reason).await? {
-                    return Ok(false);
-                }
-                tally.returned += unstarted.len() as i64;
-                break;
-            }
-            tally.attempted += 1;
-            running.push(async move { attempt(scope, &action).await });
-        }
-        let end = tokio::select! {
-            part = parts.next(), if !parts.is_empty() => {
-                match part {
-                    Some(Ok(more)) => claimed.extend(more),
-                    Some(Err(e)) => tracing::warn!(error = %e, "part of a claim failed; running the rest"),
-                    None => {}
-                }
-                continue;
-            }
-            Some(end) = running.next(), if !running.is_empty() => end,
-            else => break,
-        };
-        match end? {
-            AttemptEnd::Succeeded => tally.succeeded += 1,
-            AttemptEnd::Retrying => tally.retried += 1,
-            AttemptEnd::Failed => tally.failed += 1,
-            AttemptEnd::LeaseLost => return Ok(false),
-        }
-    }
-    Ok(true)
-}
-
-/// The actions of the claim's statements still on their way (the failed ones claimed nothing).
-async fn rest_of(parts: &mut ClaimParts<'_>) -> Vec<Action> {
-    let mut rest = Vec::new();
-    while let Some(part) = parts.next().await {
-        match part {
-            Ok(more) => rest.extend(more),
-            Err(e) => tracing::warn!(error = %e, "part of a claim failed; running the rest"),
-        }
-    }
-    rest
-}
-
-/// Why no further action may start in this tick, if there is a reason.
-fn reason_to_stop(
-    engine: &Engine,
-    term: &Term,
-    shutdown: &CancellationToken,
-    deadline: Instant,
-) -> Option<&'static str> {
-    let flags = engine.flags_now();
-    if flags.killed {
-        Some("the kill flag is set")
-    } else if flags.paused {
-        Some("paused")
-    } else if term.lost.is_cancelled() || term.expired() {
-        Some("the lease was lost")
-    } else if shutdown.is_cancelled() {
-        Some("shutting down")
-    } else if Instant::now() >= deadline {
-        Some("the tick reached MAX_TICK_SECONDS")
-    } else {
-        None
-    }
-}
-
-/// Returns claimed, unstarted actions to the queue; false if the term is over.
-async fn unclaim(engine: &Engine, term: &Term, actions: &[Action], reason: &str) -> Result<bool, StoreError> {
-    let log = NewLog::new(crate::model::LogLevel::Info, format!("returned to the queue unstarted: {reason}"))
-        .event("returned", None);
-    let results: Vec<(i64, &Finish, &NewLog)> = actions.iter().map(|a| (a.id, &Finish::Unclaim, &log)).collect();
-    let done = engine.db().actions_finish(&engine.fence(term.epoch), &results).await?;
-    Ok(done.len() == actions.len())
 }
 
 /// Keeps a daemon running in this process until shutdown: while the kill flag
