@@ -234,7 +234,49 @@ async fn a_pruned_chain_still_verifies_from_its_checkpoint(ctx: TestCtx) {
     assert!(matches!(broken, AuditCheck::Broken { id: 8, .. }), "{broken:?}");
 }
 
+/// Enqueues of every kind of group, with keys and an actor beyond ASCII:
+/// each new action's `enqueued` row names it and its key, in the items'
+/// order, and the chain verifies (on PostgreSQL a group whose keys are all
+/// new is chained in the server, migration 0025; one with a known key the
+/// long way).
+async fn enqueued_rows_name_their_actions_and_chain(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let ops = Actor::system("tëst-ø");
+    let payload = serde_json::json!({"text": "café ☕"}).as_object().unwrap().clone();
+    let keys: Vec<String> = (0..70).map(|i| format!("clé-{i}-ß")).collect();
+    let big: Vec<NewItem> = keys.iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
+    let few: Vec<NewItem> = ["ü-1", "ü-2", "ü-3"].iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
+    let mixed: Vec<NewItem> =
+        ["n-1", "clé-0-ß", "n-2"].iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
+    let mut enqueued = Vec::new();
+    for items in [&big, &few, &mixed] {
+        let outcomes = engine.enqueue_many(&ops, items).await.unwrap();
+        enqueued.extend(outcomes.into_iter().map(|o| o.unwrap()));
+    }
+    let duplicates: Vec<bool> = enqueued.iter().map(|e| e.duplicate).collect();
+    assert_eq!(duplicates.iter().filter(|d| **d).count(), 1);
+    assert!(duplicates[74], "the known key of the last group");
+    assert_eq!(enqueued[74].action.id, enqueued[0].action.id);
+    let counts = ctx.db.action_counts().await.unwrap();
+    assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 75);
+
+    let rows = ctx.db.audit_rows_after(0, 1_000).await.unwrap();
+    assert_eq!(rows.len(), 76);
+    for (row, e) in rows.iter().zip(&enqueued) {
+        let event = if e.duplicate { "enqueue_duplicate" } else { "enqueued" };
+        assert_eq!((row.event.as_str(), row.action_id), (event, Some(e.action.id)), "row {}", row.id);
+        assert_eq!(row.actor, ops.who());
+        let data: serde_json::Value = serde_json::from_str(&row.data_json).unwrap();
+        assert_eq!(data["key"], e.action.idempotency_key.as_str(), "row {}", row.id);
+    }
+    match ctx.db.audit_verify().await.unwrap() {
+        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 76),
+        broken => panic!("{broken:?}"),
+    }
+}
+
 on_both_databases!(
+    enqueued_rows_name_their_actions_and_chain,
     a_pruned_chain_still_verifies_from_its_checkpoint,
     an_approved_post_leaves_its_whole_story,
     a_row_altered_deleted_or_slipped_in_is_found_at_that_row,

@@ -204,9 +204,21 @@ pub(crate) mod group_rows {
     /// PostgreSQL reads one array per column through `unnest`, `$first`… in the
     /// order of `types` (PostgreSQL's names of the columns' types).
     pub(crate) fn postgres(first: usize, types: &[&str]) -> String {
+        let (arrays, names) = postgres_parts(first, types);
+        format!("unnest({arrays}) AS v({names})")
+    }
+
+    /// [`postgres`], each row with its place among them, `ord` (from 1).
+    pub(crate) fn postgres_numbered(first: usize, types: &[&str]) -> String {
+        let (arrays, names) = postgres_parts(first, types);
+        format!("unnest({arrays}) WITH ORDINALITY AS v({names}, ord)")
+    }
+
+    /// `unnest`'s arrays, and the names of its columns.
+    fn postgres_parts(first: usize, types: &[&str]) -> (String, String) {
         let arrays: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", first + i)).collect();
         let names: Vec<String> = (1..=types.len()).map(|i| format!("column{i}")).collect();
-        format!("unnest({}) AS v({})", arrays.join(", "), names.join(", "))
+        (arrays.join(", "), names.join(", "))
     }
 }
 

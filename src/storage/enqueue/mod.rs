@@ -4,6 +4,7 @@
 //! callers' actions are written in groups (see [`group`]).
 
 mod group;
+mod one_statement;
 mod rows;
 
 use chrono::{DateTime, Utc};
@@ -134,13 +135,7 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
     let by = new.enqueued_by.unwrap_or("aol");
     let key = crate::model::shown_key(new.idempotency_key);
     match outcome {
-        Inserted::New(a) => AuditEntry::new(
-            by,
-            Some(a.id),
-            "enqueued",
-            serde_json::json!({"key": key, "type": a.action_type, "status": a.status, "channel": a.channel,
-                "policy": a.policy}),
-        ),
+        Inserted::New(a) => enqueued_event(new, Some(a.id)),
         Inserted::Existing(a) => AuditEntry::new(by, Some(a.id), "enqueue_duplicate", serde_json::json!({"key": key})),
         Inserted::Retired(r) => AuditEntry::new(
             by,
@@ -151,11 +146,29 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
     }
 }
 
+/// The audit event of a new action; its id is `None` where the statement
+/// that writes the event fills it in ([`one_statement`]).
+fn enqueued_event(new: &NewAction<'_>, id: Option<i64>) -> AuditEntry {
+    AuditEntry::new(
+        new.enqueued_by.unwrap_or("aol"),
+        id,
+        "enqueued",
+        serde_json::json!({"key": crate::model::shown_key(new.idempotency_key), "type": new.action_type,
+            "status": new.status, "channel": new.channel, "policy": new.policy}),
+    )
+}
+
 impl Db {
     /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
-    /// was enqueued. A few statements for any number of actions.
+    /// was enqueued. A few statements for any number of actions; on
+    /// PostgreSQL one, when all their keys are new ([`one_statement`]).
     async fn insert_now(&self, news: &[NewAction<'_>], nows: &[DateTime<Utc>]) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
+        if let super::Pool::Postgres(pool) = &self.pool {
+            if let Some(outcomes) = one_statement::insert(&mut *pool.acquire().await?, news, nows).await? {
+                return Ok(outcomes);
+            }
+        }
         let dialect = self.dialect();
         on_pool!(self, |conn| {
             let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());

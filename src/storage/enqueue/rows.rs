@@ -92,6 +92,29 @@ const POSTGRES_TAIL: &str = concat!(
     " FROM k JOIN v ON v.column1 = k.idempotency_key ORDER BY k.action_id RETURNING id, idempotency_key"
 );
 
+/// PostgreSQL's insert of actions whose keys are all new ([`super::one_statement`]):
+/// `WITH` the rows `v`, each with its new `id` and its place `ord` (from 1),
+/// whose lookup rows (`k`) and actions (`a`) are written without a look for
+/// their keys: a key already there fails the statement with a unique
+/// violation of `aol_action_lookup_key` ([`POSTGRES_KEY_TAKEN`]), and
+/// nothing is written. Skipping the look (`ON CONFLICT`), and the join of
+/// the keys it took back to their rows, saved ~7 % of the statement
+/// (pgbench, groups of 130, three alternating passes). `$13` on are the
+/// caller's.
+pub(super) static POSTGRES_ALL_NEW: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH v AS (SELECT nextval('aol_actions_id_seq') AS id, * FROM {}), \
+         k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
+         SELECT v.id, v.column1, v.column2, v.column11 FROM v RETURNING 1), \
+         a AS (INSERT INTO aol_actions (id, {}) OVERRIDING SYSTEM VALUE SELECT v.id, {} FROM v RETURNING 1) ",
+        group_rows::postgres_numbered(1, &ROW_TYPES),
+        insert_columns!(),
+        insert_values!()
+    )
+});
+/// The constraint a known or retired key fails [`POSTGRES_ALL_NEW`] on.
+pub(super) const POSTGRES_KEY_TAKEN: &str = "aol_action_lookup_key";
+
 /// A new action to write, and when it was enqueued; one per key.
 pub(super) type Row<'a, 'b> = (&'a NewAction<'b>, DateTime<Utc>);
 
@@ -176,26 +199,33 @@ impl InsertRows for sqlx::SqliteConnection {
     }
 }
 
+/// Binds the rows of a PostgreSQL enqueue as `$1`…`$12`, one array per
+/// column (in [`insert_columns`]'s order of the relation `v`).
+pub(super) fn bind_postgres<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    rows: &'q [Row<'_, '_>],
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    /// One column of the rows, as an array.
+    fn column<'r, T>(rows: &'r [Row<'_, '_>], f: impl Fn(&'r Row<'_, '_>) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    query
+        .bind(column(rows, |(n, _)| n.idempotency_key))
+        .bind(column(rows, |(n, _)| n.action_type))
+        .bind(column(rows, |(n, _)| n.payload_json))
+        .bind(column(rows, |(n, _)| n.not_before_utc))
+        .bind(column(rows, |(_, now)| *now))
+        .bind(column(rows, |(n, _)| n.status))
+        .bind(column(rows, |(n, _)| n.channel))
+        .bind(column(rows, |(n, _)| n.scheduled_for_utc))
+        .bind(column(rows, |(n, _)| n.not_after_utc))
+        .bind(column(rows, |(n, _)| n.policy))
+        .bind(column(rows, |(n, _)| n.enqueued_by))
+        .bind(column(rows, |(n, _)| n.time_zone))
+}
+
 impl InsertRows for sqlx::PgConnection {
     async fn insert_rows(&mut self, rows: &[Row<'_, '_>]) -> Result<Vec<(i64, String)>, sqlx::Error> {
-        /// One column of the rows, as an array.
-        fn column<'r, T>(rows: &'r [Row<'_, '_>], f: impl Fn(&'r Row<'_, '_>) -> T) -> Vec<T> {
-            rows.iter().map(f).collect()
-        }
-        sqlx::query_as(POSTGRES.as_str())
-            .bind(column(rows, |(n, _)| n.idempotency_key))
-            .bind(column(rows, |(n, _)| n.action_type))
-            .bind(column(rows, |(n, _)| n.payload_json))
-            .bind(column(rows, |(n, _)| n.not_before_utc))
-            .bind(column(rows, |(_, now)| *now))
-            .bind(column(rows, |(n, _)| n.status))
-            .bind(column(rows, |(n, _)| n.channel))
-            .bind(column(rows, |(n, _)| n.scheduled_for_utc))
-            .bind(column(rows, |(n, _)| n.not_after_utc))
-            .bind(column(rows, |(n, _)| n.policy))
-            .bind(column(rows, |(n, _)| n.enqueued_by))
-            .bind(column(rows, |(n, _)| n.time_zone))
-            .fetch_all(self)
-            .await
+        bind_postgres(sqlx::query_as(POSTGRES.as_str()), rows).fetch_all(self).await
     }
 }
