@@ -97,7 +97,7 @@ impl Db {
         let mut parts = self.actions_claim_parts(fence, limit);
         let mut claimed = first_part(&mut parts).await?;
         claimed.extend(rest_of(&mut parts).await);
-        claimed.sort_by_key(|a| (a.not_before_utc, a.id));
+        oldest_due_first(&mut claimed);
         Ok(claimed)
     }
 
@@ -113,7 +113,7 @@ impl Db {
             .map(|size| {
                 async move {
                     let mut part = self.claim_some(fence, size).await?;
-                    part.sort_by_key(|a| (a.not_before_utc, a.id));
+                    oldest_due_first(&mut part);
                     Ok(part)
                 }
                 .boxed()
@@ -192,4 +192,10 @@ pub async fn rest_of(parts: &mut ClaimParts<'_>) -> Vec<Action> {
 /// are RUNNING under this term and are run, not stranded.
 pub fn part_failed(e: &StoreError) {
     tracing::warn!(error = %e, "part of a claim failed; running the rest");
+}
+
+/// The claim's order, as its statement's `ORDER BY not_before_utc, id`:
+/// the longest due first.
+fn oldest_due_first(actions: &mut [Action]) {
+    actions.sort_by_key(|a| (a.not_before_utc, a.id));
 }
