@@ -165,7 +165,7 @@ impl Db {
     async fn insert_now(&self, news: &[NewAction<'_>], nows: &[DateTime<Utc>]) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
         if let super::Pool::Postgres(pool) = &self.pool {
-            if let Some(outcomes) = one_statement::insert(&mut *pool.acquire().await?, news, nows).await? {
+            if let Some(outcomes) = one_statement::insert(pool, news, nows).await? {
                 return Ok(outcomes);
             }
         }

@@ -32,13 +32,15 @@ static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// The group's outcomes, all new; `None` when it must be written the long way.
+/// The group's outcomes, all new; `None` when it must be written the long
+/// way (a connection is taken only for a group that may go this way).
 pub(super) async fn insert(
-    conn: &mut sqlx::PgConnection,
+    pool: &sqlx::PgPool,
     news: &[NewAction<'_>],
     nows: &[DateTime<Utc>],
 ) -> Result<Option<Vec<Inserted>>, StoreError> {
     let Some(events) = events_if_all_new(news) else { return Ok(None) };
+    let mut conn = pool.acquire().await?;
     let rows: Vec<Row<'_, '_>> = news.iter().zip(nows.iter().copied()).collect();
     let latest = nows.iter().max().copied().expect("at least one action");
     let datas: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
