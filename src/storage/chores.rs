@@ -11,6 +11,7 @@ use sqlx::Connection as _;
 use super::audit::append_audit;
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::logs::{insert_logs, NewLog};
+use super::retention::by_last_change;
 use super::{on_pool, on_read_pool, AuditEntry, Db, StoreError};
 use crate::model::LogLevel;
 
@@ -27,7 +28,9 @@ macro_rules! rescuable {
 macro_rules! unwarned {
     ($asked:literal) => {
         concat!(
-            "status = 'AWAITING_APPROVAL' AND updated_at_utc <= ",
+            "status = 'AWAITING_APPROVAL' AND ",
+            by_last_change!(),
+            " AND updated_at_utc <= ",
             $asked,
             " AND (expiry_warned_at_utc IS NULL OR expiry_warned_at_utc < updated_at_utc)"
         )
@@ -46,7 +49,7 @@ macro_rules! past_deadline {
 /// Asked for approval at or before `$asked` and never answered.
 macro_rules! unanswered {
     ($asked:literal) => {
-        concat!("status = 'AWAITING_APPROVAL' AND updated_at_utc <= ", $asked)
+        concat!("status = 'AWAITING_APPROVAL' AND ", by_last_change!(), " AND updated_at_utc <= ", $asked)
     };
 }
 

@@ -25,11 +25,27 @@ pub(super) const LOGS: &str = "DELETE FROM aol_execution_logs WHERE id IN \
      (SELECT l.id FROM aol_execution_logs l CROSS JOIN aol_actions a \
       WHERE a.id = l.action_id AND l.ts_utc < $1 AND a.status IN ($3, $4, $5, $6) \
       ORDER BY l.ts_utc LIMIT $2)";
+/// The statuses `aol_actions_status_updated_idx` holds (migration 0026, the
+/// very same text): those found by when they last changed, retention's
+/// [`FINISHED_STATUSES`] and DLQ, and approvals' waits (`storage::chores`). A query
+/// through the index says this term too, word for word: SQLite uses a
+/// partial index only for a query with its term, and PostgreSQL's plan for
+/// a bound status must hold whatever status is bound.
+macro_rules! by_last_change {
+    () => {
+        "status IN ('SUCCESS', 'FAILED', 'CANCELLED', 'EXPIRED', 'DLQ', 'AWAITING_APPROVAL')"
+    };
+}
+pub(super) use by_last_change;
+
 /// The action's log lines go with it (SQLite: ON DELETE CASCADE; PostgreSQL:
 /// a trigger, migration 0024).
-pub(super) const ACTIONS_OF_STATUS: &str = "DELETE FROM aol_actions WHERE id IN \
-     (SELECT id FROM aol_actions WHERE status = $3 AND updated_at_utc < $1 ORDER BY updated_at_utc LIMIT $2) \
-     AND status = $3 RETURNING idempotency_key, id, status, updated_at_utc, enqueued_by";
+pub(super) const ACTIONS_OF_STATUS: &str = concat!(
+    "DELETE FROM aol_actions WHERE id IN (SELECT id FROM aol_actions WHERE status = $3 AND ",
+    by_last_change!(),
+    " AND updated_at_utc < $1 ORDER BY updated_at_utc LIMIT $2) \
+     AND status = $3 RETURNING idempotency_key, id, status, updated_at_utc, enqueued_by"
+);
 
 /// A removed action's key, id, status, last change and who enqueued it.
 type Retired = (String, i64, String, DateTime<Utc>, Option<String>);
@@ -130,5 +146,26 @@ impl Db {
         on_pool!(self, |conn| Ok(sqlx::query_scalar("SELECT COUNT(*) FROM aol_retired_keys")
             .fetch_one(&mut *conn)
             .await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FINISHED_STATUSES;
+
+    /// Retention finds each finished status through the partial index.
+    #[test]
+    fn the_status_time_index_holds_what_retention_prunes_and_approvals_waits() {
+        for status in FINISHED_STATUSES.iter().chain(&["DLQ", "AWAITING_APPROVAL"]) {
+            assert!(by_last_change!().contains(&format!("'{status}'")), "{status} is not in {}", by_last_change!());
+        }
+        for queued in ["PENDING", "RETRY", "RUNNING"] {
+            assert!(!by_last_change!().contains(queued), "{queued} would be written by every enqueue or claim");
+        }
+        for db in ["postgres", "sqlite"] {
+            let path = format!("{}/migrations/{db}/0026_status_time_index_partial.sql", env!("CARGO_MANIFEST_DIR"));
+            let migration = std::fs::read_to_string(&path).unwrap();
+            assert!(migration.contains(by_last_change!()), "{path} must say the queries' very term");
+        }
     }
 }
