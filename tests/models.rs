@@ -115,14 +115,28 @@ mod activity {
             let t = tick(now - TimeDelta::seconds(ago), attempted, succeeded);
             ctx.db.tick_insert(&fence, &t).await.unwrap().unwrap();
         }
+        // The window's first instant, and either side of a minute's edge
+        // (hh:10:00 exactly, and a millisecond before it).
+        let first = now - TimeDelta::seconds(7) - TimeDelta::minutes(59);
+        let edge = first + TimeDelta::minutes(4);
+        for (started, attempted) in [(first, 100), (edge, 1_000), (edge - TimeDelta::milliseconds(1), 10_000)] {
+            ctx.db.tick_insert(&fence, &tick(started, attempted, 0)).await.unwrap().unwrap();
+        }
         let buckets = engine.tick_activity().await.unwrap();
         assert_eq!(buckets.len(), 60);
+        assert_eq!(
+            (buckets[0].ticks, buckets[0].attempted),
+            (1, 100),
+            "the window's first instant is its first minute"
+        );
+        assert_eq!((buckets[3].attempted, buckets[4].attempted), (10_000, 1_000), "a minute starts at its edge");
+        let edges: i64 = 100 + 1_000 + 10_000;
         assert!(buckets.windows(2).all(|w| w[1].minute_utc - w[0].minute_utc == TimeDelta::minutes(1)));
-        assert_eq!(buckets.iter().map(|b| b.ticks).sum::<i64>(), 3, "the tick two hours ago is left out");
-        assert_eq!(buckets.iter().map(|b| b.attempted).sum::<i64>(), 6);
+        assert_eq!(buckets.iter().map(|b| b.ticks).sum::<i64>(), 6, "the tick two hours ago is left out");
+        assert_eq!(buckets.iter().map(|b| b.attempted).sum::<i64>(), 6 + edges);
         assert_eq!(buckets.iter().map(|b| b.succeeded).sum::<i64>(), 4);
-        let busiest = buckets.iter().max_by_key(|b| b.attempted).unwrap();
-        assert_eq!((busiest.ticks, busiest.attempted), (2, 5), "two ticks in the same minute add up");
+        let half_hour_ago = buckets.iter().find(|b| b.ticks == 2).unwrap();
+        assert_eq!((half_hour_ago.attempted, half_hour_ago.succeeded), (5, 4), "two ticks in the same minute add up");
         // "now" is hh:06:07; the tick 10 s earlier started at hh:05:57, in the minute before the current one.
         assert_eq!(buckets[58].attempted, 1);
         assert_eq!(buckets[59].minute_utc, now - TimeDelta::seconds(7));

@@ -202,12 +202,12 @@ impl Engine {
         let start = now.duration_trunc(minute).unwrap_or(now) - TimeDelta::minutes(59);
         let mut buckets: Vec<TickBucket> =
             (0..60).map(|i| TickBucket { minute_utc: start + minute * i, ..TickBucket::default() }).collect();
-        // A tick every 0.3 s for an hour is 12,000 rows; the chart needs no more.
-        for t in self.db.ticks_since(start, 20_000).await? {
-            let i = ((t.started_at_utc - start).num_seconds() / 60).clamp(0, 59) as usize;
-            buckets[i].ticks += 1;
-            buckets[i].attempted += t.actions_attempted;
-            buckets[i].succeeded += t.actions_succeeded;
+        // A tick started later than now (a clock set back) counts in the last minute.
+        for (minutes, ticks, attempted, succeeded) in self.db.ticks_per_minute(start).await? {
+            let bucket = &mut buckets[minutes.clamp(0, 59) as usize];
+            bucket.ticks += ticks;
+            bucket.attempted += attempted;
+            bucket.succeeded += succeeded;
         }
         Ok(buckets)
     }
