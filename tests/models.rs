@@ -116,7 +116,7 @@ mod activity {
             ctx.db.tick_insert(&fence, &t).await.unwrap().unwrap();
         }
         // The window's first instant, and either side of a minute's edge
-        // (hh:10:00 exactly, and a millisecond before it).
+        // (four minutes in exactly, and a millisecond before).
         let first = now - TimeDelta::seconds(7) - TimeDelta::minutes(59);
         let edge = first + TimeDelta::minutes(4);
         for (started, attempted) in [(first, 100), (edge, 1_000), (edge - TimeDelta::milliseconds(1), 10_000)] {

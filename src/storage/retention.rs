@@ -27,10 +27,10 @@ pub(super) const LOGS: &str = "DELETE FROM aol_execution_logs WHERE id IN \
       ORDER BY l.ts_utc LIMIT $2)";
 /// The statuses `aol_actions_status_updated_idx` holds (migration 0026, the
 /// very same text): those found by when they last changed, retention's
-/// [`FINISHED_STATUSES`] and DLQ, and approvals' waits (`storage::chores`). A query
-/// through the index says this term too, word for word: SQLite uses a
-/// partial index only for a query with its term, and PostgreSQL's plan for
-/// a bound status must hold whatever status is bound.
+/// [`FINISHED_STATUSES`] and DLQ, and approvals' waits (`storage::chores`).
+/// A query through the index says this term too, word for word: SQLite uses
+/// a partial index only for a query with its term, and PostgreSQL's plan
+/// for a bound status must hold whatever status is bound.
 macro_rules! by_last_change {
     () => {
         "status IN ('SUCCESS', 'FAILED', 'CANCELLED', 'EXPIRED', 'DLQ', 'AWAITING_APPROVAL')"
@@ -153,7 +153,7 @@ impl Db {
 mod tests {
     use super::FINISHED_STATUSES;
 
-    /// Retention finds each finished status through the partial index.
+    /// Retention and the approval chores find their statuses in the partial index.
     #[test]
     fn the_status_time_index_holds_what_retention_prunes_and_approvals_waits() {
         for status in FINISHED_STATUSES.iter().chain(&["DLQ", "AWAITING_APPROVAL"]) {
