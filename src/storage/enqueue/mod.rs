@@ -171,7 +171,6 @@ impl Db {
         }
         let dialect = self.dialect();
         on_pool!(self, |conn| {
-            let mut found: HashMap<String, Inserted> = HashMap::with_capacity(news.len());
             let mut tx = Durable::begin_group(&mut *conn, news.len()).await?;
             // A key given twice in one insert is written from its first item.
             let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
@@ -186,63 +185,75 @@ impl Db {
                 .map(|(_, (new, now))| (new, *now))
                 .collect();
             let ids = rows::InsertRows::insert_rows(&mut *tx, &firsts).await?;
-            let stored = |t| super::Placeholders::stored_time(&*tx, t);
-            let inserted: Vec<Action> = ids
-                .into_iter()
-                .map(|(id, key)| match first.get(key.as_str()) {
-                    Some(&i) => Ok(news[i].stored(id, stored(nows[i]), stored)),
-                    None => Err(StoreError::Corrupt(format!("the insert returned a key it was not given: {key:?}"))),
+            // Each key's outcome, at its first item's place.
+            let mut found: Vec<Option<Inserted>> = std::iter::repeat_with(|| None).take(news.len()).collect();
+            let place = |key: &str| {
+                first.get(key).copied().ok_or_else(|| {
+                    StoreError::Corrupt(format!("the database answered for a key it was not given: {key:?}"))
                 })
-                .collect::<Result<_, _>>()?;
+            };
+            let stored = |t| super::Placeholders::stored_time(&*tx, t);
+            for (id, key) in ids {
+                let i = place(&key)?;
+                found[i] = Some(Inserted::New(news[i].stored(id, stored(nows[i]), stored)));
+            }
             // The new actions' media, in the same transaction.
             if news.iter().any(|n| !n.media.is_empty()) {
-                let media: HashMap<&str, &[String]> = news.iter().map(|n| (n.idempotency_key, n.media)).collect();
-                let pairs: Vec<(i64, &str)> = inserted
+                let pairs: Vec<(i64, &str)> = news
                     .iter()
-                    .flat_map(|a| {
-                        let shas = media.get(a.idempotency_key.as_str()).copied().unwrap_or_default();
-                        shas.iter().map(move |sha| (a.id, sha.as_str()))
+                    .zip(&found)
+                    .flat_map(|(new, outcome)| match outcome {
+                        Some(Inserted::New(a)) => new.media.iter().map(|sha| (a.id, sha.as_str())).collect(),
+                        _ => Vec::new(),
                     })
                     .collect();
                 insert_action_media!(tx, &pairs).await?;
             }
-            for a in inserted {
-                found.insert(a.idempotency_key.clone(), Inserted::New(a));
-            }
-            let missing: Vec<&str> =
-                news.iter().map(|n| n.idempotency_key).filter(|k| !found.contains_key(*k)).collect();
+            let missing: Vec<&str> = news
+                .iter()
+                .zip(&found)
+                .enumerate()
+                .filter(|(i, (new, outcome))| outcome.is_none() && first.get(new.idempotency_key) == Some(i))
+                .map(|(_, (new, _))| new.idempotency_key)
+                .collect();
             if !missing.is_empty() {
                 let existing: Vec<Action> =
                     sqlx::query_as(BY_KEYS.on(dialect)).bind(sqlx::types::Json(&missing)).fetch_all(&mut *tx).await?;
                 for a in existing {
-                    found.insert(a.idempotency_key.clone(), Inserted::Existing(a));
+                    let i = place(&a.idempotency_key)?;
+                    found[i] = Some(Inserted::Existing(a));
                 }
-                let still: Vec<&str> = missing.into_iter().filter(|k| !found.contains_key(*k)).collect();
+                let still: Vec<&str> =
+                    missing.into_iter().filter(|k| first.get(k).is_some_and(|&i| found[i].is_none())).collect();
                 if !still.is_empty() {
                     let retired: Vec<RetiredKey> = sqlx::query_as(RETIRED_AMONG.on(dialect))
                         .bind(sqlx::types::Json(&still))
                         .fetch_all(&mut *tx)
                         .await?;
                     for r in retired {
-                        found.insert(r.idempotency_key.clone(), Inserted::Retired(r));
+                        let i = place(&r.idempotency_key)?;
+                        found[i] = Some(Inserted::Retired(r));
                     }
                 }
             }
             // A key given twice: the first is the new action, the next ones find it.
-            let mut outcomes = Vec::with_capacity(news.len());
+            let mut outcomes: Vec<Inserted> = Vec::with_capacity(news.len());
             let mut events = Vec::with_capacity(news.len());
-            for new in news {
-                let Some(entry) = found.get_mut(new.idempotency_key) else {
-                    return Err(StoreError::Corrupt(format!(
-                        "idempotency key {:?} neither inserted, present nor retired",
-                        new.idempotency_key
-                    )));
+            for (i, new) in news.iter().enumerate() {
+                let at = place(new.idempotency_key)?;
+                let outcome = match (found[i].take(), outcomes.get(at)) {
+                    (Some(outcome), _) => outcome,
+                    (None, Some(Inserted::New(a) | Inserted::Existing(a))) if at < i => Inserted::Existing(a.clone()),
+                    (None, Some(retired @ Inserted::Retired(_))) if at < i => retired.clone(),
+                    _ => {
+                        return Err(StoreError::Corrupt(format!(
+                            "idempotency key {:?} neither inserted, present nor retired",
+                            new.idempotency_key
+                        )))
+                    }
                 };
-                outcomes.push(entry.clone());
-                events.push(enqueue_event(new, entry));
-                if let Inserted::New(a) = entry {
-                    *entry = Inserted::Existing(a.clone());
-                }
+                events.push(enqueue_event(new, &outcome));
+                outcomes.push(outcome);
             }
             let latest = nows.iter().max().copied().expect("at least one action");
             append_audit!(tx, latest, &events).await?;
