@@ -24,4 +24,9 @@ pub enum StoreError {
         "the enqueue's write stopped before it answered; it may or may not be saved: enqueue again with the same key"
     )]
     GroupLost,
+    /// An enqueue's commit that the database did not confirm to be on disk.
+    #[error(
+        "the enqueue was committed, but the database did not confirm that it reached the disk ({0}): enqueue again with the same key"
+    )]
+    Unconfirmed(std::sync::Arc<StoreError>),
 }

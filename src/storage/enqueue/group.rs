@@ -167,7 +167,11 @@ impl Db {
         let rows = news.iter().map(OwnedAction::from).collect();
         self.inserts.waiting.lock().expect("enqueue group poisoned").push_back(Waiting { rows, now, reply });
         loop {
-            let turn = self.inserts.turn().await;
+            // Answered by another writer while waiting: no turn is needed to say so.
+            let turn = tokio::select! {
+                outcome = &mut answer => return outcome.unwrap_or(Err(StoreError::GroupLost)),
+                turn = self.inserts.turn() => turn,
+            };
             match answer.try_recv() {
                 Ok(outcome) => return outcome,
                 Err(oneshot::error::TryRecvError::Closed) => return Err(StoreError::GroupLost),
@@ -182,21 +186,41 @@ impl Db {
             let db = self.clone();
             // A task of its own, so that a caller who goes away (a closed
             // connection drops its request) cuts no one's write short.
-            let write = tokio::spawn(async move {
-                let _turn = turn;
-                db.write_group(group).await
-            });
+            let write = tokio::spawn(async move { db.write_group(group, turn).await });
             write.await.map_err(|_| StoreError::GroupLost)?;
         }
     }
 
-    /// Writes a group in one transaction and answers each caller; if that
-    /// fails, each caller's actions alone, so that one's trouble is not the others'.
-    async fn write_group(&self, group: Vec<Waiting>) {
+    /// [`Db::insert_committed`], returning once it is on disk.
+    async fn insert_durably(
+        &self,
+        news: &[NewAction<'_>],
+        nows: &[DateTime<Utc>],
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let outcomes = self.insert_committed(news, nows).await?;
+        self.flushed(news.len()).await.map_err(|e| StoreError::Unconfirmed(Arc::new(e)))?;
+        Ok(outcomes)
+    }
+
+    /// Writes a group in one transaction and answers each caller once it is
+    /// on disk; if the write fails, each caller's actions alone, so that
+    /// one's trouble is not the others'. The turn is given up at the commit:
+    /// the next group writes while this one waits for the disk.
+    async fn write_group(&self, group: Vec<Waiting>, turn: tokio::sync::OwnedMutexGuard<()>) {
         let news: Vec<NewAction<'_>> = group.iter().flat_map(|w| w.rows.iter().map(OwnedAction::view)).collect();
         let nows: Vec<DateTime<Utc>> = group.iter().flat_map(|w| std::iter::repeat_n(w.now, w.rows.len())).collect();
-        match self.insert_now(&news, &nows).await {
+        match self.insert_committed(&news, &nows).await {
             Ok(outcomes) => {
+                drop(turn);
+                // Committed but perhaps not yet on disk: no one hears of it before it is.
+                if let Err(e) = self.flushed(news.len()).await {
+                    tracing::warn!(callers = group.len(), error = %e, "an enqueue group committed, but its flush to disk was not confirmed");
+                    let e = Arc::new(e);
+                    for w in group {
+                        let _ = w.reply.send(Err(StoreError::Unconfirmed(e.clone())));
+                    }
+                    return;
+                }
                 let mut outcomes = outcomes.into_iter();
                 for w in group {
                     let mine = outcomes.by_ref().take(w.rows.len()).collect();
@@ -210,8 +234,7 @@ impl Db {
                 tracing::warn!(callers = group.len(), error = %e, "an enqueue group's write failed; each caller's is written alone");
                 for w in group {
                     let news: Vec<NewAction<'_>> = w.rows.iter().map(OwnedAction::view).collect();
-                    let outcome = self.insert_now(&news, &vec![w.now; news.len()]).await;
-                    let _ = w.reply.send(outcome);
+                    let _ = w.reply.send(self.insert_durably(&news, &vec![w.now; news.len()]).await);
                 }
             }
         }

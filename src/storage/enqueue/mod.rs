@@ -162,7 +162,13 @@ impl Db {
     /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
     /// was enqueued. A few statements for any number of actions; on
     /// PostgreSQL one, when all their keys are new ([`one_statement`]).
-    async fn insert_now(&self, news: &[NewAction<'_>], nows: &[DateTime<Utc>]) -> Result<Vec<Inserted>, StoreError> {
+    /// Returns once committed: no one may be answered before
+    /// [`Db::flushed`] for as many rows has returned too.
+    async fn insert_committed(
+        &self,
+        news: &[NewAction<'_>],
+        nows: &[DateTime<Utc>],
+    ) -> Result<Vec<Inserted>, StoreError> {
         use std::collections::HashMap;
         if let super::Pool::Postgres(pool) = &self.pool {
             if let Some(outcomes) = one_statement::insert(pool, news, nows).await? {
@@ -258,7 +264,6 @@ impl Db {
             let latest = nows.iter().max().copied().expect("at least one action");
             append_audit!(tx, latest, &events).await?;
             tx.commit().await?;
-            Durable::committed_durably(&mut *conn, news.len()).await?;
             Ok(outcomes)
         })
     }

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use super::rows::{bind_postgres, Row, POSTGRES_ALL_NEW, POSTGRES_KEY_TAKEN};
 use super::{enqueued_event, Inserted, NewAction};
-use crate::storage::durable::{Durable, LATE_FLUSH_ROWS};
+use crate::storage::durable::LATE_FLUSH_ROWS;
 use crate::storage::{outbox, AuditEntry, Placeholders, StoreError};
 
 /// The statement: the rows' insert, then `aol_enqueued` with the new ids in
@@ -32,8 +32,10 @@ static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// The group's outcomes, all new; `None` when it must be written the long
-/// way (a connection is taken only for a group that may go this way).
+/// The group's outcomes, all new, once committed (a large group's commit
+/// is not yet known to be on disk: see [`crate::storage::durable`]); `None`
+/// when it must be written the long way (a connection is taken only for a
+/// group that may go this way).
 pub(super) async fn insert(
     pool: &sqlx::PgPool,
     news: &[NewAction<'_>],
@@ -64,7 +66,6 @@ pub(super) async fn insert(
             ids.len()
         )));
     }
-    conn.committed_durably(news.len()).await?;
     let stored = |t| conn.stored_time(t);
     Ok(Some(
         news.iter()
