@@ -103,9 +103,12 @@ mod tests {
     use super::{Durable, LATE_FLUSH_ROWS};
 
     /// The machine's PostgreSQL, as the storage tests reach it.
+    fn url() -> String {
+        std::env::var("AOL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    }
+
     async fn postgres() -> sqlx::PgConnection {
-        let url = std::env::var("AOL_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let url = url();
         sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed: {e}"))
     }
 
@@ -113,45 +116,42 @@ mod tests {
         sqlx::query_scalar("SHOW synchronous_commit").fetch_one(conn).await.unwrap()
     }
 
-    #[tokio::test]
-    async fn a_large_group_commits_at_once_and_is_on_disk_before_it_returns() {
-        let mut conn = postgres().await;
+    /// Commits a large group's transaction on `conn`: at least its commit's
+    /// position in the WAL (it was written before).
+    async fn large_group_committed(conn: &mut sqlx::PgConnection) -> String {
         let mut tx = conn.begin_group(LATE_FLUSH_ROWS).await.unwrap();
         assert_eq!(synchronous_commit(&mut tx).await, "off", "its commit does not wait for the disk");
         // A write of WAL, as a group's rows are (temporary tables write none).
         sqlx::query("SELECT pg_logical_emit_message(true, 'aol.test', 'a group')").execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
-        // At least the commit's position in the WAL: it was written before.
-        let committed: String =
-            sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text").fetch_one(&mut conn).await.unwrap();
-        conn.committed_durably(LATE_FLUSH_ROWS).await.unwrap();
+        sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text").fetch_one(conn).await.unwrap()
+    }
+
+    async fn assert_on_disk(conn: &mut sqlx::PgConnection, committed: &str) {
         let flushed: bool = sqlx::query_scalar("SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn")
-            .bind(&committed)
-            .fetch_one(&mut conn)
+            .bind(committed)
+            .fetch_one(conn)
             .await
             .unwrap();
         assert!(flushed, "the WAL is on disk up to the group's commit ({committed}) when it returns");
     }
 
     #[tokio::test]
-    async fn a_large_group_is_on_disk_once_flushed_returns_on_another_connection() {
-        let url = std::env::var("AOL_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let db = crate::storage::Db::connect(&url).await.unwrap();
+    async fn a_large_group_commits_at_once_and_is_on_disk_before_it_returns() {
         let mut conn = postgres().await;
-        let mut tx = conn.begin_group(LATE_FLUSH_ROWS).await.unwrap();
-        sqlx::query("SELECT pg_logical_emit_message(true, 'aol.test', 'a group')").execute(&mut *tx).await.unwrap();
-        tx.commit().await.unwrap();
-        let committed: String =
-            sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text").fetch_one(&mut conn).await.unwrap();
-        // The group's own connection is not used: the next group's writer may hold it.
+        let committed = large_group_committed(&mut conn).await;
+        conn.committed_durably(LATE_FLUSH_ROWS).await.unwrap();
+        assert_on_disk(&mut conn, &committed).await;
+    }
+
+    #[tokio::test]
+    async fn a_large_group_is_on_disk_once_flushed_returns_on_another_connection() {
+        let db = crate::storage::Db::connect(&url()).await.unwrap();
+        let mut conn = postgres().await;
+        let committed = large_group_committed(&mut conn).await;
+        // Not on the group's own connection: the next group's writer may hold it.
         db.flushed(LATE_FLUSH_ROWS).await.unwrap();
-        let flushed: bool = sqlx::query_scalar("SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn")
-            .bind(&committed)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        assert!(flushed, "the WAL is on disk up to the group's commit ({committed}) when it returns");
+        assert_on_disk(&mut conn, &committed).await;
     }
 
     #[tokio::test]
