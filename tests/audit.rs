@@ -275,7 +275,60 @@ async fn enqueued_rows_name_their_actions_and_chain(ctx: TestCtx) {
     }
 }
 
+/// Large groups from callers at once (on PostgreSQL several statements at
+/// a time, chained in the server: migration 0025), another process's
+/// appends between them: one chain, each action's `enqueued` row once.
+async fn large_groups_and_other_writers_keep_one_chain(ctx: TestCtx) {
+    let engine = common::engine(&ctx.db).await;
+    let other = aol::storage::Db::connect(&ctx.url).await.unwrap();
+    let other = common::engine(&other).await;
+    let payload = serde_json::json!({"text": "x"}).as_object().unwrap().clone();
+    let mut tasks = Vec::new();
+    for caller in 0..4 {
+        let (engine, payload) = (engine.clone(), payload.clone());
+        tasks.push(tokio::spawn(async move {
+            let ops = Actor::system(&format!("caller-{caller}"));
+            for b in 0..5 {
+                let keys: Vec<String> = (0..80).map(|i| format!("c{caller}-{b}-{i}")).collect();
+                let items: Vec<NewItem> = keys.iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
+                for outcome in engine.enqueue_many(&ops, &items).await.unwrap() {
+                    assert!(!outcome.unwrap().duplicate);
+                }
+            }
+        }));
+    }
+    let between = tokio::spawn(async move {
+        for i in 0..20 {
+            other.audit("elsewhere", None, "note", serde_json::json!({"i": i})).await;
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    });
+    for task in tasks {
+        task.await.unwrap();
+    }
+    between.await.unwrap();
+    // And one caller alone.
+    let ops = Actor::system("alone");
+    for b in 0..3 {
+        let keys: Vec<String> = (0..100).map(|i| format!("alone-{b}-{i}")).collect();
+        let items: Vec<NewItem> = keys.iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
+        engine.enqueue_many(&ops, &items).await.unwrap();
+    }
+    match ctx.db.audit_verify().await.unwrap() {
+        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 4 * 5 * 80 + 20 + 300, "every event, in one chain"),
+        broken => panic!("{broken:?}"),
+    }
+    let rows = ctx.db.audit_rows_after(0, 5_000).await.unwrap();
+    let mut named: Vec<i64> = rows.iter().filter(|r| r.event == "enqueued").map(|r| r.action_id.unwrap()).collect();
+    named.sort_unstable();
+    named.dedup();
+    assert_eq!(named.len(), 1_900, "one enqueued row per action");
+    let counts = ctx.db.action_counts().await.unwrap();
+    assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 1_900);
+}
+
 on_both_databases!(
+    large_groups_and_other_writers_keep_one_chain,
     enqueued_rows_name_their_actions_and_chain,
     a_pruned_chain_still_verifies_from_its_checkpoint,
     an_approved_post_leaves_its_whole_story,
