@@ -38,7 +38,22 @@ async fn setting_the_same_value_writes_nothing(ctx: TestCtx) {
     let now = Utc::now();
     assert!(ctx.db.flags_set(Flag::ProofMode, true, now, &actor("bob")).await.unwrap().is_none());
     assert!(ctx.db.flag_changes_recent(10).await.unwrap().is_empty());
-    assert_eq!(ctx.db.flags_get().await.unwrap().updated_by, "migration");
+    let flags = ctx.db.flags_get().await.unwrap();
+    assert_eq!((flags.updated_by.as_str(), flags.version), ("migration", 0));
+}
+
+/// Each change counts on the row, so a process can tell an older read of
+/// it from a newer one however they land (engine::Engine::observe_flags).
+async fn each_change_counts_on_the_row(ctx: TestCtx) {
+    let now = Utc::now();
+    let stale = ctx.db.flags_get().await.unwrap();
+    let real = ctx.db.flags_set(Flag::ProofMode, false, now, &actor("ana")).await.unwrap().expect("changed");
+    assert_eq!(real.version, stale.version + 1);
+    let proof = ctx.db.flags_set(Flag::ProofMode, true, now, &actor("ana")).await.unwrap().expect("changed");
+    assert_eq!(proof.version, stale.version + 2);
+    assert!(ctx.db.flags_set(Flag::ProofMode, true, now, &actor("ana")).await.unwrap().is_none());
+    assert_eq!(ctx.db.flags_get().await.unwrap(), proof, "no change, no count");
+    assert!(proof.replaces(&real) && !real.replaces(&proof) && !stale.replaces(&proof));
 }
 
 async fn every_command_sets_its_flag(ctx: TestCtx) {
@@ -84,6 +99,7 @@ async fn another_process_sees_a_change_within_a_second(ctx: TestCtx) {
 on_both_databases!(
     set_round_trips_and_records_history,
     setting_the_same_value_writes_nothing,
+    each_change_counts_on_the_row,
     every_command_sets_its_flag,
     in_process_subscribers_see_a_change_at_once,
     another_process_sees_a_change_within_a_second,

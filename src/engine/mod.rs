@@ -159,15 +159,19 @@ impl Engine {
         *self.trouble.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    /// Records flags read from the database, waking subscribers if they changed.
+    /// Records flags read from the database, waking subscribers if they
+    /// changed. Reads run at once (the watcher, each tick, the pages, a
+    /// change) and may land out of order: flags older than those held are
+    /// not taken ([`ControlFlags::replaces`]), or a read begun before a
+    /// switch to PROOF could undo it here until the next read, and an
+    /// attempt in between post for real.
     pub(crate) fn observe_flags(&self, latest: ControlFlags) {
         self.flags.send_if_modified(|current| {
-            if *current == latest {
-                false
-            } else {
+            let newer = latest.replaces(current);
+            if newer {
                 *current = latest;
-                true
             }
+            newer
         });
     }
 

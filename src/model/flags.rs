@@ -14,6 +14,19 @@ pub struct ControlFlags {
     pub updated_at_utc: DateTime<Utc>,
     pub updated_by: String,
     pub reason: Option<String>,
+    /// How many changes the row has had: of two reads, the larger is newer.
+    #[serde(default)]
+    pub version: i64,
+}
+
+impl ControlFlags {
+    /// Whether a view of the flags holding `held` should take these
+    /// instead: they differ and are at least as new. Reads of the row can
+    /// land out of order, and one that began before a change must not
+    /// undo it where it lands late.
+    pub fn replaces(&self, held: &ControlFlags) -> bool {
+        self != held && self.version >= held.version
+    }
 }
 
 /// One of the three switches.
@@ -111,4 +124,26 @@ pub struct FlagChange {
     pub old_value: bool,
     pub new_value: bool,
     pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_read_before_a_change_do_not_replace_those_read_after() {
+        let before = ControlFlags {
+            paused: false,
+            killed: false,
+            proof_mode: false,
+            updated_at_utc: Utc::now(),
+            updated_by: "ana".into(),
+            reason: None,
+            version: 4,
+        };
+        let after = ControlFlags { proof_mode: true, version: 5, ..before.clone() };
+        assert!(after.replaces(&before));
+        assert!(!before.replaces(&after), "a late read of the row before PROOF would undo it");
+        assert!(!after.replaces(&after.clone()), "the same flags wake nobody");
+    }
 }

@@ -452,6 +452,7 @@ mod tests {
                 updated_at_utc: now,
                 updated_by: "ops".into(),
                 reason: Some("drill".into()),
+                version: 3,
             },
             lease: holder.map(|(owner, secs_left)| Lease {
                 name: "aol_daemon".into(),

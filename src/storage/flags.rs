@@ -6,7 +6,7 @@ use sqlx::Connection as _;
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{ControlFlags, Flag, FlagChange};
 
-const SELECT_FLAGS: &str = "SELECT paused, killed, proof_mode, updated_at_utc, updated_by, reason \
+const SELECT_FLAGS: &str = "SELECT paused, killed, proof_mode, updated_at_utc, updated_by, reason, version \
      FROM aol_control_flags WHERE id = 1";
 
 /// Sets one flag only if it differs, so a row comes back exactly when something changed.
@@ -15,11 +15,11 @@ macro_rules! set_flag_sql {
         concat!(
             "UPDATE aol_control_flags SET ",
             $column,
-            " = $1, updated_at_utc = $2, updated_by = $3, reason = $4 \
+            " = $1, updated_at_utc = $2, updated_by = $3, reason = $4, version = version + 1 \
              WHERE id = 1 AND ",
             $column,
             " <> $1 \
-             RETURNING paused, killed, proof_mode, updated_at_utc, updated_by, reason"
+             RETURNING paused, killed, proof_mode, updated_at_utc, updated_by, reason, version"
         )
     };
 }
