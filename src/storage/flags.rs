@@ -6,8 +6,14 @@ use sqlx::Connection as _;
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{ControlFlags, Flag, FlagChange};
 
-const SELECT_FLAGS: &str = "SELECT paused, killed, proof_mode, updated_at_utc, updated_by, reason, version \
-     FROM aol_control_flags WHERE id = 1";
+/// The columns of [`ControlFlags`], as every read of the row returns them.
+macro_rules! flag_columns {
+    () => {
+        "paused, killed, proof_mode, updated_at_utc, updated_by, reason, version"
+    };
+}
+
+const SELECT_FLAGS: &str = concat!("SELECT ", flag_columns!(), " FROM aol_control_flags WHERE id = 1");
 
 /// Sets one flag only if it differs, so a row comes back exactly when something changed.
 macro_rules! set_flag_sql {
@@ -18,8 +24,8 @@ macro_rules! set_flag_sql {
             " = $1, updated_at_utc = $2, updated_by = $3, reason = $4, version = version + 1 \
              WHERE id = 1 AND ",
             $column,
-            " <> $1 \
-             RETURNING paused, killed, proof_mode, updated_at_utc, updated_by, reason, version"
+            " <> $1 RETURNING ",
+            flag_columns!()
         )
     };
 }
