@@ -204,3 +204,34 @@ async fn the_server_rides_out_a_database_outage(ctx: TestCtx) {
 }
 
 on_both_databases!(the_server_rides_out_a_database_outage);
+
+/// PostgreSQL ends every connection of AOL's pool while they sit idle (a
+/// restart, an administrator): the next enqueues open new ones unseen, as a
+/// pooled connection that sat idle is pinged before it is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_ended_while_idle_are_replaced_unseen() {
+    common::run_on(Backend::Postgres, |ctx| async move {
+        use aol::storage::NewAction;
+        use sqlx::Connection as _;
+        let now = chrono::Utc::now();
+        let insert = |key: String| {
+            let db = ctx.db.clone();
+            async move { db.action_insert(&NewAction::pending(&key, "POST_SOCIAL", r#"{"text":"hi"}"#, now), now).await }
+        };
+        insert("before".into()).await.unwrap();
+        let mut admin = sqlx::PgConnection::connect(&ctx.url).await.unwrap();
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert!(ended >= 1, "the pool had a connection to end");
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        for i in 0..20 {
+            insert(format!("after-{i}")).await.unwrap_or_else(|e| panic!("enqueue {i} after the connections ended: {e}"));
+        }
+    })
+    .await;
+}
