@@ -280,9 +280,51 @@ async fn big_batches_at_once_add_each_key_once(ctx: TestCtx) {
     assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
 }
 
+/// An `enqueued` event's data is the same text whichever way its group was
+/// written: on PostgreSQL a group of new keys is one statement that writes
+/// the events in the server, and a group with a known key goes the long way
+/// (SQLite always does).
+async fn an_enqueued_event_reads_the_same_either_way(ctx: TestCtx) {
+    use aol::storage::NewAction;
+    let now = chrono::Utc::now();
+    let scoped = |key: &str| aol::model::scoped_key(Some("agent:bot"), key);
+    let (first, second, third) = (scoped("first"), scoped("second"), scoped("third"));
+    let by_bot = |key| NewAction {
+        channel: Some("news"),
+        policy: Some("auto"),
+        enqueued_by: Some("agent:bot"),
+        ..NewAction::pending(key, "POST_SOCIAL", r#"{"text":"hi"}"#, now)
+    };
+    let all_new = [by_bot(&first), NewAction::pending("plain", "POST_SOCIAL", r#"{"text":"hi"}"#, now)];
+    ctx.db.actions_insert(&all_new, now).await.unwrap();
+    let with_a_known_key = [by_bot(&second), by_bot(&first), by_bot(&third)];
+    ctx.db.actions_insert(&with_a_known_key, now).await.unwrap();
+
+    let find = aol::model::AuditFind { event: Some("enqueued".into()), limit: 10, ..Default::default() };
+    let mut rows = ctx.db.audit_find(&find).await.unwrap();
+    rows.sort_by_key(|r| r.id);
+    let written: Vec<(&str, &str)> = rows.iter().map(|r| (r.actor.as_str(), r.data_json.as_str())).collect();
+    let bots = |key: &str| {
+        format!(r#"{{"channel":"news","key":"{key}","policy":"auto","status":"PENDING","type":"POST_SOCIAL"}}"#)
+    };
+    let (bot_first, bot_second, bot_third) = (bots("first"), bots("second"), bots("third"));
+    let plain = r#"{"channel":null,"key":"plain","policy":null,"status":"PENDING","type":"POST_SOCIAL"}"#;
+    assert_eq!(
+        written,
+        [
+            ("agent:bot", bot_first.as_str()),
+            ("aol", plain),
+            ("agent:bot", bot_second.as_str()),
+            ("agent:bot", bot_third.as_str())
+        ]
+    );
+    assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
+}
+
 on_both_databases!(
     a_new_action_is_answered_as_stored,
     big_batches_at_once_add_each_key_once,
+    an_enqueued_event_reads_the_same_either_way,
     callers_at_once_each_get_their_own_outcome,
     a_batch_is_one_transaction_and_a_bad_item_refuses_it,
     an_agents_batch_stays_in_its_channels,

@@ -13,7 +13,7 @@ use crate::model::{Notifier, OutboxRow};
 pub fn notice_of(entry: &super::AuditEntry) -> Option<&'static str> {
     let to_true = |flag: &str| entry.data["flag"] == flag && entry.data["to"] == true;
     match entry.event {
-        "enqueued" if entry.data["status"] == "AWAITING_APPROVAL" => Some("awaiting_approval"),
+        "enqueued" => entry.data["status"].as_str().and_then(enqueued_notice),
         "awaiting_approval" => Some("awaiting_approval"),
         "approval_expiring" => Some("approval_expiring"),
         "daemon_down" => Some("daemon_down"),
@@ -26,6 +26,11 @@ pub fn notice_of(entry: &super::AuditEntry) -> Option<&'static str> {
         "flag" if to_true("paused") => Some("paused"),
         _ => None,
     }
+}
+
+/// The notification an `enqueued` event of an action in `status` makes.
+pub(super) fn enqueued_notice(status: &str) -> Option<&'static str> {
+    (status == "AWAITING_APPROVAL").then_some("awaiting_approval")
 }
 
 /// Appends, for each of `entries` that is a notification's event, one

@@ -41,6 +41,11 @@ pub struct NewAction<'a> {
 }
 
 impl<'a> NewAction<'a> {
+    /// Who its enqueue events name: who enqueued it, or AOL itself.
+    fn enqueuer(&self) -> &'a str {
+        self.enqueued_by.unwrap_or("aol")
+    }
+
     /// PENDING from `not_before_utc`, with no channel, window or policy.
     pub fn pending(
         idempotency_key: &'a str,
@@ -132,7 +137,7 @@ pub struct RetiredKey {
 /// The audit event of one item of an enqueue: added, or found (its key was
 /// known), or refused (its key was retired).
 fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
-    let by = new.enqueued_by.unwrap_or("aol");
+    let by = new.enqueuer();
     let key = crate::model::shown_key(new.idempotency_key);
     match outcome {
         Inserted::New(a) => enqueued_event(new, Some(a.id)),
@@ -149,13 +154,35 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
 /// The audit event of a new action; its id is `None` where the statement
 /// that writes the event fills it in ([`one_statement`]).
 fn enqueued_event(new: &NewAction<'_>, id: Option<i64>) -> AuditEntry {
-    AuditEntry::new(
-        new.enqueued_by.unwrap_or("aol"),
-        id,
-        "enqueued",
-        serde_json::json!({"key": crate::model::shown_key(new.idempotency_key), "type": new.action_type,
-            "status": new.status, "channel": new.channel, "policy": new.policy}),
-    )
+    let data = serde_json::to_value(EnqueuedData::of(new)).expect("an enqueued event serialises");
+    AuditEntry::new(new.enqueuer(), id, "enqueued", data)
+}
+
+/// What an `enqueued` event records, its fields in the order a JSON map of
+/// them is written (by name), so that it is written the same way whether
+/// it goes through a `serde_json::Value` ([`enqueued_event`]) or straight
+/// to text ([`one_statement`], where building a map per action was the
+/// larger part of AOL's own work on each event).
+#[derive(serde::Serialize)]
+struct EnqueuedData<'a> {
+    channel: Option<&'a str>,
+    key: &'a str,
+    policy: Option<&'a str>,
+    status: &'a str,
+    #[serde(rename = "type")]
+    action_type: &'a str,
+}
+
+impl<'a> EnqueuedData<'a> {
+    fn of(new: &NewAction<'a>) -> EnqueuedData<'a> {
+        EnqueuedData {
+            channel: new.channel,
+            key: crate::model::shown_key(new.idempotency_key),
+            policy: new.policy,
+            status: new.status,
+            action_type: new.action_type,
+        }
+    }
 }
 
 impl Db {

@@ -17,9 +17,9 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{bind_postgres, Row, POSTGRES_ALL_NEW, POSTGRES_KEY_TAKEN};
-use super::{enqueued_event, Inserted, NewAction};
+use super::{EnqueuedData, Inserted, NewAction};
 use crate::storage::durable::LATE_FLUSH_ROWS;
-use crate::storage::{outbox, AuditEntry, Placeholders, StoreError};
+use crate::storage::{outbox, Placeholders, StoreError};
 
 /// The statement: the rows' insert, then `aol_enqueued` with the new ids in
 /// the items' order and how many rows were written (which also makes both
@@ -41,15 +41,14 @@ pub(super) async fn insert(
     news: &[NewAction<'_>],
     nows: &[DateTime<Utc>],
 ) -> Result<Option<Vec<Inserted>>, StoreError> {
-    let Some(events) = events_if_all_new(news) else { return Ok(None) };
+    let Some(datas) = enqueued_datas_if_all_new(news) else { return Ok(None) };
     let mut conn = pool.acquire().await?;
     let rows: Vec<Row<'_, '_>> = news.iter().zip(nows.iter().copied()).collect();
     let latest = nows.iter().max().copied().expect("at least one action");
-    let datas: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
     let answer: Result<(Vec<i64>,), sqlx::Error> = bind_postgres(sqlx::query_as(STATEMENT.as_str()), &rows)
         .bind(crate::model::audit_time(latest))
-        .bind(events.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.event).collect::<Vec<_>>())
+        .bind(news.iter().map(NewAction::enqueuer).collect::<Vec<_>>())
+        .bind(vec!["enqueued"; news.len()])
         .bind(datas)
         .bind(news.len() >= LATE_FLUSH_ROWS)
         .fetch_one(&mut *conn)
@@ -76,20 +75,17 @@ pub(super) async fn insert(
     ))
 }
 
-/// The events of the group if every item is new, when they are all the
-/// statement has to write: no media, no key twice, nobody to notify.
-fn events_if_all_new(news: &[NewAction<'_>]) -> Option<Vec<AuditEntry>> {
+/// The data of each item's `enqueued` event if every item is new, when
+/// they are all the statement has to write: no media, no key twice, nobody
+/// to notify.
+fn enqueued_datas_if_all_new(news: &[NewAction<'_>]) -> Option<Vec<String>> {
     let mut keys = std::collections::HashSet::with_capacity(news.len());
-    let mut events = Vec::with_capacity(news.len());
+    let mut datas = Vec::with_capacity(news.len());
     for new in news {
-        if !new.media.is_empty() || !keys.insert(new.idempotency_key) {
+        if !new.media.is_empty() || !keys.insert(new.idempotency_key) || outbox::enqueued_notice(new.status).is_some() {
             return None;
         }
-        let event = enqueued_event(new, None);
-        if outbox::notice_of(&event).is_some() {
-            return None;
-        }
-        events.push(event);
+        datas.push(serde_json::to_string(&EnqueuedData::of(new)).expect("an enqueued event serialises"));
     }
-    Some(events)
+    Some(datas)
 }
