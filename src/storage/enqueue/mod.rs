@@ -151,11 +151,14 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
     }
 }
 
+/// The audit event a new action's enqueue writes.
+const ENQUEUED: &str = "enqueued";
+
 /// The audit event of a new action; its id is `None` where the statement
 /// that writes the event fills it in ([`one_statement`]).
 fn enqueued_event(new: &NewAction<'_>, id: Option<i64>) -> AuditEntry {
     let data = serde_json::to_value(EnqueuedData::of(new)).expect("an enqueued event serialises");
-    AuditEntry::new(new.enqueuer(), id, "enqueued", data)
+    AuditEntry::new(new.enqueuer(), id, ENQUEUED, data)
 }
 
 /// What an `enqueued` event records, its fields in the order a JSON map of

@@ -17,7 +17,7 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{bind_postgres, Row, POSTGRES_ALL_NEW, POSTGRES_KEY_TAKEN};
-use super::{EnqueuedData, Inserted, NewAction};
+use super::{EnqueuedData, Inserted, NewAction, ENQUEUED};
 use crate::storage::durable::LATE_FLUSH_ROWS;
 use crate::storage::{outbox, Placeholders, StoreError};
 
@@ -48,7 +48,7 @@ pub(super) async fn insert(
     let answer: Result<(Vec<i64>,), sqlx::Error> = bind_postgres(sqlx::query_as(STATEMENT.as_str()), &rows)
         .bind(crate::model::audit_time(latest))
         .bind(news.iter().map(NewAction::enqueuer).collect::<Vec<_>>())
-        .bind(vec!["enqueued"; news.len()])
+        .bind(vec![ENQUEUED; news.len()])
         .bind(datas)
         .bind(news.len() >= LATE_FLUSH_ROWS)
         .fetch_one(&mut *conn)
