@@ -127,7 +127,7 @@ impl NewLog {
         for (key, value) in &self.extra {
             data[key.as_str()] = value.clone();
         }
-        super::AuditEntry { actor, action_id: Some(action_id), event: self.event, data }
+        super::AuditEntry::new(&actor, Some(action_id), self.event, data)
     }
 }
 

@@ -13,7 +13,7 @@ use super::action_reads::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
 use super::blobs::insert_action_media;
 use super::durable::Durable;
-use super::{on_pool, AuditEntry, Db, StoreError};
+use super::{on_pool, outbox, AuditEntry, Db, StoreError};
 use crate::model::Action;
 
 pub(super) use group::InsertGroup;
@@ -140,7 +140,7 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
     let by = new.enqueuer();
     let key = crate::model::shown_key(new.idempotency_key);
     match outcome {
-        Inserted::New(a) => enqueued_event(new, Some(a.id)),
+        Inserted::New(a) => enqueued_event(new, a.id),
         Inserted::Existing(a) => AuditEntry::new(by, Some(a.id), "enqueue_duplicate", serde_json::json!({"key": key})),
         Inserted::Retired(r) => AuditEntry::new(
             by,
@@ -154,18 +154,21 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
 /// The audit event a new action's enqueue writes.
 const ENQUEUED: &str = "enqueued";
 
-/// The audit event of a new action; its id is `None` where the statement
-/// that writes the event fills it in ([`one_statement`]).
-fn enqueued_event(new: &NewAction<'_>, id: Option<i64>) -> AuditEntry {
+/// The audit event of a new action: its data as text, unless the outbox
+/// reads it (an action that notifies someone as it is enqueued).
+fn enqueued_event(new: &NewAction<'_>, id: i64) -> AuditEntry {
+    if outbox::enqueued_notice(new.status).is_none() {
+        return AuditEntry::written(new.enqueuer(), Some(id), ENQUEUED, EnqueuedData::of(new).text());
+    }
     let data = serde_json::to_value(EnqueuedData::of(new)).expect("an enqueued event serialises");
-    AuditEntry::new(new.enqueuer(), id, ENQUEUED, data)
+    AuditEntry::new(new.enqueuer(), Some(id), ENQUEUED, data)
 }
 
 /// What an `enqueued` event records, its fields in the order a JSON map of
 /// them is written (by name), so that it is written the same way whether
-/// it goes through a `serde_json::Value` ([`enqueued_event`]) or straight
-/// to text ([`one_statement`], where building a map per action was the
-/// larger part of AOL's own work on each event).
+/// it goes through a `serde_json::Value` (to be read by the outbox) or
+/// straight to text ([`EnqueuedData::text`], where building a map per
+/// action was the larger part of AOL's own work on each event).
 #[derive(serde::Serialize)]
 struct EnqueuedData<'a> {
     channel: Option<&'a str>,
@@ -185,6 +188,11 @@ impl<'a> EnqueuedData<'a> {
             status: new.status,
             action_type: new.action_type,
         }
+    }
+
+    /// The event's data as JSON text.
+    fn text(&self) -> String {
+        serde_json::to_string(self).expect("an enqueued event serialises")
     }
 }
 

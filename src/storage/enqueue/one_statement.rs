@@ -85,7 +85,7 @@ fn enqueued_datas_if_all_new(news: &[NewAction<'_>]) -> Option<Vec<String>> {
         if !new.media.is_empty() || !keys.insert(new.idempotency_key) || outbox::enqueued_notice(new.status).is_some() {
             return None;
         }
-        datas.push(serde_json::to_string(&EnqueuedData::of(new)).expect("an enqueued event serialises"));
+        datas.push(EnqueuedData::of(new).text());
     }
     Some(datas)
 }
