@@ -46,11 +46,11 @@ impl AuditEntry {
         AuditEntry { actor: actor.to_string(), action_id, event, data: serde_json::Value::Null, written: Some(text) }
     }
 
-    /// The data as the row stores it.
-    pub(super) fn data_json(&self) -> String {
+    /// The data as the row stores it (borrowed when written already).
+    pub(super) fn data_json(&self) -> std::borrow::Cow<'_, str> {
         match &self.written {
-            Some(text) => text.clone(),
-            None => self.data.to_string(),
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => std::borrow::Cow::Owned(self.data.to_string()),
         }
     }
 }
@@ -111,7 +111,7 @@ pub(crate) fn chain_of_parts(prev_hash: &str, canonical: &[&[u8]]) -> String {
 }
 
 /// A row of an append, its head taken: id, entry, data, prev_hash, hash.
-pub(crate) type AppendRow<'a> = (i64, &'a AuditEntry, String, String, String);
+pub(crate) type AppendRow<'a> = (i64, &'a AuditEntry, std::borrow::Cow<'a, str>, String, String);
 
 /// How each database writes an append's rows (all at `at`) and moves the
 /// head's hash to `head`, the last row's.
@@ -133,7 +133,7 @@ impl AppendRows for sqlx::SqliteConnection {
             .bind(entry.actor.as_str())
             .bind(entry.action_id)
             .bind(entry.event)
-            .bind(data.as_str())
+            .bind(data.as_ref())
             .bind(prev_hash.as_str())
             .bind(hash.as_str()))
         .await?;
@@ -160,7 +160,7 @@ impl AppendRows for sqlx::PgConnection {
             .bind(rows.iter().map(|r| r.1.actor.as_str()).collect::<Vec<&str>>())
             .bind(rows.iter().map(|r| r.1.action_id).collect::<Vec<Option<i64>>>())
             .bind(rows.iter().map(|r| r.1.event).collect::<Vec<&str>>())
-            .bind(rows.iter().map(|r| r.2.as_str()).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|r| r.2.as_ref()).collect::<Vec<&str>>())
             .bind(rows.iter().map(|r| r.3.as_str()).collect::<Vec<&str>>())
             .bind(rows.iter().map(|r| r.4.as_str()).collect::<Vec<&str>>())
             .bind(head)
@@ -183,7 +183,7 @@ macro_rules! append_audit {
             }
             let at = $crate::model::audit_time($now);
             // (entry, data, canonical bytes after the id) per row.
-            let prepared: Vec<(&$crate::storage::AuditEntry, String, Vec<u8>)> = entries
+            let prepared: Vec<(&$crate::storage::AuditEntry, std::borrow::Cow<'_, str>, Vec<u8>)> = entries
                 .iter()
                 .map(|entry| {
                     let data = entry.data_json();
