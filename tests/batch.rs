@@ -283,12 +283,14 @@ async fn big_batches_at_once_add_each_key_once(ctx: TestCtx) {
 /// An `enqueued` event's data is the same text whichever way its group was
 /// written: on PostgreSQL a group of new keys is one statement that writes
 /// the events in the server, and a group with a known key goes the long way
-/// (SQLite always does).
+/// (SQLite always does); and on the long way whether it is written
+/// straight to text or, for an action that notifies as it is enqueued
+/// (one awaiting approval), through a JSON value the outbox reads.
 async fn an_enqueued_event_reads_the_same_either_way(ctx: TestCtx) {
     use aol::storage::NewAction;
     let now = chrono::Utc::now();
     let scoped = |key: &str| aol::model::scoped_key(Some("agent:bot"), key);
-    let (first, second, third) = (scoped("first"), scoped("second"), scoped("third"));
+    let (first, second, third, asks) = (scoped("first"), scoped("second"), scoped("third"), scoped("asks"));
     let by_bot = |key| NewAction {
         channel: Some("news"),
         policy: Some("auto"),
@@ -297,7 +299,8 @@ async fn an_enqueued_event_reads_the_same_either_way(ctx: TestCtx) {
     };
     let all_new = [by_bot(&first), NewAction::pending("plain", "POST_SOCIAL", r#"{"text":"hi"}"#, now)];
     ctx.db.actions_insert(&all_new, now).await.unwrap();
-    let with_a_known_key = [by_bot(&second), by_bot(&first), by_bot(&third)];
+    let awaiting = NewAction { status: "AWAITING_APPROVAL", policy: Some("require_approval"), ..by_bot(&asks) };
+    let with_a_known_key = [by_bot(&second), by_bot(&first), by_bot(&third), awaiting];
     ctx.db.actions_insert(&with_a_known_key, now).await.unwrap();
 
     let find = aol::model::AuditFind { event: Some("enqueued".into()), limit: 10, ..Default::default() };
@@ -309,13 +312,15 @@ async fn an_enqueued_event_reads_the_same_either_way(ctx: TestCtx) {
     };
     let (bot_first, bot_second, bot_third) = (bots("first"), bots("second"), bots("third"));
     let plain = r#"{"channel":null,"key":"plain","policy":null,"status":"PENDING","type":"POST_SOCIAL"}"#;
+    let asking = r#"{"channel":"news","key":"asks","policy":"require_approval","status":"AWAITING_APPROVAL","type":"POST_SOCIAL"}"#;
     assert_eq!(
         written,
         [
             ("agent:bot", bot_first.as_str()),
             ("aol", plain),
             ("agent:bot", bot_second.as_str()),
-            ("agent:bot", bot_third.as_str())
+            ("agent:bot", bot_third.as_str()),
+            ("agent:bot", asking)
         ]
     );
     assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
