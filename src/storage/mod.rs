@@ -51,7 +51,8 @@ pub use logs::{NewLog, ARTIFACT_REF_PREFIX};
 pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
 pub(crate) use rows::{
-    group_rows, insert_bound, json_rows_of, padding_skipped, statement_rows, Placeholders, BOUND_ROWS,
+    anonymous_rows, bound_statement, group_rows, insert_bound, json_rows_of, padding_skipped, statement_rows,
+    Placeholders, BOUND_ROWS,
 };
 
 use std::str::FromStr;

@@ -2,6 +2,9 @@
 //! placeholders, one JSON parameter read as a relation, or values bound a
 //! hundred rows a statement, each where its database reads it best.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 /// `($first, …), ($…, …)`: `rows` rows of `width` numbered placeholders, for
 /// multi-row statements built at run time. Numbered, not `?`, so that they mix
 /// with a statement's fixed `$1`…`$4` on both databases.
@@ -49,18 +52,18 @@ pub(crate) trait Placeholders {
     /// `types` (PostgreSQL's names: `bigint`, `text`, `timestamptz`, or
     /// `bytea`, which travels as hex).
     fn json_rows(&self, param: usize, types: &[&str]) -> String;
+}
 
-    /// `t` as it reads back from a column it was written to through
-    /// `group_rows::sqlite_time` or `group_rows::postgres_time`, or bound as
-    /// a time (PostgreSQL's enqueue arrays): both keep microseconds on
-    /// PostgreSQL, everything on SQLite.
-    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc>;
+/// `(?, …), (?, …)`: `rows` rows of `width` anonymous placeholders, as
+/// SQLite reads them best (see [`Placeholders`]).
+pub(crate) fn anonymous_rows(rows: usize, width: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    vec![row; rows].join(", ")
 }
 
 impl Placeholders for sqlx::SqliteConnection {
     fn values_rows(&self, rows: usize, width: usize) -> String {
-        let row = format!("({})", vec!["?"; width].join(", "));
-        vec![row; rows].join(", ")
+        anonymous_rows(rows, width)
     }
 
     fn binds_rows(&self) -> bool {
@@ -69,10 +72,6 @@ impl Placeholders for sqlx::SqliteConnection {
 
     fn json_rows(&self, param: usize, types: &[&str]) -> String {
         group_rows::sqlite(param, types)
-    }
-
-    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        t
     }
 }
 
@@ -94,9 +93,18 @@ impl Placeholders for sqlx::PgConnection {
             "(SELECT {columns} FROM jsonb_array_elements(${param}) WITH ORDINALITY AS j(value, n) ORDER BY j.n) AS v"
         )
     }
+}
 
-    fn stored_time(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        chrono::SubsecRound::trunc_subsecs(t, 6)
+impl super::Dialect {
+    /// `t` as it reads back from a column it was written to through
+    /// `group_rows::sqlite_time` or `group_rows::postgres_time`, or bound as
+    /// a time (PostgreSQL's enqueue arrays): both keep microseconds on
+    /// PostgreSQL, everything on SQLite.
+    pub(crate) fn stored_time(self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            super::Dialect::Sqlite => t,
+            super::Dialect::Postgres => chrono::SubsecRound::trunc_subsecs(t, 6),
+        }
     }
 }
 
@@ -148,8 +156,7 @@ macro_rules! insert_bound {
         async {
             for chunk in $rows.chunks($crate::storage::BOUND_ROWS) {
                 let size = $crate::storage::statement_rows(chunk.len());
-                let values = $crate::storage::Placeholders::values_rows(&*$conn, size, $width);
-                let sql = format!("{}{}{}", $head, $crate::storage::padding_skipped(&values), $tail);
+                let sql = $crate::storage::bound_statement($head, $width, $tail, size);
                 let mut $q = sqlx::query(&sql);
                 for $row in chunk {
                     $q = $bind;
@@ -164,6 +171,18 @@ macro_rules! insert_bound {
     };
 }
 pub(crate) use insert_bound;
+
+/// The statement of [`insert_bound`] for `size` rows, made once for each
+/// statement and size: made anew for every one, it was work inside SQLite's
+/// writer's turn, which every other write waits for.
+pub(crate) fn bound_statement(head: &'static str, width: usize, tail: &'static str, size: usize) -> Arc<str> {
+    type Key = (&'static str, usize, &'static str, usize);
+    static MADE: LazyLock<Mutex<HashMap<Key, Arc<str>>>> = LazyLock::new(Mutex::default);
+    let mut made = MADE.lock().expect("statement cache poisoned");
+    made.entry((head, width, tail, size))
+        .or_insert_with(|| format!("{head}{}{tail}", padding_skipped(&anonymous_rows(size, width))).into())
+        .clone()
+}
 
 /// The parameter [`Placeholders::json_rows`] reads: `rows`, one JSON array
 /// each (bytes as hex).

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::{Inserted, NewAction};
+use super::{inserted, EnqueuedData, Inserted, NewAction};
 use crate::storage::{Db, Dialect, StoreError};
 
 /// At most this many actions in one group's transaction (a caller's own
@@ -105,6 +105,9 @@ struct OwnedAction {
     media: Vec<String>,
     enqueued_by: Option<String>,
     time_zone: Option<String>,
+    /// Its `enqueued` event's data ([`EnqueuedData::text`]), made by its
+    /// caller while waiting rather than by the writer in its turn.
+    enqueued: String,
 }
 
 impl From<&NewAction<'_>> for OwnedAction {
@@ -122,6 +125,7 @@ impl From<&NewAction<'_>> for OwnedAction {
             media: new.media.to_vec(),
             enqueued_by: new.enqueued_by.map(str::to_string),
             time_zone: new.time_zone.map(str::to_string),
+            enqueued: EnqueuedData::of(new).text(),
         }
     }
 }
@@ -191,26 +195,28 @@ impl Db {
         }
     }
 
-    /// [`Db::insert_committed`], returning once it is on disk.
-    async fn insert_durably(
-        &self,
-        news: &[NewAction<'_>],
-        nows: &[DateTime<Utc>],
-    ) -> Result<Vec<Inserted>, StoreError> {
-        let outcomes = self.insert_committed(news, nows).await?;
+    /// [`Db::insert_committed`] of one caller's actions, returning once it
+    /// is on disk.
+    async fn insert_durably(&self, rows: &[OwnedAction], now: DateTime<Utc>) -> Result<Vec<Inserted>, StoreError> {
+        let news: Vec<NewAction<'_>> = rows.iter().map(OwnedAction::view).collect();
+        let nows = vec![now; news.len()];
+        let datas: Vec<&str> = rows.iter().map(|r| r.enqueued.as_str()).collect();
+        let found = self.insert_committed(&news, &nows, &datas).await?;
         self.flushed(news.len()).await.map_err(|e| StoreError::Unconfirmed(Arc::new(e)))?;
-        Ok(outcomes)
+        Ok(inserted(&news, &nows, found, self.dialect()))
     }
 
     /// Writes a group in one transaction and answers each caller once it is
     /// on disk; if the write fails, each caller's actions alone, so that
     /// one's trouble is not the others'. The turn is given up at the commit:
-    /// the next group writes while this one waits for the disk.
+    /// the next group writes while this one waits for the disk and builds
+    /// its callers' answers.
     async fn write_group(&self, group: Vec<Waiting>, turn: tokio::sync::OwnedMutexGuard<()>) {
         let news: Vec<NewAction<'_>> = group.iter().flat_map(|w| w.rows.iter().map(OwnedAction::view)).collect();
         let nows: Vec<DateTime<Utc>> = group.iter().flat_map(|w| std::iter::repeat_n(w.now, w.rows.len())).collect();
-        match self.insert_committed(&news, &nows).await {
-            Ok(outcomes) => {
+        let datas: Vec<&str> = group.iter().flat_map(|w| w.rows.iter().map(|r| r.enqueued.as_str())).collect();
+        match self.insert_committed(&news, &nows, &datas).await {
+            Ok(found) => {
                 drop(turn);
                 // Committed but perhaps not yet on disk: no one hears of it before it is.
                 if let Err(e) = self.flushed(news.len()).await {
@@ -221,7 +227,7 @@ impl Db {
                     }
                     return;
                 }
-                let mut outcomes = outcomes.into_iter();
+                let mut outcomes = inserted(&news, &nows, found, self.dialect()).into_iter();
                 for w in group {
                     let mine = outcomes.by_ref().take(w.rows.len()).collect();
                     let _ = w.reply.send(Ok(mine));
@@ -233,8 +239,7 @@ impl Db {
             Err(e) => {
                 tracing::warn!(callers = group.len(), error = %e, "an enqueue group's write failed; each caller's is written alone");
                 for w in group {
-                    let news: Vec<NewAction<'_>> = w.rows.iter().map(OwnedAction::view).collect();
-                    let _ = w.reply.send(self.insert_durably(&news, &vec![w.now; news.len()]).await);
+                    let _ = w.reply.send(self.insert_durably(&w.rows, w.now).await);
                 }
             }
         }

@@ -13,7 +13,7 @@ use super::action_reads::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
 use super::blobs::insert_action_media;
 use super::durable::Durable;
-use super::{on_pool, outbox, AuditEntry, Db, StoreError};
+use super::{on_pool, outbox, AuditEntry, Db, Dialect, StoreError};
 use crate::model::Action;
 
 pub(super) use group::InsertGroup;
@@ -134,31 +134,80 @@ pub struct RetiredKey {
     pub retired_at_utc: DateTime<Utc>,
 }
 
+/// An item's outcome as a group's transaction finds it: as much as its
+/// audit event needs. Its action is built after the group's turn is given
+/// up ([`inserted`]): building every new action's row inside it was work
+/// that every other group waited for (SQLite's one writer).
+#[derive(Debug)]
+enum Found {
+    New(i64),
+    /// Boxed: the rare outcome, and the large one.
+    Existing(Box<Action>),
+    Retired(RetiredKey),
+    /// Its key was given by an earlier item of the group, at this place.
+    Again(usize),
+}
+
+/// Each item's outcome, from what its group's transaction found (`found`,
+/// one per item of `news`, enqueued at `nows`), the rows as `dialect`
+/// stores them.
+fn inserted(news: &[NewAction<'_>], nows: &[DateTime<Utc>], found: Vec<Found>, dialect: Dialect) -> Vec<Inserted> {
+    let stored = |t| dialect.stored_time(t);
+    let mut outcomes: Vec<Inserted> = Vec::with_capacity(found.len());
+    for ((new, now), found) in news.iter().zip(nows).zip(found) {
+        let outcome = match found {
+            Found::New(id) => Inserted::New(new.stored(id, stored(*now), stored)),
+            Found::Existing(a) => Inserted::Existing(*a),
+            Found::Retired(r) => Inserted::Retired(r),
+            Found::Again(at) => match &outcomes[at] {
+                Inserted::New(a) | Inserted::Existing(a) => Inserted::Existing(a.clone()),
+                retired @ Inserted::Retired(_) => retired.clone(),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
 /// The audit event of one item of an enqueue: added, or found (its key was
-/// known), or refused (its key was retired).
-fn enqueue_event(new: &NewAction<'_>, outcome: &Inserted) -> AuditEntry {
+/// known), or refused (its key was retired). `outcomes` are the group's, in
+/// which an earlier item of the same key is found; `data` is what an
+/// `enqueued` event records ([`EnqueuedData::text`]).
+fn enqueue_event(new: &NewAction<'_>, outcome: &Found, outcomes: &[Found], data: &str) -> AuditEntry {
     let by = new.enqueuer();
     let key = crate::model::shown_key(new.idempotency_key);
-    match outcome {
-        Inserted::New(a) => enqueued_event(new, a.id),
-        Inserted::Existing(a) => AuditEntry::new(by, Some(a.id), "enqueue_duplicate", serde_json::json!({"key": key})),
-        Inserted::Retired(r) => AuditEntry::new(
+    let duplicate = |id| AuditEntry::new(by, Some(id), "enqueue_duplicate", serde_json::json!({"key": key}));
+    let refused = |r: &RetiredKey| {
+        AuditEntry::new(
             by,
             Some(r.action_id),
             "enqueue_refused",
             serde_json::json!({"key": key, "why": "the key was retired"}),
-        ),
+        )
+    };
+    match outcome {
+        Found::New(id) => enqueued_event(new, *id, data),
+        Found::Existing(a) => duplicate(a.id),
+        Found::Retired(r) => refused(r),
+        Found::Again(at) => match &outcomes[*at] {
+            Found::New(id) => duplicate(*id),
+            Found::Existing(a) => duplicate(a.id),
+            Found::Retired(r) => refused(r),
+            // The item at a key's first place is never found again.
+            Found::Again(_) => unreachable!("an item found again at a place that was found again itself"),
+        },
     }
 }
 
 /// The audit event a new action's enqueue writes.
 const ENQUEUED: &str = "enqueued";
 
-/// The audit event of a new action: its data as text, unless the outbox
-/// reads it (an action that notifies someone as it is enqueued).
-fn enqueued_event(new: &NewAction<'_>, id: i64) -> AuditEntry {
+/// The audit event of a new action (`data` its [`EnqueuedData::text`]):
+/// its data as text, unless the outbox reads it (an action that notifies
+/// someone as it is enqueued).
+fn enqueued_event(new: &NewAction<'_>, id: i64, data: &str) -> AuditEntry {
     if outbox::enqueued_notice(new.status).is_none() {
-        return AuditEntry::written(new.enqueuer(), Some(id), ENQUEUED, EnqueuedData::of(new).text());
+        return AuditEntry::written(new.enqueuer(), Some(id), ENQUEUED, data.to_string());
     }
     let data = serde_json::to_value(EnqueuedData::of(new)).expect("an enqueued event serialises");
     AuditEntry::new(new.enqueuer(), Some(id), ENQUEUED, data)
@@ -198,19 +247,21 @@ impl<'a> EnqueuedData<'a> {
 
 impl Db {
     /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
-    /// was enqueued. A few statements for any number of actions; on
-    /// PostgreSQL one, when all their keys are new ([`one_statement`]).
-    /// Returns once committed: no one may be answered before
-    /// [`Db::flushed`] for as many rows has returned too.
+    /// was enqueued, `datas[i]` its [`EnqueuedData::text`] (made by its
+    /// caller before the group's turn). A few statements for any number of
+    /// actions; on PostgreSQL one, when all their keys are new
+    /// ([`one_statement`]). Returns once committed: no one may be answered
+    /// before [`Db::flushed`] for as many rows has returned too.
     async fn insert_committed(
         &self,
         news: &[NewAction<'_>],
         nows: &[DateTime<Utc>],
-    ) -> Result<Vec<Inserted>, StoreError> {
+        datas: &[&str],
+    ) -> Result<Vec<Found>, StoreError> {
         use std::collections::HashMap;
         if let super::Pool::Postgres(pool) = &self.pool {
-            if let Some(outcomes) = one_statement::insert(pool, news, nows).await? {
-                return Ok(outcomes);
+            if let Some(found) = one_statement::insert(pool, news, nows, datas).await? {
+                return Ok(found);
             }
         }
         let dialect = self.dialect();
@@ -230,16 +281,14 @@ impl Db {
                 .collect();
             let ids = rows::InsertRows::insert_rows(&mut *tx, &firsts).await?;
             // Each key's outcome, at its first item's place.
-            let mut found: Vec<Option<Inserted>> = std::iter::repeat_with(|| None).take(news.len()).collect();
+            let mut found: Vec<Option<Found>> = std::iter::repeat_with(|| None).take(news.len()).collect();
             let place = |key: &str| {
                 first.get(key).copied().ok_or_else(|| {
                     StoreError::Corrupt(format!("the database answered for a key it was not given: {key:?}"))
                 })
             };
-            let stored = |t| super::Placeholders::stored_time(&*tx, t);
             for (id, key) in ids {
-                let i = place(&key)?;
-                found[i] = Some(Inserted::New(news[i].stored(id, stored(nows[i]), stored)));
+                found[place(&key)?] = Some(Found::New(id));
             }
             // The new actions' media, in the same transaction.
             if news.iter().any(|n| !n.media.is_empty()) {
@@ -247,7 +296,7 @@ impl Db {
                     .iter()
                     .zip(&found)
                     .flat_map(|(new, outcome)| match outcome {
-                        Some(Inserted::New(a)) => new.media.iter().map(|sha| (a.id, sha.as_str())).collect(),
+                        Some(Found::New(id)) => new.media.iter().map(|sha| (*id, sha.as_str())).collect(),
                         _ => Vec::new(),
                     })
                     .collect();
@@ -265,7 +314,7 @@ impl Db {
                     sqlx::query_as(BY_KEYS.on(dialect)).bind(sqlx::types::Json(&missing)).fetch_all(&mut *tx).await?;
                 for a in existing {
                     let i = place(&a.idempotency_key)?;
-                    found[i] = Some(Inserted::Existing(a));
+                    found[i] = Some(Found::Existing(Box::new(a)));
                 }
                 let still: Vec<&str> =
                     missing.into_iter().filter(|k| first.get(k).is_some_and(|&i| found[i].is_none())).collect();
@@ -276,19 +325,16 @@ impl Db {
                         .await?;
                     for r in retired {
                         let i = place(&r.idempotency_key)?;
-                        found[i] = Some(Inserted::Retired(r));
+                        found[i] = Some(Found::Retired(r));
                     }
                 }
             }
             // A key given twice: the first is the new action, the next ones find it.
-            let mut outcomes: Vec<Inserted> = Vec::with_capacity(news.len());
-            let mut events = Vec::with_capacity(news.len());
-            for (i, new) in news.iter().enumerate() {
-                let at = place(new.idempotency_key)?;
-                let outcome = match (found[i].take(), outcomes.get(at)) {
+            let mut outcomes: Vec<Found> = Vec::with_capacity(news.len());
+            for (i, (new, found)) in news.iter().zip(&mut found).enumerate() {
+                let outcome = match (found.take(), place(new.idempotency_key)?) {
                     (Some(outcome), _) => outcome,
-                    (None, Some(Inserted::New(a) | Inserted::Existing(a))) if at < i => Inserted::Existing(a.clone()),
-                    (None, Some(retired @ Inserted::Retired(_))) if at < i => retired.clone(),
+                    (None, at) if at < i => Found::Again(at),
                     _ => {
                         return Err(StoreError::Corrupt(format!(
                             "idempotency key {:?} neither inserted, present nor retired",
@@ -296,9 +342,14 @@ impl Db {
                         )))
                     }
                 };
-                events.push(enqueue_event(new, &outcome));
                 outcomes.push(outcome);
             }
+            let events: Vec<AuditEntry> = news
+                .iter()
+                .zip(&outcomes)
+                .zip(datas)
+                .map(|((new, outcome), data)| enqueue_event(new, outcome, &outcomes, data))
+                .collect();
             let latest = nows.iter().max().copied().expect("at least one action");
             append_audit!(tx, latest, &events).await?;
             tx.commit().await?;

@@ -17,9 +17,9 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{bind_postgres, Row, POSTGRES_ALL_NEW, POSTGRES_KEY_TAKEN};
-use super::{EnqueuedData, Inserted, NewAction, ENQUEUED};
+use super::{Found, NewAction, ENQUEUED};
 use crate::storage::durable::LATE_FLUSH_ROWS;
-use crate::storage::{outbox, Placeholders, StoreError};
+use crate::storage::{outbox, StoreError};
 
 /// The statement: the rows' insert, then `aol_enqueued` with the new ids in
 /// the items' order and how many rows were written (which also makes both
@@ -35,13 +35,16 @@ static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// The group's outcomes, all new, once committed (a large group's commit
 /// is not yet known to be on disk: see [`crate::storage::durable`]); `None`
 /// when it must be written the long way (a connection is taken only for a
-/// group that may go this way).
+/// group that may go this way). `datas` are the items' `enqueued` events'.
 pub(super) async fn insert(
     pool: &sqlx::PgPool,
     news: &[NewAction<'_>],
     nows: &[DateTime<Utc>],
-) -> Result<Option<Vec<Inserted>>, StoreError> {
-    let Some(datas) = enqueued_datas_if_all_new(news) else { return Ok(None) };
+    datas: &[&str],
+) -> Result<Option<Vec<Found>>, StoreError> {
+    if !only_enqueued_events_if_all_new(news) {
+        return Ok(None);
+    }
     let mut conn = pool.acquire().await?;
     let rows: Vec<Row<'_, '_>> = news.iter().zip(nows.iter().copied()).collect();
     let latest = nows.iter().max().copied().expect("at least one action");
@@ -65,27 +68,14 @@ pub(super) async fn insert(
             ids.len()
         )));
     }
-    let stored = |t| conn.stored_time(t);
-    Ok(Some(
-        news.iter()
-            .zip(nows)
-            .zip(ids)
-            .map(|((new, now), id)| Inserted::New(new.stored(id, stored(*now), stored)))
-            .collect(),
-    ))
+    Ok(Some(ids.into_iter().map(Found::New).collect()))
 }
 
-/// The data of each item's `enqueued` event if every item is new, when
-/// they are all the statement has to write: no media, no key twice, nobody
-/// to notify.
-fn enqueued_datas_if_all_new(news: &[NewAction<'_>]) -> Option<Vec<String>> {
+/// Whether the `enqueued` events are all the statement has to write if
+/// every item is new: no media, no key twice, nobody to notify.
+fn only_enqueued_events_if_all_new(news: &[NewAction<'_>]) -> bool {
     let mut keys = std::collections::HashSet::with_capacity(news.len());
-    let mut datas = Vec::with_capacity(news.len());
-    for new in news {
-        if !new.media.is_empty() || !keys.insert(new.idempotency_key) || outbox::enqueued_notice(new.status).is_some() {
-            return None;
-        }
-        datas.push(EnqueuedData::of(new).text());
-    }
-    Some(datas)
+    news.iter().all(|new| {
+        new.media.is_empty() && keys.insert(new.idempotency_key) && outbox::enqueued_notice(new.status).is_none()
+    })
 }

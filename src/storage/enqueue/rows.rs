@@ -136,13 +136,21 @@ fn sqlite_arguments<'q>(chunk: &[Row<'q, '_>], size: usize) -> Result<sqlx::sqli
     ) -> Result<(), sqlx::Error> {
         args.add(value).map_err(sqlx::Error::Encode)
     }
+    // A caller's rows share when they were enqueued, and most are due then:
+    // each time is written as text once for them (two per row were a good
+    // part of the arguments' making, inside the writer's turn).
+    let mut last: Option<(DateTime<Utc>, String)> = None;
+    let mut time = |t: DateTime<Utc>| match &last {
+        Some((at, text)) if *at == t => text.clone(),
+        _ => last.insert((t, sqlite_time(t))).1.clone(),
+    };
     let mut args = sqlx::sqlite::SqliteArguments::default();
     for (new, now) in chunk {
         add(&mut args, new.idempotency_key)?;
         add(&mut args, new.action_type)?;
         add(&mut args, new.payload_json)?;
-        add(&mut args, sqlite_time(new.not_before_utc))?;
-        add(&mut args, sqlite_time(*now))?;
+        add(&mut args, time(new.not_before_utc))?;
+        add(&mut args, time(*now))?;
         add(&mut args, new.status)?;
         add(&mut args, new.channel)?;
         add(&mut args, new.scheduled_for_utc.map(sqlite_time))?;
@@ -158,10 +166,18 @@ fn sqlite_arguments<'q>(chunk: &[Row<'q, '_>], size: usize) -> Result<sqlx::sqli
 }
 
 /// SQLite's enqueue statement of `size` rows (its padding skipped, as in
-/// every multi-row insert), ending with `tail`.
-fn sqlite_sql(conn: &sqlx::SqliteConnection, size: usize, tail: &str) -> String {
-    let values = crate::storage::Placeholders::values_rows(conn, size, ROW_TYPES.len());
-    format!("{SQLITE_HEAD}{}{tail}", crate::storage::padding_skipped(&values))
+/// every multi-row insert), ending with [`SQLITE_TAIL_RETURNING`] or
+/// [`SQLITE_TAIL_QUIET`]. Each is made once: made anew for every statement,
+/// it was work that every other enqueue group waited for (SQLite's writer
+/// is taken in turns).
+fn sqlite_sql(size: usize, returning: bool) -> &'static str {
+    static MADE: LazyLock<Vec<std::sync::OnceLock<String>>> =
+        LazyLock::new(|| (0..2 * (BOUND_ROWS + 1)).map(|_| std::sync::OnceLock::new()).collect());
+    MADE[2 * size + usize::from(returning)].get_or_init(|| {
+        let tail = if returning { SQLITE_TAIL_RETURNING } else { SQLITE_TAIL_QUIET };
+        let values = crate::storage::anonymous_rows(size, ROW_TYPES.len());
+        format!("{SQLITE_HEAD}{}{tail}", crate::storage::padding_skipped(&values))
+    })
 }
 
 impl InsertRows for sqlx::SqliteConnection {
@@ -171,14 +187,14 @@ impl InsertRows for sqlx::SqliteConnection {
         let conn = self;
         if rows.len() <= SQLITE_RETURNED_ROWS {
             let size = statement_rows(rows.len());
-            let sql = sqlite_sql(conn, size, SQLITE_TAIL_RETURNING);
-            return sqlx::query_as_with(&sql, sqlite_arguments(rows, size)?).fetch_all(&mut *conn).await;
+            let sql = sqlite_sql(size, true);
+            return sqlx::query_as_with(sql, sqlite_arguments(rows, size)?).fetch_all(&mut *conn).await;
         }
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(BOUND_ROWS) {
             let size = statement_rows(chunk.len());
-            let sql = sqlite_sql(conn, size, SQLITE_TAIL_QUIET);
-            let statement = sqlx::query_with(&sql, sqlite_arguments(chunk, size)?).execute(&mut *conn).await?;
+            let sql = sqlite_sql(size, false);
+            let statement = sqlx::query_with(sql, sqlite_arguments(chunk, size)?).execute(&mut *conn).await?;
             let added = statement.rows_affected() as i64;
             if added == 0 {
                 continue;
