@@ -51,8 +51,7 @@ pub use logs::{NewLog, ARTIFACT_REF_PREFIX};
 pub use people::{PersonRow, SessionRow};
 pub use retention::FINISHED_STATUSES;
 pub(crate) use rows::{
-    anonymous_rows, bound_statement, group_rows, insert_bound, json_rows_of, padding_skipped, statement_rows,
-    Placeholders, BOUND_ROWS,
+    bound_statement, group_rows, insert_bound, json_rows_of, statement_rows, Placeholders, BOUND_ROWS,
 };
 
 use std::str::FromStr;

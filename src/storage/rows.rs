@@ -56,7 +56,7 @@ pub(crate) trait Placeholders {
 
 /// `(?, …), (?, …)`: `rows` rows of `width` anonymous placeholders, as
 /// SQLite reads them best (see [`Placeholders`]).
-pub(crate) fn anonymous_rows(rows: usize, width: usize) -> String {
+fn anonymous_rows(rows: usize, width: usize) -> String {
     let row = format!("({})", vec!["?"; width].join(", "));
     vec![row; rows].join(", ")
 }
@@ -142,7 +142,7 @@ pub(crate) fn statement_rows(rows: usize) -> usize {
 
 /// `INSERT … SELECT` from the rows `v(column1, …)` given as `values`, without
 /// the padding of [`statement_rows`]: rows whose first value is null.
-pub(crate) fn padding_skipped(values: &str) -> String {
+fn padding_skipped(values: &str) -> String {
     format!("SELECT * FROM (VALUES {values}) AS v WHERE v.column1 IS NOT NULL")
 }
 
@@ -172,9 +172,11 @@ macro_rules! insert_bound {
 }
 pub(crate) use insert_bound;
 
-/// The statement of [`insert_bound`] for `size` rows, made once for each
-/// statement and size: made anew for every one, it was work inside SQLite's
-/// writer's turn, which every other write waits for.
+/// `$head SELECT … FROM (VALUES (?, …), …)$tail` for `size` rows of `width`
+/// anonymous placeholders, its padding skipped (SQLite's multi-row inserts:
+/// [`insert_bound`] and the enqueue's). Made once for each statement and
+/// size: made anew for every one, it was work inside SQLite's writer's
+/// turn, which every other write waits for.
 pub(crate) fn bound_statement(head: &'static str, width: usize, tail: &'static str, size: usize) -> Arc<str> {
     type Key = (&'static str, usize, &'static str, usize);
     static MADE: LazyLock<Mutex<HashMap<Key, Arc<str>>>> = LazyLock::new(Mutex::default);

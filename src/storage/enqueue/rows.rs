@@ -167,17 +167,10 @@ fn sqlite_arguments<'q>(chunk: &[Row<'q, '_>], size: usize) -> Result<sqlx::sqli
 
 /// SQLite's enqueue statement of `size` rows (its padding skipped, as in
 /// every multi-row insert), ending with [`SQLITE_TAIL_RETURNING`] or
-/// [`SQLITE_TAIL_QUIET`]. Each is made once: made anew for every statement,
-/// it was work that every other enqueue group waited for (SQLite's writer
-/// is taken in turns).
-fn sqlite_sql(size: usize, returning: bool) -> &'static str {
-    static MADE: LazyLock<Vec<std::sync::OnceLock<String>>> =
-        LazyLock::new(|| (0..2 * (BOUND_ROWS + 1)).map(|_| std::sync::OnceLock::new()).collect());
-    MADE[2 * size + usize::from(returning)].get_or_init(|| {
-        let tail = if returning { SQLITE_TAIL_RETURNING } else { SQLITE_TAIL_QUIET };
-        let values = crate::storage::anonymous_rows(size, ROW_TYPES.len());
-        format!("{SQLITE_HEAD}{}{tail}", crate::storage::padding_skipped(&values))
-    })
+/// [`SQLITE_TAIL_QUIET`]: made once per size, as `insert_bound`'s are.
+fn sqlite_sql(size: usize, returning: bool) -> std::sync::Arc<str> {
+    let tail = if returning { SQLITE_TAIL_RETURNING } else { SQLITE_TAIL_QUIET };
+    crate::storage::bound_statement(SQLITE_HEAD, ROW_TYPES.len(), tail, size)
 }
 
 impl InsertRows for sqlx::SqliteConnection {
@@ -188,13 +181,13 @@ impl InsertRows for sqlx::SqliteConnection {
         if rows.len() <= SQLITE_RETURNED_ROWS {
             let size = statement_rows(rows.len());
             let sql = sqlite_sql(size, true);
-            return sqlx::query_as_with(sql, sqlite_arguments(rows, size)?).fetch_all(&mut *conn).await;
+            return sqlx::query_as_with(&sql, sqlite_arguments(rows, size)?).fetch_all(&mut *conn).await;
         }
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(BOUND_ROWS) {
             let size = statement_rows(chunk.len());
             let sql = sqlite_sql(size, false);
-            let statement = sqlx::query_with(sql, sqlite_arguments(chunk, size)?).execute(&mut *conn).await?;
+            let statement = sqlx::query_with(&sql, sqlite_arguments(chunk, size)?).execute(&mut *conn).await?;
             let added = statement.rows_affected() as i64;
             if added == 0 {
                 continue;
