@@ -136,6 +136,8 @@ async fn a_receiver_failing_twice_gets_the_event_three_times_with_one_id(ctx: Te
     assert_eq!(body["action_id"], action.id);
     assert_eq!(body["link"], format!("https://aol.example.com/actions/{}", action.id));
     assert_eq!(body["data"]["by"], "aol:enqueue", "who caused it: AOL itself in this test");
+    assert_eq!(body["data"]["status"], "AWAITING_APPROVAL", "the enqueued event's own data, besides who");
+    assert_eq!(body["data"]["key"], "launch");
 
     // The signature verifies with Python's standard library; a changed body does not.
     let dir = tempfile::tempdir().unwrap();

@@ -26,10 +26,18 @@ pub struct AuditEntry {
     pub actor: String,
     pub action_id: Option<i64>,
     pub event: &'static str,
-    /// What happened, never a secret.
+    /// What happened, never a secret (null for an entry made by
+    /// [`AuditEntry::written`]: its data is text already).
     pub data: serde_json::Value,
-    /// `data` as JSON text already, for an entry made by [`AuditEntry::written`].
-    written: Option<String>,
+    written: Option<Written>,
+}
+
+/// The data of an entry made by [`AuditEntry::written`], and the
+/// notification it is, decided by its maker from the typed data it wrote.
+#[derive(Clone, Debug, PartialEq)]
+struct Written {
+    text: String,
+    notice: Option<&'static str>,
 }
 
 impl AuditEntry {
@@ -40,17 +48,39 @@ impl AuditEntry {
     /// An entry whose data is JSON text already, written from a typed struct
     /// without a `serde_json::Value` (building and printing one per event
     /// was the largest part of AOL's own work in an enqueue group's SQLite
-    /// turn). Its `data` reads null, so it must be no one's notification
-    /// ([`super::outbox::notice_of`] reads `data`).
-    pub(super) fn written(actor: &str, action_id: Option<i64>, event: &'static str, text: String) -> AuditEntry {
-        AuditEntry { actor: actor.to_string(), action_id, event, data: serde_json::Value::Null, written: Some(text) }
+    /// turn). `notice` is the notification it is (see [`Self::notice`]).
+    pub(super) fn written(
+        actor: &str,
+        action_id: Option<i64>,
+        event: &'static str,
+        text: String,
+        notice: Option<&'static str>,
+    ) -> AuditEntry {
+        let written = Some(Written { text, notice });
+        AuditEntry { actor: actor.to_string(), action_id, event, data: serde_json::Value::Null, written }
+    }
+
+    /// The notification this event is, if it is one.
+    pub(super) fn notice(&self) -> Option<&'static str> {
+        match &self.written {
+            Some(written) => written.notice,
+            None => super::outbox::notice_of(self),
+        }
     }
 
     /// The data as the row stores it (borrowed when written already).
     pub(super) fn data_json(&self) -> std::borrow::Cow<'_, str> {
         match &self.written {
-            Some(text) => std::borrow::Cow::Borrowed(text),
+            Some(written) => std::borrow::Cow::Borrowed(&written.text),
             None => std::borrow::Cow::Owned(self.data.to_string()),
+        }
+    }
+
+    /// The data as a value (read back from its text when written already).
+    pub(super) fn data_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match &self.written {
+            Some(written) => serde_json::from_str(&written.text),
+            None => Ok(self.data.clone()),
         }
     }
 }

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{Notifier, OutboxRow};
 
-/// The notification an audit event is, if it is one.
-pub fn notice_of(entry: &super::AuditEntry) -> Option<&'static str> {
+/// The notification an audit event is, if it is one, read from its data
+/// (an entry written as text says so itself: [`super::AuditEntry::notice`]).
+pub(super) fn notice_of(entry: &super::AuditEntry) -> Option<&'static str> {
     let to_true = |flag: &str| entry.data["flag"] == flag && entry.data["to"] == true;
     match entry.event {
         "enqueued" => entry.data["status"].as_str().and_then(enqueued_notice),
@@ -40,7 +41,7 @@ macro_rules! append_outbox {
     ($conn:expr, $now:expr, $entries:expr) => {
         async {
             let notices: Vec<(&'static str, &$crate::storage::AuditEntry)> =
-                $entries.iter().filter_map(|e| $crate::storage::outbox::notice_of(e).map(|n| (n, e))).collect();
+                $entries.iter().filter_map(|e| e.notice().map(|n| (n, e))).collect();
             if notices.is_empty() {
                 return Ok::<(), sqlx::Error>(());
             }
@@ -53,7 +54,7 @@ macro_rules! append_outbox {
             );
             let mut query = sqlx::query(&sql);
             for (notice, entry) in &notices {
-                let mut data = entry.data.clone();
+                let mut data = entry.data_value().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
                 if let Some(fields) = data.as_object_mut() {
                     fields.insert("by".into(), serde_json::Value::String(entry.actor.clone()));
                 }

@@ -202,22 +202,17 @@ fn enqueue_event(new: &NewAction<'_>, outcome: &Found, outcomes: &[Found], data:
 /// The audit event a new action's enqueue writes.
 const ENQUEUED: &str = "enqueued";
 
-/// The audit event of a new action (`data` its [`EnqueuedData::text`]):
-/// its data as text, unless the outbox reads it (an action that notifies
-/// someone as it is enqueued).
+/// The audit event of a new action (`data` its [`EnqueuedData::text`]).
 fn enqueued_event(new: &NewAction<'_>, id: i64, data: &str) -> AuditEntry {
-    if outbox::enqueued_notice(new.status).is_none() {
-        return AuditEntry::written(new.enqueuer(), Some(id), ENQUEUED, data.to_string());
-    }
-    let data = serde_json::to_value(EnqueuedData::of(new)).expect("an enqueued event serialises");
-    AuditEntry::new(new.enqueuer(), Some(id), ENQUEUED, data)
+    let notice = outbox::enqueued_notice(new.status);
+    AuditEntry::written(new.enqueuer(), Some(id), ENQUEUED, data.to_string(), notice)
 }
 
-/// What an `enqueued` event records, its fields in the order a JSON map of
-/// them is written (by name), so that it is written the same way whether
-/// it goes through a `serde_json::Value` (to be read by the outbox) or
-/// straight to text ([`EnqueuedData::text`], where building a map per
-/// action was the larger part of AOL's own work on each event).
+/// What an `enqueued` event records, written straight to text
+/// ([`EnqueuedData::text`]: building a `serde_json::Value` map per action
+/// was the larger part of AOL's own work on each event). Its fields are in
+/// the order such a map is written (by name), the order of the events
+/// written through one before.
 #[derive(serde::Serialize)]
 struct EnqueuedData<'a> {
     channel: Option<&'a str>,
