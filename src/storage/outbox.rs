@@ -9,12 +9,12 @@ use chrono::{DateTime, Utc};
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{Notifier, OutboxRow};
 
-/// The notification an audit event is, if it is one, read from its data
-/// (an entry written as text says so itself: [`super::AuditEntry::notice`]).
+/// The notification an audit event is, if it is one, read from its data.
+/// An entry written as text says so itself ([`super::AuditEntry::notice`]):
+/// every `enqueued` event is one ([`enqueued_notice`]).
 pub(super) fn notice_of(entry: &super::AuditEntry) -> Option<&'static str> {
     let to_true = |flag: &str| entry.data["flag"] == flag && entry.data["to"] == true;
     match entry.event {
-        "enqueued" => entry.data["status"].as_str().and_then(enqueued_notice),
         "awaiting_approval" => Some("awaiting_approval"),
         "approval_expiring" => Some("approval_expiring"),
         "daemon_down" => Some("daemon_down"),
