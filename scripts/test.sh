@@ -38,9 +38,11 @@ say "benchmark suite, smoke pass (AOL_BENCH_SMOKE=1, dev profile)"
 AOL_BENCH_SMOKE=1 cargo bench --locked --profile dev --bench suite 2>&1 | tee target/bench-smoke.log | tail -n 60
 
 say "building the fuzz targets"
-# Their own lock file; the shared target folder reuses what the tests built.
+# Their own lock file, so their own target folder: built into the tests'
+# folder, they overwrite its libaol with one linked against their crates, and
+# the next `cargo test` there fails ("found a different CancellationToken").
 # (Running them, `--long`, needs cargo-fuzz's sanitizer flags; building does not.)
-CARGO_TARGET_DIR="$AOL_ROOT/target" cargo build --locked --manifest-path fuzz/Cargo.toml --bins
+CARGO_TARGET_DIR="$AOL_ROOT/target/fuzz-build" cargo build --locked --manifest-path fuzz/Cargo.toml --bins
 
 # The long part also fuzzes (issue 7): payload parsing, the whole enqueue
 # path and any HTTP request to the whole router, AOL_FUZZ_SECONDS [300] per
