@@ -6,14 +6,13 @@
 mod group;
 mod one_statement;
 mod rows;
+mod sqlite_trips;
 
 use chrono::{DateTime, Utc};
 
-use super::action_reads::{BY_KEYS, RETIRED_AMONG};
 use super::audit::append_audit;
-use super::blobs::insert_action_media;
 use super::durable::Durable;
-use super::{on_pool, outbox, AuditEntry, Db, Dialect, StoreError};
+use super::{outbox, AuditEntry, Db, Dialect, Pool, StoreError};
 use crate::model::Action;
 
 pub(super) use group::InsertGroup;
@@ -240,62 +239,60 @@ impl<'a> EnqueuedData<'a> {
     }
 }
 
-impl Db {
-    /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
-    /// was enqueued, `datas[i]` its [`EnqueuedData::text`] (made by its
-    /// caller before the group's turn). A few statements for any number of
-    /// actions; on PostgreSQL one, when all their keys are new
-    /// ([`one_statement`]). Returns once committed: no one may be answered
-    /// before [`Db::flushed`] for as many rows has returned too.
-    async fn insert_committed(
-        &self,
-        news: &[NewAction<'_>],
-        nows: &[DateTime<Utc>],
-        datas: &[&str],
-    ) -> Result<Vec<Found>, StoreError> {
-        use std::collections::HashMap;
-        if let super::Pool::Postgres(pool) = &self.pool {
-            if let Some(found) = one_statement::insert(pool, news, nows, datas).await? {
-                return Ok(found);
-            }
-        }
-        let dialect = self.dialect();
-        on_pool!(self, |conn| {
-            let mut tx = Durable::begin_group(&mut *conn, news.len()).await?;
-            // A key given twice in one insert is written from its first item.
-            let mut first: HashMap<&str, usize> = HashMap::with_capacity(news.len());
-            for (i, new) in news.iter().enumerate() {
-                first.entry(new.idempotency_key).or_insert(i);
-            }
-            let firsts: Vec<rows::Row<'_, '_>> = news
-                .iter()
-                .zip(nows)
-                .enumerate()
-                .filter(|(i, (new, _))| first.get(new.idempotency_key) == Some(i))
-                .map(|(_, (new, now))| (new, *now))
-                .collect();
-            let ids = rows::InsertRows::insert_rows(&mut *tx, &firsts).await?;
-            // Each key's outcome, at its first item's place.
-            let mut found: Vec<Option<Found>> = std::iter::repeat_with(|| None).take(news.len()).collect();
+/// Each key's first place among `news`, and the rows to insert: one per
+/// key, from its first item (a key given twice in one insert is written
+/// from its first item).
+fn firsts<'a, 'b>(
+    news: &'a [NewAction<'b>],
+    nows: &[DateTime<Utc>],
+) -> (std::collections::HashMap<&'a str, usize>, Vec<rows::Row<'a, 'b>>) {
+    let mut first = std::collections::HashMap::with_capacity(news.len());
+    for (i, new) in news.iter().enumerate() {
+        first.entry(new.idempotency_key).or_insert(i);
+    }
+    let rows = news
+        .iter()
+        .zip(nows)
+        .enumerate()
+        .filter(|(i, (new, _))| first.get(new.idempotency_key) == Some(i))
+        .map(|(_, (new, now))| (new, *now))
+        .collect();
+    (first, rows)
+}
+
+/// Each item's outcome, in the group's transaction on `$conn`, from the
+/// new rows' `$ids` (id, key): the new actions' media are written, and the
+/// action or retirement of each key that was not new is read. Evaluates to
+/// `Result<Vec<Found>, StoreError>`.
+macro_rules! settle {
+    ($conn:expr, $dialect:expr, $news:expr, $first:expr, $ids:expr) => {
+        async {
+            let news: &[$crate::storage::enqueue::NewAction<'_>] = $news;
+            let first: &std::collections::HashMap<&str, usize> = $first;
+            let mut found: Vec<Option<$crate::storage::enqueue::Found>> =
+                std::iter::repeat_with(|| None).take(news.len()).collect();
             let place = |key: &str| {
                 first.get(key).copied().ok_or_else(|| {
-                    StoreError::Corrupt(format!("the database answered for a key it was not given: {key:?}"))
+                    $crate::storage::StoreError::Corrupt(format!(
+                        "the database answered for a key it was not given: {key:?}"
+                    ))
                 })
             };
-            for (id, key) in ids {
-                found[place(&key)?] = Some(Found::New(id));
+            for (id, key) in $ids {
+                found[place(&key)?] = Some($crate::storage::enqueue::Found::New(id));
             }
-            // The new actions' media, in the same transaction.
             if news.iter().any(|n| !n.media.is_empty()) {
                 let pairs: Vec<(i64, &str)> = news
                     .iter()
                     .zip(&found)
                     .flat_map(|(new, outcome)| match outcome {
-                        Some(Found::New(id)) => new.media.iter().map(|sha| (*id, sha.as_str())).collect(),
+                        Some($crate::storage::enqueue::Found::New(id)) => {
+                            new.media.iter().map(|sha| (*id, sha.as_str())).collect()
+                        }
                         _ => Vec::new(),
                     })
                     .collect();
-                insert_action_media!(tx, &pairs).await?;
+                $crate::storage::blobs::insert_action_media!($conn, &pairs).await?;
             }
             let missing: Vec<&str> = news
                 .iter()
@@ -305,33 +302,37 @@ impl Db {
                 .map(|(_, (new, _))| new.idempotency_key)
                 .collect();
             if !missing.is_empty() {
-                let existing: Vec<Action> =
-                    sqlx::query_as(BY_KEYS.on(dialect)).bind(sqlx::types::Json(&missing)).fetch_all(&mut *tx).await?;
+                let existing: Vec<$crate::model::Action> =
+                    sqlx::query_as($crate::storage::action_reads::BY_KEYS.on($dialect))
+                        .bind(sqlx::types::Json(&missing))
+                        .fetch_all(&mut *$conn)
+                        .await?;
                 for a in existing {
                     let i = place(&a.idempotency_key)?;
-                    found[i] = Some(Found::Existing(Box::new(a)));
+                    found[i] = Some($crate::storage::enqueue::Found::Existing(Box::new(a)));
                 }
                 let still: Vec<&str> =
                     missing.into_iter().filter(|k| first.get(k).is_some_and(|&i| found[i].is_none())).collect();
                 if !still.is_empty() {
-                    let retired: Vec<RetiredKey> = sqlx::query_as(RETIRED_AMONG.on(dialect))
-                        .bind(sqlx::types::Json(&still))
-                        .fetch_all(&mut *tx)
-                        .await?;
+                    let retired: Vec<$crate::storage::enqueue::RetiredKey> =
+                        sqlx::query_as($crate::storage::action_reads::RETIRED_AMONG.on($dialect))
+                            .bind(sqlx::types::Json(&still))
+                            .fetch_all(&mut *$conn)
+                            .await?;
                     for r in retired {
                         let i = place(&r.idempotency_key)?;
-                        found[i] = Some(Found::Retired(r));
+                        found[i] = Some($crate::storage::enqueue::Found::Retired(r));
                     }
                 }
             }
             // A key given twice: the first is the new action, the next ones find it.
-            let mut outcomes: Vec<Found> = Vec::with_capacity(news.len());
+            let mut outcomes: Vec<$crate::storage::enqueue::Found> = Vec::with_capacity(news.len());
             for (i, (new, found)) in news.iter().zip(&mut found).enumerate() {
                 let outcome = match (found.take(), place(new.idempotency_key)?) {
                     (Some(outcome), _) => outcome,
-                    (None, at) if at < i => Found::Again(at),
+                    (None, at) if at < i => $crate::storage::enqueue::Found::Again(at),
                     _ => {
-                        return Err(StoreError::Corrupt(format!(
+                        return Err($crate::storage::StoreError::Corrupt(format!(
                             "idempotency key {:?} neither inserted, present nor retired",
                             new.idempotency_key
                         )))
@@ -339,16 +340,51 @@ impl Db {
                 };
                 outcomes.push(outcome);
             }
-            let events: Vec<AuditEntry> = news
-                .iter()
-                .zip(&outcomes)
-                .zip(datas)
-                .map(|((new, outcome), data)| enqueue_event(new, outcome, &outcomes, data))
-                .collect();
-            let latest = nows.iter().max().copied().expect("at least one action");
-            append_audit!(tx, latest, &events).await?;
-            tx.commit().await?;
-            Ok(outcomes)
-        })
+            Ok::<Vec<$crate::storage::enqueue::Found>, $crate::storage::StoreError>(outcomes)
+        }
+    };
+}
+use settle;
+
+/// The audit events of a group's items, one each, from their outcomes.
+fn events_of(news: &[NewAction<'_>], outcomes: &[Found], datas: &[&str]) -> Vec<AuditEntry> {
+    news.iter()
+        .zip(outcomes)
+        .zip(datas)
+        .map(|((new, outcome), data)| enqueue_event(new, outcome, outcomes, data))
+        .collect()
+}
+
+impl Db {
+    /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
+    /// was enqueued, `datas[i]` its [`EnqueuedData::text`] (made by its
+    /// caller before the group's turn). On SQLite two trips to its thread
+    /// ([`sqlite_trips`]); on PostgreSQL one statement when all the keys
+    /// are new ([`one_statement`]), else a few. Returns once committed: no
+    /// one may be answered before [`Db::flushed`] for as many rows has
+    /// returned too.
+    async fn insert_committed(
+        &self,
+        news: &[NewAction<'_>],
+        nows: &[DateTime<Utc>],
+        datas: &[&str],
+    ) -> Result<Vec<Found>, StoreError> {
+        let pool = match &self.pool {
+            Pool::Sqlite(writer) => return sqlite_trips::insert(writer, news, nows, datas).await,
+            Pool::Postgres(pool) => pool,
+        };
+        if let Some(found) = one_statement::insert(pool, news, nows, datas).await? {
+            return Ok(found);
+        }
+        let mut conn = pool.acquire().await?;
+        let mut tx = Durable::begin_group(&mut *conn, news.len()).await?;
+        let (first, rows) = firsts(news, nows);
+        let ids = rows::insert_postgres(&mut tx, &rows).await?;
+        let outcomes = settle!(tx, Dialect::Postgres, news, &first, ids).await?;
+        let events = events_of(news, &outcomes, datas);
+        let latest = nows.iter().max().copied().expect("at least one action");
+        append_audit!(tx, latest, &events).await?;
+        tx.commit().await?;
+        Ok(outcomes)
     }
 }

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 
 use super::NewAction;
 use crate::storage::group_rows::{self, sqlite_time};
-use crate::storage::{statement_rows, BOUND_ROWS};
 
 /// The columns an enqueue writes, and what it writes into them from the
 /// relation `v(column1, …)`: key, type, payload, not before, enqueued at,
@@ -42,7 +41,7 @@ const ROW_TYPES: [&str; 12] = [
 ];
 
 /// SQLite's multi-row INSERT from the relation `v`.
-const SQLITE_HEAD: &str =
+pub(super) const SQLITE_HEAD: &str =
     concat!("INSERT INTO aol_actions (", insert_columns!(), ") SELECT ", insert_values!(), " FROM (");
 /// What follows SQLite's rows: a key retired or known is skipped.
 macro_rules! sqlite_tail {
@@ -51,24 +50,42 @@ macro_rules! sqlite_tail {
          ON CONFLICT (idempotency_key) DO NOTHING"
     };
 }
-/// SQLite's insert of a few rows hands back each new row's id and key.
-const SQLITE_TAIL_RETURNING: &str = concat!(sqlite_tail!(), " RETURNING id, idempotency_key");
-/// SQLite's insert of many rows hands back nothing: sqlx brings each returned
-/// row over from SQLite's thread by itself, and many rows' keys come back as
-/// one row instead ([`SQLITE_NEW_ROWS`]). HTTP batches of 100: higher in 6
-/// of 8 alternating pairs (-5 to +19 %); single enqueues (groups of a few)
-/// were 6 % slower that way, the extra statement costing more than their
-/// few rows.
-const SQLITE_TAIL_QUIET: &str = sqlite_tail!();
+/// SQLite's insert opening the group's transaction, sent in the same trip
+/// ([`super::sqlite_trips`]).
+pub(super) const SQLITE_BEGIN_HEAD: &str =
+    concat!("BEGIN IMMEDIATE; INSERT INTO aol_actions (", insert_columns!(), ") SELECT ", insert_values!(), " FROM (");
+/// Takes the audit chain's head for as many events as the group has items
+/// (bound last): its new seq and its hash before.
+macro_rules! take_head {
+    () => {
+        "; UPDATE aol_audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash"
+    };
+}
+/// The ids and keys of the rows the insert just before added, as one JSON
+/// array (`new_rows`): sqlx brings each returned row over from SQLite's
+/// thread by itself, and many rows' keys come back as one row instead. Its
+/// rows are the newest (ids only grow, and the writer inserts nothing
+/// between), though not always consecutive: a row that meets a known key
+/// may use up an id.
+macro_rules! new_rows {
+    () => {
+        "; SELECT json_group_array(json_array(id, idempotency_key)) AS new_rows FROM \
+         (SELECT id, idempotency_key FROM aol_actions WHERE id <= last_insert_rowid() \
+         ORDER BY id DESC LIMIT changes())"
+    };
+}
+/// The tail of a group of a few rows (one statement, the whole group): each
+/// new row's id and key, then the head.
+pub(super) const SQLITE_TAIL_RETURNING: &str = concat!(sqlite_tail!(), " RETURNING id, idempotency_key", take_head!());
+/// The tails of a group's many rows, a statement per [`crate::storage::BOUND_ROWS`]: the
+/// new rows as one array, then for the last statement the head. HTTP
+/// batches of 100: higher in 6 of 8 alternating pairs (-5 to +19 %) than
+/// rows returned each; single enqueues were 6 % slower that way, the extra
+/// statement costing more than their few rows.
+pub(super) const SQLITE_TAIL_MANY: &str = concat!(sqlite_tail!(), new_rows!());
+pub(super) const SQLITE_TAIL_MANY_LAST: &str = concat!(sqlite_tail!(), new_rows!(), take_head!());
 /// Up to this many rows, SQLite's insert hands back its new rows.
-const SQLITE_RETURNED_ROWS: usize = 32;
-/// The ids and keys of the `$2` newest actions up to id `$1`, as one JSON
-/// array: an insert's new rows, `$1` being its last and `$2` how many it
-/// added. Nothing newer is there (ids only grow), and the writer inserts
-/// nothing between; its rows need not be consecutive, though: a row that
-/// meets a known key uses up an id.
-const SQLITE_NEW_ROWS: &str = "SELECT json_group_array(json_array(id, idempotency_key)) FROM \
-     (SELECT id, idempotency_key FROM aol_actions WHERE id <= $1 ORDER BY id DESC LIMIT $2)";
+pub(super) const SQLITE_RETURNED_ROWS: usize = 32;
 
 /// PostgreSQL's enqueue: each key's lookup row first, with the id its action
 /// will have, then the actions whose keys it took (migration 0022). A key
@@ -118,17 +135,14 @@ pub(super) const POSTGRES_KEY_TAKEN: &str = "aol_action_lookup_key";
 /// A new action to write, and when it was enqueued; one per key.
 pub(super) type Row<'a, 'b> = (&'a NewAction<'b>, DateTime<Utc>);
 
-/// Writes new actions' rows (see the module's note).
-pub(super) trait InsertRows {
-    fn insert_rows(
-        &mut self,
-        rows: &[Row<'_, '_>],
-    ) -> impl std::future::Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send;
-}
-
 /// The values of SQLite's enqueue statement of `size` rows for `chunk` (in
-/// [`insert_columns`]'s order), then rows of nulls.
-fn sqlite_arguments<'q>(chunk: &[Row<'q, '_>], size: usize) -> Result<sqlx::sqlite::SqliteArguments<'q>, sqlx::Error> {
+/// [`insert_columns`]'s order), then rows of nulls. Bound one by one:
+/// SQLite's JSON functions parse a row's text again for each of its twelve
+/// columns.
+pub(super) fn sqlite_arguments<'q>(
+    chunk: &[Row<'q, '_>],
+    size: usize,
+) -> Result<sqlx::sqlite::SqliteArguments<'q>, sqlx::Error> {
     use sqlx::Arguments as _;
     fn add<'q, T: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'q>(
         args: &mut sqlx::sqlite::SqliteArguments<'q>,
@@ -166,46 +180,10 @@ fn sqlite_arguments<'q>(chunk: &[Row<'q, '_>], size: usize) -> Result<sqlx::sqli
 }
 
 /// SQLite's enqueue statement of `size` rows (its padding skipped, as in
-/// every multi-row insert), ending with [`SQLITE_TAIL_RETURNING`] or
-/// [`SQLITE_TAIL_QUIET`]: made once per size, as `insert_bound`'s are.
-fn sqlite_sql(size: usize, returning: bool) -> std::sync::Arc<str> {
-    let tail = if returning { SQLITE_TAIL_RETURNING } else { SQLITE_TAIL_QUIET };
-    crate::storage::bound_statement(SQLITE_HEAD, ROW_TYPES.len(), tail, size)
-}
-
-impl InsertRows for sqlx::SqliteConnection {
-    async fn insert_rows(&mut self, rows: &[Row<'_, '_>]) -> Result<Vec<(i64, String)>, sqlx::Error> {
-        // SQLite's JSON functions parse a row's text again for each of its
-        // twelve columns: the rows are bound instead.
-        let conn = self;
-        if rows.len() <= SQLITE_RETURNED_ROWS {
-            let size = statement_rows(rows.len());
-            let sql = sqlite_sql(size, true);
-            return sqlx::query_as_with(&sql, sqlite_arguments(rows, size)?).fetch_all(&mut *conn).await;
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(BOUND_ROWS) {
-            let size = statement_rows(chunk.len());
-            let sql = sqlite_sql(size, false);
-            let statement = sqlx::query_with(&sql, sqlite_arguments(chunk, size)?).execute(&mut *conn).await?;
-            let added = statement.rows_affected() as i64;
-            if added == 0 {
-                continue;
-            }
-            let last = statement.last_insert_rowid();
-            let sqlx::types::Json(mut new): sqlx::types::Json<Vec<(i64, String)>> =
-                sqlx::query_scalar(SQLITE_NEW_ROWS).bind(last).bind(added).fetch_one(&mut *conn).await?;
-            if new.len() as i64 != added {
-                return Err(sqlx::Error::Protocol(format!(
-                    "the insert added {added} actions up to id {last}, but {} are there",
-                    new.len()
-                )));
-            }
-            new.sort_unstable();
-            out.extend(new);
-        }
-        Ok(out)
-    }
+/// every multi-row insert) after `head` and before `tail`: made once per
+/// size, as `insert_bound`'s are.
+pub(super) fn sqlite_sql(head: &'static str, tail: &'static str, size: usize) -> std::sync::Arc<str> {
+    crate::storage::bound_statement(head, ROW_TYPES.len(), tail, size)
 }
 
 /// Binds the rows of a PostgreSQL enqueue as `$1`…`$12`, one array per
@@ -233,8 +211,11 @@ pub(super) fn bind_postgres<'q, O>(
         .bind(column(rows, |(n, _)| n.time_zone))
 }
 
-impl InsertRows for sqlx::PgConnection {
-    async fn insert_rows(&mut self, rows: &[Row<'_, '_>]) -> Result<Vec<(i64, String)>, sqlx::Error> {
-        bind_postgres(sqlx::query_as(POSTGRES.as_str()), rows).fetch_all(self).await
-    }
+/// Writes new actions' rows on PostgreSQL, answering each new action's id
+/// and key (a known or retired key is skipped, and its item found afterwards).
+pub(super) async fn insert_postgres(
+    conn: &mut sqlx::PgConnection,
+    rows: &[Row<'_, '_>],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    bind_postgres(sqlx::query_as(POSTGRES.as_str()), rows).fetch_all(conn).await
 }

@@ -9,15 +9,16 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+mod append;
+
+pub(crate) use append::{append_audit, chained, prepare_append, sqlite_append_and_commit, AppendRows, TAKE_HEAD};
+
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::audit_time;
 pub use crate::model::{AuditCheck, AuditFind, AuditRow};
 
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// The audit row insert, followed by its rows.
-const INSERT_HEAD: &str = "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) ";
 
 /// An event to append.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,115 +140,6 @@ pub(crate) fn chain_of_parts(prev_hash: &str, canonical: &[&[u8]]) -> String {
     }
     hex::encode(hasher.finalize())
 }
-
-/// A row of an append, its head taken: id, entry, data, prev_hash, hash.
-pub(crate) type AppendRow<'a> = (i64, &'a AuditEntry, std::borrow::Cow<'a, str>, String, String);
-
-/// How each database writes an append's rows (all at `at`) and moves the
-/// head's hash to `head`, the last row's.
-pub(crate) trait AppendRows {
-    fn append_rows(
-        &mut self,
-        at: &str,
-        rows: &[AppendRow<'_>],
-        head: &str,
-    ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send;
-}
-
-impl AppendRows for sqlx::SqliteConnection {
-    async fn append_rows(&mut self, at: &str, rows: &[AppendRow<'_>], head: &str) -> Result<(), sqlx::Error> {
-        let conn = self;
-        super::insert_bound!(conn, INSERT_HEAD, 8, "", rows, |q, (id, entry, data, prev_hash, hash)| q
-            .bind(*id)
-            .bind(at)
-            .bind(entry.actor.as_str())
-            .bind(entry.action_id)
-            .bind(entry.event)
-            .bind(data.as_ref())
-            .bind(prev_hash.as_str())
-            .bind(hash.as_str()))
-        .await?;
-        sqlx::query("UPDATE aol_audit_head SET hash = $1 WHERE id = 1").bind(head).execute(&mut *conn).await?;
-        Ok(())
-    }
-}
-
-/// PostgreSQL's rows and the head's hash in one statement, so that the head
-/// (held until commit) is held one round trip less; one array per column,
-/// sent in binary (JSON rows were parsed again on the server).
-const APPEND_POSTGRES: &str = "WITH added AS (INSERT INTO aol_audit \
-     (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) \
-     SELECT v.id, $1, v.actor, v.action_id, v.event, v.data, v.prev, v.hash FROM \
-     unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) \
-     AS v(id, actor, action_id, event, data, prev, hash)) \
-     UPDATE aol_audit_head SET hash = $9 WHERE id = 1";
-
-impl AppendRows for sqlx::PgConnection {
-    async fn append_rows(&mut self, at: &str, rows: &[AppendRow<'_>], head: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(APPEND_POSTGRES)
-            .bind(at)
-            .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
-            .bind(rows.iter().map(|r| r.1.actor.as_str()).collect::<Vec<&str>>())
-            .bind(rows.iter().map(|r| r.1.action_id).collect::<Vec<Option<i64>>>())
-            .bind(rows.iter().map(|r| r.1.event).collect::<Vec<&str>>())
-            .bind(rows.iter().map(|r| r.2.as_ref()).collect::<Vec<&str>>())
-            .bind(rows.iter().map(|r| r.3.as_str()).collect::<Vec<&str>>())
-            .bind(rows.iter().map(|r| r.4.as_str()).collect::<Vec<&str>>())
-            .bind(head)
-            .execute(self)
-            .await?;
-        Ok(())
-    }
-}
-
-/// Appends `entries` at `now` on `$conn` (a connection or `&mut *tx`):
-/// evaluates to the statements' `Result`. What does not depend on the head
-/// (each row's data and canonical bytes after its id) is made before the
-/// head is taken: on PostgreSQL other appends wait from then until commit.
-macro_rules! append_audit {
-    ($conn:expr, $now:expr, $entries:expr) => {
-        async {
-            let entries: &[$crate::storage::AuditEntry] = $entries;
-            if entries.is_empty() {
-                return Ok::<(), sqlx::Error>(());
-            }
-            let at = $crate::model::audit_time($now);
-            // (entry, data, canonical bytes after the id) per row.
-            let prepared: Vec<(&$crate::storage::AuditEntry, std::borrow::Cow<'_, str>, Vec<u8>)> = entries
-                .iter()
-                .map(|entry| {
-                    let data = entry.data_json();
-                    let after_id = $crate::storage::audit::canonical_after_id(
-                        &at,
-                        &entry.actor,
-                        entry.action_id,
-                        entry.event,
-                        &data,
-                    );
-                    (entry, data, after_id)
-                })
-                .collect();
-            let (seq, mut prev): (i64, String) =
-                sqlx::query_as("UPDATE aol_audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-                    .bind(entries.len() as i64)
-                    .fetch_one(&mut *$conn)
-                    .await?;
-            let mut id = seq - entries.len() as i64;
-            let mut rows: Vec<$crate::storage::audit::AppendRow> = Vec::with_capacity(entries.len());
-            for (entry, data, after_id) in prepared {
-                id += 1;
-                let id_field = $crate::storage::audit::canonical_id(id);
-                let hash = $crate::storage::audit::chain_of_parts(&prev, &[&id_field, &after_id]);
-                rows.push((id, entry, data, std::mem::replace(&mut prev, hash.clone()), hash));
-            }
-            $crate::storage::audit::AppendRows::append_rows(&mut *$conn, &at, &rows, &prev).await?;
-            // The events people are told of, in the same transaction.
-            $crate::storage::outbox::append_outbox!($conn, $now, entries).await?;
-            Ok(())
-        }
-    };
-}
-pub(crate) use append_audit;
 
 const ROWS_AFTER: &str = "SELECT id, at_utc, actor, action_id, event, data_json, prev_hash, hash FROM aol_audit \
      WHERE id > $1 ORDER BY id LIMIT $2";
