@@ -150,19 +150,35 @@ fn padding_skipped(values: &str) -> String {
 /// …)$tail` of at most [`BOUND_ROWS`] rows of `$width` values, padded as
 /// [`statement_rows`] says, `|q, row| …` binding one row's values in order
 /// (its first never null; for connections whose
-/// [`Placeholders::binds_rows`]). Evaluates to the statements' `Result`.
+/// [`Placeholders::binds_rows`]). With `last: $last_tail, |q| …`, the last
+/// statement ends with `$last_tail` instead (more statements of the same
+/// trip, on SQLite) and `|q| …` binds what they take after the rows.
+/// Evaluates to the statements' `Result`.
 macro_rules! insert_bound {
     ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr) => {
+        $crate::storage::insert_bound!($conn, $head, $width, $tail, $rows, |$q, $row| $bind, last: $tail, |q| q)
+    };
+    ($conn:expr, $head:expr, $width:expr, $tail:expr, $rows:expr, |$q:ident, $row:pat_param| $bind:expr,
+     last: $last_tail:expr, |$lq:ident| $last_bind:expr) => {
         async {
-            for chunk in $rows.chunks($crate::storage::BOUND_ROWS) {
+            let rows = &$rows;
+            let chunks = rows.chunks($crate::storage::BOUND_ROWS).count();
+            for (i, chunk) in rows.chunks($crate::storage::BOUND_ROWS).enumerate() {
+                let last = i + 1 == chunks;
                 let size = $crate::storage::statement_rows(chunk.len());
-                let sql = $crate::storage::bound_statement($head, $width, $tail, size);
+                let sql = $crate::storage::bound_statement($head, $width, if last { $last_tail } else { $tail }, size);
                 let mut $q = sqlx::query(&sql);
                 for $row in chunk {
                     $q = $bind;
                 }
                 for _ in chunk.len() * $width..size * $width {
                     $q = $q.bind(None::<&str>);
+                }
+                if last {
+                    $q = {
+                        let $lq = $q;
+                        $last_bind
+                    };
                 }
                 $q.execute(&mut *$conn).await?;
             }

@@ -3,7 +3,6 @@
 //! the change the rows record.
 
 use super::{canonical_after_id, canonical_id, chain_of_parts, AuditEntry};
-use crate::storage::{bound_statement, statement_rows, BOUND_ROWS};
 
 /// The audit row insert, followed by its rows.
 const INSERT_HEAD: &str = "INSERT INTO aol_audit (id, at_utc, actor, action_id, event, data_json, prev_hash, hash) ";
@@ -37,7 +36,7 @@ const SQLITE_HEAD_AND_COMMIT: &str = "; UPDATE aol_audit_head SET hash = ? WHERE
 
 /// SQLite: writes an append's rows, moves the head's hash to `head` and
 /// commits the transaction begun by hand, all in one trip for up to
-/// [`BOUND_ROWS`] rows.
+/// [`crate::storage::BOUND_ROWS`] rows.
 pub(crate) async fn sqlite_append_and_commit(
     conn: &mut sqlx::SqliteConnection,
     at: &str,
@@ -47,8 +46,8 @@ pub(crate) async fn sqlite_append_and_commit(
     sqlite_append(conn, at, rows, head, SQLITE_HEAD_AND_COMMIT).await
 }
 
-/// SQLite's rows, a statement per [`BOUND_ROWS`], the last followed by
-/// `then` (which binds `head`).
+/// SQLite's rows, a statement per [`crate::storage::BOUND_ROWS`], the last
+/// followed by `then` (which binds `head`) in the same trip.
 async fn sqlite_append(
     conn: &mut sqlx::SqliteConnection,
     at: &str,
@@ -56,39 +55,21 @@ async fn sqlite_append(
     head: &str,
     then: &'static str,
 ) -> Result<(), sqlx::Error> {
-    let chunks = rows.chunks(BOUND_ROWS).count().max(1);
-    let mut chunked = rows.chunks(BOUND_ROWS);
-    for i in 0..chunks {
-        let chunk = chunked.next().unwrap_or_default();
-        let last = i + 1 == chunks;
-        let size = statement_rows(chunk.len());
-        let sql = match (size, last) {
-            // No rows (an empty append writes nothing, but a commit may follow).
-            (0, _) => then.trim_start_matches("; ").into(),
-            (_, true) => bound_statement(INSERT_HEAD, 8, then, size),
-            (_, false) => bound_statement(INSERT_HEAD, 8, "", size),
-        };
-        let mut q = sqlx::query(&sql);
-        for (id, entry, data, prev_hash, hash) in chunk {
-            q = q
-                .bind(*id)
-                .bind(at)
-                .bind(entry.actor.as_str())
-                .bind(entry.action_id)
-                .bind(entry.event)
-                .bind(data.as_ref())
-                .bind(prev_hash.as_str())
-                .bind(hash.as_str());
-        }
-        for _ in chunk.len() * 8..size * 8 {
-            q = q.bind(None::<&str>);
-        }
-        if last {
-            q = q.bind(head);
-        }
-        q.execute(&mut *conn).await?;
+    if rows.is_empty() {
+        // No rows to write (no append makes none); what follows them still runs.
+        sqlx::query(then.trim_start_matches("; ")).bind(head).execute(&mut *conn).await?;
+        return Ok(());
     }
-    Ok(())
+    crate::storage::insert_bound!(conn, INSERT_HEAD, 8, "", rows, |q, (id, entry, data, prev_hash, hash)| q
+        .bind(*id)
+        .bind(at)
+        .bind(entry.actor.as_str())
+        .bind(entry.action_id)
+        .bind(entry.event)
+        .bind(data.as_ref())
+        .bind(prev_hash.as_str())
+        .bind(hash.as_str()), last: then, |q| q.bind(head))
+    .await
 }
 
 /// PostgreSQL's rows and the head's hash in one statement, so that the head

@@ -62,14 +62,14 @@ macro_rules! take_head {
     };
 }
 /// The ids and keys of the rows the insert just before added, as one JSON
-/// array (`new_rows`): sqlx brings each returned row over from SQLite's
+/// array (`new_rows`), and how many it added (`added`): sqlx brings each returned row over from SQLite's
 /// thread by itself, and many rows' keys come back as one row instead. Its
 /// rows are the newest (ids only grow, and the writer inserts nothing
 /// between), though not always consecutive: a row that meets a known key
 /// may use up an id.
 macro_rules! new_rows {
     () => {
-        "; SELECT json_group_array(json_array(id, idempotency_key)) AS new_rows FROM \
+        "; SELECT json_group_array(json_array(id, idempotency_key)) AS new_rows, changes() AS added FROM \
          (SELECT id, idempotency_key FROM aol_actions WHERE id <= last_insert_rowid() \
          ORDER BY id DESC LIMIT changes())"
     };

@@ -74,11 +74,14 @@ async fn insert_and_take_head(
     use sqlx::Arguments as _;
     let mut ids = Vec::with_capacity(rows.len());
     let mut head = None;
-    let chunk_rows = if rows.len() <= SQLITE_RETURNED_ROWS { SQLITE_RETURNED_ROWS } else { BOUND_ROWS };
+    // A few rows go in one statement that returns them; more, in
+    // statements of up to BOUND_ROWS that return them as one array each.
+    let few = rows.len() <= SQLITE_RETURNED_ROWS;
+    let chunk_rows = if few { SQLITE_RETURNED_ROWS } else { BOUND_ROWS };
     let chunks = rows.chunks(chunk_rows).count();
     for (i, chunk) in rows.chunks(chunk_rows).enumerate() {
         let (first, last) = (i == 0, i + 1 == chunks);
-        let tail = match (rows.len() <= SQLITE_RETURNED_ROWS, last) {
+        let tail = match (few, last) {
             (true, _) => SQLITE_TAIL_RETURNING,
             (false, true) => SQLITE_TAIL_MANY_LAST,
             (false, false) => SQLITE_TAIL_MANY,
@@ -94,6 +97,13 @@ async fn insert_and_take_head(
                 Some("seq") => head = Some((row.try_get("seq")?, row.try_get("hash")?)),
                 Some("new_rows") => {
                     let sqlx::types::Json(mut new): sqlx::types::Json<Vec<(i64, String)>> = row.try_get("new_rows")?;
+                    let added: i64 = row.try_get("added")?;
+                    if new.len() as i64 != added {
+                        return Err(StoreError::Corrupt(format!(
+                            "the insert added {added} actions, but {} are there",
+                            new.len()
+                        )));
+                    }
                     new.sort_unstable();
                     ids.extend(new);
                 }
