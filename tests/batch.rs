@@ -280,6 +280,40 @@ async fn big_batches_at_once_add_each_key_once(ctx: TestCtx) {
     assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
 }
 
+/// Two processes enqueue the same keys at once, in opposite orders: each
+/// key is added once, by one of them, and neither fails. (Each holds the
+/// keys it has written until it commits; written in the items' order, each
+/// could hold one the other waits for, and PostgreSQL failed one of them
+/// as a deadlock.) Half the rounds go the long way (a known key).
+async fn opposite_orders_at_once_add_each_key_once(ctx: TestCtx) {
+    use aol::storage::{Inserted, NewAction};
+    let other = aol::storage::Db::connect(&ctx.url).await.unwrap();
+    let now = chrono::Utc::now();
+    for round in 0..10 {
+        let mut keys: Vec<String> = (0..200).map(|k| format!("r{round}-{k}")).collect();
+        if round % 2 == 1 {
+            ctx.db
+                .action_insert(&NewAction::pending(&keys[100], "POST_SOCIAL", r#"{"text":"hi"}"#, now), now)
+                .await
+                .unwrap();
+        }
+        let forward = keys.clone();
+        keys.reverse();
+        let enqueue = |db: aol::storage::Db, keys: Vec<String>| async move {
+            let news: Vec<NewAction> =
+                keys.iter().map(|k| NewAction::pending(k, "POST_SOCIAL", r#"{"text":"hi"}"#, now)).collect();
+            db.actions_insert(&news, now).await
+        };
+        let (a, b) = tokio::join!(enqueue(ctx.db.clone(), forward), enqueue(other.clone(), keys));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let added = |outcomes: &[Inserted]| outcomes.iter().filter(|o| matches!(o, Inserted::New(_))).count();
+        assert!(a.iter().chain(&b).all(|o| matches!(o, Inserted::New(_) | Inserted::Existing(_))));
+        assert_eq!(added(&a) + added(&b), 200 - round % 2, "round {round}: each key added once");
+    }
+    assert_eq!(count(&ctx).await, 10 * 200);
+    assert!(matches!(ctx.db.audit_verify().await.unwrap(), aol::model::AuditCheck::Intact { .. }));
+}
+
 /// An `enqueued` event's data is the same text whichever way its group was
 /// written: on PostgreSQL a group of new keys is one statement that writes
 /// the events in the server, and a group with a known key goes the long way
@@ -329,6 +363,7 @@ async fn an_enqueued_event_reads_the_same_either_way(ctx: TestCtx) {
 on_both_databases!(
     a_new_action_is_answered_as_stored,
     big_batches_at_once_add_each_key_once,
+    opposite_orders_at_once_add_each_key_once,
     an_enqueued_event_reads_the_same_either_way,
     callers_at_once_each_get_their_own_outcome,
     a_batch_is_one_transaction_and_a_bad_item_refuses_it,

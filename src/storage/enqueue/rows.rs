@@ -87,44 +87,64 @@ pub(super) const SQLITE_TAIL_MANY_LAST: &str = concat!(sqlite_tail!(), new_rows!
 /// Up to this many rows, SQLite's insert hands back its new rows.
 pub(super) const SQLITE_RETURNED_ROWS: usize = 32;
 
-/// PostgreSQL's enqueue: each key's lookup row first, with the id its action
-/// will have, then the actions whose keys it took (migration 0022). A key
-/// there already, or being written by a concurrent enqueue or retired by a
-/// concurrent retention (which it waits for), takes no id: its item finds the
-/// action that has it, or its retirement, as on SQLite. Retired keys keep
-/// their lookup rows (migration 0023), so the key alone stops them.
+/// PostgreSQL's rows `v`, each with its place `ord` (from 1) and the `id`
+/// its action will have, taken in the items' order (a thread's posts keep
+/// theirs). A key known already uses up its id, as an insert's does.
+static POSTGRES_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH v AS (SELECT nextval('aol_actions_id_seq') AS id, * FROM {})",
+        group_rows::postgres_numbered(1, &ROW_TYPES)
+    )
+});
+/// The keys' lookup rows are inserted in the keys' order, whatever the
+/// items' order: two groups that share keys (a group holds whichever
+/// callers waited, and groups write at once) then wait for each other's
+/// keys one way only. In the items' order, each could hold a key the other
+/// waits for, and PostgreSQL broke the deadlock by failing one.
+macro_rules! in_key_order {
+    () => {
+        " ORDER BY v.column1 COLLATE \"C\""
+    };
+}
+
+/// PostgreSQL's enqueue: each key's lookup row first, then the actions
+/// whose keys it took (migration 0022). A key there already, or being
+/// written by a concurrent enqueue or retired by a concurrent retention
+/// (which it waits for), is skipped: its item finds the action that has it,
+/// or its retirement, as on SQLite. Retired keys keep their lookup rows
+/// (migration 0023), so the key alone stops them.
 /// The rows come as one array per column, sent in binary
 /// ([`group_rows::postgres`]): as one JSON parameter, parsing it and its
 /// times was a quarter of the statement.
-static POSTGRES: LazyLock<String> =
-    LazyLock::new(|| format!("WITH v AS (SELECT * FROM {}), {POSTGRES_TAIL}", group_rows::postgres(1, &ROW_TYPES)));
-const POSTGRES_TAIL: &str = concat!(
-    "k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
-     SELECT nextval('aol_actions_id_seq'), v.column1, v.column2, v.column11 FROM v \
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING action_id, idempotency_key) \
-     INSERT INTO aol_actions (id, ",
-    insert_columns!(),
-    ") OVERRIDING SYSTEM VALUE SELECT k.action_id, ",
-    insert_values!(),
-    " FROM k JOIN v ON v.column1 = k.idempotency_key ORDER BY k.action_id RETURNING id, idempotency_key"
-);
+static POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}, k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
+         SELECT v.id, v.column1, v.column2, v.column11 FROM v{} \
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING action_id) \
+         INSERT INTO aol_actions (id, {}) OVERRIDING SYSTEM VALUE SELECT v.id, {} \
+         FROM k JOIN v ON v.id = k.action_id ORDER BY v.id RETURNING id, idempotency_key",
+        POSTGRES_ROWS.as_str(),
+        in_key_order!(),
+        insert_columns!(),
+        insert_values!()
+    )
+});
 
 /// PostgreSQL's insert of actions whose keys are all new ([`super::one_statement`]):
-/// `WITH` the rows `v`, each with its new `id` and its place `ord` (from 1),
-/// whose lookup rows (`k`) and actions (`a`) are written without a look for
-/// their keys: a key already there fails the statement with a unique
-/// violation of `aol_action_lookup_key` ([`POSTGRES_KEY_TAKEN`]), and
-/// nothing is written. Skipping the look (`ON CONFLICT`), and the join of
-/// the keys it took back to their rows, saved ~7 % of the statement
+/// the lookup rows (`k`) and actions (`a`) of the rows `v` are written
+/// without a look for their keys: a key already there fails the statement
+/// with a unique violation of `aol_action_lookup_key` ([`POSTGRES_KEY_TAKEN`]),
+/// and nothing is written. Skipping the look (`ON CONFLICT`), and the join
+/// of the keys it took back to their rows, saved ~7 % of the statement
 /// (pgbench, groups of 130, three alternating passes). `$13` on are the
 /// caller's.
 pub(super) static POSTGRES_ALL_NEW: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH v AS (SELECT nextval('aol_actions_id_seq') AS id, * FROM {}), \
-         k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
-         SELECT v.id, v.column1, v.column2, v.column11 FROM v RETURNING 1), \
+        "{}, k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
+         SELECT v.id, v.column1, v.column2, v.column11 FROM v{} RETURNING 1), \
          a AS (INSERT INTO aol_actions (id, {}) OVERRIDING SYSTEM VALUE SELECT v.id, {} FROM v RETURNING 1) ",
-        group_rows::postgres_numbered(1, &ROW_TYPES),
+        POSTGRES_ROWS.as_str(),
+        in_key_order!(),
         insert_columns!(),
         insert_values!()
     )
