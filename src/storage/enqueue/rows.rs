@@ -101,11 +101,7 @@ static POSTGRES_ROWS: LazyLock<String> = LazyLock::new(|| {
 /// callers waited, and groups write at once) then wait for each other's
 /// keys one way only. In the items' order, each could hold a key the other
 /// waits for, and PostgreSQL broke the deadlock by failing one.
-macro_rules! in_key_order {
-    () => {
-        " ORDER BY v.column1 COLLATE \"C\""
-    };
-}
+const IN_KEY_ORDER: &str = " ORDER BY v.column1 COLLATE \"C\"";
 
 /// PostgreSQL's enqueue: each key's lookup row first, then the actions
 /// whose keys it took (migration 0022). A key there already, or being
@@ -124,7 +120,7 @@ static POSTGRES: LazyLock<String> = LazyLock::new(|| {
          INSERT INTO aol_actions (id, {}) OVERRIDING SYSTEM VALUE SELECT v.id, {} \
          FROM k JOIN v ON v.id = k.action_id ORDER BY v.id RETURNING id, idempotency_key",
         POSTGRES_ROWS.as_str(),
-        in_key_order!(),
+        IN_KEY_ORDER,
         insert_columns!(),
         insert_values!()
     )
@@ -144,7 +140,7 @@ pub(super) static POSTGRES_ALL_NEW: LazyLock<String> = LazyLock::new(|| {
          SELECT v.id, v.column1, v.column2, v.column11 FROM v{} RETURNING 1), \
          a AS (INSERT INTO aol_actions (id, {}) OVERRIDING SYSTEM VALUE SELECT v.id, {} FROM v RETURNING 1) ",
         POSTGRES_ROWS.as_str(),
-        in_key_order!(),
+        IN_KEY_ORDER,
         insert_columns!(),
         insert_values!()
     )
