@@ -94,6 +94,9 @@ test("approval inbox: approve → posted once; reject → never sent; an edit af
     await expect(page.getByTestId("action-status")).toHaveText("AWAITING_APPROVAL");
     addPerson(testInfo, "eve", "approver", "a long enough password");
     await page.getByTestId("sign-out").click();
+    // Signed out before the next page loads (the click's request is not
+    // cut off by the navigation).
+    await expect(page.getByTestId("token-form")).toBeVisible();
     await openAs(page, "eve", "a long enough password");
     await page.goto(`/actions/${id}`);
     await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1);

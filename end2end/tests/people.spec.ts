@@ -25,6 +25,26 @@ test("a viewer sees the state and no control; signing out hides it again", async
   await expect(page.getByTestId("daemon-state")).toHaveCount(0);
 });
 
+test("signed out in another tab: this one shows the sign-in form at its next change", async ({ page }, testInfo) => {
+  await openAs(page, "vera", PASSWORD);
+  await expect(page.getByTestId("daemon-state")).toHaveText("running");
+  const other = await page.context().newPage();
+  await openAutonomy(other);
+  await expect(other.getByTestId("signed-in-as")).toHaveText("vera");
+  await other.getByTestId("sign-out").click();
+  await expect(other.getByTestId("token-form")).toBeVisible();
+
+  // Something changes: the first tab reads again, is refused, and says who is signed in: nobody.
+  aol(testInfo, "flags", "pause");
+  aol(testInfo, "flags", "resume");
+  await expect(page.getByTestId("sign-in-needed")).toBeVisible();
+  await expect(page.getByTestId("token-form")).toBeVisible();
+  await expect(page.getByTestId("signed-in-as")).toHaveCount(0);
+  await expect(page.getByTestId("connection-lost")).toHaveCount(0);
+  await testInfo.attach("signed out elsewhere", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
+  await other.close();
+});
+
 test("an approver writes posts but does not touch the flags", async ({ page }, testInfo) => {
   addPerson(testInfo, "abe", "approver", PASSWORD);
   await openAs(page, "abe", PASSWORD);

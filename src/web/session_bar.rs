@@ -15,13 +15,16 @@ pub struct Session {
     pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
     me: Resource<Result<Me, ServerFnError>>,
+    /// Bumped to read who is signed in again (see [`Session::recheck`]).
+    rechecks: RwSignal<u32>,
 }
 
 impl Session {
     pub fn provide() -> Session {
         let (login, logout) = (ServerAction::<Login>::new(), ServerAction::<Logout>::new());
-        let me = Resource::new(move || (login.version().get(), logout.version().get()), |_| get_me());
-        let session = Session { login, logout, me };
+        let rechecks = RwSignal::new(0);
+        let me = Resource::new(move || (login.version().get(), logout.version().get(), rechecks.get()), |_| get_me());
+        let session = Session { login, logout, me, rechecks };
         provide_context(session);
         session
     }
@@ -35,6 +38,16 @@ impl Session {
     pub fn me(self) -> Me {
         self.me.get().and_then(Result::ok).unwrap_or_default()
     }
+
+    /// Reads who is signed in again, if the bar still shows someone: the
+    /// server refused a page's data for want of a session, which ended
+    /// after the page was made (signed out in another tab, or expired).
+    /// Without it the bar kept a name and hid the form until a reload.
+    fn recheck(self) {
+        if untrack(|| self.me().signed_in()) {
+            self.rechecks.update(|n| *n += 1);
+        }
+    }
 }
 
 pub fn use_session() -> Session {
@@ -46,6 +59,9 @@ pub fn use_session() -> Session {
 pub fn unreadable(e: ServerFnError) -> impl IntoView {
     let text = e.to_string();
     if text.contains(crate::web::auth::SIGN_IN_TO_SEE) {
+        // In the browser only (effects never run on the server).
+        let session = use_session();
+        Effect::new(move |_| session.recheck());
         leptos::either::Either::Left(view! {
             <p class="banner" data-testid="sign-in-needed">"Sign in to see AOL's queue, channels and history."</p>
         })
