@@ -12,12 +12,11 @@ use std::process::Command;
 
 use aol::engine::{Actor, NewItem};
 use aol::model::{FlagCommand, LogLevel, Principal, Role};
-use aol::storage::AuditCheck;
-use aol::storage::{Finish, NewLog};
+use aol::storage::{AuditCheck, AuditRow, Finish, NewLog};
 use common::{run_ticks, TestCtx};
 use real_setup::{enqueue, reread, setup};
 
-fn events(rows: &[aol::storage::AuditRow]) -> Vec<(String, String)> {
+fn events(rows: &[AuditRow]) -> Vec<(String, String)> {
     rows.iter().map(|r| (r.actor.clone(), r.event.clone())).collect()
 }
 
@@ -322,7 +321,7 @@ async fn results_rows_name_their_actions_and_chain(ctx: TestCtx) {
     }
 
     let rows = ctx.db.audit_rows_after(0, 1_000).await.unwrap();
-    let ended: Vec<&aol::storage::AuditRow> = rows.iter().filter(|r| r.event != "enqueued").collect();
+    let ended: Vec<&AuditRow> = rows.iter().filter(|r| r.event != "enqueued").collect();
     let expected: Vec<(i64, &str)> = big_results
         .iter()
         .chain(&small_results)

@@ -282,10 +282,11 @@ async fn big_batches_at_once_add_each_key_once(ctx: TestCtx) {
 
 /// Two handles on the database (each with its own enqueue groups and
 /// connections, as two processes have) enqueue the same keys at once, in
-/// opposite orders: each key is added once, by one of them, and neither fails. (Each holds the
-/// keys it has written until it commits; written in the items' order, each
-/// could hold one the other waits for, and PostgreSQL failed one of them
-/// as a deadlock.) Half the rounds go the long way (a known key).
+/// opposite orders: each key is added once, by one of them, and neither
+/// fails. (Each holds the keys it has written until it commits; written in
+/// the items' order, each could hold one the other waits for, and
+/// PostgreSQL failed one of them as a deadlock.) Half the rounds go the
+/// long way (a known key).
 async fn opposite_orders_at_once_add_each_key_once(ctx: TestCtx) {
     use aol::storage::{Inserted, NewAction};
     let other = aol::storage::Db::connect(&ctx.url).await.unwrap();

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { addPerson, aol, openAs, openAutonomy } from "./support";
+import { addPerson, aol, cliFlags, openAs, openAutonomy } from "./support";
 
 // Named people (issue 20): each signs in by name and password and sees only
 // the controls their role allows; the server refuses the rest anyway.
@@ -35,8 +35,8 @@ test("signed out in another tab: this one shows the sign-in form at its next cha
   await expect(other.getByTestId("token-form")).toBeVisible();
 
   // Something changes: the first tab reads again, is refused, and says who is signed in: nobody.
-  aol(testInfo, "flags", "pause");
-  aol(testInfo, "flags", "resume");
+  cliFlags(testInfo, "pause");
+  cliFlags(testInfo, "resume");
   await expect(page.getByTestId("sign-in-needed")).toBeVisible();
   await expect(page.getByTestId("token-form")).toBeVisible();
   await expect(page.getByTestId("signed-in-as")).toHaveCount(0);
