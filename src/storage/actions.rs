@@ -8,6 +8,7 @@ use sqlx::Connection as _;
 
 use super::action_reads::cols;
 use super::audit::append_audit;
+use super::durable::on_disk;
 use super::fence::{bind_fence, fenced, Fence, PerDialect};
 use super::logs::{insert_logs, NewLog};
 use super::{on_pool, on_read_pool, AuditEntry, Db, StoreError};
@@ -136,41 +137,43 @@ impl Db {
     /// Records, under this term, that a REAL request with this SHA-256 is
     /// about to leave for action `id` on `channel`, using up `approval` (an
     /// approval is used once) and counting the send against the channel's
-    /// rate limits; all or nothing.
+    /// rate limits; all or nothing, and on disk when it returns (the request
+    /// leaves next: `durable.rs`).
     pub async fn action_mark_sending(&self, fence: &Fence<'_>, sending: &Sending<'_>) -> Result<Marked, StoreError> {
         on_pool!(self, MARK_SENDING, |conn, sql| {
-            let mut tx = conn.begin().await?;
-            let marked: Option<i64> = bind_fence!(sqlx::query_scalar(sql), fence)
-                .bind(sending.id)
-                .bind(sending.sha256)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if marked.is_none() {
-                return Ok(Marked::NotMine);
-            }
-            if let Some(approval) = sending.approval {
-                let used = sqlx::query(USE_APPROVAL)
-                    .bind(approval)
-                    .bind(fence.now)
+            on_disk!(conn, |tx| {
+                let marked: Option<i64> = bind_fence!(sqlx::query_scalar(sql), fence)
                     .bind(sending.id)
                     .bind(sending.sha256)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if used != 1 {
-                    return Ok(Marked::ApprovalGone);
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if marked.is_none() {
+                    return Ok(Marked::NotMine);
                 }
-            }
-            if let Some(channel) = sending.channel {
-                sqlx::query(INSERT_SEND).bind(channel).bind(sending.id).bind(fence.now).execute(&mut *tx).await?;
-            }
-            let data = serde_json::json!({
-                "sha256": sending.sha256, "channel": sending.channel, "approval": sending.approval, "epoch": fence.epoch,
-            });
-            let event = AuditEntry::new("aol:daemon", Some(sending.id), "request_sent", data);
-            append_audit!(tx, fence.now, std::slice::from_ref(&event)).await?;
-            tx.commit().await?;
-            Ok(Marked::Marked)
+                if let Some(approval) = sending.approval {
+                    let used = sqlx::query(USE_APPROVAL)
+                        .bind(approval)
+                        .bind(fence.now)
+                        .bind(sending.id)
+                        .bind(sending.sha256)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if used != 1 {
+                        return Ok(Marked::ApprovalGone);
+                    }
+                }
+                if let Some(channel) = sending.channel {
+                    sqlx::query(INSERT_SEND).bind(channel).bind(sending.id).bind(fence.now).execute(&mut *tx).await?;
+                }
+                let data = serde_json::json!({
+                    "sha256": sending.sha256, "channel": sending.channel, "approval": sending.approval, "epoch": fence.epoch,
+                });
+                let event = AuditEntry::new("aol:daemon", Some(sending.id), "request_sent", data);
+                append_audit!(tx, fence.now, std::slice::from_ref(&event)).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(Marked::Marked)
+            })
         })
     }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
 use super::audit::append_audit;
-use super::durable::Durable;
+use super::durable::{on_disk, Durable};
 use super::fence::{bind_fence, lease_check, Fence, LEASE_CHECK};
 use super::logs::{bind_line_arrays, insert_logs, NewLog, INSERT_HEAD, LINE_TYPES};
 use super::{group_rows, json_rows_of, AuditEntry, Db, Pool, StoreError};
@@ -246,7 +246,9 @@ impl Db {
     }
 
     /// Appends log lines, `(action_id, line)` each, to actions this term is
-    /// running, in one statement; the ids whose line was written.
+    /// running, in one statement; the ids whose line was written. On disk
+    /// when it returns: these are REAL attempts' "started" lines, and their
+    /// requests leave next ([`Durable::begin_on_disk`]).
     pub async fn actions_log_if_mine(
         &self,
         fence: &Fence<'_>,
@@ -263,26 +265,25 @@ impl Db {
         match &self.pool {
             Pool::Sqlite(writer) => {
                 let rows = json_rows_of(lines.iter().map(|(id, log)| log.json_row(*id)).collect());
-                let mut conn = writer.lock().await?;
-                let mut tx = conn.begin().await?;
-                let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_SQLITE.as_str()), fence)
-                    .bind(rows)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                append_audit!(tx, fence.now, &audit(&written)).await?;
-                tx.commit().await?;
-                Ok(written)
+                on_disk!(&mut *writer.lock().await?, |tx| {
+                    let written: Vec<i64> = bind_fence!(sqlx::query_scalar(STARTED_SQLITE.as_str()), fence)
+                        .bind(rows)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    append_audit!(tx, fence.now, &audit(&written)).await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(written)
+                })
             }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+            Pool::Postgres(pool) => on_disk!(&mut *pool.acquire().await?, |tx| {
                 let query = bind_fence!(sqlx::query_scalar(STARTED_POSTGRES.as_str()), fence)
                     .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<i64>>());
                 let written: Vec<i64> =
                     bind_line_arrays!(query, lines.iter().map(|(_, log)| *log)).fetch_all(&mut *tx).await?;
                 append_audit!(tx, fence.now, &audit(&written)).await?;
                 tx.commit().await?;
-                Ok(written)
-            }
+                Ok::<_, StoreError>(written)
+            }),
         }
     }
 }

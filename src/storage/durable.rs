@@ -32,7 +32,16 @@
 //! batches of 100 +8 % in the median; single enqueues -6 % when every group
 //! did it, even with this bound).
 //!
-//! SQLite's one writer commits in order and durably as it always did.
+//! SQLite's one writer commits in order, in WAL mode with
+//! `synchronous = NORMAL`: a commit survives a crash of AOL at once, and an
+//! OS crash or power loss once the WAL is synced, at the next checkpoint
+//! (every second while `aol serve` or `aol daemon` runs). A
+//! `synchronous = FULL` commit waits ~0.3 ms for its fsync here, and every
+//! commit doing so cost HTTP single enqueues 43 % and batches 30 %
+//! (stop 58, docs/scaling.md). Only a write after which a REAL request may
+//! leave commits on disk before it returns ([`Durable::begin_on_disk`]): a
+//! power loss after the request left must find its attempt's "started"
+//! line, so the post is UNCONFIRMED and never sent again.
 
 use std::future::Future;
 
@@ -54,6 +63,12 @@ pub(super) trait Durable: sqlx::Connection {
     ) -> impl Future<Output = Result<Transaction<'_, Self::Database>, sqlx::Error>> + Send;
     /// After the commit of a group of `rows` rows: returns once it is on disk.
     fn committed_durably(&mut self, rows: usize) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// A transaction whose commit is on disk when it returns, whatever the
+    /// connection or the server is set to: one after which a REAL request
+    /// may leave. [`Durable::after_on_disk`] must follow it, committed or not.
+    fn begin_on_disk(&mut self) -> impl Future<Output = Result<Transaction<'_, Self::Database>, sqlx::Error>> + Send;
+    /// The connection as it was before [`Durable::begin_on_disk`].
+    fn after_on_disk(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 impl Durable for sqlx::SqliteConnection {
@@ -62,6 +77,17 @@ impl Durable for sqlx::SqliteConnection {
     }
 
     async fn committed_durably(&mut self, _rows: usize) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn begin_on_disk(&mut self) -> Result<Transaction<'_, sqlx::Sqlite>, sqlx::Error> {
+        // Set outside a transaction: SQLite refuses it inside one.
+        self.begin_with("PRAGMA synchronous = FULL; BEGIN").await
+    }
+
+    async fn after_on_disk(&mut self) -> Result<(), sqlx::Error> {
+        // As `Db::connect` opens every SQLite connection.
+        sqlx::query("PRAGMA synchronous = NORMAL").execute(self).await?;
         Ok(())
     }
 }
@@ -81,12 +107,45 @@ impl Durable for sqlx::PgConnection {
         sqlx::query("SELECT pg_logical_emit_message(true, 'aol.group', '')").execute(self).await?;
         Ok(())
     }
+
+    async fn begin_on_disk(&mut self) -> Result<Transaction<'_, sqlx::Postgres>, sqlx::Error> {
+        // The server's default already waits, unless someone set it not to.
+        self.begin_with("BEGIN; SET LOCAL synchronous_commit = on").await
+    }
+
+    async fn after_on_disk(&mut self) -> Result<(), sqlx::Error> {
+        // SET LOCAL ended with the transaction.
+        Ok(())
+    }
 }
+
+/// Evaluates `$body`, which uses the transaction `$tx` begun by
+/// [`Durable::begin_on_disk`] on `$conn`, commits it and evaluates to a
+/// `Result<_, StoreError>`; then sets the connection back as it was, even
+/// when `$body` failed (if that fails, its later commits wait for the disk
+/// too: slower, never less safe).
+macro_rules! on_disk {
+    ($conn:expr, |$tx:ident| $body:expr) => {{
+        let conn = $conn;
+        let done = async {
+            #[allow(unused_mut)]
+            let mut $tx = $crate::storage::durable::Durable::begin_on_disk(&mut *conn).await?;
+            $body
+        }
+        .await;
+        if let Err(e) = $crate::storage::durable::Durable::after_on_disk(&mut *conn).await {
+            tracing::warn!(error = %e, "a connection stays set to wait for the disk at every commit");
+        }
+        done
+    }};
+}
+pub(super) use on_disk;
 
 impl Db {
     /// Returns once every commit made before the call is on disk, after a
     /// group of `rows` rows committed as [`Durable::begin_group`] began it:
-    /// at once for a small group, and on SQLite (both committed durably).
+    /// at once for a small group, and on SQLite (whose commits are as they
+    /// will stay: see the module's note).
     pub(super) async fn flushed(&self, rows: usize) -> Result<(), StoreError> {
         if let Pool::Postgres(pool) = &self.pool {
             if rows >= LATE_FLUSH_ROWS {
@@ -102,6 +161,7 @@ mod tests {
     use sqlx::Connection as _;
 
     use super::{Durable, LATE_FLUSH_ROWS};
+    use crate::storage::StoreError;
 
     /// The machine's PostgreSQL, as the storage tests reach it.
     fn url() -> String {
@@ -163,5 +223,61 @@ mod tests {
         assert_eq!(synchronous_commit(&mut tx).await, set);
         tx.commit().await.unwrap();
         assert_eq!(synchronous_commit(&mut conn).await, set, "SET LOCAL ends with its transaction");
+    }
+
+    #[tokio::test]
+    async fn a_write_before_a_request_leaves_waits_for_the_disk_on_postgres() {
+        let mut conn = postgres().await;
+        // Even where the server, or the session, is set not to wait.
+        sqlx::query("SET synchronous_commit = off").execute(&mut conn).await.unwrap();
+        let during = on_disk!(&mut conn, |tx| {
+            let during = synchronous_commit(&mut tx).await;
+            tx.commit().await?;
+            Ok::<_, StoreError>(during)
+        });
+        assert_eq!(during.unwrap(), "on", "its commit waits for the disk");
+        assert_eq!(synchronous_commit(&mut conn).await, "off", "the session as it was");
+    }
+
+    /// SQLite's `PRAGMA synchronous` on `conn`: 1 NORMAL, 2 FULL.
+    async fn sqlite_synchronous(conn: &mut sqlx::SqliteConnection) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous").fetch_one(conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_before_a_request_leaves_waits_for_the_disk_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db =
+            crate::storage::Db::connect(&format!("sqlite://{}", dir.path().join("aol.db").display())).await.unwrap();
+        let crate::storage::Pool::Sqlite(writer) = &db.pool else { unreachable!("a SQLite url") };
+        let mut conn = writer.lock().await.unwrap();
+        assert_eq!(sqlite_synchronous(&mut conn).await, 1, "NORMAL, as AOL opens it");
+        let during = on_disk!(&mut *conn, |tx| {
+            let during = sqlite_synchronous(&mut tx).await;
+            sqlx::query("CREATE TABLE t (a)").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(during)
+        });
+        assert_eq!(during.unwrap(), 2, "FULL: its commit syncs the WAL");
+        assert_eq!(sqlite_synchronous(&mut conn).await, 1, "the writer's other commits as before");
+        // The same after a body that failed, or that returned early.
+        let failed = on_disk!(&mut *conn, |tx| {
+            sqlx::query("INSERT INTO nowhere VALUES (1)").execute(&mut *tx).await?;
+            Ok::<_, StoreError>(())
+        });
+        assert!(failed.is_err());
+        assert_eq!(sqlite_synchronous(&mut conn).await, 1);
+        let early = on_disk!(&mut *conn, |tx| {
+            sqlx::query("INSERT INTO t VALUES (1)").execute(&mut *tx).await?;
+            if sqlite_synchronous(&mut tx).await == 2 {
+                return Ok("early");
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>("committed")
+        });
+        assert_eq!(early.unwrap(), "early");
+        assert_eq!(sqlite_synchronous(&mut conn).await, 1);
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(rows, 0, "a body that returns early commits nothing");
     }
 }
