@@ -1,5 +1,6 @@
-//! When a group's transaction is durable, and when the audit chain's head
-//! is free again: a group of enqueued actions, or of attempts' results.
+//! When a write is durable, and when the audit chain's head is free again:
+//! a group of enqueued actions or of attempts' results, and a write after
+//! which a REAL request leaves.
 //!
 //! On PostgreSQL every append to the audit chain holds the chain's head from
 //! its first statement to its commit, and a commit waits for its WAL to reach
