@@ -316,13 +316,15 @@ impl Db {
             Requeue::Cancel => CANCEL,
         };
         on_pool!(self, |conn| {
-            let mut tx = conn.begin().await?;
-            let updated: Option<Action> = sqlx::query_as(sql).bind(id).bind(now).fetch_optional(&mut *tx).await?;
-            if updated.is_some() {
-                insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
-            }
-            tx.commit().await?;
-            Ok(updated)
+            // An operator's decision: on disk before it returns (durable.rs).
+            on_disk!(conn, |tx| {
+                let updated: Option<Action> = sqlx::query_as(sql).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                if updated.is_some() {
+                    insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
+                }
+                tx.commit().await?;
+                Ok::<_, StoreError>(updated)
+            })
         })
     }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
 use super::blobs::insert_action_media;
+use super::durable::on_disk;
 use super::logs::{insert_logs, NewLog};
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{Action, Approval};
@@ -117,52 +118,54 @@ impl Db {
         let rejected = (!decision.approved)
             .then(|| format!("rejected by {}{}", decision.decided_by, crate::model::reason_suffix(decision.reason)));
         on_pool!(self, |conn| {
-            let mut tx = conn.begin().await?;
-            let mut log = log;
-            let updated: Option<Decided> = match &rejected {
-                Some(error) => {
-                    let q = sqlx::query_as(REJECT).bind(id).bind(now).bind(decision.payload_json).bind(error);
-                    q.fetch_optional(&mut *tx).await?.map(Decided::Done)
-                }
-                None => {
-                    let q = sqlx::query_as(HOLD).bind(id).bind(now).bind(decision.payload_json);
-                    match q.fetch_optional(&mut *tx).await? {
-                        None => None,
-                        Some(waiting) => {
-                            let others: i64 = sqlx::query_scalar(OTHERS_APPROVALS)
-                                .bind(id)
-                                .bind(decision.prepared_sha256)
-                                .bind(decision.decided_by)
-                                .bind(now)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                            if others + 1 >= decision.approvals_needed {
-                                let q = sqlx::query_as(APPROVE).bind(id).bind(now).bind(decision.payload_json);
-                                q.fetch_optional(&mut *tx).await?.map(Decided::Done)
-                            } else {
-                                log = held;
-                                Some(Decided::Held(waiting))
+            // An operator's decision: on disk before it returns (durable.rs).
+            on_disk!(conn, |tx| {
+                let mut log = log;
+                let updated: Option<Decided> = match &rejected {
+                    Some(error) => {
+                        let q = sqlx::query_as(REJECT).bind(id).bind(now).bind(decision.payload_json).bind(error);
+                        q.fetch_optional(&mut *tx).await?.map(Decided::Done)
+                    }
+                    None => {
+                        let q = sqlx::query_as(HOLD).bind(id).bind(now).bind(decision.payload_json);
+                        match q.fetch_optional(&mut *tx).await? {
+                            None => None,
+                            Some(waiting) => {
+                                let others: i64 = sqlx::query_scalar(OTHERS_APPROVALS)
+                                    .bind(id)
+                                    .bind(decision.prepared_sha256)
+                                    .bind(decision.decided_by)
+                                    .bind(now)
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                                if others + 1 >= decision.approvals_needed {
+                                    let q = sqlx::query_as(APPROVE).bind(id).bind(now).bind(decision.payload_json);
+                                    q.fetch_optional(&mut *tx).await?.map(Decided::Done)
+                                } else {
+                                    log = held;
+                                    Some(Decided::Held(waiting))
+                                }
                             }
                         }
                     }
+                };
+                if updated.is_some() {
+                    sqlx::query(INSERT)
+                        .bind(id)
+                        .bind(if decision.approved { "approved" } else { "rejected" })
+                        .bind(decision.prepared_sha256)
+                        .bind(decision.channel)
+                        .bind(decision.decided_by)
+                        .bind(decision.reason)
+                        .bind(now)
+                        .bind(decision.expires_at_utc)
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
                 }
-            };
-            if updated.is_some() {
-                sqlx::query(INSERT)
-                    .bind(id)
-                    .bind(if decision.approved { "approved" } else { "rejected" })
-                    .bind(decision.prepared_sha256)
-                    .bind(decision.channel)
-                    .bind(decision.decided_by)
-                    .bind(decision.reason)
-                    .bind(now)
-                    .bind(decision.expires_at_utc)
-                    .execute(&mut *tx)
-                    .await?;
-                insert_logs!(&mut *tx, now, None::<i64>, [(id, log)]).await?;
-            }
-            tx.commit().await?;
-            Ok(updated)
+                tx.commit().await?;
+                Ok::<_, StoreError>(updated)
+            })
         })
     }
 

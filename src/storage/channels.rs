@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Connection as _;
 
+use super::durable::on_disk;
 use super::{on_pool, on_read_pool, Actor, Db, StoreError};
 use crate::model::Channel;
 
@@ -179,21 +180,23 @@ impl Db {
         actor: &Actor<'_>,
     ) -> Result<ArmOutcome, StoreError> {
         on_pool!(self, |conn| {
-            let mut tx = conn.begin().await?;
-            let changed: Option<Channel> =
-                sqlx::query_as(SET_ARMED).bind(name).bind(armed).bind(now).fetch_optional(&mut *tx).await?;
-            let outcome = match changed {
-                Some(channel) => {
-                    record!(tx, now, actor, name, if armed { "armed" } else { "disarmed" }).await?;
-                    ArmOutcome::Changed(channel)
-                }
-                None => match sqlx::query_as(SELECT_ONE).bind(name).fetch_optional(&mut *tx).await? {
-                    Some(channel) => ArmOutcome::AlreadySo(channel),
-                    None => ArmOutcome::NoSuchChannel,
-                },
-            };
-            tx.commit().await?;
-            Ok(outcome)
+            // An operator's decision: on disk before it returns (durable.rs).
+            on_disk!(conn, |tx| {
+                let changed: Option<Channel> =
+                    sqlx::query_as(SET_ARMED).bind(name).bind(armed).bind(now).fetch_optional(&mut *tx).await?;
+                let outcome = match changed {
+                    Some(channel) => {
+                        record!(tx, now, actor, name, if armed { "armed" } else { "disarmed" }).await?;
+                        ArmOutcome::Changed(channel)
+                    }
+                    None => match sqlx::query_as(SELECT_ONE).bind(name).fetch_optional(&mut *tx).await? {
+                        Some(channel) => ArmOutcome::AlreadySo(channel),
+                        None => ArmOutcome::NoSuchChannel,
+                    },
+                };
+                tx.commit().await?;
+                Ok::<_, StoreError>(outcome)
+            })
         })
     }
 

@@ -1,6 +1,6 @@
 //! When a write is durable, and when the audit chain's head is free again:
-//! a group of enqueued actions or of attempts' results, and a write after
-//! which a REAL request leaves.
+//! a group of enqueued actions or of attempts' results, a write after which
+//! a REAL request leaves, and an operator's decision.
 //!
 //! On PostgreSQL every append to the audit chain holds the chain's head from
 //! its first statement to its commit, and a commit waits for its WAL to reach
@@ -39,10 +39,13 @@
 //! (every second while `aol serve` or `aol daemon` runs). A
 //! `synchronous = FULL` commit waits ~0.3 ms for its fsync here, and every
 //! commit doing so cost HTTP single enqueues 43 % and batches 30 %
-//! (stop 58, docs/scaling.md). Only a write after which a REAL request may
-//! leave commits on disk before it returns ([`Durable::begin_on_disk`]): a
-//! power loss after the request left must find its attempt's "started"
-//! line, so the post is UNCONFIRMED and never sent again.
+//! (stop 58, docs/scaling.md). What commits on disk before it returns
+//! ([`Durable::begin_on_disk`]) is a write after which a REAL request may
+//! leave (a power loss after the request left must find its attempt's
+//! "started" line, so the post is UNCONFIRMED and never sent again), and an
+//! operator's decision: a flag, a cancel or re-queue, an approval or
+//! rejection, a channel armed or disarmed, a policy. Those are rare, and a
+//! pause, kill, cancel, rejection, disarm or deny must outlast a power loss.
 
 use std::future::Future;
 

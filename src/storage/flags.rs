@@ -1,8 +1,8 @@
 //! `aol_control_flags` (one row) and its history `aol_flag_changes`.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection as _;
 
+use super::durable::on_disk;
 use super::{on_pool, on_read_pool, Db, StoreError};
 use crate::model::{ControlFlags, Flag, FlagChange};
 
@@ -72,31 +72,33 @@ impl Db {
         on_pool!(self, |conn| {
             // The UPDATE is the transaction's first statement, so on SQLite it takes
             // the write lock at once (no read-to-write upgrade that could fail busy).
-            let mut tx = conn.begin().await?;
-            let updated: Option<ControlFlags> = sqlx::query_as(sql)
-                .bind(value)
-                .bind(now)
-                .bind(actor.who)
-                .bind(actor.reason)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if updated.is_some() {
-                sqlx::query(INSERT_CHANGE)
+            // An operator's decision: on disk before it returns (durable.rs).
+            on_disk!(conn, |tx| {
+                let updated: Option<ControlFlags> = sqlx::query_as(sql)
+                    .bind(value)
                     .bind(now)
                     .bind(actor.who)
-                    .bind(flag.column())
-                    .bind(!value)
-                    .bind(value)
                     .bind(actor.reason)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                let data =
-                    serde_json::json!({"flag": flag.column(), "from": !value, "to": value, "reason": actor.reason});
-                let event = super::AuditEntry::new(actor.who, None, "flag", data);
-                super::audit::append_audit!(tx, now, std::slice::from_ref(&event)).await?;
-            }
-            tx.commit().await?;
-            Ok(updated)
+                if updated.is_some() {
+                    sqlx::query(INSERT_CHANGE)
+                        .bind(now)
+                        .bind(actor.who)
+                        .bind(flag.column())
+                        .bind(!value)
+                        .bind(value)
+                        .bind(actor.reason)
+                        .execute(&mut *tx)
+                        .await?;
+                    let data =
+                        serde_json::json!({"flag": flag.column(), "from": !value, "to": value, "reason": actor.reason});
+                    let event = super::AuditEntry::new(actor.who, None, "flag", data);
+                    super::audit::append_audit!(tx, now, std::slice::from_ref(&event)).await?;
+                }
+                tx.commit().await?;
+                Ok::<_, StoreError>(updated)
+            })
         })
     }
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::durable::on_disk;
 use super::{on_pool, on_read_pool, Actor, Db, StoreError};
 use crate::model::{Policy, PolicyRow};
 
@@ -42,23 +43,25 @@ impl Db {
         actor: &Actor<'_>,
     ) -> Result<PolicyRow, StoreError> {
         on_pool!(self, |conn| {
-            let mut tx = sqlx::Connection::begin(conn).await?;
-            let row: PolicyRow = sqlx::query_as(INSERT)
-                .bind(channel)
-                .bind(action_type)
-                .bind(mode.as_str())
-                .bind(now)
-                .bind(actor.who)
-                .bind(actor.reason)
-                .bind(approvals)
-                .fetch_one(&mut *tx)
-                .await?;
-            let data = serde_json::json!({"channel": channel, "type": action_type, "mode": mode.as_str(),
+            // An operator's decision: on disk before it returns (durable.rs).
+            on_disk!(conn, |tx| {
+                let row: PolicyRow = sqlx::query_as(INSERT)
+                    .bind(channel)
+                    .bind(action_type)
+                    .bind(mode.as_str())
+                    .bind(now)
+                    .bind(actor.who)
+                    .bind(actor.reason)
+                    .bind(approvals)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let data = serde_json::json!({"channel": channel, "type": action_type, "mode": mode.as_str(),
                 "approvals": approvals, "reason": actor.reason});
-            let event = super::AuditEntry::new(actor.who, None, "policy", data);
-            super::audit::append_audit!(tx, now, std::slice::from_ref(&event)).await?;
-            tx.commit().await?;
-            Ok(row)
+                let event = super::AuditEntry::new(actor.who, None, "policy", data);
+                super::audit::append_audit!(tx, now, std::slice::from_ref(&event)).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(row)
+            })
         })
     }
 
