@@ -53,6 +53,10 @@ use sqlx::{Connection as _, Transaction};
 
 use super::{Db, Pool, StoreError};
 
+/// How every SQLite connection commits (`PRAGMA synchronous`), as
+/// `Db::connect` opens it and [`Durable::after_on_disk`] sets it back.
+pub(super) const SQLITE_SYNCHRONOUS: &str = "NORMAL";
+
 /// Groups of at least this many rows commit first and wait for the disk
 /// after (PostgreSQL).
 pub(super) const LATE_FLUSH_ROWS: usize = 64;
@@ -69,7 +73,8 @@ pub(super) trait Durable: sqlx::Connection {
     fn committed_durably(&mut self, rows: usize) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// A transaction whose commit is on disk when it returns, whatever the
     /// connection or the server is set to: one after which a REAL request
-    /// may leave. [`Durable::after_on_disk`] must follow it, committed or not.
+    /// may leave, or an operator's decision. [`Durable::after_on_disk`] must
+    /// follow it, committed or not.
     fn begin_on_disk(&mut self) -> impl Future<Output = Result<Transaction<'_, Self::Database>, sqlx::Error>> + Send;
     /// The connection as it was before [`Durable::begin_on_disk`].
     fn after_on_disk(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
@@ -90,8 +95,7 @@ impl Durable for sqlx::SqliteConnection {
     }
 
     async fn after_on_disk(&mut self) -> Result<(), sqlx::Error> {
-        // As `Db::connect` opens every SQLite connection.
-        sqlx::query("PRAGMA synchronous = NORMAL").execute(self).await?;
+        sqlx::query(&format!("PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")).execute(self).await?;
         Ok(())
     }
 }

@@ -62,7 +62,7 @@ use enqueue::InsertGroup;
 use sqlite_writer::SqliteWriter;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -157,7 +157,7 @@ impl Db {
                     .map_err(|e| StoreError::BadUrl(format!("{}: {e}", redact(url))))?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .pragma("synchronous", durable::SQLITE_SYNCHRONOUS)
                     .busy_timeout(WAIT_LIMIT)
                     .foreign_keys(true)
                     // No checkpoint inside a commit: the one that crossed the
