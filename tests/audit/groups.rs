@@ -10,43 +10,79 @@ use aol::storage::{AuditCheck, AuditRow, Finish, NewLog};
 use crate::common::{self, TestCtx};
 use crate::on_both_databases;
 
-/// Enqueues of every kind of group, with keys and an actor beyond ASCII:
-/// each new action's `enqueued` row names it and its key, in the items'
-/// order, and the chain verifies (on PostgreSQL a group whose keys are all
-/// new is chained in the server, migration 0025; one with a known key the
-/// long way).
+/// Enqueues of every kind of call, with keys and an actor beyond ASCII:
+/// each call's new actions share one `enqueued` row that names them and
+/// their keys in the items' order, at its first new action's place; a
+/// known key has its own row; each action's trail finds its call's row;
+/// the chain verifies (on PostgreSQL a call whose keys are all new is
+/// chained in the server, migrations 0025 and 0029; one with a known key
+/// the long way, in AOL).
 async fn enqueued_rows_name_their_actions_and_chain(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
     let ops = Actor::system("tëst-ø");
     let payload = serde_json::json!({"text": "café ☕"}).as_object().unwrap().clone();
     let keys: Vec<String> = (0..70).map(|i| format!("clé-{i}-ß")).collect();
     let big: Vec<NewItem> = keys.iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
+    let one: Vec<NewItem> = ["ü-0"].iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
     let few: Vec<NewItem> = ["ü-1", "ü-2", "ü-3"].iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
     let mixed: Vec<NewItem> =
-        ["n-1", "clé-0-ß", "n-2"].iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
-    let mut enqueued = Vec::new();
-    for items in [&big, &few, &mixed] {
+        ["clé-0-ß", "n-1", "clé-1-ß", "n-2"].iter().map(|k| NewItem::new("POST_SOCIAL", k, &payload)).collect();
+    let mut calls = Vec::new();
+    for items in [&big, &one, &few, &mixed] {
         let outcomes = engine.enqueue_many(&ops, items).await.unwrap();
-        enqueued.extend(outcomes.into_iter().map(|o| o.unwrap()));
+        calls.push(outcomes.into_iter().map(|o| o.unwrap()).collect::<Vec<_>>());
     }
-    let duplicates: Vec<bool> = enqueued.iter().map(|e| e.duplicate).collect();
-    assert_eq!(duplicates.iter().filter(|d| **d).count(), 1);
-    assert!(duplicates[74], "the known key of the last group");
-    assert_eq!(enqueued[74].action.id, enqueued[0].action.id);
+    let ids = |call: &[aol::engine::Enqueued]| call.iter().map(|e| e.action.id).collect::<Vec<i64>>();
+    assert_eq!(ids(&calls[3])[0], ids(&calls[0])[0], "a known key finds its action");
+    assert_eq!(ids(&calls[3])[2], ids(&calls[0])[1]);
     let counts = ctx.db.action_counts().await.unwrap();
-    assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 75);
+    assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 76);
 
     let rows = ctx.db.audit_rows_after(0, 1_000).await.unwrap();
-    assert_eq!(rows.len(), 76);
-    for (row, e) in rows.iter().zip(&enqueued) {
-        let event = if e.duplicate { "enqueue_duplicate" } else { "enqueued" };
-        assert_eq!((row.event.as_str(), row.action_id), (event, Some(e.action.id)), "row {}", row.id);
-        assert_eq!(row.actor, ops.who());
-        let data: serde_json::Value = serde_json::from_str(&row.data_json).unwrap();
-        assert_eq!(data["key"], e.action.idempotency_key.as_str(), "row {}", row.id);
+    let shown: Vec<(&str, Option<i64>, Vec<i64>)> =
+        rows.iter().map(|r| (r.event.as_str(), r.action_id, r.enqueued_actions())).collect();
+    let (n1, n2) = (ids(&calls[3])[1], ids(&calls[3])[3]);
+    assert_eq!(
+        shown,
+        vec![
+            ("enqueued", Some(ids(&calls[0])[0]), ids(&calls[0])),
+            ("enqueued", Some(ids(&calls[1])[0]), ids(&calls[1])),
+            ("enqueued", Some(ids(&calls[2])[0]), ids(&calls[2])),
+            ("enqueue_duplicate", Some(ids(&calls[0])[0]), vec![]),
+            ("enqueued", Some(n1), vec![n1, n2]),
+            ("enqueue_duplicate", Some(ids(&calls[0])[1]), vec![]),
+        ]
+    );
+    assert!(rows.iter().all(|r| r.actor == ops.who()));
+    // A call of one keeps the row it always had; a call of more lists its actions.
+    let item = |key: &str| {
+        format!(r#"{{"channel":null,"key":"{key}","policy":null,"status":"PENDING","type":"POST_SOCIAL"}}"#)
+    };
+    assert_eq!(rows[1].data_json, item("ü-0"));
+    let listed: Vec<String> = ["ü-1", "ü-2", "ü-3"].iter().map(|k| item(k)).collect();
+    let few_ids: Vec<String> = ids(&calls[2]).iter().map(i64::to_string).collect();
+    assert_eq!(rows[2].data_json, format!(r#"{{"actions":[{}],"ids":[{}]}}"#, listed.join(","), few_ids.join(",")));
+    let big_data: serde_json::Value = serde_json::from_str(&rows[0].data_json).unwrap();
+    let big_keys: Vec<&str> =
+        big_data["actions"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
+    assert_eq!(big_keys, keys.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(rows[4].data_json, format!(r#"{{"actions":[{},{}],"ids":[{n1},{n2}]}}"#, item("n-1"), item("n-2")));
+
+    // Each action's trail begins with its call's row.
+    for (call, row) in [(&calls[0], &rows[0]), (&calls[1], &rows[1]), (&calls[2], &rows[2])] {
+        for e in call {
+            let story = ctx.db.audit_of_action(e.action.id).await.unwrap();
+            assert_eq!(story.first().map(|r| r.id), Some(row.id), "action {}", e.action.id);
+            let found = aol::model::AuditFind { action_id: Some(e.action.id), limit: 10, ..Default::default() };
+            assert!(ctx.db.audit_find(&found).await.unwrap().iter().any(|r| r.id == row.id));
+        }
     }
+    let db = &ctx.db;
+    let story = |id| async move { db.audit_of_action(id).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>() };
+    assert_eq!(story(n2).await, vec![rows[4].id]);
+    assert_eq!(story(ids(&calls[0])[1]).await, vec![rows[0].id, rows[5].id], "its call's row, then its duplicate");
     match ctx.db.audit_verify().await.unwrap() {
-        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 76),
+        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 6),
         broken => panic!("{broken:?}"),
     }
 }
@@ -118,14 +154,15 @@ async fn results_rows_name_their_actions_and_chain(ctx: TestCtx) {
     }
     assert!(ctx.db.audit_of_action(gone).await.unwrap().iter().all(|r| r.event == "enqueued"));
     match ctx.db.audit_verify().await.unwrap() {
-        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 73 + 72),
+        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 1 + 72, "the call's row, then the results'"),
         broken => panic!("{broken:?}"),
     }
 }
 
 /// Large groups from callers at once (on PostgreSQL several statements at
 /// a time, chained in the server: migration 0025), another process's
-/// appends between them: one chain, each action's `enqueued` row once.
+/// appends between them: one chain, each call's `enqueued` row once,
+/// naming each action once.
 async fn large_groups_and_other_writers_keep_one_chain(ctx: TestCtx) {
     let engine = common::engine(&ctx.db).await;
     let other = aol::storage::Db::connect(&ctx.url).await.unwrap();
@@ -163,14 +200,15 @@ async fn large_groups_and_other_writers_keep_one_chain(ctx: TestCtx) {
         engine.enqueue_many(&ops, &items).await.unwrap();
     }
     match ctx.db.audit_verify().await.unwrap() {
-        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 4 * 5 * 80 + 20 + 300, "every event, in one chain"),
+        AuditCheck::Intact { rows, .. } => assert_eq!(rows, 4 * 5 + 20 + 3, "every event, in one chain"),
         broken => panic!("{broken:?}"),
     }
     let rows = ctx.db.audit_rows_after(0, 5_000).await.unwrap();
-    let mut named: Vec<i64> = rows.iter().filter(|r| r.event == "enqueued").map(|r| r.action_id.unwrap()).collect();
+    let mut named: Vec<i64> = rows.iter().flat_map(|r| r.enqueued_actions()).collect();
+    assert_eq!(named.len(), 1_900);
     named.sort_unstable();
     named.dedup();
-    assert_eq!(named.len(), 1_900, "one enqueued row per action");
+    assert_eq!(named.len(), 1_900, "each action named by one enqueued row");
     let counts = ctx.db.action_counts().await.unwrap();
     assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 1_900);
 }

@@ -23,41 +23,45 @@ pub(crate) trait AppendRows {
 
 impl AppendRows for sqlx::SqliteConnection {
     async fn append_rows(&mut self, at: &str, rows: &[AppendRow<'_>], head: &str) -> Result<(), sqlx::Error> {
-        sqlite_append(self, at, rows, head, SQLITE_HEAD).await
+        sqlite_append(self, at, rows, (head, None), SQLITE_HEAD).await
     }
 }
 
-/// What follows SQLite's last audit rows: the head's hash (bound after the
-/// rows), in the same trip.
-const SQLITE_HEAD: &str = "; UPDATE aol_audit_head SET hash = ? WHERE id = 1";
+/// What follows SQLite's last audit rows: the head's hash and, if given,
+/// its seq (bound after the rows), in the same trip.
+const SQLITE_HEAD: &str = "; UPDATE aol_audit_head SET hash = ?, seq = coalesce(?, seq) WHERE id = 1";
 /// The same, and the commit of a transaction begun by hand (see
-/// `storage::enqueue::sqlite_trips`).
-const SQLITE_HEAD_AND_COMMIT: &str = "; UPDATE aol_audit_head SET hash = ? WHERE id = 1; COMMIT";
+/// `storage::enqueue::sqlite_trips`, which takes the head before it knows
+/// how many rows it appends, and gives the seq).
+const SQLITE_HEAD_AND_COMMIT: &str =
+    "; UPDATE aol_audit_head SET hash = ?, seq = coalesce(?, seq) WHERE id = 1; COMMIT";
 
-/// SQLite: writes an append's rows, moves the head's hash to `head` and
-/// commits the transaction begun by hand, all in one trip for up to
+/// SQLite: writes an append's rows, moves the head to `seq` and `head`
+/// and commits the transaction begun by hand, all in one trip for up to
 /// [`crate::storage::BOUND_ROWS`] rows.
 pub(crate) async fn sqlite_append_and_commit(
     conn: &mut sqlx::SqliteConnection,
     at: &str,
     rows: &[AppendRow<'_>],
+    seq: i64,
     head: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlite_append(conn, at, rows, head, SQLITE_HEAD_AND_COMMIT).await
+    sqlite_append(conn, at, rows, (head, Some(seq)), SQLITE_HEAD_AND_COMMIT).await
 }
 
 /// SQLite's rows, a statement per [`crate::storage::BOUND_ROWS`], the last
-/// followed by `then` (which binds `head`) in the same trip.
+/// followed by `then` (which binds the head's hash, and its seq if given)
+/// in the same trip.
 async fn sqlite_append(
     conn: &mut sqlx::SqliteConnection,
     at: &str,
     rows: &[AppendRow<'_>],
-    head: &str,
+    (head, seq): (&str, Option<i64>),
     then: &'static str,
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         // No rows to write (no append makes none); what follows them still runs.
-        sqlx::query(then.trim_start_matches("; ")).bind(head).execute(&mut *conn).await?;
+        sqlx::query(then.trim_start_matches("; ")).bind(head).bind(seq).execute(&mut *conn).await?;
         return Ok(());
     }
     crate::storage::insert_bound!(conn, INSERT_HEAD, 8, "", rows, |q, (id, entry, data, prev_hash, hash)| q
@@ -68,7 +72,7 @@ async fn sqlite_append(
         .bind(entry.event)
         .bind(data.as_ref())
         .bind(prev_hash.as_str())
-        .bind(hash.as_str()), last: then, |q| q.bind(head))
+        .bind(hash.as_str()), last: then, |q| q.bind(head).bind(seq))
     .await
 }
 

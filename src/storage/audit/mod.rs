@@ -170,7 +170,9 @@ impl Db {
                 "SELECT id, at_utc, actor, action_id, event, data_json, prev_hash, hash FROM aol_audit WHERE 1 = 1",
             );
             if let Some(id) = find.action_id {
-                q.push(" AND action_id = ").push_bind(id);
+                q.push(" AND action_id IN (").push_bind(id);
+                q.push(", (SELECT enqueued_with FROM aol_actions WHERE id = ").push_bind(id);
+                q.push(")) AND (event = 'enqueued' OR action_id = ").push_bind(id).push(")");
             }
             if let Some(actor) = &find.actor {
                 q.push(" AND actor = ").push_bind(actor.as_str());
@@ -211,10 +213,14 @@ impl Db {
         on_read_pool!(self, |conn| Ok(sqlx::query_as(LAST).fetch_optional(conn).await?))
     }
 
-    /// An action's events, oldest first.
+    /// An action's events, oldest first: its own rows, and the `enqueued`
+    /// row of the call that added it with others, which names the first of
+    /// them (`enqueued_with`, migration 0029). [`Db::audit_find`] by action
+    /// finds the same.
     pub async fn audit_of_action(&self, action_id: i64) -> Result<Vec<AuditRow>, StoreError> {
         const OF_ACTION: &str = "SELECT id, at_utc, actor, action_id, event, data_json, prev_hash, hash \
-             FROM aol_audit WHERE action_id = $1 ORDER BY id";
+             FROM aol_audit WHERE action_id IN ($1, (SELECT enqueued_with FROM aol_actions WHERE id = $1)) \
+             AND (event = 'enqueued' OR action_id = $1) ORDER BY id";
         on_read_pool!(self, |conn| Ok(sqlx::query_as(OF_ACTION).bind(action_id).fetch_all(conn).await?))
     }
 

@@ -201,7 +201,7 @@ impl Db {
         let news: Vec<NewAction<'_>> = rows.iter().map(OwnedAction::view).collect();
         let nows = vec![now; news.len()];
         let datas: Vec<&str> = rows.iter().map(|r| r.enqueued.as_str()).collect();
-        let found = self.insert_committed(&news, &nows, &datas).await?;
+        let found = self.insert_committed(&news, &nows, &datas, &[news.len()]).await?;
         self.flushed(news.len()).await.map_err(|e| StoreError::Unconfirmed(Arc::new(e)))?;
         Ok(inserted(&news, &nows, found, self.dialect()))
     }
@@ -215,7 +215,8 @@ impl Db {
         let news: Vec<NewAction<'_>> = group.iter().flat_map(|w| w.rows.iter().map(OwnedAction::view)).collect();
         let nows: Vec<DateTime<Utc>> = group.iter().flat_map(|w| std::iter::repeat_n(w.now, w.rows.len())).collect();
         let datas: Vec<&str> = group.iter().flat_map(|w| w.rows.iter().map(|r| r.enqueued.as_str())).collect();
-        match self.insert_committed(&news, &nows, &datas).await {
+        let calls: Vec<usize> = group.iter().map(|w| w.rows.len()).collect();
+        match self.insert_committed(&news, &nows, &datas, &calls).await {
             Ok(found) => {
                 drop(turn);
                 // Committed but perhaps not yet on disk: no one hears of it before it is.

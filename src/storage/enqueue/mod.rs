@@ -3,6 +3,7 @@
 //! The checks stay per caller and before this point (the engine's); the
 //! callers' actions are written in groups (see [`group`]).
 
+mod events;
 mod group;
 mod one_statement;
 mod rows;
@@ -12,9 +13,10 @@ use chrono::{DateTime, Utc};
 
 use super::audit::append_audit;
 use super::durable::Durable;
-use super::{outbox, AuditEntry, Db, Dialect, Pool, StoreError};
+use super::{outbox, Db, Dialect, Pool, StoreError};
 use crate::model::Action;
 
+use events::{events_of, EnqueuedData};
 pub(super) use group::InsertGroup;
 
 /// A validated action to insert.
@@ -168,83 +170,34 @@ fn inserted(news: &[NewAction<'_>], nows: &[DateTime<Utc>], found: Vec<Found>, d
     outcomes
 }
 
-/// The audit event of one item of an enqueue: added, or found (its key was
-/// known), or refused (its key was retired). `outcomes` are the group's, in
-/// which an earlier item of the same key is found; `data` is what an
-/// `enqueued` event records ([`EnqueuedData::text`]).
-fn enqueue_event(new: &NewAction<'_>, outcome: &Found, outcomes: &[Found], data: &str) -> AuditEntry {
-    let by = new.enqueuer();
-    let key = crate::model::shown_key(new.idempotency_key);
-    let duplicate = |id| AuditEntry::new(by, Some(id), "enqueue_duplicate", serde_json::json!({"key": key}));
-    let refused = |r: &RetiredKey| {
-        AuditEntry::new(
-            by,
-            Some(r.action_id),
-            "enqueue_refused",
-            serde_json::json!({"key": key, "why": "the key was retired"}),
-        )
-    };
-    match outcome {
-        Found::New(id) => enqueued_event(new, *id, data),
-        Found::Existing(a) => duplicate(a.id),
-        Found::Retired(r) => refused(r),
-        Found::Again(at) => match &outcomes[*at] {
-            Found::New(id) => duplicate(*id),
-            Found::Existing(a) => duplicate(a.id),
-            Found::Retired(r) => refused(r),
-            // The item at a key's first place is never found again.
-            Found::Again(_) => unreachable!("an item found again at a place that was found again itself"),
-        },
-    }
-}
-
-/// The audit event a new action's enqueue writes.
-const ENQUEUED: &str = "enqueued";
-
-/// The audit event of a new action (`data` its [`EnqueuedData::text`]).
-fn enqueued_event(new: &NewAction<'_>, id: i64, data: &str) -> AuditEntry {
-    let notice = outbox::enqueued_notice(new.status);
-    AuditEntry::written(new.enqueuer(), Some(id), ENQUEUED, data.to_string(), notice)
-}
-
-/// What an `enqueued` event records, written straight to text
-/// ([`EnqueuedData::text`]: building a `serde_json::Value` map per action
-/// was the larger part of AOL's own work on each event). Its fields are in
-/// the order such a map is written (by name), the order of the events
-/// written through one before.
-#[derive(serde::Serialize)]
-struct EnqueuedData<'a> {
-    channel: Option<&'a str>,
-    key: &'a str,
-    policy: Option<&'a str>,
-    status: &'a str,
-    #[serde(rename = "type")]
-    action_type: &'a str,
-}
-
-impl<'a> EnqueuedData<'a> {
-    fn of(new: &NewAction<'a>) -> EnqueuedData<'a> {
-        EnqueuedData {
-            channel: new.channel,
-            key: crate::model::shown_key(new.idempotency_key),
-            policy: new.policy,
-            status: new.status,
-            action_type: new.action_type,
+/// The group's calls as its events name them (their item counts): each
+/// caller's items (`callers`, their counts), split where the enqueuer
+/// changes (the engine's callers have one each; storage takes any).
+fn calls_of(news: &[NewAction<'_>], callers: &[usize]) -> Vec<usize> {
+    let mut calls = Vec::with_capacity(callers.len());
+    let mut start = 0;
+    for &size in callers {
+        let items = &news[start..start + size];
+        start += size;
+        for run in items.chunk_by(|a, b| a.enqueued_by == b.enqueued_by) {
+            calls.push(run.len());
         }
     }
+    calls
+}
 
-    /// The event's data as JSON text.
-    fn text(&self) -> String {
-        serde_json::to_string(self).expect("an enqueued event serialises")
-    }
+/// Each item's call: its number among `calls` (their item counts).
+fn call_of_each(calls: &[usize]) -> impl Iterator<Item = i32> + '_ {
+    calls.iter().enumerate().flat_map(|(call, &size)| std::iter::repeat_n(call as i32, size))
 }
 
 /// Each key's first place among `news`, and the rows to insert: one per
 /// key, from its first item (a key given twice in one insert is written
-/// from its first item).
+/// from its first item, in its call).
 fn firsts<'a, 'b>(
     news: &'a [NewAction<'b>],
     nows: &[DateTime<Utc>],
+    calls: &[usize],
 ) -> (std::collections::HashMap<&'a str, usize>, Vec<rows::Row<'a, 'b>>) {
     let mut first = std::collections::HashMap::with_capacity(news.len());
     for (i, new) in news.iter().enumerate() {
@@ -253,9 +206,10 @@ fn firsts<'a, 'b>(
     let rows = news
         .iter()
         .zip(nows)
+        .zip(call_of_each(calls))
         .enumerate()
-        .filter(|(i, (new, _))| first.get(new.idempotency_key) == Some(i))
-        .map(|(_, (new, now))| (new, *now))
+        .filter(|(i, ((new, _), _))| first.get(new.idempotency_key) == Some(i))
+        .map(|(_, ((new, now), call))| (new, *now, call))
         .collect();
     (first, rows)
 }
@@ -346,44 +300,39 @@ macro_rules! settle {
 }
 use settle;
 
-/// The audit events of a group's items, one each, from their outcomes.
-fn events_of(news: &[NewAction<'_>], outcomes: &[Found], datas: &[&str]) -> Vec<AuditEntry> {
-    news.iter()
-        .zip(outcomes)
-        .zip(datas)
-        .map(|((new, outcome), data)| enqueue_event(new, outcome, outcomes, data))
-        .collect()
-}
-
 impl Db {
     /// The transaction of [`Db::actions_insert`]: `nows[i]` is when `news[i]`
     /// was enqueued, `datas[i]` its [`EnqueuedData::text`] (made by its
-    /// caller before the group's turn). On SQLite two trips to its thread
-    /// ([`sqlite_trips`]); on PostgreSQL one statement when all the keys
-    /// are new ([`one_statement`]), else a few. Returns once committed: no
-    /// one may be answered before [`Db::flushed`] for as many rows has
-    /// returned too.
+    /// caller before the group's turn), `callers` the callers' item counts,
+    /// in order. On SQLite two trips to its thread ([`sqlite_trips`]); on
+    /// PostgreSQL one statement when all the keys are new
+    /// ([`one_statement`]), else a few. Returns once committed: no one may
+    /// be answered before [`Db::flushed`] for as many rows has returned too.
     async fn insert_committed(
         &self,
         news: &[NewAction<'_>],
         nows: &[DateTime<Utc>],
         datas: &[&str],
+        callers: &[usize],
     ) -> Result<Vec<Found>, StoreError> {
+        let calls = &calls_of(news, callers);
         let pool = match &self.pool {
-            Pool::Sqlite(writer) => return sqlite_trips::insert(writer, news, nows, datas).await,
+            Pool::Sqlite(writer) => return sqlite_trips::insert(writer, news, nows, datas, calls).await,
             Pool::Postgres(pool) => pool,
         };
-        if let Some(found) = one_statement::insert(pool, news, nows, datas).await? {
+        if let Some(found) = one_statement::insert(pool, news, nows, datas, calls).await? {
             return Ok(found);
         }
         let mut conn = pool.acquire().await?;
         let mut tx = Durable::begin_group(&mut *conn, news.len()).await?;
-        let (first, rows) = firsts(news, nows);
+        let (first, rows) = firsts(news, nows, calls);
+        // Each new action's `enqueued_with` is written with its row (rows.rs).
         let ids = rows::insert_postgres(&mut tx, &rows).await?;
         let outcomes = settle!(tx, Dialect::Postgres, news, &first, ids).await?;
-        let events = events_of(news, &outcomes, datas);
+        let events = events_of(news, &outcomes, datas, calls);
         let latest = nows.iter().max().copied().expect("at least one action");
-        append_audit!(tx, latest, &events).await?;
+        append_audit!(tx, latest, &events.chain).await?;
+        outbox::append_outbox!(tx, latest, &events.notices).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

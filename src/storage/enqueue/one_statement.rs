@@ -17,17 +17,18 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{bind_postgres, Row, POSTGRES_ALL_NEW, POSTGRES_KEY_TAKEN};
-use super::{Found, NewAction, ENQUEUED};
+use super::{call_of_each, Found, NewAction};
 use crate::storage::durable::LATE_FLUSH_ROWS;
 use crate::storage::{outbox, StoreError};
 
 /// The statement: the rows' insert, then `aol_enqueued` with the new ids in
 /// the items' order and how many rows were written (which also makes both
-/// inserts run before the chain's head is taken).
+/// inserts run before the chain's head is taken), then each call's size,
+/// enqueuer and event data (migration 0029).
 static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{} SELECT aol_enqueued(ARRAY(SELECT id FROM v ORDER BY ord), \
-         (SELECT count(*) FROM k) + (SELECT count(*) FROM a), $13, $14::text[], $15::text[], $16::text[], $17)",
+         (SELECT count(*) FROM k) + (SELECT count(*) FROM a), $14, $15::int4[], $16::text[], $17::text[], $18)",
         POSTGRES_ALL_NEW.as_str()
     )
 });
@@ -35,24 +36,37 @@ static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// The group's outcomes, all new, once committed (a large group's commit
 /// is not yet known to be on disk: see [`crate::storage::durable`]); `None`
 /// when it must be written the long way (a connection is taken only for a
-/// group that may go this way). `datas` are the items' `enqueued` events'.
+/// group that may go this way). `datas` are the items' `enqueued` events',
+/// `calls` the callers' item counts.
 pub(super) async fn insert(
     pool: &sqlx::PgPool,
     news: &[NewAction<'_>],
     nows: &[DateTime<Utc>],
     datas: &[&str],
+    calls: &[usize],
 ) -> Result<Option<Vec<Found>>, StoreError> {
     if !only_enqueued_events_if_all_new(news) {
         return Ok(None);
     }
     let mut conn = pool.acquire().await?;
-    let rows: Vec<Row<'_, '_>> = news.iter().zip(nows.iter().copied()).collect();
+    let rows: Vec<Row<'_, '_>> =
+        news.iter().zip(nows.iter().copied()).zip(call_of_each(calls)).map(|((n, t), c)| (n, t, c)).collect();
     let latest = nows.iter().max().copied().expect("at least one action");
+    // Each call's enqueuer, and its items' data joined (the server wraps
+    // them with the ids: events::call_data).
+    let mut starts = Vec::with_capacity(calls.len());
+    let mut datas_of_calls = Vec::with_capacity(calls.len());
+    let mut start = 0;
+    for &size in calls {
+        starts.push(start);
+        datas_of_calls.push(datas[start..start + size].join(","));
+        start += size;
+    }
     let answer: Result<(Vec<i64>,), sqlx::Error> = bind_postgres(sqlx::query_as(STATEMENT.as_str()), &rows)
         .bind(crate::model::audit_time(latest))
-        .bind(news.iter().map(NewAction::enqueuer).collect::<Vec<_>>())
-        .bind(vec![ENQUEUED; news.len()])
-        .bind(datas)
+        .bind(calls.iter().map(|&n| n as i32).collect::<Vec<i32>>())
+        .bind(starts.iter().map(|&i| news[i].enqueuer()).collect::<Vec<_>>())
+        .bind(datas_of_calls)
         .bind(news.len() >= LATE_FLUSH_ROWS)
         .fetch_one(&mut *conn)
         .await;

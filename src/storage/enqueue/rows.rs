@@ -87,13 +87,31 @@ pub(super) const SQLITE_TAIL_MANY_LAST: &str = concat!(sqlite_tail!(), new_rows!
 /// Up to this many rows, SQLite's insert hands back its new rows.
 pub(super) const SQLITE_RETURNED_ROWS: usize = 32;
 
+/// PostgreSQL's columns of `v`: [`ROW_TYPES`], then each row's call (its
+/// number among the group's callers).
+const POSTGRES_ROW_TYPES: [&str; 13] = {
+    let mut all = ["int4"; 13];
+    let mut i = 0;
+    while i < ROW_TYPES.len() {
+        all[i] = ROW_TYPES[i];
+        i += 1;
+    }
+    all
+};
+/// PostgreSQL's `enqueued_with` of each row inserted (events.rs): the first
+/// id of its call's new actions when the call added more than one, else
+/// null. Ids are taken in the items' order, so the first is the least.
+const POSTGRES_ENQUEUED_WITH: &str = "CASE WHEN count(*) OVER per_call > 1 THEN min(v.id) OVER per_call END";
+/// The window [`POSTGRES_ENQUEUED_WITH`] reads.
+const POSTGRES_CALL: &str = " WINDOW per_call AS (PARTITION BY v.column13)";
+
 /// PostgreSQL's rows `v`, each with its place `ord` (from 1) and the `id`
 /// its action will have, taken in the items' order (a thread's posts keep
 /// theirs). A key known already uses up its id, as an insert's does.
 static POSTGRES_ROWS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH v AS (SELECT nextval('aol_actions_id_seq') AS id, * FROM {})",
-        group_rows::postgres_numbered(1, &ROW_TYPES)
+        group_rows::postgres_numbered(1, &POSTGRES_ROW_TYPES)
     )
 });
 /// The keys' lookup rows are inserted in the keys' order, whatever the
@@ -117,12 +135,14 @@ static POSTGRES: LazyLock<String> = LazyLock::new(|| {
         "{}, k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
          SELECT v.id, v.column1, v.column2, v.column11 FROM v{} \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING action_id) \
-         INSERT INTO aol_actions (id, {}) OVERRIDING SYSTEM VALUE SELECT v.id, {} \
-         FROM k JOIN v ON v.id = k.action_id ORDER BY v.id RETURNING id, idempotency_key",
+         INSERT INTO aol_actions (id, {}, enqueued_with) OVERRIDING SYSTEM VALUE SELECT v.id, {}, {} \
+         FROM k JOIN v ON v.id = k.action_id{} ORDER BY v.id RETURNING id, idempotency_key",
         POSTGRES_ROWS.as_str(),
         IN_KEY_ORDER,
         insert_columns!(),
-        insert_values!()
+        insert_values!(),
+        POSTGRES_ENQUEUED_WITH,
+        POSTGRES_CALL
     )
 });
 
@@ -132,24 +152,28 @@ static POSTGRES: LazyLock<String> = LazyLock::new(|| {
 /// with a unique violation of `aol_action_lookup_key` ([`POSTGRES_KEY_TAKEN`]),
 /// and nothing is written. Skipping the look (`ON CONFLICT`), and the join
 /// of the keys it took back to their rows, saved ~7 % of the statement
-/// (pgbench, groups of 130, three alternating passes). `$13` on are the
+/// (pgbench, groups of 130, three alternating passes). `$14` on are the
 /// caller's.
 pub(super) static POSTGRES_ALL_NEW: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{}, k AS (INSERT INTO aol_action_lookup (action_id, idempotency_key, action_type, enqueued_by) \
          SELECT v.id, v.column1, v.column2, v.column11 FROM v{} RETURNING 1), \
-         a AS (INSERT INTO aol_actions (id, {}) OVERRIDING SYSTEM VALUE SELECT v.id, {} FROM v RETURNING 1) ",
+         a AS (INSERT INTO aol_actions (id, {}, enqueued_with) OVERRIDING SYSTEM VALUE \
+         SELECT v.id, {}, {} FROM v{} RETURNING 1) ",
         POSTGRES_ROWS.as_str(),
         IN_KEY_ORDER,
         insert_columns!(),
-        insert_values!()
+        insert_values!(),
+        POSTGRES_ENQUEUED_WITH,
+        POSTGRES_CALL
     )
 });
 /// The constraint a known or retired key fails [`POSTGRES_ALL_NEW`] on.
 pub(super) const POSTGRES_KEY_TAKEN: &str = "aol_action_lookup_key";
 
-/// A new action to write, and when it was enqueued; one per key.
-pub(super) type Row<'a, 'b> = (&'a NewAction<'b>, DateTime<Utc>);
+/// A new action to write, when it was enqueued, and its call's number
+/// among the group's callers; one per key.
+pub(super) type Row<'a, 'b> = (&'a NewAction<'b>, DateTime<Utc>, i32);
 
 /// The values of SQLite's enqueue statement of `size` rows for `chunk` (in
 /// [`insert_columns`]'s order), then rows of nulls. Bound one by one:
@@ -175,7 +199,7 @@ pub(super) fn sqlite_arguments<'q>(
         _ => last.insert((t, sqlite_time(t))).1.clone(),
     };
     let mut args = sqlx::sqlite::SqliteArguments::default();
-    for (new, now) in chunk {
+    for (new, now, _) in chunk {
         add(&mut args, new.idempotency_key)?;
         add(&mut args, new.action_type)?;
         add(&mut args, new.payload_json)?;
@@ -202,8 +226,8 @@ pub(super) fn sqlite_sql(head: &'static str, tail: &'static str, size: usize) ->
     crate::storage::bound_statement(head, ROW_TYPES.len(), tail, size)
 }
 
-/// Binds the rows of a PostgreSQL enqueue as `$1`…`$12`, one array per
-/// column (in [`insert_columns`]'s order of the relation `v`).
+/// Binds the rows of a PostgreSQL enqueue as `$1`…`$13`, one array per
+/// column of the relation `v` ([`POSTGRES_ROW_TYPES`]).
 pub(super) fn bind_postgres<'q, O>(
     query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     rows: &'q [Row<'_, '_>],
@@ -213,18 +237,19 @@ pub(super) fn bind_postgres<'q, O>(
         rows.iter().map(f).collect()
     }
     query
-        .bind(column(rows, |(n, _)| n.idempotency_key))
-        .bind(column(rows, |(n, _)| n.action_type))
-        .bind(column(rows, |(n, _)| n.payload_json))
-        .bind(column(rows, |(n, _)| n.not_before_utc))
-        .bind(column(rows, |(_, now)| *now))
-        .bind(column(rows, |(n, _)| n.status))
-        .bind(column(rows, |(n, _)| n.channel))
-        .bind(column(rows, |(n, _)| n.scheduled_for_utc))
-        .bind(column(rows, |(n, _)| n.not_after_utc))
-        .bind(column(rows, |(n, _)| n.policy))
-        .bind(column(rows, |(n, _)| n.enqueued_by))
-        .bind(column(rows, |(n, _)| n.time_zone))
+        .bind(column(rows, |(n, _, _)| n.idempotency_key))
+        .bind(column(rows, |(n, _, _)| n.action_type))
+        .bind(column(rows, |(n, _, _)| n.payload_json))
+        .bind(column(rows, |(n, _, _)| n.not_before_utc))
+        .bind(column(rows, |(_, now, _)| *now))
+        .bind(column(rows, |(n, _, _)| n.status))
+        .bind(column(rows, |(n, _, _)| n.channel))
+        .bind(column(rows, |(n, _, _)| n.scheduled_for_utc))
+        .bind(column(rows, |(n, _, _)| n.not_after_utc))
+        .bind(column(rows, |(n, _, _)| n.policy))
+        .bind(column(rows, |(n, _, _)| n.enqueued_by))
+        .bind(column(rows, |(n, _, _)| n.time_zone))
+        .bind(column(rows, |(_, _, call)| *call))
 }
 
 /// Writes new actions' rows on PostgreSQL, answering each new action's id

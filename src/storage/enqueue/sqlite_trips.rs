@@ -27,16 +27,18 @@ use crate::storage::sqlite_writer::SqliteWriter;
 use crate::storage::{statement_rows, Dialect, StoreError, BOUND_ROWS};
 
 /// Writes the group `news` (enqueued at `nows`, their `enqueued` events'
-/// data `datas`) and commits; each item's outcome.
+/// data `datas`, its callers' item counts `calls`) and commits; each
+/// item's outcome.
 pub(super) async fn insert(
     writer: &SqliteWriter,
     news: &[NewAction<'_>],
     nows: &[DateTime<Utc>],
     datas: &[&str],
+    calls: &[usize],
 ) -> Result<Vec<Found>, StoreError> {
     let mut conn = writer.lock().await?;
     let by_hand = writer.by_hand();
-    let written = write(&mut conn, news, nows, datas).await;
+    let written = write(&mut conn, news, nows, datas, calls).await;
     if written.is_err() {
         // Fails harmlessly if the error came before the begin or after the commit.
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -50,18 +52,33 @@ async fn write(
     news: &[NewAction<'_>],
     nows: &[DateTime<Utc>],
     datas: &[&str],
+    calls: &[usize],
 ) -> Result<Vec<Found>, StoreError> {
-    let (first, rows) = firsts(news, nows);
-    let (ids, (seq, prev)) = insert_and_take_head(conn, &rows, news.len()).await?;
+    let (first, rows) = firsts(news, nows, calls);
+    // The head is taken (locked) for no rows yet: how many events there
+    // are is known once the outcomes are; the second trip moves it on.
+    let (ids, (seq, prev)) = insert_and_take_head(conn, &rows, 0).await?;
     let found = settle!(conn, Dialect::Sqlite, news, &first, ids).await?;
-    let events = events_of(news, &found, datas);
+    let events = events_of(news, &found, datas, calls);
+    if !events.shared.is_empty() {
+        let shared: Vec<(i64, i64)> =
+            events.shared.iter().flat_map(|(first, ids)| ids.iter().map(|id| (*id, *first))).collect();
+        sqlx::query(SET_ENQUEUED_WITH).bind(sqlx::types::Json(&shared)).execute(&mut *conn).await?;
+    }
     let latest = nows.iter().max().copied().expect("at least one action");
     let at = crate::model::audit_time(latest);
-    let (audit_rows, head) = chained(prepare_append(&at, &events), seq, prev);
-    crate::storage::outbox::append_outbox!(conn, latest, &events).await?;
-    sqlite_append_and_commit(conn, &at, &audit_rows, &head).await?;
+    let seq = seq + events.chain.len() as i64;
+    let (audit_rows, head) = chained(prepare_append(&at, &events.chain), seq, prev);
+    crate::storage::outbox::append_outbox!(conn, latest, &events.notices).await?;
+    sqlite_append_and_commit(conn, &at, &audit_rows, seq, &head).await?;
     Ok(found)
 }
+
+/// Points each action of a call that added several at the first of them
+/// (`$1`: a JSON array of [id, first]; see events.rs). PostgreSQL writes
+/// it with the rows (rows.rs).
+const SET_ENQUEUED_WITH: &str = "UPDATE aol_actions SET enqueued_with = s.value ->> 1 \
+     FROM json_each($1) AS s WHERE aol_actions.id = s.value ->> 0";
 
 /// Begins the transaction, inserts `rows` (one per key) and takes the
 /// chain's head for `events` rows: the new actions' ids and keys, and the

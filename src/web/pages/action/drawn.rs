@@ -59,6 +59,8 @@ pub fn facts(a: &Action) -> Html {
 
 /// What an action's page shows below its card.
 pub struct Record<'a> {
+    /// Whose page it is.
+    pub action: i64,
     pub payload: &'a str,
     pub request: Option<&'a RequestPreview>,
     /// Why there is no request to show, when there should be one.
@@ -128,7 +130,7 @@ pub fn record(r: Record<'_>) -> Html {
         <section class="card" aria-label="Audit trail">
             <h2>"Audit trail"</h2>
             <p class="meta">"Who did what to this action, each event chained to the one before (aol audit verify checks the chain)."</p>
-            {timeline(r.audit)}
+            {timeline(r.audit, r.action)}
         </section>
     })
 }
@@ -187,8 +189,8 @@ fn log_table(logs: &[ExecutionLog]) -> impl IntoView {
     })
 }
 
-/// An action's events, oldest first.
-fn timeline(rows: &[crate::model::AuditRow]) -> impl IntoView {
+/// The events of action `action`, oldest first.
+fn timeline(rows: &[crate::model::AuditRow], action: i64) -> impl IntoView {
     if rows.is_empty() {
         return Either::Left(view! { <p class="empty" data-testid="no-audit">"No event recorded."</p> });
     }
@@ -201,7 +203,7 @@ fn timeline(rows: &[crate::model::AuditRow]) -> impl IntoView {
                     <td>{at}</td>
                     <td>{r.actor.clone()}</td>
                     <td data-testid="audit-event">{r.event.clone()}</td>
-                    <td class="key">{r.data_json.clone()}</td>
+                    <td class="key">{r.shown_data(Some(action))}</td>
                     <td class="key" title=r.hash.clone()>{r.hash.chars().take(12).collect::<String>()}</td>
                 </tr>
             }

@@ -49,6 +49,7 @@ pub async fn get_action_page(id: i64) -> Result<ActionPageData, ServerFnError> {
             status: a.status.clone(),
             facts: facts(a),
             record: record(Record {
+                action: a.id,
                 payload: pretty.as_deref().unwrap_or(&a.payload_json),
                 request: detail.request.as_ref(),
                 request_problem: detail.request_problem.as_deref(),

@@ -73,7 +73,7 @@ pub fn page(filter: &Filter, rows: &[AuditRow], head: (i64, String), last: Optio
                     <td>{r.actor.clone()}</td>
                     <td>{action}</td>
                     <td data-testid="audit-event">{r.event.clone()}</td>
-                    <td class="key">{r.data_json.clone()}</td>
+                    <td class="key">{r.shown_data(None)}</td>
                     <td class="key" title=r.hash.clone()>{r.hash.chars().take(12).collect::<String>()}</td>
                 </tr>
             }
