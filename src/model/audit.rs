@@ -39,9 +39,7 @@ impl AuditRow {
             _ => self.action_id.into_iter().collect(),
         }
     }
-}
 
-impl AuditRow {
     /// Its data as a page shows it: as stored, except the `enqueued` row of
     /// a call that added several actions, which lists them all: on the page
     /// of one of them (`action`) that action's own entry, elsewhere how

@@ -9,7 +9,7 @@
 //! ([`call_data`]), whose `action_id` is the first of them, and each of them
 //! keeps that id in `enqueued_with`, where its trail finds the row.
 
-use super::{Found, NewAction, RetiredKey};
+use super::{ranges, Found, NewAction, RetiredKey};
 use crate::storage::{outbox, AuditEntry};
 
 /// The audit event of an enqueue's new actions.
@@ -64,9 +64,9 @@ pub(super) struct Events {
     /// The notifications of the new actions (one per action that awaits
     /// approval), told through the outbox; not rows of the chain.
     pub notices: Vec<AuditEntry>,
-    /// Each call that added several actions: the first one's id, and the
-    /// ids of all of them (their `enqueued_with`).
-    pub shared: Vec<(i64, Vec<i64>)>,
+    /// Each action of a call that added several, and the first one's id
+    /// (its `enqueued_with`).
+    pub shared: Vec<(i64, i64)>,
 }
 
 /// The events of a group's items from their outcomes: `calls` are its
@@ -74,10 +74,7 @@ pub(super) struct Events {
 /// [`EnqueuedData::text`].
 pub(super) fn events_of(news: &[NewAction<'_>], outcomes: &[Found], datas: &[&str], calls: &[usize]) -> Events {
     let mut events = Events { chain: Vec::new(), notices: Vec::new(), shared: Vec::new() };
-    let mut start = 0;
-    for &size in calls {
-        let call = start..start + size;
-        start += size;
+    for call in ranges(calls) {
         let added: Vec<(usize, i64)> = call
             .clone()
             .filter_map(|i| match outcomes[i] {
@@ -90,7 +87,7 @@ pub(super) fn events_of(news: &[NewAction<'_>], outcomes: &[Found], datas: &[&st
                 Found::New(id) if added.first() == Some(&(i, *id)) => {
                     events.chain.push(call_event(news, datas, &added));
                     if added.len() > 1 {
-                        events.shared.push((*id, added.iter().map(|(_, id)| *id).collect()));
+                        events.shared.extend(added.iter().map(|(_, each)| (*each, *id)));
                     }
                 }
                 Found::New(_) => {}

@@ -174,16 +174,17 @@ fn inserted(news: &[NewAction<'_>], nows: &[DateTime<Utc>], found: Vec<Found>, d
 /// caller's items (`callers`, their counts), split where the enqueuer
 /// changes (the engine's callers have one each; storage takes any).
 fn calls_of(news: &[NewAction<'_>], callers: &[usize]) -> Vec<usize> {
-    let mut calls = Vec::with_capacity(callers.len());
-    let mut start = 0;
-    for &size in callers {
-        let items = &news[start..start + size];
-        start += size;
-        for run in items.chunk_by(|a, b| a.enqueued_by == b.enqueued_by) {
-            calls.push(run.len());
-        }
-    }
-    calls
+    ranges(callers)
+        .flat_map(|items| news[items].chunk_by(|a, b| a.enqueued_by == b.enqueued_by).map(<[_]>::len))
+        .collect()
+}
+
+/// The places of each of consecutive runs of `sizes` items.
+fn ranges(sizes: &[usize]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    sizes.iter().scan(0, |start, &size| {
+        *start += size;
+        Some(*start - size..*start)
+    })
 }
 
 /// Each item's call: its number among `calls` (their item counts).

@@ -17,7 +17,7 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{bind_postgres, Row, POSTGRES_ALL_NEW, POSTGRES_KEY_TAKEN};
-use super::{call_of_each, Found, NewAction};
+use super::{call_of_each, ranges, Found, NewAction};
 use crate::storage::durable::LATE_FLUSH_ROWS;
 use crate::storage::{outbox, StoreError};
 
@@ -54,19 +54,11 @@ pub(super) async fn insert(
     let latest = nows.iter().max().copied().expect("at least one action");
     // Each call's enqueuer, and its items' data joined (the server wraps
     // them with the ids: events::call_data).
-    let mut starts = Vec::with_capacity(calls.len());
-    let mut datas_of_calls = Vec::with_capacity(calls.len());
-    let mut start = 0;
-    for &size in calls {
-        starts.push(start);
-        datas_of_calls.push(datas[start..start + size].join(","));
-        start += size;
-    }
     let answer: Result<(Vec<i64>,), sqlx::Error> = bind_postgres(sqlx::query_as(STATEMENT.as_str()), &rows)
         .bind(crate::model::audit_time(latest))
         .bind(calls.iter().map(|&n| n as i32).collect::<Vec<i32>>())
-        .bind(starts.iter().map(|&i| news[i].enqueuer()).collect::<Vec<_>>())
-        .bind(datas_of_calls)
+        .bind(ranges(calls).map(|call| news[call.start].enqueuer()).collect::<Vec<_>>())
+        .bind(ranges(calls).map(|call| datas[call].join(",")).collect::<Vec<_>>())
         .bind(news.len() >= LATE_FLUSH_ROWS)
         .fetch_one(&mut *conn)
         .await;

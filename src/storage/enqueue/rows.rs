@@ -54,11 +54,12 @@ macro_rules! sqlite_tail {
 /// ([`super::sqlite_trips`]).
 pub(super) const SQLITE_BEGIN_HEAD: &str =
     concat!("BEGIN IMMEDIATE; INSERT INTO aol_actions (", insert_columns!(), ") SELECT ", insert_values!(), " FROM (");
-/// Takes the audit chain's head for as many events as the group has items
-/// (bound last): its new seq and its hash before.
+/// Takes (locks) the audit chain's head: its seq and hash. How many events
+/// the group appends is known once its outcomes are; the second trip moves
+/// the head on ([`super::sqlite_trips`]).
 macro_rules! take_head {
     () => {
-        "; UPDATE aol_audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash"
+        "; UPDATE aol_audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash"
     };
 }
 /// The ids and keys of the rows the insert just before added, as one JSON

@@ -55,15 +55,11 @@ async fn write(
     calls: &[usize],
 ) -> Result<Vec<Found>, StoreError> {
     let (first, rows) = firsts(news, nows, calls);
-    // The head is taken (locked) for no rows yet: how many events there
-    // are is known once the outcomes are; the second trip moves it on.
-    let (ids, (seq, prev)) = insert_and_take_head(conn, &rows, 0).await?;
+    let (ids, (seq, prev)) = insert_and_take_head(conn, &rows).await?;
     let found = settle!(conn, Dialect::Sqlite, news, &first, ids).await?;
     let events = events_of(news, &found, datas, calls);
     if !events.shared.is_empty() {
-        let shared: Vec<(i64, i64)> =
-            events.shared.iter().flat_map(|(first, ids)| ids.iter().map(|id| (*id, *first))).collect();
-        sqlx::query(SET_ENQUEUED_WITH).bind(sqlx::types::Json(&shared)).execute(&mut *conn).await?;
+        sqlx::query(SET_ENQUEUED_WITH).bind(sqlx::types::Json(&events.shared)).execute(&mut *conn).await?;
     }
     let latest = nows.iter().max().copied().expect("at least one action");
     let at = crate::model::audit_time(latest);
@@ -81,14 +77,12 @@ const SET_ENQUEUED_WITH: &str = "UPDATE aol_actions SET enqueued_with = s.value 
      FROM json_each($1) AS s WHERE aol_actions.id = s.value ->> 0";
 
 /// Begins the transaction, inserts `rows` (one per key) and takes the
-/// chain's head for `events` rows: the new actions' ids and keys, and the
-/// head's new seq and hash before.
+/// chain's head: the new actions' ids and keys, and the head's seq and
+/// hash.
 async fn insert_and_take_head(
     conn: &mut sqlx::SqliteConnection,
     rows: &[Row<'_, '_>],
-    events: usize,
 ) -> Result<(Vec<(i64, String)>, (i64, String)), StoreError> {
-    use sqlx::Arguments as _;
     let mut ids = Vec::with_capacity(rows.len());
     let mut head = None;
     // A few rows go in one statement that returns them; more, in
@@ -105,10 +99,7 @@ async fn insert_and_take_head(
         };
         let size = statement_rows(chunk.len());
         let sql = sqlite_sql(if first { SQLITE_BEGIN_HEAD } else { SQLITE_HEAD }, tail, size);
-        let mut args = sqlite_arguments(chunk, size)?;
-        if last {
-            args.add(events as i64).map_err(sqlx::Error::Encode)?;
-        }
+        let args = sqlite_arguments(chunk, size)?;
         for row in sqlx::query_with(&sql, args).fetch_all(&mut *conn).await? {
             match row.columns().first().map(sqlx::Column::name) {
                 Some("seq") => head = Some((row.try_get("seq")?, row.try_get("hash")?)),
