@@ -44,6 +44,13 @@ test("the page says when the server is gone and recovers when it is back", async
     // was told so before the stream closed (a race a busy machine can lose).
     await expect(page.locator(".live-region.stale")).toHaveCount(1);
     await expect(page.getByTestId("daemon-state")).toHaveText(/^(running|stopped)$/);
+    // A read made while the server is gone fails (the page reads at each
+    // change, and a shutdown is one; here a filter's change): the page says
+    // so and still shows the last state known, greyed out.
+    await page.getByTestId("filter-status").selectOption("DLQ");
+    await expect(page.getByTestId("state-unreadable")).toBeVisible();
+    await expect(page.locator(".live-region.stale")).toHaveCount(1);
+    await expect(page.getByTestId("daemon-state")).toHaveText(/^(running|stopped)$/);
     await testInfo.attach("server gone", { body: await page.screenshot({ fullPage: true }), contentType: "image/png" });
 
     server = start();

@@ -44,19 +44,22 @@ pub fn AutonomyPage() -> impl IntoView {
     let channel_state = ChannelState::new();
     let inbox = InboxState::new();
     let notifiers = NotifierState::new();
-    let reading = Reading(Resource::new(
-        move || {
-            let own = (
-                command.version().get(),
-                enqueue.action.version().get(),
-                channel_state.changes(),
-                inbox.decide.version().get(),
-                notifiers.change.version().get(),
-            );
-            (live.changes.get(), own, signed(), queue.filter())
-        },
-        |(.., filter)| get_dashboard(filter),
-    ));
+    let reading = Reading::new(
+        Resource::new(
+            move || {
+                let own = (
+                    command.version().get(),
+                    enqueue.action.version().get(),
+                    channel_state.changes(),
+                    inbox.decide.version().get(),
+                    notifiers.change.version().get(),
+                );
+                (live.changes.get(), own, signed(), queue.filter())
+            },
+            |(.., filter)| get_dashboard(filter),
+        ),
+        live,
+    );
 
     view! {
         <header class="page-header">

@@ -9,21 +9,51 @@
 use leptos::prelude::*;
 
 use super::server::DashboardData;
+use crate::web::live::Live;
 
 #[derive(Clone, Copy)]
-pub struct Reading(pub Resource<Result<DashboardData, ServerFnError>>);
+pub struct Reading {
+    latest: Resource<Result<DashboardData, ServerFnError>>,
+    /// The last good reading, shown while the server is gone: a read made
+    /// then fails (the page reads at each change, and a server's shutdown
+    /// is one), and the page keeps the last state known, greyed out by its
+    /// live region, instead of losing it.
+    kept: RwSignal<Option<DashboardData>>,
+    live: Live,
+}
 
 impl Reading {
+    pub fn new(latest: Resource<Result<DashboardData, ServerFnError>>, live: Live) -> Reading {
+        let kept = RwSignal::new(None);
+        // In the browser only (effects never run on the server).
+        Effect::new(move |_| {
+            latest.with(|r| {
+                if let Some(Ok(d)) = r {
+                    kept.set(Some(d.clone()));
+                }
+            })
+        });
+        Reading { latest, kept, live }
+    }
+
     /// `f` of the latest good reading; `None` before the first, or while the
-    /// server cannot be read. Tracks the resource, so call it in a closure
-    /// under the page's `<Transition>` (server rendering waits for it there).
+    /// server cannot be read (but the last good one while its stream is
+    /// lost too, unless the read was refused for want of a session). Tracks
+    /// the resource, so call it in a closure under the page's `<Transition>`
+    /// (server rendering waits for it there).
     pub fn map<T>(self, f: impl FnOnce(&DashboardData) -> T) -> Option<T> {
-        self.0.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(f))
+        self.latest.with(|r| match r {
+            Some(Ok(d)) => Some(f(d)),
+            Some(Err(e)) if !self.live.connected.get() && !e.to_string().contains(crate::web::auth::SIGN_IN_TO_SEE) => {
+                self.kept.with(|k| k.as_ref().map(f))
+            }
+            _ => None,
+        })
     }
 
     /// Why the latest reading failed, if it did.
     pub fn error(self) -> Option<String> {
-        self.0.with(|r| r.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string))
+        self.latest.with(|r| r.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string))
     }
 
     /// One fact of the reading, as a signal that changes only when the fact does.
