@@ -18,6 +18,11 @@ pub const SECURE_COOKIE: &str = "__Host-aol_session";
 /// AOL_PUBLIC_READ is off).
 pub const SIGN_IN_TO_SEE: &str = "sign in to see AOL";
 
+/// Whether a page's data call was refused for want of a session.
+pub fn wants_sign_in(e: &ServerFnError) -> bool {
+    e.to_string().contains(SIGN_IN_TO_SEE)
+}
+
 /// Who this browser is signed in as, and whether AOL lets anyone look.
 #[server(prefix = "/ui", endpoint = "me", output = crate::web::codec::JsonText)]
 pub async fn get_me() -> Result<Me, ServerFnError> {

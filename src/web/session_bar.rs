@@ -57,8 +57,7 @@ pub fn use_session() -> Session {
 /// What a page shows when it cannot read its data: a plain "sign in" when
 /// that is why (the form is at the top), else the error itself.
 pub fn unreadable(e: ServerFnError) -> impl IntoView {
-    let text = e.to_string();
-    if text.contains(crate::web::auth::SIGN_IN_TO_SEE) {
+    if crate::web::auth::wants_sign_in(&e) {
         // In the browser only (effects never run on the server).
         let session = use_session();
         Effect::new(move |_| session.recheck());
@@ -68,7 +67,7 @@ pub fn unreadable(e: ServerFnError) -> impl IntoView {
     } else {
         leptos::either::Either::Right(view! {
             <p class="banner banner-error" role="alert" data-testid="state-unreadable">
-                "Cannot read AOL's state (" {text} "). Trying again at the next change…"
+                "Cannot read AOL's state (" {e.to_string()} "). Trying again at the next change…"
             </p>
         })
     }

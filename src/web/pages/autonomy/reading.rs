@@ -44,7 +44,7 @@ impl Reading {
     pub fn map<T>(self, f: impl FnOnce(&DashboardData) -> T) -> Option<T> {
         self.latest.with(|r| match r {
             Some(Ok(d)) => Some(f(d)),
-            Some(Err(e)) if !self.live.connected.get() && !e.to_string().contains(crate::web::auth::SIGN_IN_TO_SEE) => {
+            Some(Err(e)) if !self.live.connected.get() && !crate::web::auth::wants_sign_in(e) => {
                 self.kept.with(|k| k.as_ref().map(f))
             }
             _ => None,
